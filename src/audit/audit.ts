@@ -1,0 +1,64 @@
+import { configIpv4 } from "../core/vpnConfig.js";
+import type { RegisterResponse } from "../core/types.js";
+import type { AuditRows } from "../store/store.js";
+
+/** A successful response, with the machineID the device sent (which the response may not carry). */
+export interface Acknowledgement {
+  readonly requestMachineId: string;
+  readonly response: RegisterResponse;
+}
+
+/** What the stored rows say about a run. Counted from the rows, never from the client's bookkeeping. */
+export interface AuditResult {
+  /** Σ over (project, systemUUID) of (rows − 1). */
+  readonly duplicateSystems: number;
+  /** Σ over machineID of (rows − 1). */
+  readonly duplicateMachines: number;
+  /** Σ over (project, IPv4) of (rows − 1). */
+  readonly duplicateIps: number;
+  /** Successful responses with no stored row for the device's machineID carrying the IP the response carried. */
+  readonly lostRegistrations: number;
+  readonly violations: number;
+}
+
+function surplus(keys: Iterable<string>): number {
+  const counts = new Map<string, number>();
+  let extra = 0;
+  for (const key of keys) {
+    const seen = counts.get(key) ?? 0;
+    if (seen > 0) extra++;
+    counts.set(key, seen + 1);
+  }
+  return extra;
+}
+
+/**
+ * Counts duplicates and lost registrations. An acknowledgement is lost when the response names another machine,
+ * when its sealed config does not open or names another IP than the response, or when no stored row of the
+ * device's machineID carries that IP. `openConfig` opens a sealed config (undefined when it cannot).
+ */
+export function auditRun(rows: AuditRows, acks: Iterable<Acknowledgement>, openConfig: (sealed: string) => string | undefined): AuditResult {
+  const duplicateSystems = surplus(rows.systems.map((s) => `${s.projectId}\u0000${s.systemUuid}`));
+  const duplicateMachines = surplus(rows.machines.map((m) => m.machineId));
+  const duplicateIps = surplus(rows.machines.map((m) => `${m.projectId}\u0000${m.ipv4}`));
+  const stored = new Map<string, Set<string>>();
+  for (const m of rows.machines) {
+    let ips = stored.get(m.machineId);
+    if (!ips) stored.set(m.machineId, (ips = new Set()));
+    ips.add(m.ipv4);
+  }
+  let lostRegistrations = 0;
+  for (const ack of acks) {
+    const { response } = ack;
+    const yaml = openConfig(response.config);
+    const agrees = response.machineId === ack.requestMachineId && yaml !== undefined && configIpv4(yaml) === response.ipv4;
+    if (!agrees || !stored.get(ack.requestMachineId)?.has(response.ipv4)) lostRegistrations++;
+  }
+  return {
+    duplicateSystems,
+    duplicateMachines,
+    duplicateIps,
+    lostRegistrations,
+    violations: duplicateSystems + duplicateMachines + duplicateIps + lostRegistrations,
+  };
+}

@@ -1,0 +1,9 @@
+/** Exit codes, decided in one place. */
+export const EXIT = Object.freeze({
+  /** It ran. */
+  ok: 0,
+  /** Bad arguments: nothing ran. */
+  usage: 2,
+  /** It could not run (a store that cannot be opened, a dead worker). */
+  cannotRun: 3,
+});

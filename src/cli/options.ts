@@ -1,0 +1,164 @@
+import { parseCidr, poolSize } from "../core/ipv4.js";
+import { describeStoreSpec, parseStoreSpec, type StoreSpec } from "../store/open.js";
+import { strategyNames } from "../strategies/registry.js";
+import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, type LockKeyMode } from "../strategies/strategy.js";
+import { DEFAULT_WORKLOAD, type RunConfig } from "../workload/config.js";
+import { loadScenario } from "../workload/scenario.js";
+
+/** A flag or scenario value that cannot be used: exit 2, the flag named, the fix given. */
+export class UsageError extends Error {
+  constructor(readonly flag: string, problem: string, readonly fix: string) {
+    super(`${flag} ${problem}. ${fix}`);
+  }
+}
+
+/** Raw option values as commander hands them over (strings), or as a scenario file holds them. */
+export type RawOptions = Readonly<Record<string, unknown>>;
+
+/** The long flag of each option key, for messages. */
+const FLAG: Record<string, string> = {
+  strategy: "--strategy",
+  requests: "--requests (-n)",
+  concurrency: "--concurrency (-c)",
+  warmup: "--warmup",
+  systems: "--systems",
+  projects: "--projects",
+  resend: "--resend",
+  dbLatency: "--db-latency",
+  seed: "--seed",
+  cidr: "--cidr",
+  store: "--store",
+  shards: "--shards",
+  lockTimeout: "--lock-timeout",
+  lockKey: "--lock-key",
+  retries: "--retries",
+};
+
+/** Scenario files name options as the long flags do (`db-latency`); map them to option keys. */
+function scenarioKey(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function text(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function integer(key: string, value: unknown, min: number, example: string): number {
+  const s = String(value).trim().replace(/_/g, "");
+  const n = /^[+-]?\d+(e\d+)?$/i.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(FLAG[key] ?? key, `must be a whole number ≥ ${min} (got ${text(value)})`, `For example: ${example}.`);
+  }
+  return n;
+}
+
+function ratio(key: string, value: unknown, example: string): number {
+  const n = Number(value);
+  if (String(value).trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) {
+    throw new UsageError(FLAG[key] ?? key, `must be a ratio between 0 and 1 (got ${text(value)})`, `For example: ${example}.`);
+  }
+  return n;
+}
+
+/** Milliseconds from `250`, `250ms`, `1.5s`, `2m`. */
+export function parseDurationMs(value: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  if (!match) return undefined;
+  const n = Number(match[1]);
+  return match[2] === "s" ? n * 1000 : match[2] === "m" ? n * 60_000 : n;
+}
+
+function duration(key: string, value: unknown, example: string, allowZero = true): number {
+  const ms = parseDurationMs(String(value));
+  if (ms === undefined || (!allowZero && ms === 0)) {
+    throw new UsageError(FLAG[key] ?? key, `must be a duration such as 250ms, 1.5s or a number of milliseconds${allowZero ? "" : " above 0"} (got ${text(value)})`, `For example: ${example}.`);
+  }
+  return ms;
+}
+
+/** Expands `--strategy` (a comma list, `all`) against the registry. */
+export function parseStrategies(value: unknown): string[] {
+  const known = strategyNames();
+  const names = String(value)
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (names.length === 0) throw new UsageError("--strategy", "is empty", `Name one or more of ${known.join(", ")}, or all.`);
+  const out: string[] = [];
+  for (const name of names) {
+    if (name === "all") out.push(...known);
+    else if (known.includes(name)) out.push(name);
+    else throw new UsageError("--strategy", `names an unknown strategy ${JSON.stringify(name)}`, `Known strategies: ${known.join(", ")} (or all); \`regbench strategies\` describes them.`);
+  }
+  return [...new Set(out)];
+}
+
+/**
+ * Turns flags (and a scenario file under them) into one validated, frozen `RunConfig`. Precedence: defaults,
+ * then the scenario's options, then flags given on the command line. Throws `UsageError` before anything runs.
+ */
+export function buildRunConfig(cli: RawOptions): RunConfig {
+  let scenario: string | undefined;
+  let merged: Record<string, unknown> = {};
+  if (cli.scenario !== undefined) {
+    const file = loadScenario(String(cli.scenario));
+    if (typeof file === "string") throw new UsageError("--scenario", `cannot be used: ${file}`, "Pass a scenario file or one of the shipped names: storm, storm-remote-db, fleet, fleet-remote-db, retry-storm.");
+    scenario = file.name;
+    for (const [name, value] of Object.entries(file.options)) {
+      const key = scenarioKey(name);
+      if (!(key in FLAG)) throw new UsageError("--scenario", `file ${JSON.stringify(file.name)} sets an unknown option ${JSON.stringify(name)}`, `Use the long flag names: ${Object.values(FLAG).map((f) => f.split(" ")[0]).join(", ")}.`);
+      merged[key] = value;
+    }
+  }
+  for (const [key, value] of Object.entries(cli)) if (value !== undefined && key !== "scenario") merged[key] = value;
+  const get = (key: string) => merged[key];
+  const has = (key: string) => merged[key] !== undefined;
+
+  const strategies = parseStrategies(has("strategy") ? get("strategy") : "all");
+  const requests = has("requests") ? integer("requests", get("requests"), 1, "-n 10000") : DEFAULT_WORKLOAD.requests;
+  const concurrency = has("concurrency") ? integer("concurrency", get("concurrency"), 1, "-c 100") : DEFAULT_WORKLOAD.concurrency;
+  const warmup = has("warmup") ? integer("warmup", get("warmup"), 0, "--warmup 500") : DEFAULT_WORKLOAD.warmup;
+  const systems = has("systems") ? integer("systems", get("systems"), 1, "--systems 100") : DEFAULT_WORKLOAD.systems;
+  const projects = has("projects") ? integer("projects", get("projects"), 1, "--projects 4") : DEFAULT_WORKLOAD.projects;
+  const resend = has("resend") ? ratio("resend", get("resend"), "--resend 0.1") : DEFAULT_WORKLOAD.resend;
+  const dbLatencyMs = has("dbLatency") ? duration("dbLatency", get("dbLatency"), "--db-latency 1") : DEFAULT_WORKLOAD.dbLatencyMs;
+  const seed = has("seed") ? integer("seed", get("seed"), 0, "--seed 42") : Math.floor(Math.random() * 2 ** 31);
+  const cidrText = has("cidr") ? String(get("cidr")) : DEFAULT_WORKLOAD.cidr;
+  const cidr = parseCidr(cidrText);
+  if (!cidr) throw new UsageError("--cidr", `is not an IPv4 network with a prefix from /1 to /29 (got ${JSON.stringify(cidrText)})`, "For example: --cidr 10.0.0.0/12 (the address must be the network's first).");
+  const storeSpec: StoreSpec | string = has("store") ? parseStoreSpec(String(get("store"))) : { kind: "sqlite-temp" };
+  if (typeof storeSpec === "string") throw new UsageError("--store", `is not understood (got ${JSON.stringify(get("store"))})`, `Use ${storeSpec}.`);
+  const shards = has("shards") ? integer("shards", get("shards"), 1, "--shards 32") : defaultShardCount();
+  if ((shards & (shards - 1)) !== 0) throw new UsageError("--shards", `must be a power of two (got ${shards})`, `Use ${2 ** Math.ceil(Math.log2(shards))} or ${2 ** Math.floor(Math.log2(shards))}.`);
+  const lockTimeoutMs = has("lockTimeout") ? duration("lockTimeout", get("lockTimeout"), "--lock-timeout 5s", false) : DEFAULT_STRATEGY_SETTINGS.lockTimeoutMs;
+  const lockKeyText = has("lockKey") ? String(get("lockKey")) : DEFAULT_STRATEGY_SETTINGS.lockKey;
+  if (lockKeyText !== "system" && lockKeyText !== "project") throw new UsageError("--lock-key", `must be system or project (got ${JSON.stringify(lockKeyText)})`, "Use --lock-key system (the seed's) or --lock-key project.");
+  const retries = has("retries") ? integer("retries", get("retries"), 1, "--retries 30") : DEFAULT_STRATEGY_SETTINGS.retry.maxAttempts;
+
+  // Cross-option checks: each is a mistake that would make the run meaningless rather than merely slow.
+  if (projects > systems) throw new UsageError("--projects", `(${projects}) is more than --systems (${systems}): a project without a system gets no registrations`, `Use --systems ${projects} or more, or fewer projects.`);
+  const capacity = poolSize(cidr);
+  const perProject = Math.ceil((warmup + requests) / projects);
+  if (perProject > capacity) throw new UsageError("--cidr", `${cidr.text} holds ${capacity} devices, but a project may receive up to ${perProject} registrations`, `Use a larger pool, such as --cidr 10.0.0.0/8, or fewer requests.`);
+
+  return Object.freeze({
+    strategies: Object.freeze(strategies),
+    mode: "in-process" as const,
+    scenario,
+    workload: Object.freeze({ requests, concurrency, warmup, systems, projects, resend, dbLatencyMs, seed, cidr: cidr.text }),
+    strategy: Object.freeze({ lockKey: lockKeyText as LockKeyMode, lockTimeoutMs, shards, retries }),
+    store: Object.freeze(storeSpec),
+  });
+}
+
+/** The config as it appears in the report: plain values, the store described. */
+export function describeConfig(config: RunConfig): Record<string, unknown> {
+  return {
+    mode: config.mode,
+    scenario: config.scenario ?? null,
+    strategies: config.strategies,
+    ...config.workload,
+    ...config.strategy,
+    store: describeStoreSpec(config.store),
+  };
+}

@@ -1,0 +1,135 @@
+import { PoolExhaustedError, StoreError, UnknownProjectError, WrongKeyError } from "./errors.js";
+import { formatIpv4, parseCidr, type Cidr } from "./ipv4.js";
+import { keyMatches, seal } from "./crypto.js";
+import type { MachineRecord, Project, RegisterRequest, RegisterResponse } from "./types.js";
+import { validateRequest } from "./validate.js";
+import { DEFAULT_VPN_SETTINGS, renderVpnConfig, type VpnSettings } from "./vpnConfig.js";
+import type { Claim, ClaimResult, Fence, MachineFields, Store } from "../store/store.js";
+
+export interface ServiceSettings {
+  /** AES-256 key that seals every returned config. */
+  readonly serverKey: Buffer;
+  readonly vpn: VpnSettings;
+}
+
+/** What a strategy may add to one registration: cancellation, a fencing token, a hook between read and write. */
+export interface RegisterOptions {
+  /** Aborted when the lock protecting this registration is lost; checked before every write. */
+  readonly signal?: AbortSignal;
+  /** Passed to the store with the machine write, which refuses stale tokens. */
+  readonly fence?: Fence;
+  /** Awaited after the reads and before the writes (where fault injection stalls a registration). */
+  readonly beforeWrite?: () => Promise<void>;
+}
+
+/** A project as the registration path uses it: the stored row plus its parsed pool. */
+export interface AuthenticatedProject {
+  readonly project: Project;
+  readonly cidr: Cidr;
+}
+
+/**
+ * The registration core, as the seed describes it. It offers the whole read-then-write registration (`register`)
+ * and the steps strategies compose differently (`authenticate`, `claimAndStore`); it never prints and holds no
+ * lock of its own: keeping it correct under concurrency is the strategy's job.
+ */
+export class RegistrationService {
+  private readonly cidrs = new Map<string, Cidr>();
+
+  constructor(
+    readonly store: Store,
+    readonly settings: ServiceSettings,
+  ) {}
+
+  /** Validates the request and checks the project key in constant time. */
+  async authenticate(body: unknown): Promise<{ request: RegisterRequest } & AuthenticatedProject> {
+    const request = validateRequest(body);
+    const project = await this.store.getProject(request.projectId);
+    if (!project) throw new UnknownProjectError(request.projectId);
+    if (!keyMatches(request.key, project.keyDigest)) throw new WrongKeyError(request.projectId);
+    return { request, project, cidr: this.cidrOf(project) };
+  }
+
+  /**
+   * The seed's registration: validate → key → make sure the system exists → return the existing registration of
+   * this machine if there is one → read the next free address → render → write. Every read is a separate store
+   * call from the write that depends on it: under concurrency without protection, that is where rows duplicate.
+   */
+  async register(body: unknown, options: RegisterOptions = {}): Promise<RegisterResponse> {
+    const { request, project, cidr } = await this.authenticate(body);
+    if (!(await this.store.hasSystem(project.id, request.systemUuid))) {
+      await this.beforeWrite(options);
+      await this.store.insertSystem({ projectId: project.id, systemUuid: request.systemUuid, systemName: request.systemName });
+    }
+    const existing = await this.store.findMachine(request.machineId);
+    if (existing) return this.respond(existing);
+    const ipNum = await this.store.nextFreeIp(project.id, cidr.firstHost, cidr.lastHost);
+    if (ipNum === undefined) throw new PoolExhaustedError(project.id, cidr.text);
+    const ipv4 = formatIpv4(ipNum);
+    const config = this.render(project, cidr, request.machineId, ipv4);
+    await this.beforeWrite(options);
+    await this.store.insertMachine({ ...machineFields(request), ipv4, ipNum, config }, options.fence);
+    return this.respond({ machineId: request.machineId, projectId: project.id, systemUuid: request.systemUuid, ipv4, config });
+  }
+
+  /**
+   * The machine half of the `atomic` strategy, as a claim for `Store.claimMachines`: the store returns the
+   * existing row or takes the pool's next address with one atomic statement and inserts the row.
+   */
+  claimFor(request: RegisterRequest, auth: AuthenticatedProject): Claim {
+    const { project, cidr } = auth;
+    return {
+      fields: machineFields(request),
+      firstHost: cidr.firstHost,
+      lastHost: cidr.lastHost,
+      render: (ipv4) => this.render(project, cidr, request.machineId, ipv4),
+    };
+  }
+
+  /** The response to a claim's outcome. */
+  respondToClaim(result: ClaimResult, auth: AuthenticatedProject): RegisterResponse {
+    if (result.outcome === "exhausted") throw new PoolExhaustedError(auth.project.id, auth.cidr.text);
+    return this.respond(result.record);
+  }
+
+  /** Seals the stored config for the device. */
+  respond(record: MachineRecord): RegisterResponse {
+    return { machineId: record.machineId, ipv4: record.ipv4, config: seal(record.config, this.settings.serverKey) };
+  }
+
+  private render(project: Project, cidr: Cidr, machineId: string, ipv4: string): string {
+    return renderVpnConfig({ projectId: project.id, machineId, ipv4, cidr, relayNodes: project.relayNodes, settings: this.settings.vpn });
+  }
+
+  private async beforeWrite(options: RegisterOptions): Promise<void> {
+    if (options.beforeWrite) await options.beforeWrite();
+    options.signal?.throwIfAborted();
+  }
+
+  private cidrOf(project: Project): Cidr {
+    let cidr = this.cidrs.get(project.id);
+    if (!cidr) {
+      const parsed = parseCidr(project.cidr);
+      if (!parsed) throw new StoreError(`project ${project.id} has an invalid CIDR ${JSON.stringify(project.cidr)}`);
+      this.cidrs.set(project.id, (cidr = parsed));
+    }
+    return cidr;
+  }
+}
+
+export function defaultServiceSettings(serverKey: Buffer): ServiceSettings {
+  return { serverKey, vpn: DEFAULT_VPN_SETTINGS };
+}
+
+function machineFields(r: RegisterRequest): MachineFields {
+  return {
+    machineId: r.machineId,
+    projectId: r.projectId,
+    systemUuid: r.systemUuid,
+    peerId: r.peerId,
+    hostname: r.hostname,
+    arch: r.arch,
+    distro: r.distro,
+    kernelVersion: r.kernelVersion,
+  };
+}

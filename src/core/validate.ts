@@ -1,0 +1,44 @@
+import { ValidationError } from "./errors.js";
+import type { RegisterRequest } from "./types.js";
+
+/** Maximum length of each request field, in characters. */
+export const FIELD_LIMITS: Readonly<Record<keyof RegisterRequest, number>> = Object.freeze({
+  projectId: 64,
+  key: 128,
+  systemUuid: 64,
+  systemName: 128,
+  machineId: 64,
+  peerId: 128,
+  hostname: 253,
+  arch: 32,
+  distro: 128,
+  kernelVersion: 128,
+});
+
+export const REQUEST_FIELDS = Object.freeze(Object.keys(FIELD_LIMITS) as (keyof RegisterRequest)[]);
+
+// Control characters would end up in YAML and logs; no device has a reason to send them.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Checks an untrusted value (a parsed JSON body, say) field by field and returns it typed.
+ * Unknown fields are refused rather than ignored, so that a client's typo is an error, not silence.
+ */
+export function validateRequest(body: unknown): RegisterRequest {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new ValidationError("body", "must be a JSON object");
+  }
+  const record = body as Record<string, unknown>;
+  for (const name of Object.keys(record)) {
+    if (!(name in FIELD_LIMITS)) throw new ValidationError(name, "is not a known field");
+  }
+  for (const field of REQUEST_FIELDS) {
+    const value = record[field];
+    if (value === undefined) throw new ValidationError(field, "is missing");
+    if (typeof value !== "string") throw new ValidationError(field, `must be a string, not ${value === null ? "null" : typeof value}`);
+    if (value.length === 0) throw new ValidationError(field, "must not be empty");
+    if (value.length > FIELD_LIMITS[field]) throw new ValidationError(field, `is longer than ${FIELD_LIMITS[field]} characters`);
+    if (CONTROL.test(value)) throw new ValidationError(field, "contains control characters");
+  }
+  return record as unknown as RegisterRequest;
+}

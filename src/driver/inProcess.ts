@@ -1,0 +1,148 @@
+import { auditRun, type Acknowledgement, type AuditResult } from "../audit/audit.js";
+import { open, newServerKey } from "../core/crypto.js";
+import { errorKind, type ErrorKind } from "../core/errors.js";
+import { defaultServiceSettings, RegistrationService } from "../core/registration.js";
+import type { RegisterRequest, RegisterResponse } from "../core/types.js";
+import type { StrategyResult } from "../report/result.js";
+import { encodeHistogram, newLatencyHistogram, recordMs, summarise } from "../stats/histogram.js";
+import { openStore } from "../store/open.js";
+import { DEFAULT_STRATEGY_SETTINGS, type Strategy, type StrategyDefinition, type StrategySettings } from "../strategies/strategy.js";
+import type { RunConfig } from "../workload/config.js";
+import { Workload } from "../workload/generator.js";
+import { mulberry32 } from "../workload/prng.js";
+
+/** What a run tells its subscribers; the driver itself never prints. */
+export type RunEvent =
+  | { readonly type: "phase"; readonly phase: "setup" | "warmup" | "measure" | "audit" }
+  | { readonly type: "progress"; readonly done: number; readonly total: number };
+
+export interface RunHooks {
+  readonly onEvent?: (event: RunEvent) => void;
+  /** How often progress is reported while measuring. */
+  readonly progressEveryMs?: number;
+}
+
+export function strategySettingsFrom(config: RunConfig): StrategySettings {
+  return {
+    ...DEFAULT_STRATEGY_SETTINGS,
+    lockKey: config.strategy.lockKey,
+    lockTimeoutMs: config.strategy.lockTimeoutMs,
+    shards: config.strategy.shards,
+    retry: { ...DEFAULT_STRATEGY_SETTINGS.retry, maxAttempts: config.strategy.retries },
+    random: mulberry32(config.workload.seed ^ 0x5eed),
+  };
+}
+
+/** Counters of one closed-loop phase. */
+interface PhaseTally {
+  succeeded: number;
+  failed: number;
+  errors: Partial<Record<ErrorKind, number>>;
+}
+
+/**
+ * Fires requests [from, to) through the strategy with `concurrency` in flight (a closed loop: each worker sends
+ * its next request when the last one completed) and hands every outcome to `onOutcome`.
+ */
+async function closedLoop(
+  strategy: Strategy,
+  workload: Workload,
+  from: number,
+  to: number,
+  concurrency: number,
+  onOutcome: (request: RegisterRequest, latencyMs: number, response: RegisterResponse | undefined, error: unknown) => void,
+): Promise<void> {
+  let next = from;
+  const worker = async () => {
+    while (next < to) {
+      const request = workload.request(next++);
+      const started = performance.now();
+      try {
+        const response = await strategy.register(request);
+        onOutcome(request, performance.now() - started, response, undefined);
+      } catch (error) {
+        onOutcome(request, performance.now() - started, undefined, error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, to - from)) }, worker));
+}
+
+/**
+ * Measures one strategy in this process on a fresh store: creates the run's projects, runs the warmup, measures
+ * the requested registrations, then audits the stored rows against every acknowledgement.
+ */
+export async function runStrategy(definition: StrategyDefinition, config: RunConfig, hooks: RunHooks = {}): Promise<StrategyResult> {
+  const emit = hooks.onEvent ?? (() => {});
+  const { workload: w } = config;
+  emit({ type: "phase", phase: "setup" });
+  const opened = openStore(config.store, definition.constraints, w.dbLatencyMs, config.strategies.length > 1 ? definition.name : undefined);
+  const { store } = opened;
+  try {
+    const workload = new Workload(w);
+    // Projects are created on the undelayed store: setup is not part of the measurement.
+    for (const project of workload.projects) await store.createProject(project);
+    const serverKey = newServerKey();
+    const service = new RegistrationService(store, defaultServiceSettings(serverKey));
+    const strategy = definition.create(service, strategySettingsFrom(config));
+    const acks: Acknowledgement[] = [];
+    const acknowledge = (request: RegisterRequest, response: RegisterResponse) => acks.push({ requestMachineId: request.machineId, response });
+
+    if (w.warmup > 0) {
+      emit({ type: "phase", phase: "warmup" });
+      await closedLoop(strategy, workload, 0, w.warmup, w.concurrency, (request, _ms, response) => {
+        if (response) acknowledge(request, response);
+      });
+    }
+
+    emit({ type: "phase", phase: "measure" });
+    const histogram = newLatencyHistogram();
+    const tally: PhaseTally = { succeeded: 0, failed: 0, errors: {} };
+    const total = w.requests;
+    const timer = setInterval(() => emit({ type: "progress", done: tally.succeeded + tally.failed, total }), hooks.progressEveryMs ?? 100);
+    const started = performance.now();
+    try {
+      await closedLoop(strategy, workload, w.warmup, w.warmup + w.requests, w.concurrency, (request, ms, response, error) => {
+        if (response) {
+          recordMs(histogram, ms);
+          tally.succeeded++;
+          acknowledge(request, response);
+        } else {
+          tally.failed++;
+          const kind = errorKind(error);
+          tally.errors[kind] = (tally.errors[kind] ?? 0) + 1;
+        }
+      });
+    } finally {
+      clearInterval(timer);
+    }
+    const durationMs = performance.now() - started;
+    emit({ type: "progress", done: total, total });
+
+    emit({ type: "phase", phase: "audit" });
+    let audit: AuditResult | null = null;
+    const rows = await store.auditRows(workload.prefix);
+    audit = auditRun(rows, acks, (sealed) => open(sealed, serverKey));
+    const strategyStats = strategy.stats();
+    await strategy.close();
+    return {
+      strategy: definition.name,
+      requests: total,
+      succeeded: tally.succeeded,
+      failed: tally.failed,
+      errorRate: total === 0 ? 0 : tally.failed / total,
+      durationMs,
+      tps: durationMs > 0 ? (tally.succeeded * 1000) / durationMs : 0,
+      latencyMs: summarise(histogram),
+      errors: tally.errors,
+      audit,
+      memory: { peakRssMb: process.resourceUsage().maxRSS / 1024 },
+      histogram: encodeHistogram(histogram),
+      strategyStats,
+      store: store.location,
+      resends: workload.resends,
+    };
+  } finally {
+    await opened.dispose();
+  }
+}

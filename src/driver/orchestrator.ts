@@ -1,0 +1,60 @@
+import { fork } from "node:child_process";
+import type { ErrorKind } from "../core/errors.js";
+import type { StrategyResult } from "../report/result.js";
+import type { RunConfig } from "../workload/config.js";
+import type { RunEvent } from "./inProcess.js";
+import type { WorkerMessage, WorkerRequest } from "./protocol.js";
+
+/** What the orchestrator tells the CLI: which strategy is running, its events, its result. */
+export type OrchestratorEvent =
+  | { readonly type: "strategy-start"; readonly strategy: string; readonly index: number; readonly count: number }
+  | { readonly type: "strategy-event"; readonly strategy: string; readonly event: RunEvent }
+  | { readonly type: "strategy-done"; readonly result: StrategyResult };
+
+/** A strategy could not be run at all (its store would not open, its worker died). */
+export class CannotRunError extends Error {
+  constructor(readonly strategy: string, readonly reason: ErrorKind | "worker", message: string) {
+    super(`${strategy}: ${message}`);
+  }
+}
+
+const WORKER = new URL("./worker.js", import.meta.url);
+
+/** Measures one strategy in a child process of its own. */
+export function runInWorker(config: RunConfig, strategy: string, onEvent: (event: RunEvent) => void): Promise<StrategyResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(WORKER, [], { stdio: ["ignore", "ignore", "inherit", "ipc"], serialization: "advanced" });
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (!settled) {
+        settled = true;
+        fn();
+      }
+    };
+    child.on("message", (raw) => {
+      const message = raw as WorkerMessage;
+      if (message.type === "event") onEvent(message.event);
+      else if (message.type === "result") settle(() => resolve(message.result));
+      else settle(() => reject(new CannotRunError(strategy, message.kind, message.message)));
+    });
+    child.on("error", (error) => settle(() => reject(new CannotRunError(strategy, "worker", error.message))));
+    child.on("exit", (code, signal) =>
+      settle(() => reject(new CannotRunError(strategy, "worker", `the measuring process exited (${signal ?? `code ${code}`}) before reporting`))),
+    );
+    const request: WorkerRequest = { config, strategy };
+    child.send(request);
+  });
+}
+
+/** Runs every strategy of the config one after the other, each in its own process on its own fresh store. */
+export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEvent) => void = () => {}): Promise<StrategyResult[]> {
+  const results: StrategyResult[] = [];
+  for (const [index, strategy] of config.strategies.entries()) {
+    onEvent({ type: "strategy-start", strategy, index, count: config.strategies.length });
+    const result = await runInWorker(config, strategy, (event) => onEvent({ type: "strategy-event", strategy, event }));
+    results.push(result);
+    onEvent({ type: "strategy-done", result });
+  }
+  return results;
+}
+

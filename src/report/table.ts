@@ -1,0 +1,102 @@
+import { Chalk } from "chalk";
+import Table from "cli-table3";
+import type { RunReport, StrategyResult } from "./result.js";
+import { fmtInt, fmtMb, fmtMs, fmtPct, fmtRatio, NA } from "./format.js";
+
+export interface TableOptions {
+  readonly color: boolean;
+}
+
+/** The fastest TPS among strategies; relative TPS is measured against it. */
+function bestTps(results: readonly StrategyResult[]): number {
+  return Math.max(0, ...results.map((r) => r.tps));
+}
+
+/** The headline line of the conditions, so that a table is never read without them. */
+export function conditionsLine(config: RunReport["config"]): string {
+  const c = config as Record<string, unknown>;
+  const parts = [
+    `mode ${c.mode}`,
+    c.scenario ? `scenario ${c.scenario}` : undefined,
+    `-n ${c.requests}`,
+    `-c ${c.concurrency}`,
+    `systems ${c.systems}`,
+    `projects ${c.projects}`,
+    Number(c.resend) > 0 ? `resend ${c.resend}` : undefined,
+    `db latency ${c.dbLatencyMs} ms`,
+    Number(c.warmup) > 0 ? `warmup ${c.warmup}` : undefined,
+    `lock key ${c.lockKey}`,
+    `store ${c.store}`,
+    `seed ${c.seed}`,
+  ];
+  return parts.filter(Boolean).join(" · ");
+}
+
+/** The comparison table: one row per strategy, violations in red. */
+export function renderTable(report: RunReport, options: TableOptions): string {
+  const chalk = new Chalk({ level: options.color ? 1 : 0 });
+  const best = bestTps(report.results);
+  const table = new Table({
+    head: ["strategy", "TPS", "rel", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "dup sys", "dup mach", "dup IPs", "lost", "peak RSS"],
+    colAligns: ["left", ...Array(13).fill("right")] as ("left" | "right")[],
+    style: options.color ? { head: ["cyan"], border: ["grey"] } : { head: [], border: [] },
+  });
+  for (const r of report.results) {
+    const a = r.audit;
+    const count = (n: number | undefined) => (a === null || n === undefined ? NA : n > 0 ? chalk.red.bold(fmtInt(n)) : fmtInt(n));
+    const name = a !== null && a.violations > 0 ? chalk.red(`${r.strategy} ✗`) : a === null ? `${r.strategy} ?` : chalk.green(`${r.strategy} ✓`);
+    table.push([
+      name,
+      fmtInt(r.tps),
+      best > 0 ? fmtRatio(r.tps / best) : NA,
+      fmtMs(r.latencyMs?.mean),
+      fmtMs(r.latencyMs?.p50),
+      fmtMs(r.latencyMs?.p90),
+      fmtMs(r.latencyMs?.p99),
+      fmtMs(r.latencyMs?.max),
+      r.failed > 0 ? chalk.yellow(fmtPct(r.errorRate)) : fmtPct(r.errorRate),
+      count(a?.duplicateSystems),
+      count(a?.duplicateMachines),
+      count(a?.duplicateIps),
+      count(a?.lostRegistrations),
+      fmtMb(r.memory.peakRssMb),
+    ]);
+  }
+  return table.toString();
+}
+
+/** Lines under the table: errors by kind, and what strategies counted about themselves. */
+export function renderNotes(report: RunReport, options: TableOptions): string {
+  const chalk = new Chalk({ level: options.color ? 1 : 0 });
+  const lines: string[] = [];
+  for (const r of report.results) {
+    const errors = Object.entries(r.errors)
+      .map(([kind, n]) => `${kind} ${fmtInt(n)}`)
+      .join(", ");
+    const stats = summariseStats(r.strategyStats);
+    const bits = [
+      `${fmtInt(r.succeeded)}/${fmtInt(r.requests)} succeeded in ${(r.durationMs / 1000).toFixed(2)} s`,
+      errors ? chalk.yellow(`errors: ${errors}`) : undefined,
+      stats || undefined,
+    ].filter(Boolean);
+    lines.push(`  ${r.strategy}: ${bits.join(" · ")}`);
+  }
+  lines.push(`  ✓ no duplicate or lost row in the store · ✗ the audit found violations · TPS = successful registrations per second`);
+  return lines.join("\n");
+}
+
+function summariseStats(stats: Readonly<Record<string, unknown>>): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(stats)) {
+    if (typeof value === "number") parts.push(`${key} ${fmtInt(value)}`);
+    else if (key === "shards" && Array.isArray(value)) {
+      const shards = value as { contended: number; timeouts: number; longestQueue: number }[];
+      const sum = (f: (s: (typeof shards)[number]) => number) => shards.reduce((t, s) => t + f(s), 0);
+      parts.push(`shards used ${shards.length}, contended ${fmtInt(sum((s) => s.contended))}, lock timeouts ${fmtInt(sum((s) => s.timeouts))}, longest queue ${fmtInt(Math.max(0, ...shards.map((s) => s.longestQueue)))}`);
+    } else if (key === "lock" && typeof value === "object" && value !== null) {
+      const l = value as { contended: number; timeouts: number; longestQueue: number };
+      parts.push(`contended ${fmtInt(l.contended)}, lock timeouts ${fmtInt(l.timeouts)}, longest queue ${fmtInt(l.longestQueue)}`);
+    }
+  }
+  return parts.join(", ");
+}

@@ -1,0 +1,308 @@
+import Database from "better-sqlite3";
+import type { Database as Db, Statement, Transaction } from "better-sqlite3";
+import { RegbenchError, StaleFenceError, StoreError, UniqueViolationError, type Constraint } from "../core/errors.js";
+import { formatIpv4 } from "../core/ipv4.js";
+import type { MachineRecord, Project } from "../core/types.js";
+import type { AuditRows, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
+
+export interface SqliteSettings {
+  /** File path, or `:memory:`. */
+  readonly path: string;
+  readonly constraints: boolean;
+  /** How long a writer waits for another process's write lock before SQLITE_BUSY. */
+  readonly busyTimeoutMs: number;
+}
+
+export const DEFAULT_SQLITE_SETTINGS: Omit<SqliteSettings, "path" | "constraints"> = Object.freeze({ busyTimeoutMs: 5000 });
+
+const SCHEMA_VERSION = "1";
+
+/**
+ * The documented schema. With constraints the three UNIQUE clauses are part of the tables; without, the same
+ * columns get plain indexes so that lookups stay fast and races become duplicate rows.
+ */
+export function schemaSql(constraints: boolean): string {
+  const u = (clause: string) => (constraints ? `,\n  ${clause}` : "");
+  return `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS projects (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  cidr TEXT NOT NULL,
+  key_sha256 BLOB NOT NULL,
+  relay_nodes TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS systems (
+  id INTEGER PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  system_uuid TEXT NOT NULL,
+  system_name TEXT NOT NULL,
+  created_at INTEGER NOT NULL${u("UNIQUE (project_id, system_uuid)")}
+);
+CREATE TABLE IF NOT EXISTS machines (
+  id INTEGER PRIMARY KEY,
+  machine_id TEXT NOT NULL,
+  project_id TEXT NOT NULL,
+  system_uuid TEXT NOT NULL,
+  ipv4 TEXT NOT NULL,
+  ip_num INTEGER NOT NULL,
+  peer_id TEXT NOT NULL,
+  hostname TEXT NOT NULL,
+  arch TEXT NOT NULL,
+  distro TEXT NOT NULL,
+  kernel_version TEXT NOT NULL,
+  config TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL${u("UNIQUE (machine_id)")}${u("UNIQUE (project_id, ipv4)")}
+);
+CREATE TABLE IF NOT EXISTS ip_pools (project_id TEXT PRIMARY KEY, next_ip INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS fences (resource TEXT PRIMARY KEY, token INTEGER NOT NULL);
+${constraints ? "" : "CREATE INDEX IF NOT EXISTS ix_systems_project_uuid ON systems (project_id, system_uuid);\nCREATE INDEX IF NOT EXISTS ix_machines_machine_id ON machines (machine_id);\n"}CREATE INDEX IF NOT EXISTS ix_machines_project_ip ON machines (project_id, ip_num);
+`;
+}
+
+function constraintOf(error: unknown): Constraint | undefined {
+  const e = error as { code?: string; message?: string };
+  if (e?.code !== "SQLITE_CONSTRAINT_UNIQUE" && e?.code !== "SQLITE_CONSTRAINT_PRIMARYKEY") return undefined;
+  const message = e.message ?? "";
+  if (message.includes("machines.machine_id")) return "machine";
+  if (message.includes("machines.project_id")) return "ip";
+  if (message.includes("systems.")) return "system";
+  return undefined;
+}
+
+/** Rethrows a constraint failure as `UniqueViolationError` and anything else as `StoreError`. */
+function translate(error: unknown, what: string): never {
+  const constraint = constraintOf(error);
+  if (constraint) throw new UniqueViolationError(constraint, error);
+  if (error instanceof RegbenchError) throw error;
+  throw new StoreError(`sqlite ${what} failed: ${(error as Error)?.message ?? String(error)}`, error);
+}
+
+/**
+ * The embedded default store on better-sqlite3. A file database in WAL mode with a busy timeout, so that several
+ * processes can share it; statements are prepared once. better-sqlite3 is synchronous, so each method does its
+ * work at once and resolves on the next microtask: concurrent registrations interleave between store calls,
+ * exactly where a networked database would let them.
+ */
+export class SqliteStore implements Store {
+  readonly constraints: boolean;
+  readonly location: string;
+  private readonly db: Db;
+  private readonly s: Record<string, Statement>;
+  private readonly claimTx: Transaction<(claims: readonly Claim[]) => ClaimResult[]>;
+  private readonly fencedInsertTx: (machine: NewMachine, fence: Fence) => void;
+
+  constructor(settings: SqliteSettings) {
+    this.constraints = settings.constraints;
+    this.location = settings.path;
+    try {
+      this.db = new Database(settings.path);
+    } catch (error) {
+      throw new StoreError(`cannot open the SQLite database at ${settings.path}: ${(error as Error).message}`, error);
+    }
+    try {
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(settings.busyTimeoutMs))}`);
+      if (settings.path !== ":memory:") this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = NORMAL");
+      this.initSchema();
+    } catch (error) {
+      this.db.close();
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(`cannot prepare the SQLite database at ${settings.path}: ${(error as Error).message}`, error);
+    }
+    const db = this.db;
+    this.s = {
+      insertProject: db.prepare("INSERT INTO projects (id, name, cidr, key_sha256, relay_nodes, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
+      getProject: db.prepare("SELECT id, name, cidr, key_sha256, relay_nodes FROM projects WHERE id = ?"),
+      hasSystem: db.prepare("SELECT 1 FROM systems WHERE project_id = ? AND system_uuid = ? LIMIT 1").pluck(),
+      insertSystem: db.prepare("INSERT INTO systems (project_id, system_uuid, system_name, created_at) VALUES (?, ?, ?, ?)"),
+      insertSystemIfAbsent: db.prepare(
+        "INSERT INTO systems (project_id, system_uuid, system_name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      ),
+      findMachine: db.prepare("SELECT machine_id, project_id, system_uuid, ipv4, config FROM machines WHERE machine_id = ? ORDER BY id LIMIT 1"),
+      maxIp: db.prepare("SELECT MAX(ip_num) FROM machines WHERE project_id = ?").pluck(),
+      ipUsed: db.prepare("SELECT 1 FROM machines WHERE project_id = ? AND ip_num = ? LIMIT 1").pluck(),
+      firstGap: db
+        .prepare(
+          `SELECT a.ip_num + 1 FROM machines a
+           WHERE a.project_id = ? AND a.ip_num >= ? AND a.ip_num < ?
+             AND NOT EXISTS (SELECT 1 FROM machines b WHERE b.project_id = a.project_id AND b.ip_num = a.ip_num + 1)
+           ORDER BY a.ip_num LIMIT 1`,
+        )
+        .pluck(),
+      insertMachine: db.prepare(
+        `INSERT INTO machines (machine_id, project_id, system_uuid, ipv4, ip_num, peer_id, hostname, arch, distro, kernel_version, config, status, created_at)
+         VALUES (@machineId, @projectId, @systemUuid, @ipv4, @ipNum, @peerId, @hostname, @arch, @distro, @kernelVersion, @config, 'online', @createdAt)`,
+      ),
+      // The one atomic statement of the `atomic` strategy: create the counter at the first host or bump it,
+      // and hand back the address it stood at.
+      bumpPool: db
+        .prepare(
+          `INSERT INTO ip_pools (project_id, next_ip) VALUES (?, ? + 1)
+           ON CONFLICT (project_id) DO UPDATE SET next_ip = next_ip + 1
+           RETURNING next_ip - 1`,
+        )
+        .pluck(),
+      fenceGet: db.prepare("SELECT token FROM fences WHERE resource = ?").pluck(),
+      fenceSet: db.prepare("INSERT INTO fences (resource, token) VALUES (?, ?) ON CONFLICT (resource) DO UPDATE SET token = excluded.token"),
+      auditSystems: db.prepare("SELECT project_id AS projectId, system_uuid AS systemUuid FROM systems WHERE substr(project_id, 1, ?) = ?"),
+      auditMachines: db.prepare(
+        "SELECT machine_id AS machineId, project_id AS projectId, ipv4 FROM machines WHERE substr(project_id, 1, ?) = ?",
+      ),
+    };
+    this.claimTx = db.transaction((claims: readonly Claim[]): ClaimResult[] => claims.map((claim) => this.claimOne(claim)));
+    this.fencedInsertTx = db.transaction((machine: NewMachine, fence: Fence) => {
+      const newest = this.s.fenceGet!.get(fence.resource) as number | undefined;
+      if (newest !== undefined && fence.token < newest) throw new StaleFenceError(fence.resource, fence.token, newest);
+      this.s.fenceSet!.run(fence.resource, fence.token);
+      this.s.insertMachine!.run({ ...machine, createdAt: Date.now() });
+    });
+  }
+
+  // Inside the claim transaction: an earlier claim of the same batch is visible to a later one, so a device that
+  // appears twice in one batch gets its first row back.
+  private claimOne({ fields, firstHost, lastHost, render }: Claim): ClaimResult {
+    const existing = this.s.findMachine!.get(fields.machineId) as RawMachine | undefined;
+    if (existing) return { outcome: "existing", record: toRecord(existing) };
+    for (;;) {
+      const ipNum = this.s.bumpPool!.get(fields.projectId, firstHost) as number;
+      if (ipNum > lastHost) return { outcome: "exhausted" };
+      const ipv4 = formatIpv4(ipNum);
+      const machine: NewMachine = { ...fields, ipv4, ipNum, config: render(ipv4) };
+      try {
+        this.s.insertMachine!.run({ ...machine, createdAt: Date.now() });
+        return { outcome: "created", record: machine };
+      } catch (error) {
+        // An address taken outside the counter (a kept store shared with another strategy): skip it.
+        if (constraintOf(error) === "ip") continue;
+        throw error;
+      }
+    }
+  }
+
+  private initSchema(): void {
+    const existing = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+    if (existing) {
+      const rows = this.db.prepare("SELECT key, value FROM meta").all() as { key: string; value: string }[];
+      const meta = new Map(rows.map((r) => [r.key, r.value]));
+      if (meta.get("schema_version") !== SCHEMA_VERSION) {
+        throw new StoreError(`${this.location} has regbench schema version ${meta.get("schema_version") ?? "unknown"}, expected ${SCHEMA_VERSION}: use a new file`);
+      }
+      const had = meta.get("constraints") === "1";
+      if (had !== this.constraints) {
+        throw new StoreError(
+          `${this.location} was created ${had ? "with" : "without"} unique constraints, but this strategy needs a store ${this.constraints ? "with" : "without"}: use a separate file per strategy`,
+        );
+      }
+      return;
+    }
+    this.db.exec(schemaSql(this.constraints));
+    const put = this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)");
+    put.run("schema_version", SCHEMA_VERSION);
+    put.run("constraints", this.constraints ? "1" : "0");
+  }
+
+  async createProject(p: NewProject): Promise<void> {
+    try {
+      this.s.insertProject!.run(p.id, p.name, p.cidr, p.keyDigest, JSON.stringify(p.relayNodes), Date.now());
+    } catch (error) {
+      translate(error, "createProject");
+    }
+  }
+
+  async getProject(id: string): Promise<Project | undefined> {
+    const row = this.run("getProject", () => this.s.getProject!.get(id)) as RawProject | undefined;
+    if (!row) return undefined;
+    return { id: row.id, name: row.name, cidr: row.cidr, keyDigest: row.key_sha256, relayNodes: JSON.parse(row.relay_nodes) as string[] };
+  }
+
+  async hasSystem(projectId: string, systemUuid: string): Promise<boolean> {
+    return this.run("hasSystem", () => this.s.hasSystem!.get(projectId, systemUuid)) !== undefined;
+  }
+
+  async insertSystem(system: NewSystem): Promise<void> {
+    this.run("insertSystem", () => this.s.insertSystem!.run(system.projectId, system.systemUuid, system.systemName, Date.now()));
+  }
+
+  async insertSystemIfAbsent(system: NewSystem): Promise<boolean> {
+    this.requireConstraints("insertSystemIfAbsent");
+    const info = this.run("insertSystemIfAbsent", () =>
+      this.s.insertSystemIfAbsent!.run(system.projectId, system.systemUuid, system.systemName, Date.now()),
+    );
+    return info.changes === 1;
+  }
+
+  async findMachine(machineId: string): Promise<MachineRecord | undefined> {
+    const row = this.run("findMachine", () => this.s.findMachine!.get(machineId)) as RawMachine | undefined;
+    return row && toRecord(row);
+  }
+
+  async nextFreeIp(projectId: string, firstHost: number, lastHost: number): Promise<number | undefined> {
+    return this.run("nextFreeIp", () => {
+      const max = this.s.maxIp!.get(projectId) as number | null;
+      if (max === null || max < firstHost) return firstHost;
+      if (max < lastHost) return max + 1;
+      if (this.s.ipUsed!.get(projectId, firstHost) === undefined) return firstHost;
+      const gap = this.s.firstGap!.get(projectId, firstHost, lastHost) as number | undefined;
+      return gap;
+    });
+  }
+
+  async insertMachine(machine: NewMachine, fence?: Fence): Promise<void> {
+    this.run("insertMachine", () => {
+      if (fence) this.fencedInsertTx(machine, fence);
+      else this.s.insertMachine!.run({ ...machine, createdAt: Date.now() });
+    });
+  }
+
+  async claimMachines(claims: readonly Claim[]): Promise<ClaimResult[]> {
+    this.requireConstraints("claimMachines");
+    // IMMEDIATE takes the write lock up front, so two processes never both read "no row" and then collide.
+    return this.run("claimMachines", () => this.claimTx.immediate(claims));
+  }
+
+  async auditRows(prefix: string): Promise<AuditRows> {
+    return this.run("auditRows", () => ({
+      systems: this.s.auditSystems!.all(prefix.length, prefix) as AuditRows["systems"],
+      machines: this.s.auditMachines!.all(prefix.length, prefix) as AuditRows["machines"],
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private run<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      translate(error, what);
+    }
+  }
+
+  private requireConstraints(what: string): void {
+    if (!this.constraints) throw new StoreError(`${what} needs a store created with unique constraints`);
+  }
+}
+
+interface RawProject {
+  id: string;
+  name: string;
+  cidr: string;
+  key_sha256: Buffer;
+  relay_nodes: string;
+}
+
+interface RawMachine {
+  machine_id: string;
+  project_id: string;
+  system_uuid: string;
+  ipv4: string;
+  config: string;
+}
+
+function toRecord(row: RawMachine): MachineRecord {
+  return { machineId: row.machine_id, projectId: row.project_id, systemUuid: row.system_uuid, ipv4: row.ipv4, config: row.config };
+}

@@ -1,0 +1,93 @@
+import type { MachineRecord, Project } from "../core/types.js";
+
+/** A project to create before a run. */
+export interface NewProject {
+  readonly id: string;
+  readonly name: string;
+  readonly cidr: string;
+  readonly keyDigest: Buffer;
+  readonly relayNodes: readonly string[];
+}
+
+export interface NewSystem {
+  readonly projectId: string;
+  readonly systemUuid: string;
+  readonly systemName: string;
+}
+
+/** Everything a machine row holds but its address and config. */
+export interface MachineFields {
+  readonly machineId: string;
+  readonly projectId: string;
+  readonly systemUuid: string;
+  readonly peerId: string;
+  readonly hostname: string;
+  readonly arch: string;
+  readonly distro: string;
+  readonly kernelVersion: string;
+}
+
+export interface NewMachine extends MachineFields {
+  readonly ipv4: string;
+  /** The address as an unsigned 32-bit number, for ordering and the allocator. */
+  readonly ipNum: number;
+  readonly config: string;
+}
+
+/** A write made under a lock, carrying the lock's fencing token; the store refuses tokens older than the newest seen. */
+export interface Fence {
+  readonly resource: string;
+  readonly token: number;
+}
+
+/** One machine to store at the next free address of its project's pool. */
+export interface Claim {
+  readonly fields: MachineFields;
+  readonly firstHost: number;
+  readonly lastHost: number;
+  /** Renders the machine's config once its address is known. */
+  readonly render: (ipv4: string) => string;
+}
+
+/** The outcome of the atomic claim: the new row, the row that already existed for that machine, or no address left. */
+export type ClaimResult =
+  | { readonly outcome: "created"; readonly record: MachineRecord }
+  | { readonly outcome: "existing"; readonly record: MachineRecord }
+  | { readonly outcome: "exhausted" };
+
+/** The rows the audit counts from: identities and addresses only, never keys or configs. */
+export interface AuditRows {
+  readonly systems: readonly { readonly projectId: string; readonly systemUuid: string }[];
+  readonly machines: readonly { readonly machineId: string; readonly projectId: string; readonly ipv4: string }[];
+}
+
+/**
+ * The store seam. Every call is async and stands for one round trip to a database, so that a networked store
+ * fits and `--db-latency` can be simulated per call. Stores created with `constraints` enforce
+ * UNIQUE(project_id, system_uuid), UNIQUE(machine_id) and UNIQUE(project_id, ipv4) and throw
+ * `UniqueViolationError`; without, the same writes succeed and a race becomes a duplicate row.
+ */
+export interface Store {
+  readonly constraints: boolean;
+  /** Where the data lives, for the report (a file path, `:memory:`). */
+  readonly location: string;
+  createProject(project: NewProject): Promise<void>;
+  getProject(id: string): Promise<Project | undefined>;
+  hasSystem(projectId: string, systemUuid: string): Promise<boolean>;
+  insertSystem(system: NewSystem): Promise<void>;
+  /** INSERT … ON CONFLICT DO NOTHING; true when this call created the row. Needs constraints. */
+  insertSystemIfAbsent(system: NewSystem): Promise<boolean>;
+  findMachine(machineId: string): Promise<MachineRecord | undefined>;
+  /** The allocator's read: the address after the highest one in use, else the lowest gap; undefined when full. */
+  nextFreeIp(projectId: string, firstHost: number, lastHost: number): Promise<number | undefined>;
+  insertMachine(machine: NewMachine, fence?: Fence): Promise<void>;
+  /**
+   * One round trip for a batch of claims, in one transaction: for each, return the machine's row if it exists,
+   * else take the pool's next address with one atomic counter statement and insert the row. Results are in the
+   * order of the claims. Needs constraints.
+   */
+  claimMachines(claims: readonly Claim[]): Promise<ClaimResult[]>;
+  /** Rows whose project ID starts with `prefix` (every ID of a run carries the run's prefix). */
+  auditRows(prefix: string): Promise<AuditRows>;
+  close(): Promise<void>;
+}

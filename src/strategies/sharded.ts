@@ -1,0 +1,19 @@
+import { ShardedMutex } from "../sync/shardedMutex.js";
+import { lockKeyOf, type StrategyDefinition } from "./strategy.js";
+
+/** The seed's "strongly recommended" sharded mutex around the whole registration, keyed by systemUUID. */
+export const sharded: StrategyDefinition = {
+  name: "sharded",
+  kind: "exclusion",
+  protects: "one system's registrations, inside one process (with --lock-key project: one project's IP pool)",
+  exposes: "keyed by system, two systems of one project race on the IP pool (duplicate IPs); other processes are not excluded",
+  constraints: false,
+  create(service, settings) {
+    const lock = new ShardedMutex(settings.shards);
+    return {
+      register: (r) => lock.runExclusive(lockKeyOf(r, settings.lockKey), () => service.register(r), settings.lockTimeoutMs),
+      stats: () => ({ shardCount: lock.shardCount, shards: lock.stats() }),
+      close: async () => {},
+    };
+  },
+};

@@ -1,0 +1,30 @@
+import { ShardedMutex } from "../sync/shardedMutex.js";
+import { newConflictStats, retryOnConflict } from "./retry.js";
+import { lockKeyOf, type StrategyDefinition } from "./strategy.js";
+
+/**
+ * The seed's recommendation for several instances: the sharded lock for contention inside a process, the unique
+ * constraints for correctness across processes. Conflicts retry outside the lock, so nobody sleeps holding it.
+ */
+export const shardedDb: StrategyDefinition = {
+  name: "sharded-db",
+  kind: "exclusion",
+  protects: "every invariant, across processes (constraints), with less contention inside one (sharded lock)",
+  exposes: "a lock held across every store round trip; conflicts between systems of one project still retry",
+  constraints: true,
+  create(service, settings) {
+    const lock = new ShardedMutex(settings.shards);
+    const stats = newConflictStats();
+    return {
+      register: (r) =>
+        retryOnConflict(
+          () => lock.runExclusive(lockKeyOf(r, settings.lockKey), () => service.register(r), settings.lockTimeoutMs),
+          settings.retry,
+          settings.random,
+          stats,
+        ),
+      stats: () => ({ ...stats, shardCount: lock.shardCount, shards: lock.stats() }),
+      close: async () => {},
+    };
+  },
+};

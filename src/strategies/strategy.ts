@@ -1,0 +1,65 @@
+import { availableParallelism } from "node:os";
+import type { RegistrationService } from "../core/registration.js";
+import type { RegisterRequest, RegisterResponse } from "../core/types.js";
+import { nextPowerOfTwo } from "../sync/fnv.js";
+import type { BackoffSettings } from "../sync/backoff.js";
+
+/** How strategies differ in kind; the report and `regbench strategies` group by it. */
+export type StrategyKind = "none" | "exclusion" | "coalescing" | "optimistic" | "atomic";
+
+/** What a lock protects: one system's registrations (the seed's choice) or one project's address pool. */
+export type LockKeyMode = "system" | "project";
+
+/** Settings every strategy reads what it needs from; the CLI fills them, tests override them. */
+export interface StrategySettings {
+  readonly lockKey: LockKeyMode;
+  /** How long a registration waits for a lock before `LockTimeoutError`. */
+  readonly lockTimeoutMs: number;
+  /** Shard count of the sharded mutex (rounded up to a power of two). */
+  readonly shards: number;
+  /** Retrying after a unique-constraint conflict. */
+  readonly retry: BackoffSettings;
+  /** Source of jitter, seeded for reproducible runs. */
+  readonly random: () => number;
+}
+
+/** The seed's heuristic: 4 shards per core, between 16 and 64. */
+export function defaultShardCount(cores = availableParallelism()): number {
+  return nextPowerOfTwo(Math.min(64, Math.max(16, cores * 4)));
+}
+
+export const DEFAULT_STRATEGY_SETTINGS: StrategySettings = Object.freeze({
+  lockKey: "system",
+  lockTimeoutMs: 30_000,
+  shards: defaultShardCount(),
+  retry: Object.freeze({ maxAttempts: 30, baseDelayMs: 1, maxDelayMs: 50 }),
+  random: Math.random,
+});
+
+/** Numbers a strategy reports about itself (conflicts, retries, coalesced calls, per-shard counters…). */
+export type StrategyStats = Readonly<Record<string, unknown>>;
+
+/** One instance of a strategy around one registration service, for one run. */
+export interface Strategy {
+  register(request: RegisterRequest): Promise<RegisterResponse>;
+  stats(): StrategyStats;
+  close(): Promise<void>;
+}
+
+/** A registry entry: everything the CLI, the runner and the report need to know about a strategy. */
+export interface StrategyDefinition {
+  readonly name: string;
+  readonly kind: StrategyKind;
+  /** What it protects. */
+  readonly protects: string;
+  /** What it does not. */
+  readonly exposes: string;
+  /** Whether it runs on tables with the unique constraints. */
+  readonly constraints: boolean;
+  create(service: RegistrationService, settings: StrategySettings): Strategy;
+}
+
+/** The key a lock or a flight is taken on. */
+export function lockKeyOf(request: RegisterRequest, mode: LockKeyMode): string {
+  return mode === "project" ? `project:${request.projectId}` : `system:${request.projectId}/${request.systemUuid}`;
+}

@@ -1,0 +1,76 @@
+import { randomBytes } from "node:crypto";
+import { keyDigest } from "../core/crypto.js";
+import type { RegisterRequest } from "../core/types.js";
+import type { NewProject } from "../store/store.js";
+import type { WorkloadConfig } from "./config.js";
+import { mulberry32 } from "./prng.js";
+
+const ARCHES = ["x86_64", "aarch64", "armv7l"];
+const DISTROS = ["debian 12", "ubuntu 24.04", "alpine 3.20", "rocky 9"];
+const KERNELS = ["6.1.0-28-amd64", "6.8.0-45-generic", "6.6.58-0-lts", "5.14.0-427.el9"];
+
+/**
+ * The requests of one run. Every ID starts with the run's prefix, fresh per run, so that a kept store never sees
+ * an old ID and the audit can select a run's rows. The seed fixes everything else: which system each device
+ * belongs to, which requests are re-sends and of what, and the field values.
+ */
+export class Workload {
+  /** Every project, system and machine ID of this run starts with it. */
+  readonly prefix: string;
+  readonly projects: readonly (NewProject & { readonly key: string })[];
+  /** For request i, the index of the fresh request it sends (itself, or an earlier one for a re-send). */
+  private readonly source: Int32Array;
+  readonly resends: number;
+
+  constructor(readonly config: WorkloadConfig, prefix = `rb${randomBytes(4).toString("hex")}`) {
+    this.prefix = prefix;
+    this.projects = Array.from({ length: config.projects }, (_, j) => {
+      const key = randomBytes(16).toString("hex");
+      return {
+        id: `${prefix}-p${j}`,
+        name: `regbench project ${j}`,
+        cidr: config.cidr,
+        key,
+        keyDigest: keyDigest(key),
+        relayNodes: [`relay-1.${prefix}.regbench.internal:3478`, `relay-2.${prefix}.regbench.internal:3478`],
+      };
+    });
+    const total = config.warmup + config.requests;
+    const random = mulberry32(config.seed);
+    this.source = new Int32Array(total);
+    let resends = 0;
+    for (let i = 0; i < total; i++) {
+      if (i > 0 && config.resend > 0 && random() < config.resend) {
+        this.source[i] = this.source[Math.floor(random() * i)]!;
+        resends++;
+      } else {
+        this.source[i] = i;
+      }
+    }
+    this.resends = resends;
+  }
+
+  get total(): number {
+    return this.source.length;
+  }
+
+  /** Request i (0-based, warmup first); re-sends are identical to the request they repeat. */
+  request(i: number): RegisterRequest {
+    const f = this.source[i]!;
+    const system = f % this.config.systems;
+    const project = this.projects[system % this.projects.length]!;
+    const mix = Math.imul(f ^ this.config.seed, 0x9e3779b1) >>> 0;
+    return {
+      projectId: project.id,
+      key: project.key,
+      systemUuid: `${this.prefix}-s${system}`,
+      systemName: `edge-system-${system}`,
+      machineId: `${this.prefix}-m${f}`,
+      peerId: `peer-${mix.toString(16).padStart(8, "0")}`,
+      hostname: `edge-${system}-${f}`,
+      arch: ARCHES[mix % ARCHES.length]!,
+      distro: DISTROS[(mix >>> 4) % DISTROS.length]!,
+      kernelVersion: KERNELS[(mix >>> 8) % KERNELS.length]!,
+    };
+  }
+}

@@ -1,0 +1,31 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The scenarios shipped with regbench, resolvable by bare name (`--scenario storm`). */
+export const SCENARIO_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "scenarios");
+
+/** A scenario file: a name, a description and option values under the same names as the long flags. */
+export interface ScenarioFile {
+  readonly name: string;
+  readonly description?: string;
+  readonly options: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** Resolves `--scenario` (a path, or the name of a shipped scenario) and reads it; errors are messages for exit 2. */
+export function loadScenario(ref: string): ScenarioFile | string {
+  const candidates = [resolve(ref), join(SCENARIO_DIR, ref.endsWith(".json") ? ref : `${ref}.json`)];
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) return `no scenario file at ${candidates[0]} and no shipped scenario named ${JSON.stringify(ref)}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    return `${path} is not valid JSON: ${(error as Error).message}`;
+  }
+  const file = parsed as Partial<ScenarioFile>;
+  if (typeof file !== "object" || file === null || typeof file.name !== "string" || typeof file.options !== "object" || file.options === null) {
+    return `${path} must hold {"name": "...", "options": {...}}`;
+  }
+  return file as ScenarioFile;
+}
