@@ -18,6 +18,7 @@ export const atomic: StrategyDefinition = {
   kind: "atomic",
   protects: "every invariant, across processes, with no lock: an atomic counter takes the address, constraints back it",
   exposes: "addresses of rolled-back claims are not reused (the counter only moves forward)",
+  guarantee: "global",
   constraints: true,
   create(service) {
     const creating = new SingleFlight<boolean>();

@@ -7,6 +7,7 @@ export const dbUnique: StrategyDefinition = {
   kind: "optimistic",
   protects: "every invariant, across processes: the database refuses the second row",
   exposes: "throughput under contention (conflicts and retries, counted); registrations fail once retries run out",
+  guarantee: "global",
   constraints: true,
   create(service, settings) {
     const stats = newConflictStats();

@@ -7,6 +7,7 @@ export const global: StrategyDefinition = {
   kind: "exclusion",
   protects: "everything, inside one process: registrations run one at a time",
   exposes: "throughput (one at a time, every store round trip inside the lock); other processes are not excluded",
+  guarantee: "process",
   constraints: false,
   create(service, settings) {
     const mutex = new Mutex("global");

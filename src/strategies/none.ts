@@ -6,6 +6,7 @@ export const none: StrategyDefinition = {
   kind: "none",
   protects: "nothing: the baseline",
   exposes: "every race: duplicate systems, duplicate IPs, duplicate machine rows on retries",
+  guarantee: "none",
   constraints: false,
   create(service) {
     return { register: (r) => service.register(r), stats: () => ({}), close: async () => {} };

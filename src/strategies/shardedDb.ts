@@ -11,6 +11,7 @@ export const shardedDb: StrategyDefinition = {
   kind: "exclusion",
   protects: "every invariant, across processes (constraints), with less contention inside one (sharded lock)",
   exposes: "a lock held across every store round trip; conflicts between systems of one project still retry",
+  guarantee: "global",
   constraints: true,
   create(service, settings) {
     const lock = new ShardedMutex(settings.shards);

@@ -4,6 +4,15 @@ import type { RegisterRequest, RegisterResponse } from "../core/types.js";
 import { nextPowerOfTwo } from "../sync/fnv.js";
 import type { BackoffSettings } from "../sync/backoff.js";
 
+/**
+ * What a strategy promises, which the contract suite holds it to:
+ * - `none`: nothing;
+ * - `per-key`: no violation among registrations that share a lock key, inside one process;
+ * - `process`: no violation inside one process;
+ * - `global`: no violation across processes sharing the store.
+ */
+export type Guarantee = "none" | "per-key" | "process" | "global";
+
 /** How strategies differ in kind; the report and `regbench strategies` group by it. */
 export type StrategyKind = "none" | "exclusion" | "coalescing" | "optimistic" | "atomic";
 
@@ -54,6 +63,7 @@ export interface StrategyDefinition {
   readonly protects: string;
   /** What it does not. */
   readonly exposes: string;
+  readonly guarantee: Guarantee;
   /** Whether it runs on tables with the unique constraints. */
   readonly constraints: boolean;
   create(service: RegistrationService, settings: StrategySettings): Strategy;

@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { test } from "node:test";
+import { tempDir } from "../helpers.js";
+
+const BIN = fileURLToPath(new URL("../../../bin/regbench.js", import.meta.url));
+
+function regbench(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test("run prints the table with every column and the audit, exit 0", () => {
+  const r = regbench("run", "--strategy", "global,none", "-c", "50", "-n", "300", "--seed", "3");
+  assert.equal(r.code, 0, r.stderr);
+  for (const head of ["strategy", "TPS", "rel", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "dup sys", "dup mach", "dup IPs", "lost", "peak RSS"]) {
+    assert.ok(r.stdout.includes(head), head);
+  }
+  assert.match(r.stdout, /global ✓/);
+  assert.match(r.stdout, /none ✗/);
+  assert.match(r.stderr, /-n 300 · -c 50 · systems 1/);
+  assert.doesNotMatch(r.stdout, /\u001b\[/, "no colour when NO_COLOR is set");
+});
+
+test("--json prints exactly one JSON document on stdout", () => {
+  const r = regbench("run", "--strategy", "atomic,sharded", "-c", "20", "-n", "200", "--json", "--systems", "3");
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.tool, "regbench");
+  assert.equal(doc.schemaVersion, 1);
+  assert.equal(doc.config.requests, 200);
+  assert.deepEqual(doc.results.map((x: { strategy: string }) => x.strategy), ["atomic", "sharded"]);
+  const atomic = doc.results[0];
+  for (const field of ["strategy", "requests", "succeeded", "failed", "errorRate", "durationMs", "tps", "latencyMs", "errors", "audit", "memory", "histogram"]) {
+    assert.ok(field in atomic, field);
+  }
+  assert.deepEqual(Object.keys(atomic.latencyMs).sort(), ["max", "mean", "p50", "p90", "p99", "stddev"]);
+  assert.deepEqual(Object.keys(atomic.audit).sort(), ["duplicateIps", "duplicateMachines", "duplicateSystems", "lostRegistrations", "violations"]);
+  assert.equal(atomic.succeeded, 200);
+  assert.ok(atomic.memory.peakRssMb > 10);
+  assert.match(atomic.histogram, /^[A-Za-z0-9+/=]+$/);
+});
+
+test("bad flags exit 2 before anything runs, naming the flag and the fix", () => {
+  const cases: [string[], RegExp][] = [
+    [["run", "-c", "abc"], /--concurrency \(-c\) must be a whole number ≥ 1 \(got abc\)\. For example: -c 100/],
+    [["run", "-n", "0"], /--requests \(-n\) must be a whole number ≥ 1/],
+    [["run", "--strategy", "fastest"], /--strategy names an unknown strategy "fastest"\. Known strategies: none, global/],
+    [["run", "--resend", "1.5"], /--resend must be a ratio between 0 and 1/],
+    [["run", "--db-latency", "soon"], /--db-latency must be a duration/],
+    [["run", "--shards", "12"], /--shards must be a power of two \(got 12\)\. Use 16 or 8/],
+    [["run", "--cidr", "10.0.0.1/24"], /--cidr is not an IPv4 network/],
+    [["run", "--cidr", "10.0.0.0/24", "-n", "1000"], /--cidr 10\.0\.0\.0\/24 holds 253 devices/],
+    [["run", "--projects", "3", "--systems", "2"], /--projects \(3\) is more than --systems \(2\)/],
+    [["run", "--store", "postgres://x"], /--store is not understood/],
+    [["run", "--scenario", "nope"], /--scenario cannot be used: no scenario file/],
+    [["run", "--lock-key", "machine"], /--lock-key/],
+    [["run", "--no-such-flag"], /unknown option '--no-such-flag'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = regbench(...args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(" "));
+    assert.equal(r.stdout, "", `${args.join(" ")} printed on stdout`);
+  }
+});
+
+test("a store that cannot be opened exits 3 with the path", () => {
+  const r = regbench("run", "--strategy", "none", "-n", "10", "-c", "1", "--store", "sqlite:/nonexistent-dir/x.db");
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /cannot open the SQLite database at \/nonexistent-dir\/x\.db/);
+});
+
+test("a kept store holds the rows, one file per strategy", () => {
+  const dir = tempDir();
+  const r = regbench("run", "--strategy", "none,atomic", "-n", "50", "-c", "5", "--store", `sqlite:${join(dir, "runs.db")}`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(existsSync(join(dir, "runs.none.db")));
+  assert.ok(existsSync(join(dir, "runs.atomic.db")));
+});
+
+test("scenarios load by name and flags override them", () => {
+  const r = regbench("run", "--scenario", "fleet", "--strategy", "atomic", "-n", "200", "-c", "20", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.config.scenario, "fleet");
+  assert.equal(doc.config.systems, 100);
+  assert.equal(doc.config.requests, 200);
+});
+
+test("strategies and --strategy list describe every strategy", () => {
+  for (const args of [["strategies"], ["run", "--strategy", "list"]]) {
+    const r = regbench(...args);
+    assert.equal(r.code, 0);
+    for (const name of ["none", "global", "singleflight", "sharded", "db-unique", "sharded-db", "atomic"]) assert.match(r.stdout, new RegExp(`^${name} `, "m"));
+    assert.match(r.stdout, /protects:/);
+    assert.match(r.stdout, /does not:/);
+  }
+});
+
+test("--help and --version exit 0", () => {
+  assert.equal(regbench("--version").code, 0);
+  const help = regbench("run", "--help");
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--db-latency/);
+});

@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { StaleFenceError, StoreError, UniqueViolationError } from "../../src/core/errors.js";
+import { formatIpv4, parseCidr } from "../../src/core/ipv4.js";
+import type { MachineFields, NewMachine, Store } from "../../src/store/store.js";
+import { project } from "../helpers.js";
+
+const cidr = parseCidr("10.1.0.0/29")!; // hosts .2 to .6
+
+function fields(i: number, projectId = "t-p0"): MachineFields {
+  return { machineId: `t-m${i}`, projectId, systemUuid: "t-s0", peerId: "p", hostname: "h", arch: "a", distro: "d", kernelVersion: "k" };
+}
+
+function machine(i: number, ipNum: number, projectId = "t-p0"): NewMachine {
+  const ipv4 = formatIpv4(ipNum);
+  return { ...fields(i, projectId), ipv4, ipNum, config: `interfaceAddr: "${ipv4}/29"` };
+}
+
+const claim = (i: number) => ({ fields: fields(i), firstHost: cidr.firstHost, lastHost: cidr.lastHost, render: (ip: string) => `ip ${ip}` });
+
+/** The behaviour every store must have, run against each implementation on its real backend. */
+export function storeContract(name: string, open: (constraints: boolean) => Promise<Store>): void {
+  describe(`store contract: ${name}`, () => {
+    test("projects round-trip with their key digest", async () => {
+      const store = await open(true);
+      await store.createProject(project("t-p0", cidr.text));
+      const p = await store.getProject("t-p0");
+      assert.equal(p?.cidr, cidr.text);
+      assert.deepEqual(p?.relayNodes, ["relay-1.test:3478"]);
+      assert.ok(Buffer.from(p!.keyDigest).equals(project().keyDigest));
+      assert.equal(await store.getProject("nope"), undefined);
+      await store.close();
+    });
+
+    for (const constraints of [true, false]) {
+      test(`systems ${constraints ? "are unique" : "may duplicate"} ${constraints ? "with" : "without"} constraints`, async () => {
+        const store = await open(constraints);
+        const system = { projectId: "t-p0", systemUuid: "t-s0", systemName: "s" };
+        assert.equal(await store.hasSystem("t-p0", "t-s0"), false);
+        await store.insertSystem(system);
+        assert.equal(await store.hasSystem("t-p0", "t-s0"), true);
+        if (constraints) {
+          await assert.rejects(store.insertSystem(system), (e) => e instanceof UniqueViolationError && e.constraint === "system");
+          assert.equal(await store.insertSystemIfAbsent(system), false);
+          assert.equal(await store.insertSystemIfAbsent({ ...system, systemUuid: "t-s1" }), true);
+        } else {
+          await store.insertSystem(system);
+          await assert.rejects(store.insertSystemIfAbsent(system), StoreError);
+        }
+        const rows = await store.auditRows("t-");
+        assert.equal(rows.systems.length, 2);
+        await store.close();
+      });
+
+      test(`machines ${constraints ? "are unique by ID and by address" : "may duplicate"} ${constraints ? "with" : "without"} constraints`, async () => {
+        const store = await open(constraints);
+        await store.insertMachine(machine(1, cidr.firstHost));
+        assert.equal((await store.findMachine("t-m1"))?.ipv4, "10.1.0.2");
+        if (constraints) {
+          await assert.rejects(store.insertMachine(machine(1, cidr.firstHost + 1)), (e) => e instanceof UniqueViolationError && e.constraint === "machine");
+          await assert.rejects(store.insertMachine(machine(2, cidr.firstHost)), (e) => e instanceof UniqueViolationError && e.constraint === "ip");
+          // The same address in another project is fine.
+          await store.insertMachine(machine(3, cidr.firstHost, "t-p1"));
+          assert.equal((await store.auditRows("t-")).machines.length, 2);
+        } else {
+          await store.insertMachine(machine(1, cidr.firstHost + 1));
+          await store.insertMachine(machine(2, cidr.firstHost));
+          assert.equal((await store.auditRows("t-")).machines.length, 3);
+        }
+        await store.close();
+      });
+    }
+
+    test("the allocator's read: next after the highest, then the lowest gap, then nothing", async () => {
+      const store = await open(false);
+      assert.equal(await store.nextFreeIp("t-p0", cidr.firstHost, cidr.lastHost), cidr.firstHost);
+      await store.insertMachine(machine(1, cidr.firstHost));
+      await store.insertMachine(machine(2, cidr.firstHost + 1));
+      assert.equal(await store.nextFreeIp("t-p0", cidr.firstHost, cidr.lastHost), cidr.firstHost + 2);
+      await store.insertMachine(machine(3, cidr.lastHost));
+      assert.equal(await store.nextFreeIp("t-p0", cidr.firstHost, cidr.lastHost), cidr.firstHost + 2, "gap after .3");
+      await store.insertMachine(machine(4, cidr.firstHost + 2));
+      await store.insertMachine(machine(5, cidr.firstHost + 3));
+      assert.equal(await store.nextFreeIp("t-p0", cidr.firstHost, cidr.lastHost), undefined, "full");
+      assert.equal(await store.nextFreeIp("t-p1", cidr.firstHost, cidr.lastHost), cidr.firstHost, "other project");
+      await store.close();
+    });
+
+    test("claims take consecutive addresses, return existing rows, and stop at the end of the pool", async () => {
+      const store = await open(true);
+      const first = await store.claimMachines([claim(1), claim(2), claim(1)]);
+      assert.deepEqual(first.map((r) => r.outcome), ["created", "created", "existing"]);
+      assert.deepEqual(first.map((r) => (r.outcome === "exhausted" ? null : r.record.ipv4)), ["10.1.0.2", "10.1.0.3", "10.1.0.2"]);
+      assert.equal((first[0] as { record: { config: string } }).record.config, "ip 10.1.0.2");
+      const rest = await store.claimMachines([3, 4, 5, 6].map(claim));
+      assert.deepEqual(rest.map((r) => r.outcome), ["created", "created", "created", "exhausted"]);
+      assert.equal((await store.auditRows("t-")).machines.length, 5);
+      await store.close();
+    });
+
+    test("claims skip an address taken outside the counter", async () => {
+      const store = await open(true);
+      await store.insertMachine(machine(9, cidr.firstHost));
+      const [r] = await store.claimMachines([claim(1)]);
+      assert.equal(r?.outcome === "created" && r.record.ipv4, "10.1.0.3");
+      await store.close();
+    });
+
+    test("a stale fencing token is refused and writes nothing", async () => {
+      const store = await open(false);
+      await store.insertMachine(machine(1, cidr.firstHost), { resource: "lock:a", token: 5 });
+      await store.insertMachine(machine(2, cidr.firstHost + 1), { resource: "lock:a", token: 5 });
+      await assert.rejects(store.insertMachine(machine(3, cidr.firstHost + 2), { resource: "lock:a", token: 4 }), (e) => e instanceof StaleFenceError && e.newest === 5);
+      await store.insertMachine(machine(4, cidr.firstHost + 3), { resource: "lock:b", token: 1 });
+      assert.deepEqual((await store.auditRows("t-")).machines.map((m) => m.machineId).sort(), ["t-m1", "t-m2", "t-m4"]);
+      await store.close();
+    });
+
+    test("audit rows are selected by prefix and carry no configs", async () => {
+      const store = await open(false);
+      await store.insertMachine(machine(1, cidr.firstHost, "t-p0"));
+      await store.insertMachine(machine(2, cidr.firstHost, "u-p0"));
+      await store.insertSystem({ projectId: "u-p0", systemUuid: "s", systemName: "s" });
+      const rows = await store.auditRows("t-");
+      assert.deepEqual(rows.machines, [{ machineId: "t-m1", projectId: "t-p0", ipv4: "10.1.0.2" }]);
+      assert.deepEqual(rows.systems, []);
+      await store.close();
+    });
+
+    test("a closed store refuses calls", async () => {
+      const store = await open(false);
+      await store.close();
+      await assert.rejects(store.getProject("t-p0"));
+    });
+  });
+}
