@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { CannotRunError, runAll } from "../driver/orchestrator.js";
 import { ProgressBar } from "../report/progress.js";
 import type { RunReport } from "../report/result.js";
-import { conditionsLine, renderNotes, renderTable } from "../report/table.js";
+import { renderHeader, renderNotes, renderTable } from "../report/table.js";
 import { STRATEGIES } from "../strategies/registry.js";
 import { EXIT } from "./exitCodes.js";
 import { buildRunConfig, describeConfig, UsageError } from "./options.js";
@@ -39,10 +39,8 @@ async function runCommand(options: Record<string, unknown>, io: Io): Promise<num
   const config = buildRunConfig(options);
   const json = Boolean(options.json);
   const progress = new ProgressBar(io.stderr, Boolean(io.stderr.isTTY) && !json);
-  const report: RunReport = { tool: "regbench", schemaVersion: 1, config: describeConfig(config), results: [] };
-  if (!json) io.stderr.write(`regbench ${version()} · ${conditionsLine(report.config)}\n`);
   let label = "";
-  const results = await runAll(config, (event) => {
+  const outcome = await runAll(config, (event) => {
     if (event.type === "strategy-start") {
       label = `${event.strategy} (${event.index + 1}/${event.count})`;
       progress.restart();
@@ -52,12 +50,19 @@ async function runCommand(options: Record<string, unknown>, io: Io): Promise<num
       progress.clear();
     }
   });
-  const final: RunReport = { ...report, results };
+  const report: RunReport = {
+    tool: "regbench",
+    schemaVersion: 1,
+    config: describeConfig(outcome.config),
+    results: outcome.results,
+    skipped: outcome.skipped,
+    notes: outcome.notes,
+  };
   if (json) {
-    io.stdout.write(`${JSON.stringify(final)}\n`);
+    io.stdout.write(`${JSON.stringify(report)}\n`);
   } else {
     const color = useColor(io);
-    io.stdout.write(`${renderTable(final, { color })}\n${renderNotes(final, { color })}\n`);
+    io.stdout.write(`${renderHeader(report, version())}\n${renderTable(report, { color })}\n${renderNotes(report, { color })}\n`);
   }
   return EXIT.ok;
 }
@@ -95,10 +100,18 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--lock-timeout <duration>", "how long a registration waits for a lock, e.g. 5s (default: 30s)")
     .addOption(new Option("--lock-key <what>", "what locks and flights are keyed on (default: system)").choices(["system", "project"]))
     .option("--retries <n>", "attempts in all after unique-constraint conflicts (default: 30)")
+    .option("--redis <urls>", "Redis node URL(s), comma-separated (redlock uses all), or auto to start a throwaway redis-server if none answers (default: redis://127.0.0.1:6379)")
+    .option("--lock-ttl <duration>", "Redis lock time to live (default: 10s)")
+    .option("--lock-wait <duration>", "how long a Redis lock acquisition waits for a held lock; 0 fails fast (default: --lock-timeout)")
+    .option("--no-watchdog", "do not extend Redis locks while held")
+    .option("--fault <spec>", "inject a fault, repeatable: pause:P:MS (stall between read and write) or redis-down:AT_MS", (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option("--scenario <file>", "a scenario file, or a shipped name: storm, storm-remote-db, fleet, fleet-remote-db, retry-storm; flags override it")
     .option("--json", "print exactly one JSON document on stdout and nothing else there")
-    .action(async (options: Record<string, unknown>) => {
-      setExit(await runCommand(options, io));
+    .action(async (options: Record<string, unknown>, command: Command) => {
+      // Only values given on the command line override a scenario; commander's own defaults (--no-watchdog's
+      // implied true) must not.
+      const given = Object.fromEntries(Object.entries(options).filter(([key]) => command.getOptionValueSource(key) === "cli"));
+      setExit(await runCommand(given, io));
     });
   return program;
 }

@@ -1,6 +1,9 @@
 import { parseCidr, poolSize } from "../core/ipv4.js";
 import { describeStoreSpec, parseStoreSpec, type StoreSpec } from "../store/open.js";
-import { strategyNames } from "../strategies/registry.js";
+import { describeFault, parseFault, type Fault } from "../faults/faults.js";
+import { DEFAULT_REDIS_LOCK_SETTINGS } from "../locks/redisLock.js";
+import { checkRedisUrl } from "../redis/client.js";
+import { findStrategy, strategyNames } from "../strategies/registry.js";
 import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, type LockKeyMode } from "../strategies/strategy.js";
 import { DEFAULT_WORKLOAD, type RunConfig } from "../workload/config.js";
 import { loadScenario } from "../workload/scenario.js";
@@ -32,6 +35,11 @@ const FLAG: Record<string, string> = {
   lockTimeout: "--lock-timeout",
   lockKey: "--lock-key",
   retries: "--retries",
+  redis: "--redis",
+  lockTtl: "--lock-ttl",
+  lockWait: "--lock-wait",
+  watchdog: "--no-watchdog",
+  fault: "--fault",
 };
 
 /** Scenario files name options as the long flags do (`db-latency`); map them to option keys. */
@@ -115,6 +123,7 @@ export function buildRunConfig(cli: RawOptions): RunConfig {
   const has = (key: string) => merged[key] !== undefined;
 
   const strategies = parseStrategies(has("strategy") ? get("strategy") : "all");
+  const selection = !has("strategy") || String(get("strategy")).split(",").some((s) => s.trim() === "all") ? ("all" as const) : ("explicit" as const);
   const requests = has("requests") ? integer("requests", get("requests"), 1, "-n 10000") : DEFAULT_WORKLOAD.requests;
   const concurrency = has("concurrency") ? integer("concurrency", get("concurrency"), 1, "-c 100") : DEFAULT_WORKLOAD.concurrency;
   const warmup = has("warmup") ? integer("warmup", get("warmup"), 0, "--warmup 500") : DEFAULT_WORKLOAD.warmup;
@@ -131,9 +140,29 @@ export function buildRunConfig(cli: RawOptions): RunConfig {
   const shards = has("shards") ? integer("shards", get("shards"), 1, "--shards 32") : defaultShardCount();
   if ((shards & (shards - 1)) !== 0) throw new UsageError("--shards", `must be a power of two (got ${shards})`, `Use ${2 ** Math.ceil(Math.log2(shards))} or ${2 ** Math.floor(Math.log2(shards))}.`);
   const lockTimeoutMs = has("lockTimeout") ? duration("lockTimeout", get("lockTimeout"), "--lock-timeout 5s", false) : DEFAULT_STRATEGY_SETTINGS.lockTimeoutMs;
-  const lockKeyText = has("lockKey") ? String(get("lockKey")) : DEFAULT_STRATEGY_SETTINGS.lockKey;
-  if (lockKeyText !== "system" && lockKeyText !== "project") throw new UsageError("--lock-key", `must be system or project (got ${JSON.stringify(lockKeyText)})`, "Use --lock-key system (the seed's) or --lock-key project.");
+  const lockKeyText = has("lockKey") ? String(get("lockKey")) : undefined;
+  if (lockKeyText !== undefined && lockKeyText !== "system" && lockKeyText !== "project") throw new UsageError("--lock-key", `must be system or project (got ${JSON.stringify(lockKeyText)})`, "Use --lock-key system (the seed's) or --lock-key project.");
   const retries = has("retries") ? integer("retries", get("retries"), 1, "--retries 30") : DEFAULT_STRATEGY_SETTINGS.retry.maxAttempts;
+  const redisText = has("redis") ? String(get("redis")) : DEFAULT_STRATEGY_SETTINGS.redis.urls.join(",");
+  let urls: string[] | "auto" = "auto";
+  if (redisText !== "auto") {
+    urls = redisText.split(",").map((u) => u.trim()).filter(Boolean);
+    if (urls.length === 0) throw new UsageError("--redis", "is empty", "Pass a URL such as redis://127.0.0.1:6379, a comma list of them, or auto.");
+    for (const url of urls) {
+      const problem = checkRedisUrl(url);
+      if (problem) throw new UsageError("--redis", `has ${problem}`, "Pass URLs such as redis://127.0.0.1:6379 (comma-separated for redlock), or auto.");
+    }
+  }
+  const ttlMs = has("lockTtl") ? duration("lockTtl", get("lockTtl"), "--lock-ttl 10s", false) : DEFAULT_REDIS_LOCK_SETTINGS.ttlMs;
+  const waitMs = has("lockWait") ? duration("lockWait", get("lockWait"), "--lock-wait 0 (fail fast) or --lock-wait 5s") : lockTimeoutMs;
+  const watchdog = has("watchdog") ? get("watchdog") !== false && get("watchdog") !== "false" : true;
+  const faultValues = has("fault") ? ([] as unknown[]).concat(get("fault")) : [];
+  const faults: Fault[] = [];
+  for (const value of faultValues) {
+    const fault = parseFault(String(value));
+    if (typeof fault === "string") throw new UsageError("--fault", `is not understood: ${fault}`, "Use --fault pause:0.05:500 (probability, stall in ms) or --fault redis-down:2000 (ms into the run).");
+    faults.push(fault);
+  }
 
   // Cross-option checks: each is a mistake that would make the run meaningless rather than merely slow.
   if (projects > systems) throw new UsageError("--projects", `(${projects}) is more than --systems (${systems}): a project without a system gets no registrations`, `Use --systems ${projects} or more, or fewer projects.`);
@@ -143,22 +172,31 @@ export function buildRunConfig(cli: RawOptions): RunConfig {
 
   return Object.freeze({
     strategies: Object.freeze(strategies),
+    selection,
     mode: "in-process" as const,
     scenario,
     workload: Object.freeze({ requests, concurrency, warmup, systems, projects, resend, dbLatencyMs, seed, cidr: cidr.text }),
-    strategy: Object.freeze({ lockKey: lockKeyText as LockKeyMode, lockTimeoutMs, shards, retries }),
+    strategy: Object.freeze({ lockKey: lockKeyText as LockKeyMode | undefined, lockTimeoutMs, shards, retries }),
     store: Object.freeze(storeSpec),
+    redis: Object.freeze({ urls: urls === "auto" ? urls : Object.freeze(urls), ttlMs, waitMs, watchdog }),
+    faults: Object.freeze(faults),
   });
 }
 
 /** The config as it appears in the report: plain values, the store described. */
 export function describeConfig(config: RunConfig): Record<string, unknown> {
+  const usesRedis = config.strategies.some((name) => findStrategy(name)?.backend.kind === "redis");
   return {
     mode: config.mode,
     scenario: config.scenario ?? null,
     strategies: config.strategies,
     ...config.workload,
     ...config.strategy,
+    lockKey: config.strategy.lockKey ?? "per strategy",
     store: describeStoreSpec(config.store),
+    ...(usesRedis
+      ? { redis: config.redis.urls === "auto" ? "auto" : config.redis.urls.join(","), lockTtlMs: config.redis.ttlMs, lockWaitMs: config.redis.waitMs, watchdog: config.redis.watchdog }
+      : {}),
+    faults: config.faults.map(describeFault),
   };
 }

@@ -11,6 +11,8 @@ export type ErrorKind =
   | "pool-exhausted"
   | "lock-timeout"
   | "lock-busy"
+  | "lock-lost"
+  | "redis-unavailable"
   | "conflict"
   | "unique-violation"
   | "stale-fence"
@@ -63,6 +65,22 @@ export class LockBusyError extends RegbenchError {
   readonly kind = "lock-busy" as const;
   constructor(readonly key: string) {
     super(`the lock on ${JSON.stringify(key)} is held: system is registering, retry later`);
+  }
+}
+
+/** A lock expired or was taken over while its holder still needed it; the holder must not write. */
+export class LockLostError extends RegbenchError {
+  readonly kind = "lock-lost" as const;
+  constructor(readonly key: string, readonly when: "extend" | "release") {
+    super(`the lock on ${JSON.stringify(key)} was lost (found gone at ${when})`);
+  }
+}
+
+/** Redis did not answer (refused, closed, timed out, or too few nodes for a quorum). */
+export class RedisUnavailableError extends RegbenchError {
+  readonly kind = "redis-unavailable" as const;
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
   }
 }
 

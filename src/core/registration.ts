@@ -10,6 +10,8 @@ export interface ServiceSettings {
   /** AES-256 key that seals every returned config. */
   readonly serverKey: Buffer;
   readonly vpn: VpnSettings;
+  /** Awaited between the reads and the machine write (the pause fault stalls a registration here). */
+  readonly beforeMachineWrite?: () => Promise<void>;
 }
 
 /** What a strategy may add to one registration: cancellation, a fencing token, a hook between read and write. */
@@ -59,7 +61,7 @@ export class RegistrationService {
     const { request, project, cidr } = await this.authenticate(body);
     if (!(await this.store.hasSystem(project.id, request.systemUuid))) {
       await this.beforeWrite(options);
-      await this.store.insertSystem({ projectId: project.id, systemUuid: request.systemUuid, systemName: request.systemName });
+      await this.store.insertSystem({ projectId: project.id, systemUuid: request.systemUuid, systemName: request.systemName }, options.fence);
     }
     const existing = await this.store.findMachine(request.machineId);
     if (existing) return this.respond(existing);
@@ -67,6 +69,7 @@ export class RegistrationService {
     if (ipNum === undefined) throw new PoolExhaustedError(project.id, cidr.text);
     const ipv4 = formatIpv4(ipNum);
     const config = this.render(project, cidr, request.machineId, ipv4);
+    if (this.settings.beforeMachineWrite) await this.settings.beforeMachineWrite();
     await this.beforeWrite(options);
     await this.store.insertMachine({ ...machineFields(request), ipv4, ipNum, config }, options.fence);
     return this.respond({ machineId: request.machineId, projectId: project.id, systemUuid: request.systemUuid, ipv4, config });
@@ -117,8 +120,8 @@ export class RegistrationService {
   }
 }
 
-export function defaultServiceSettings(serverKey: Buffer): ServiceSettings {
-  return { serverKey, vpn: DEFAULT_VPN_SETTINGS };
+export function defaultServiceSettings(serverKey: Buffer, beforeMachineWrite?: () => Promise<void>): ServiceSettings {
+  return beforeMachineWrite ? { serverKey, vpn: DEFAULT_VPN_SETTINGS, beforeMachineWrite } : { serverKey, vpn: DEFAULT_VPN_SETTINGS };
 }
 
 function machineFields(r: RegisterRequest): MachineFields {

@@ -5,7 +5,9 @@ import { defaultServiceSettings, RegistrationService } from "../core/registratio
 import type { RegisterRequest, RegisterResponse } from "../core/types.js";
 import type { StrategyResult } from "../report/result.js";
 import { encodeHistogram, newLatencyHistogram, recordMs, summarise } from "../stats/histogram.js";
+import { pauseHook } from "../faults/faults.js";
 import { openStore } from "../store/open.js";
+import type { Store } from "../store/store.js";
 import { DEFAULT_STRATEGY_SETTINGS, type Strategy, type StrategyDefinition, type StrategySettings } from "../strategies/strategy.js";
 import type { RunConfig } from "../workload/config.js";
 import { Workload } from "../workload/generator.js";
@@ -22,14 +24,22 @@ export interface RunHooks {
   readonly progressEveryMs?: number;
 }
 
-export function strategySettingsFrom(config: RunConfig): StrategySettings {
+/** The settings one strategy runs with; Redis keys go under the run's own prefix. */
+export function strategySettingsFrom(config: RunConfig, definition: StrategyDefinition, runPrefix: string): StrategySettings {
+  const urls = config.redis.urls === "auto" ? DEFAULT_STRATEGY_SETTINGS.redis.urls : config.redis.urls;
   return {
     ...DEFAULT_STRATEGY_SETTINGS,
-    lockKey: config.strategy.lockKey,
+    lockKey: config.strategy.lockKey ?? definition.defaultLockKey,
     lockTimeoutMs: config.strategy.lockTimeoutMs,
     shards: config.strategy.shards,
     retry: { ...DEFAULT_STRATEGY_SETTINGS.retry, maxAttempts: config.strategy.retries },
     random: mulberry32(config.workload.seed ^ 0x5eed),
+    redis: {
+      ...DEFAULT_STRATEGY_SETTINGS.redis,
+      urls,
+      keyPrefix: `regbench:${runPrefix}:`,
+      lock: { ...DEFAULT_STRATEGY_SETTINGS.redis.lock, ttlMs: config.redis.ttlMs, waitMs: config.redis.waitMs, watchdog: config.redis.watchdog },
+    },
   };
 }
 
@@ -83,66 +93,86 @@ export async function runStrategy(definition: StrategyDefinition, config: RunCon
     // Projects are created on the undelayed store: setup is not part of the measurement.
     for (const project of workload.projects) await store.createProject(project);
     const serverKey = newServerKey();
-    const service = new RegistrationService(store, defaultServiceSettings(serverKey));
-    const strategy = definition.create(service, strategySettingsFrom(config));
-    const acks: Acknowledgement[] = [];
-    const acknowledge = (request: RegisterRequest, response: RegisterResponse) => acks.push({ requestMachineId: request.machineId, response });
-
-    if (w.warmup > 0) {
-      emit({ type: "phase", phase: "warmup" });
-      await closedLoop(strategy, workload, 0, w.warmup, w.concurrency, (request, _ms, response) => {
-        if (response) acknowledge(request, response);
-      });
-    }
-
-    emit({ type: "phase", phase: "measure" });
-    const histogram = newLatencyHistogram();
-    const tally: PhaseTally = { succeeded: 0, failed: 0, errors: {} };
-    const total = w.requests;
-    const timer = setInterval(() => emit({ type: "progress", done: tally.succeeded + tally.failed, total }), hooks.progressEveryMs ?? 100);
-    const started = performance.now();
+    const pause = config.faults.find((f) => f.kind === "pause");
+    const service = new RegistrationService(store, defaultServiceSettings(serverKey, pause && pauseHook(pause, mulberry32(w.seed ^ 0xfa17))));
+    const strategy = definition.create(service, strategySettingsFrom(config, definition, workload.prefix));
     try {
-      await closedLoop(strategy, workload, w.warmup, w.warmup + w.requests, w.concurrency, (request, ms, response, error) => {
-        if (response) {
-          recordMs(histogram, ms);
-          tally.succeeded++;
-          acknowledge(request, response);
-        } else {
-          tally.failed++;
-          const kind = errorKind(error);
-          tally.errors[kind] = (tally.errors[kind] ?? 0) + 1;
-        }
-      });
+      return await measure(definition, config, hooks, { store, workload, serverKey, strategy });
     } finally {
-      clearInterval(timer);
+      await strategy.close();
     }
-    const durationMs = performance.now() - started;
-    emit({ type: "progress", done: total, total });
-
-    emit({ type: "phase", phase: "audit" });
-    let audit: AuditResult | null = null;
-    const rows = await store.auditRows(workload.prefix);
-    audit = auditRun(rows, acks, (sealed) => open(sealed, serverKey));
-    const strategyStats = strategy.stats();
-    await strategy.close();
-    return {
-      strategy: definition.name,
-      requests: total,
-      succeeded: tally.succeeded,
-      failed: tally.failed,
-      errorRate: total === 0 ? 0 : tally.failed / total,
-      durationMs,
-      tps: durationMs > 0 ? (tally.succeeded * 1000) / durationMs : 0,
-      latencyMs: summarise(histogram),
-      errors: tally.errors,
-      audit,
-      memory: { peakRssMb: process.resourceUsage().maxRSS / 1024 },
-      histogram: encodeHistogram(histogram),
-      strategyStats,
-      store: store.location,
-      resends: workload.resends,
-    };
   } finally {
     await opened.dispose();
   }
+}
+
+interface Subject {
+  readonly store: Store;
+  readonly workload: Workload;
+  readonly serverKey: Buffer;
+  readonly strategy: Strategy;
+}
+
+async function measure(definition: StrategyDefinition, config: RunConfig, hooks: RunHooks, subject: Subject): Promise<StrategyResult> {
+  const emit = hooks.onEvent ?? (() => {});
+  const { workload: w } = config;
+  const { store, workload, serverKey, strategy } = subject;
+  const acks: Acknowledgement[] = [];
+  const acknowledge = (request: RegisterRequest, response: RegisterResponse) => acks.push({ requestMachineId: request.machineId, response });
+
+  if (w.warmup > 0) {
+    emit({ type: "phase", phase: "warmup" });
+    await closedLoop(strategy, workload, 0, w.warmup, w.concurrency, (request, _ms, response) => {
+      if (response) acknowledge(request, response);
+    });
+  }
+
+  emit({ type: "phase", phase: "measure" });
+  const histogram = newLatencyHistogram();
+  const tally: PhaseTally = { succeeded: 0, failed: 0, errors: {} };
+  const total = w.requests;
+  const timer = setInterval(() => emit({ type: "progress", done: tally.succeeded + tally.failed, total }), hooks.progressEveryMs ?? 100);
+  const redisDown = config.faults.find((f) => f.kind === "redis-down");
+  const cut = redisDown && strategy.cutRedis ? setTimeout(() => strategy.cutRedis!(), redisDown.atMs) : undefined;
+  const started = performance.now();
+  try {
+    await closedLoop(strategy, workload, w.warmup, w.warmup + w.requests, w.concurrency, (request, ms, response, error) => {
+      if (response) {
+        recordMs(histogram, ms);
+        tally.succeeded++;
+        acknowledge(request, response);
+      } else {
+        tally.failed++;
+        const kind = errorKind(error);
+        tally.errors[kind] = (tally.errors[kind] ?? 0) + 1;
+      }
+    });
+  } finally {
+    clearInterval(timer);
+    if (cut) clearTimeout(cut);
+  }
+  const durationMs = performance.now() - started;
+  emit({ type: "progress", done: total, total });
+
+  emit({ type: "phase", phase: "audit" });
+  const rows = await store.auditRows(workload.prefix);
+  const audit: AuditResult = auditRun(rows, acks, (sealed) => open(sealed, serverKey));
+  const strategyStats = strategy.stats();
+  return {
+    strategy: definition.name,
+    requests: total,
+    succeeded: tally.succeeded,
+    failed: tally.failed,
+    errorRate: total === 0 ? 0 : tally.failed / total,
+    durationMs,
+    tps: durationMs > 0 ? (tally.succeeded * 1000) / durationMs : 0,
+    latencyMs: summarise(histogram),
+    errors: tally.errors,
+    audit,
+    memory: { peakRssMb: process.resourceUsage().maxRSS / 1024 },
+    histogram: encodeHistogram(histogram),
+    strategyStats,
+    store: store.location,
+    resends: workload.resends,
+  };
 }

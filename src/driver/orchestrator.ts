@@ -4,6 +4,7 @@ import type { StrategyResult } from "../report/result.js";
 import type { RunConfig } from "../workload/config.js";
 import type { RunEvent } from "./inProcess.js";
 import type { WorkerMessage, WorkerRequest } from "./protocol.js";
+import { prepareRedis } from "./redisPreflight.js";
 
 /** What the orchestrator tells the CLI: which strategy is running, its events, its result. */
 export type OrchestratorEvent =
@@ -46,15 +47,34 @@ export function runInWorker(config: RunConfig, strategy: string, onEvent: (event
   });
 }
 
-/** Runs every strategy of the config one after the other, each in its own process on its own fresh store. */
-export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEvent) => void = () => {}): Promise<StrategyResult[]> {
-  const results: StrategyResult[] = [];
-  for (const [index, strategy] of config.strategies.entries()) {
-    onEvent({ type: "strategy-start", strategy, index, count: config.strategies.length });
-    const result = await runInWorker(config, strategy, (event) => onEvent({ type: "strategy-event", strategy, event }));
-    results.push(result);
-    onEvent({ type: "strategy-done", result });
+/** What a run produced: a result per strategy that ran, the ones skipped and why, notes on the conditions. */
+export interface RunOutcome {
+  /** The config as run: Redis URLs resolved, skipped strategies removed. */
+  readonly config: RunConfig;
+  readonly results: readonly StrategyResult[];
+  readonly skipped: readonly { readonly strategy: string; readonly reason: string }[];
+  readonly notes: readonly string[];
+}
+
+/**
+ * Runs every strategy of the config one after the other, each in its own process on its own fresh store, after
+ * making sure the backends they need answer.
+ */
+export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEvent) => void = () => {}): Promise<RunOutcome> {
+  const preflight = await prepareRedis(config);
+  try {
+    if (preflight.unavailable) throw new CannotRunError(preflight.unavailable.strategy, "redis-unavailable", preflight.unavailable.message);
+    const run = preflight.config;
+    const results: StrategyResult[] = [];
+    for (const [index, strategy] of run.strategies.entries()) {
+      onEvent({ type: "strategy-start", strategy, index, count: run.strategies.length });
+      const result = await runInWorker(run, strategy, (event) => onEvent({ type: "strategy-event", strategy, event }));
+      results.push(result);
+      onEvent({ type: "strategy-done", result });
+    }
+    return { config: run, results, skipped: preflight.skipped, notes: preflight.notes };
+  } finally {
+    await preflight.stop();
   }
-  return results;
 }
 

@@ -34,4 +34,8 @@ export interface RunReport {
   readonly schemaVersion: 1;
   readonly config: Readonly<Record<string, unknown>>;
   readonly results: readonly StrategyResult[];
+  /** Strategies that were asked for through `all` but could not run, and why. */
+  readonly skipped: readonly { readonly strategy: string; readonly reason: string }[];
+  /** Conditions a reader must know: throwaway servers, degenerate quorums. */
+  readonly notes: readonly string[];
 }

@@ -12,6 +12,15 @@ function bestTps(results: readonly StrategyResult[]): number {
   return Math.max(0, ...results.map((r) => r.tps));
 }
 
+/** What stands above the table: the tool, the conditions, the faults, the notes. */
+export function renderHeader(report: RunReport, version: string): string {
+  const faults = (report.config.faults as string[] | undefined) ?? [];
+  const lines = [`regbench ${version} · ${conditionsLine(report.config)}`];
+  for (const fault of faults) lines.push(`fault · ${fault}`);
+  for (const note of report.notes) lines.push(`note · ${note}`);
+  return lines.join("\n");
+}
+
 /** The headline line of the conditions, so that a table is never read without them. */
 export function conditionsLine(config: RunReport["config"]): string {
   const c = config as Record<string, unknown>;
@@ -26,6 +35,7 @@ export function conditionsLine(config: RunReport["config"]): string {
     `db latency ${c.dbLatencyMs} ms`,
     Number(c.warmup) > 0 ? `warmup ${c.warmup}` : undefined,
     `lock key ${c.lockKey}`,
+    c.redis ? `redis ${c.redis} · lock ttl ${c.lockTtlMs} ms · lock wait ${c.lockWaitMs} ms · watchdog ${c.watchdog ? "on" : "off"}` : undefined,
     `store ${c.store}`,
     `seed ${c.seed}`,
   ];

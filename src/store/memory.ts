@@ -41,10 +41,11 @@ export class MemoryStore implements Store {
     return this.systemKeys.has(`${projectId}\u0000${systemUuid}`);
   }
 
-  async insertSystem(system: NewSystem): Promise<void> {
+  async insertSystem(system: NewSystem, fence?: Fence): Promise<void> {
     this.open();
     const key = `${system.projectId}\u0000${system.systemUuid}`;
     if (this.constraints && this.systemKeys.has(key)) throw new UniqueViolationError("system");
+    if (fence) this.checkFence(fence);
     this.systemKeys.add(key);
     this.systems.push({ ...system });
   }
@@ -80,11 +81,7 @@ export class MemoryStore implements Store {
       if (this.machinesById.has(machine.machineId)) throw new UniqueViolationError("machine");
       if (this.ipsByProject.get(machine.projectId)?.has(machine.ipNum)) throw new UniqueViolationError("ip");
     }
-    if (fence) {
-      const newest = this.fences.get(fence.resource);
-      if (newest !== undefined && fence.token < newest) throw new StaleFenceError(fence.resource, fence.token, newest);
-      this.fences.set(fence.resource, fence.token);
-    }
+    if (fence) this.checkFence(fence);
     const row: MemoryMachine = { ...machine, seq: this.machines.length };
     this.machines.push(row);
     const same = this.machinesById.get(machine.machineId);
@@ -93,6 +90,11 @@ export class MemoryStore implements Store {
     let ips = this.ipsByProject.get(machine.projectId);
     if (!ips) this.ipsByProject.set(machine.projectId, (ips = new Map()));
     ips.set(machine.ipNum, (ips.get(machine.ipNum) ?? 0) + 1);
+  }
+
+  async advanceFence(fence: Fence): Promise<void> {
+    this.open();
+    this.checkFence(fence);
   }
 
   async claimMachines(claims: readonly Claim[]): Promise<ClaimResult[]> {
@@ -129,6 +131,12 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  private checkFence(fence: Fence): void {
+    const newest = this.fences.get(fence.resource);
+    if (newest !== undefined && fence.token < newest) throw new StaleFenceError(fence.resource, fence.token, newest);
+    this.fences.set(fence.resource, Math.max(newest ?? 0, fence.token));
   }
 
   private open(): void {

@@ -92,7 +92,7 @@ export class SqliteStore implements Store {
   private readonly db: Db;
   private readonly s: Record<string, Statement>;
   private readonly claimTx: Transaction<(claims: readonly Claim[]) => ClaimResult[]>;
-  private readonly fencedInsertTx: (machine: NewMachine, fence: Fence) => void;
+  private readonly fenced: Transaction<(fence: Fence, write: () => void) => void>;
 
   constructor(settings: SqliteSettings) {
     this.constraints = settings.constraints;
@@ -153,11 +153,12 @@ export class SqliteStore implements Store {
       ),
     };
     this.claimTx = db.transaction((claims: readonly Claim[]): ClaimResult[] => claims.map((claim) => this.claimOne(claim)));
-    this.fencedInsertTx = db.transaction((machine: NewMachine, fence: Fence) => {
+    // A fenced write checks and records the token in the same transaction as the write itself.
+    this.fenced = db.transaction((fence: Fence, write: () => void) => {
       const newest = this.s.fenceGet!.get(fence.resource) as number | undefined;
       if (newest !== undefined && fence.token < newest) throw new StaleFenceError(fence.resource, fence.token, newest);
-      this.s.fenceSet!.run(fence.resource, fence.token);
-      this.s.insertMachine!.run({ ...machine, createdAt: Date.now() });
+      if (newest === undefined || fence.token > newest) this.s.fenceSet!.run(fence.resource, fence.token);
+      write();
     });
   }
 
@@ -222,8 +223,12 @@ export class SqliteStore implements Store {
     return this.run("hasSystem", () => this.s.hasSystem!.get(projectId, systemUuid)) !== undefined;
   }
 
-  async insertSystem(system: NewSystem): Promise<void> {
-    this.run("insertSystem", () => this.s.insertSystem!.run(system.projectId, system.systemUuid, system.systemName, Date.now()));
+  async insertSystem(system: NewSystem, fence?: Fence): Promise<void> {
+    this.run("insertSystem", () => {
+      const write = () => void this.s.insertSystem!.run(system.projectId, system.systemUuid, system.systemName, Date.now());
+      if (fence) this.fenced.immediate(fence, write);
+      else write();
+    });
   }
 
   async insertSystemIfAbsent(system: NewSystem): Promise<boolean> {
@@ -252,9 +257,14 @@ export class SqliteStore implements Store {
 
   async insertMachine(machine: NewMachine, fence?: Fence): Promise<void> {
     this.run("insertMachine", () => {
-      if (fence) this.fencedInsertTx(machine, fence);
-      else this.s.insertMachine!.run({ ...machine, createdAt: Date.now() });
+      const write = () => void this.s.insertMachine!.run({ ...machine, createdAt: Date.now() });
+      if (fence) this.fenced.immediate(fence, write);
+      else write();
     });
+  }
+
+  async advanceFence(fence: Fence): Promise<void> {
+    this.run("advanceFence", () => this.fenced.immediate(fence, () => {}));
   }
 
   async claimMachines(claims: readonly Claim[]): Promise<ClaimResult[]> {

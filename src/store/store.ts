@@ -74,13 +74,18 @@ export interface Store {
   createProject(project: NewProject): Promise<void>;
   getProject(id: string): Promise<Project | undefined>;
   hasSystem(projectId: string, systemUuid: string): Promise<boolean>;
-  insertSystem(system: NewSystem): Promise<void>;
+  insertSystem(system: NewSystem, fence?: Fence): Promise<void>;
   /** INSERT … ON CONFLICT DO NOTHING; true when this call created the row. Needs constraints. */
   insertSystemIfAbsent(system: NewSystem): Promise<boolean>;
   findMachine(machineId: string): Promise<MachineRecord | undefined>;
   /** The allocator's read: the address after the highest one in use, else the lowest gap; undefined when full. */
   nextFreeIp(projectId: string, firstHost: number, lastHost: number): Promise<number | undefined>;
   insertMachine(machine: NewMachine, fence?: Fence): Promise<void>;
+  /**
+   * Records that a holder with this token is about to read: afterwards every write with an older token is refused.
+   * Without it, an old holder that writes before the new one could still race the new holder's stale read.
+   */
+  advanceFence(fence: Fence): Promise<void>;
   /**
    * One round trip for a batch of claims, in one transaction: for each, return the machine's row if it exists,
    * else take the pool's next address with one atomic counter statement and insert the row. Results are in the

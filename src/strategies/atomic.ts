@@ -19,6 +19,8 @@ export const atomic: StrategyDefinition = {
   protects: "every invariant, across processes, with no lock: an atomic counter takes the address, constraints back it",
   exposes: "addresses of rolled-back claims are not reused (the counter only moves forward)",
   guarantee: "global",
+  backend: { kind: "local" },
+  defaultLockKey: "system",
   constraints: true,
   create(service) {
     const creating = new SingleFlight<boolean>();

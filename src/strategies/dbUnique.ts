@@ -8,6 +8,8 @@ export const dbUnique: StrategyDefinition = {
   protects: "every invariant, across processes: the database refuses the second row",
   exposes: "throughput under contention (conflicts and retries, counted); registrations fail once retries run out",
   guarantee: "global",
+  backend: { kind: "local" },
+  defaultLockKey: "system",
   constraints: true,
   create(service, settings) {
     const stats = newConflictStats();

@@ -7,6 +7,8 @@ export const none: StrategyDefinition = {
   protects: "nothing: the baseline",
   exposes: "every race: duplicate systems, duplicate IPs, duplicate machine rows on retries",
   guarantee: "none",
+  backend: { kind: "local" },
+  defaultLockKey: "system",
   constraints: false,
   create(service) {
     return { register: (r) => service.register(r), stats: () => ({}), close: async () => {} };

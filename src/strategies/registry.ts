@@ -2,13 +2,17 @@ import { atomic } from "./atomic.js";
 import { dbUnique } from "./dbUnique.js";
 import { global } from "./global.js";
 import { none } from "./none.js";
+import { redis } from "./redis.js";
+import { redisDb } from "./redisDb.js";
+import { redisFenced } from "./redisFenced.js";
+import { redlock } from "./redlock.js";
 import { sharded } from "./sharded.js";
 import { shardedDb } from "./shardedDb.js";
 import { singleflight } from "./singleflight.js";
 import type { StrategyDefinition } from "./strategy.js";
 
 /** Every strategy, by name, in the order the report lists them. Adding one is one file and one line here. */
-export const STRATEGIES: readonly StrategyDefinition[] = Object.freeze([none, global, singleflight, sharded, dbUnique, shardedDb, atomic]);
+export const STRATEGIES: readonly StrategyDefinition[] = Object.freeze([none, global, singleflight, sharded, dbUnique, shardedDb, atomic, redis, redlock, redisFenced, redisDb]);
 
 export function findStrategy(name: string): StrategyDefinition | undefined {
   return STRATEGIES.find((s) => s.name === name);

@@ -12,6 +12,8 @@ export const shardedDb: StrategyDefinition = {
   protects: "every invariant, across processes (constraints), with less contention inside one (sharded lock)",
   exposes: "a lock held across every store round trip; conflicts between systems of one project still retry",
   guarantee: "global",
+  backend: { kind: "local" },
+  defaultLockKey: "system",
   constraints: true,
   create(service, settings) {
     const lock = new ShardedMutex(settings.shards);

@@ -13,6 +13,8 @@ export const singleflight: StrategyDefinition = {
   protects: "the system row (one creation per flight), inside one process",
   exposes: "coalesced devices get the leader's machine and IP and are never stored (lost registrations); different keys still race on the IP pool",
   guarantee: "none",
+  backend: { kind: "local" },
+  defaultLockKey: "system",
   constraints: false,
   create(service, settings) {
     const group = new SingleFlight<RegisterResponse>();

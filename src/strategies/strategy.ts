@@ -3,6 +3,8 @@ import type { RegistrationService } from "../core/registration.js";
 import type { RegisterRequest, RegisterResponse } from "../core/types.js";
 import { nextPowerOfTwo } from "../sync/fnv.js";
 import type { BackoffSettings } from "../sync/backoff.js";
+import { DEFAULT_REDIS_LOCK_SETTINGS, type RedisLockSettings } from "../locks/redisLock.js";
+import { DEFAULT_REDIS_CLIENT_SETTINGS, type RedisClientSettings } from "../redis/client.js";
 
 /**
  * What a strategy promises, which the contract suite holds it to:
@@ -19,8 +21,21 @@ export type StrategyKind = "none" | "exclusion" | "coalescing" | "optimistic" | 
 /** What a lock protects: one system's registrations (the seed's choice) or one project's address pool. */
 export type LockKeyMode = "system" | "project";
 
+/** Where the Redis-backed strategies find Redis and how they lock. */
+export interface RedisStrategySettings {
+  /** Every node's URL; the single-node strategies use the first. */
+  readonly urls: readonly string[];
+  /** Every key a run makes starts with it, so runs and tests never collide and clean up only their own. */
+  readonly keyPrefix: string;
+  readonly lock: RedisLockSettings;
+  readonly client: RedisClientSettings;
+  /** How many registrations of one process may share one lock acquisition (1: one acquisition each). */
+  readonly lockBatch: number;
+}
+
 /** Settings every strategy reads what it needs from; the CLI fills them, tests override them. */
 export interface StrategySettings {
+  /** Resolved per strategy: the flag if given, else the strategy's own default. */
   readonly lockKey: LockKeyMode;
   /** How long a registration waits for a lock before `LockTimeoutError`. */
   readonly lockTimeoutMs: number;
@@ -30,6 +45,7 @@ export interface StrategySettings {
   readonly retry: BackoffSettings;
   /** Source of jitter, seeded for reproducible runs. */
   readonly random: () => number;
+  readonly redis: RedisStrategySettings;
 }
 
 /** The seed's heuristic: 4 shards per core, between 16 and 64. */
@@ -43,6 +59,13 @@ export const DEFAULT_STRATEGY_SETTINGS: StrategySettings = Object.freeze({
   shards: defaultShardCount(),
   retry: Object.freeze({ maxAttempts: 30, baseDelayMs: 1, maxDelayMs: 50 }),
   random: Math.random,
+  redis: Object.freeze({
+    urls: Object.freeze(["redis://127.0.0.1:6379"]),
+    keyPrefix: "regbench:",
+    lock: DEFAULT_REDIS_LOCK_SETTINGS,
+    client: DEFAULT_REDIS_CLIENT_SETTINGS,
+    lockBatch: 64,
+  }),
 });
 
 /** Numbers a strategy reports about itself (conflicts, retries, coalesced calls, per-shard counters…). */
@@ -52,7 +75,10 @@ export type StrategyStats = Readonly<Record<string, unknown>>;
 export interface Strategy {
   register(request: RegisterRequest): Promise<RegisterResponse>;
   stats(): StrategyStats;
+  /** Releases connections and removes what the strategy left in external systems (Redis keys). */
   close(): Promise<void>;
+  /** Closes the connection to the first Redis node (the redis-down fault); absent on strategies without Redis. */
+  cutRedis?(): void;
 }
 
 /** A registry entry: everything the CLI, the runner and the report need to know about a strategy. */
@@ -64,6 +90,10 @@ export interface StrategyDefinition {
   /** What it does not. */
   readonly exposes: string;
   readonly guarantee: Guarantee;
+  /** What it needs besides the store: nothing, or a reachable Redis (`nodes`: one, or every --redis URL). */
+  readonly backend: { readonly kind: "local" } | { readonly kind: "redis"; readonly nodes: "one" | "all" };
+  /** The lock key used unless --lock-key says otherwise. */
+  readonly defaultLockKey: LockKeyMode;
   /** Whether it runs on tables with the unique constraints. */
   readonly constraints: boolean;
   create(service: RegistrationService, settings: StrategySettings): Strategy;

@@ -1,4 +1,5 @@
 import type { StoreSpec } from "../store/open.js";
+import type { Fault } from "../faults/faults.js";
 import type { LockKeyMode } from "../strategies/strategy.js";
 
 /** The load: what is sent, how much of it at once, and what the database costs. */
@@ -24,21 +25,36 @@ export interface WorkloadConfig {
 
 /** Strategy knobs the CLI exposes. */
 export interface StrategyOptions {
-  readonly lockKey: LockKeyMode;
+  /** Undefined: each strategy's own default (the seed's systemUUID for the local ones, the project for Redis). */
+  readonly lockKey: LockKeyMode | undefined;
   readonly lockTimeoutMs: number;
   readonly shards: number;
   /** Attempts in all when retrying after a unique-constraint conflict. */
   readonly retries: number;
 }
 
+/** Where Redis is and how the Redis strategies lock. */
+export interface RedisOptions {
+  /** Node URLs, or `auto`: the default URL if it answers, else throwaway redis-server processes. */
+  readonly urls: readonly string[] | "auto";
+  readonly ttlMs: number;
+  /** How long an acquisition waits for a held lock; 0 fails fast. */
+  readonly waitMs: number;
+  readonly watchdog: boolean;
+}
+
 /** A run, validated once and frozen: every later layer trusts it. */
 export interface RunConfig {
   readonly strategies: readonly string[];
+  /** `all`: strategies whose backend is unreachable are skipped with a note; `explicit`: that is an error. */
+  readonly selection: "explicit" | "all";
   readonly mode: "in-process";
   readonly scenario: string | undefined;
   readonly workload: WorkloadConfig;
   readonly strategy: StrategyOptions;
   readonly store: StoreSpec;
+  readonly redis: RedisOptions;
+  readonly faults: readonly Fault[];
 }
 
 export const DEFAULT_WORKLOAD: WorkloadConfig = Object.freeze({

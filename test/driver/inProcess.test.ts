@@ -9,11 +9,14 @@ import { Workload } from "../../src/workload/generator.js";
 
 const base: RunConfig = {
   strategies: ["atomic"],
+  selection: "explicit",
   mode: "in-process",
   scenario: undefined,
   workload: { requests: 300, concurrency: 30, warmup: 100, systems: 3, projects: 1, resend: 0, dbLatencyMs: 0, seed: 11, cidr: "10.0.0.0/16" },
   strategy: { lockKey: "system", lockTimeoutMs: 5000, shards: 16, retries: 30 },
   store: { kind: "sqlite-temp" },
+  redis: { urls: ["redis://127.0.0.1:6379"], ttlMs: 10_000, waitMs: 30_000, watchdog: true },
+  faults: [],
 };
 
 test("warmup is excluded from the counts and the histogram, but audited", async () => {
@@ -44,7 +47,7 @@ test("errors are counted by kind and unknown latency stays null", async () => {
 });
 
 test("each strategy runs in a process of its own and reports its own peak RSS", async () => {
-  const results = await runAll({ ...base, strategies: ["none", "atomic"] });
+  const { results } = await runAll({ ...base, strategies: ["none", "atomic"] });
   assert.deepEqual(results.map((r) => r.strategy), ["none", "atomic"]);
   for (const r of results) assert.ok(r.memory.peakRssMb! > 10);
 });

@@ -29,11 +29,14 @@ async function setup(definition: StrategyDefinition, opts: { cidr?: string; late
 function config(strategy: string, workload: Partial<WorkloadConfig>, lockKey: "system" | "project" = "system"): RunConfig {
   return {
     strategies: [strategy],
+    selection: "explicit",
     mode: "in-process",
     scenario: undefined,
     workload: { requests: 400, concurrency: 100, warmup: 0, systems: 1, projects: 1, resend: 0, dbLatencyMs: 1, seed: 7, cidr: "10.0.0.0/16", ...workload },
     strategy: { lockKey, lockTimeoutMs: 30_000, shards: 16, retries: 30 },
     store: { kind: "sqlite-temp" },
+    redis: { urls: ["redis://127.0.0.1:6379"], ttlMs: 10_000, waitMs: 30_000, watchdog: true },
+    faults: [],
   };
 }
 

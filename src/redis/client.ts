@@ -1,0 +1,83 @@
+import { Redis } from "ioredis";
+
+/** How to get a Redis at `url`, said wherever one is missing. */
+export function startRedisHint(url = "redis://127.0.0.1:6379"): string {
+  let port = "6379";
+  try {
+    port = new URL(url).port || "6379";
+  } catch {
+    // keep the default port
+  }
+  return `start one with \`redis-server --port ${port} --save "" --appendonly no\`, or pass --redis auto to let regbench start a throwaway one (needs redis-server on the PATH)`;
+}
+
+export interface RedisClientSettings {
+  /** A single command's time limit: a node slower than this counts as failed for that command. */
+  readonly commandTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+}
+
+export const DEFAULT_REDIS_CLIENT_SETTINGS: RedisClientSettings = Object.freeze({ commandTimeoutMs: 1000, connectTimeoutMs: 2000 });
+
+/**
+ * A client for one node. Auto-pipelining batches the commands of one event-loop turn into one write, which is what
+ * lets a thousand concurrent registrations share a connection. It does not reconnect for ever: a node that is
+ * gone makes commands fail quickly, as a registration should see it.
+ */
+export function createRedisClient(url: string, settings: RedisClientSettings = DEFAULT_REDIS_CLIENT_SETTINGS): Redis {
+  return new Redis(url, {
+    lazyConnect: true,
+    enableAutoPipelining: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: settings.connectTimeoutMs,
+    commandTimeout: settings.commandTimeoutMs,
+    retryStrategy: (times) => (times > 3 ? null : 50 * times),
+  });
+}
+
+/** Pings a node; resolves undefined when it answers, else the reason. Never takes longer than `timeoutMs`. */
+export async function probeRedis(url: string, timeoutMs = 2000): Promise<string | undefined> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  let first: { code?: string; message?: string } | undefined;
+  client.on("error", (error: { code?: string; message?: string }) => {
+    first ??= error;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    await Promise.race([client.connect().then(() => client.ping()), timeout]);
+    return undefined;
+  } catch (error) {
+    const e = first ?? (error as { code?: string; message?: string });
+    return e.code ?? e.message ?? String(error);
+  } finally {
+    if (timer) clearTimeout(timer);
+    client.disconnect();
+  }
+}
+
+/** Deletes every key under `prefix` (SCAN, never KEYS), so a run or a test cleans up only what it made. */
+export async function deleteKeys(client: Redis, prefix: string): Promise<number> {
+  let cursor = "0";
+  let deleted = 0;
+  do {
+    const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await client.unlink(...keys);
+  } while (cursor !== "0");
+  return deleted;
+}
+
+/** Validates a `--redis` URL; returns an error message or undefined. */
+export function checkRedisUrl(text: string): string | undefined {
+  try {
+    const url = new URL(text);
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:") return `${JSON.stringify(text)} is not a redis:// URL`;
+    if (!url.hostname) return `${JSON.stringify(text)} names no host`;
+    return undefined;
+  } catch {
+    return `${JSON.stringify(text)} is not a URL`;
+  }
+}
