@@ -46,6 +46,7 @@ export async function probeRedis(url: string, timeoutMs = 2000): Promise<string 
   try {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      client.once("error", reject);
     });
     await Promise.race([client.connect().then(() => client.ping()), timeout]);
     return undefined;

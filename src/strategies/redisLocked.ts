@@ -78,10 +78,16 @@ export function redisLocked(options: RedisLockedOptions): StrategyDefinition {
           ...(options.constraints ? { conflicts: conflicts.conflicts, conflictRetries: conflicts.retries } : {}),
         }),
         async close() {
-          for (const client of clients) {
-            if (client.status === "ready") await deleteKeys(client, settings.redis.keyPrefix).catch(() => 0);
-            client.disconnect();
-          }
+          await Promise.all(
+            clients.map(async (client, i) => {
+              // A connection cut by the redis-down fault is replaced by a fresh one for the clean-up.
+              const cleaner = client.status === "ready" ? client : createRedisClient(urls[i]!, settings.redis.client);
+              cleaner.on("error", () => {});
+              await deleteKeys(cleaner, settings.redis.keyPrefix).catch(() => 0);
+              cleaner.disconnect();
+              client.disconnect();
+            }),
+          );
         },
         cutRedis() {
           clients[0]?.disconnect();

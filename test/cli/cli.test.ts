@@ -21,7 +21,7 @@ test("run prints the table with every column and the audit, exit 0", () => {
   }
   assert.match(r.stdout, /global ✓/);
   assert.match(r.stdout, /none ✗/);
-  assert.match(r.stderr, /-n 300 · -c 50 · systems 1/);
+  assert.match(r.stdout, /^regbench \S+ · mode in-process · -n 300 · -c 50 · systems 1/);
   assert.doesNotMatch(r.stdout, /\u001b\[/, "no colour when NO_COLOR is set");
 });
 

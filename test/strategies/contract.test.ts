@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { newServerKey, open } from "../../src/core/crypto.js";
 import { LockTimeoutError, PoolExhaustedError, UnknownProjectError, ValidationError, WrongKeyError } from "../../src/core/errors.js";
 import { defaultServiceSettings, RegistrationService } from "../../src/core/registration.js";
@@ -12,21 +12,40 @@ import { STRATEGIES } from "../../src/strategies/registry.js";
 import { DEFAULT_STRATEGY_SETTINGS, type StrategyDefinition } from "../../src/strategies/strategy.js";
 import type { RunConfig, WorkloadConfig } from "../../src/workload/config.js";
 import { project, request, tempDir } from "../helpers.js";
+import { REDIS_URL, skipWithoutRedis, testPrefix, threeNodes } from "../redisEnv.js";
+
+const prefix = testPrefix();
+const nodes = threeNodes();
+const urlsFor = (definition: StrategyDefinition) => (definition.name === "redlock" && !nodes.skip ? nodes.urls() : [REDIS_URL]);
+const skipFor = (definition: StrategyDefinition) => (definition.backend.kind === "redis" ? skipWithoutRedis || (definition.name === "redlock" && nodes.skip) : false);
 
 const dir = tempDir();
 let files = 0;
 
-async function setup(definition: StrategyDefinition, opts: { cidr?: string; latencyMs?: number; lockTimeoutMs?: number } = {}) {
+async function setup(definition: StrategyDefinition, opts: { cidr?: string; latencyMs?: number; lockTimeoutMs?: number; lockBatch?: number } = {}) {
   const raw = new SqliteStore({ path: `${dir}/s${files++}.db`, constraints: definition.constraints, busyTimeoutMs: 1000 });
   await raw.createProject(project("t-p0", opts.cidr ?? "10.1.0.0/24"));
   const store: Store = withLatency(raw, opts.latencyMs ?? 0);
   const key = newServerKey();
   const service = new RegistrationService(store, defaultServiceSettings(key));
-  const strategy = definition.create(service, { ...DEFAULT_STRATEGY_SETTINGS, lockTimeoutMs: opts.lockTimeoutMs ?? 5000 });
+  const strategy = definition.create(service, {
+    ...DEFAULT_STRATEGY_SETTINGS,
+    lockKey: definition.defaultLockKey,
+    lockTimeoutMs: opts.lockTimeoutMs ?? 5000,
+    redis: {
+      ...DEFAULT_STRATEGY_SETTINGS.redis,
+      urls: urlsFor(definition),
+      keyPrefix: `${prefix}${files}:`,
+      lock: { ...DEFAULT_STRATEGY_SETTINGS.redis.lock, waitMs: opts.lockTimeoutMs ?? 5000 },
+      lockBatch: opts.lockBatch ?? DEFAULT_STRATEGY_SETTINGS.redis.lockBatch,
+    },
+  });
+  after(() => strategy.close());
   return { raw, strategy, key };
 }
 
-function config(strategy: string, workload: Partial<WorkloadConfig>, lockKey: "system" | "project" = "system"): RunConfig {
+function config(strategy: string, workload: Partial<WorkloadConfig>, lockKey?: "system" | "project"): RunConfig {
+  const definition = STRATEGIES.find((s) => s.name === strategy)!;
   return {
     strategies: [strategy],
     selection: "explicit",
@@ -35,7 +54,7 @@ function config(strategy: string, workload: Partial<WorkloadConfig>, lockKey: "s
     workload: { requests: 400, concurrency: 100, warmup: 0, systems: 1, projects: 1, resend: 0, dbLatencyMs: 1, seed: 7, cidr: "10.0.0.0/16", ...workload },
     strategy: { lockKey, lockTimeoutMs: 30_000, shards: 16, retries: 30 },
     store: { kind: "sqlite-temp" },
-    redis: { urls: ["redis://127.0.0.1:6379"], ttlMs: 10_000, waitMs: 30_000, watchdog: true },
+    redis: { urls: urlsFor(definition), ttlMs: 10_000, waitMs: 30_000, watchdog: true },
     faults: [],
   };
 }
@@ -49,7 +68,7 @@ const WORKLOADS: { name: string; workload: Partial<WorkloadConfig>; safe: readon
 ];
 
 for (const definition of STRATEGIES) {
-  describe(`strategy contract: ${definition.name}`, () => {
+  describe(`strategy contract: ${definition.name}`, { skip: skipFor(definition) }, () => {
     test("registers a device: the sealed config opens and names the IP in clear, and the row is stored", async () => {
       const { raw, strategy, key } = await setup(definition);
       const response = await strategy.register(request(1));
@@ -124,10 +143,11 @@ describe("the races are real and the audit sees them", () => {
 });
 
 describe("lock timeouts", () => {
-  for (const name of ["global", "sharded", "sharded-db"]) {
-    test(`${name}: waiters time out with LockTimeoutError and never write`, async () => {
+  for (const name of ["global", "sharded", "sharded-db", "redis"]) {
+    test(`${name}: waiters time out with LockTimeoutError and never write`, { skip: name === "redis" && skipWithoutRedis }, async () => {
       const definition = STRATEGIES.find((s) => s.name === name)!;
-      const { raw, strategy } = await setup(definition, { latencyMs: 15, lockTimeoutMs: 40 });
+      // One acquisition per registration, so that each of them waits for the lock on its own.
+      const { raw, strategy } = await setup(definition, { latencyMs: 15, lockTimeoutMs: 40, lockBatch: 1 });
       const outcomes = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => strategy.register(request(i))));
       const ok = outcomes.filter((o) => o.status === "fulfilled").length;
       const timedOut = outcomes.filter((o) => o.status === "rejected" && o.reason instanceof LockTimeoutError).length;

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, test } from "node:test";
+import { runStrategy } from "../../src/driver/inProcess.js";
+import type { Fault } from "../../src/faults/faults.js";
+import { createRedisClient } from "../../src/redis/client.js";
+import { findStrategy } from "../../src/strategies/registry.js";
+import type { RunConfig } from "../../src/workload/config.js";
+import { REDIS_URL, skipWithoutRedis } from "../redisEnv.js";
+
+const BIN = fileURLToPath(new URL("../../../bin/regbench.js", import.meta.url));
+
+function config(faults: Fault[], redis: Partial<RunConfig["redis"]> = {}, requests = 300): RunConfig {
+  return {
+    strategies: ["redis"],
+    selection: "explicit",
+    mode: "in-process",
+    scenario: undefined,
+    workload: { requests, concurrency: 150, warmup: 0, systems: 4, projects: 1, resend: 0, dbLatencyMs: 0, seed: 5, cidr: "10.0.0.0/16" },
+    strategy: { lockKey: undefined, lockTimeoutMs: 30_000, shards: 16, retries: 30 },
+    store: { kind: "sqlite-temp" },
+    redis: { urls: [REDIS_URL], ttlMs: 10_000, waitMs: 30_000, watchdog: true, ...redis },
+    faults,
+  };
+}
+
+const stall: Fault = { kind: "pause", probability: 0.1, ms: 250 };
+
+describe("faults against the Redis strategies", { skip: skipWithoutRedis }, () => {
+  test("a holder stalled past its TTL without a watchdog: redis duplicates, redis-fenced refuses the stale writes", async () => {
+    const expired = { ttlMs: 60, watchdog: false };
+    const plain = await runStrategy(findStrategy("redis")!, config([stall], expired));
+    assert.ok(plain.audit!.duplicateIps > 0, `redis: ${JSON.stringify(plain.audit)}`);
+    const fenced = await runStrategy(findStrategy("redis-fenced")!, config([stall], expired));
+    assert.equal(fenced.audit!.violations, 0, JSON.stringify(fenced.audit));
+    assert.ok((fenced.errors["stale-fence"] ?? 0) > 0, JSON.stringify(fenced.errors));
+  });
+
+  test("with the watchdog on, the same stalls cause no violation", async () => {
+    const r = await runStrategy(findStrategy("redis")!, config([stall], { ttlMs: 60, watchdog: true }, 120));
+    assert.equal(r.audit!.violations, 0, JSON.stringify(r.audit));
+    assert.equal(r.failed, 0, JSON.stringify(r.errors));
+    assert.ok((r.strategyStats as { extensions: number }).extensions > 0);
+  });
+
+  test("redis-down part-way: registrations fail as redis-unavailable, the run completes, nothing is left half-written", async () => {
+    const r = await runStrategy(findStrategy("redis")!, { ...config([{ kind: "redis-down", atMs: 30 }], {}, 20_000) });
+    assert.equal(r.succeeded + r.failed, r.requests);
+    assert.ok(r.succeeded > 0 && r.failed > 0, `${r.succeeded} ok, ${r.failed} failed`);
+    assert.deepEqual(Object.keys(r.errors), ["redis-unavailable"]);
+    assert.equal(r.audit!.violations, 0);
+  });
+
+  test("a run cleans up its own Redis keys and nothing else", async () => {
+    const client = createRedisClient(REDIS_URL);
+    await client.set("regbench-test:bystander", "1", "PX", 60_000);
+    await runStrategy(findStrategy("redis-fenced")!, config([], {}, 50));
+    const [, left] = await client.scan("0", "MATCH", "regbench:rb*", "COUNT", 10_000);
+    assert.equal(await client.get("regbench-test:bystander"), "1");
+    await client.del("regbench-test:bystander");
+    client.disconnect();
+    assert.deepEqual(left, []);
+  });
+});
+
+test("an unreachable Redis exits 3 within a few seconds, saying how to start one", () => {
+  const started = performance.now();
+  const r = spawnSync(process.execPath, [BIN, "run", "--strategy", "redis", "-n", "10", "--redis", "redis://127.0.0.1:1"], { encoding: "utf8", timeout: 20_000 });
+  assert.equal(r.status, 3, r.stderr);
+  assert.ok(performance.now() - started < 5000);
+  assert.match(r.stderr, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+  assert.match(r.stderr, /redis-server --port 1 --save "" --appendonly no/);
+  assert.match(r.stderr, /--redis auto/);
+});
+
+test("--strategy all without a Redis skips the Redis strategies with a note", () => {
+  const r = spawnSync(process.execPath, [BIN, "run", "-n", "50", "-c", "5", "--redis", "redis://127.0.0.1:1", "--json"], { encoding: "utf8", timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.deepEqual(doc.skipped.map((s: { strategy: string }) => s.strategy), ["redis", "redlock", "redis-fenced", "redis-db"]);
+  assert.ok(!doc.results.some((x: { strategy: string }) => x.strategy.startsWith("red")));
+  assert.match(doc.notes[0], /skipped redis, redlock, redis-fenced, redis-db/);
+});
