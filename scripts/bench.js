@@ -34,6 +34,25 @@ for (const scenario of scenarios) {
   md += `\n## ${scenario}\n\n\`\`\`\n${table}\`\`\`\n`;
 }
 
+// The Redis strategies: the issue's command, then the stalled-holder fault with and without the watchdog.
+const redisRuns = {
+  "redis-fleet": ["run", "--strategy", "redis,redlock,redis-fenced,redis-db", "--systems", "100", "-c", "1000", "-n", "10000", "--redis", "auto"],
+  "redis-stall-no-watchdog": ["run", "--strategy", "redis,redis-fenced,redis-db", "--systems", "10", "-c", "100", "-n", "1000", "--fault", "pause:0.05:500", "--lock-ttl", "200", "--no-watchdog"],
+  "redis-stall-watchdog": ["run", "--strategy", "redis", "--systems", "10", "-c", "100", "-n", "1000", "--fault", "pause:0.05:500", "--lock-ttl", "200"],
+};
+if (process.env.BENCH_REDIS !== "0") {
+  for (const [name, args] of Object.entries(redisRuns)) {
+    process.stderr.write(`bench: ${name}…\n`);
+    const json = regbench([...args, "--json", "--seed", "1"]);
+    const report = JSON.parse(json.stdout);
+    reports[name] = report;
+    writeFileSync(join(out, `${stamp}-${name}.json`), json.stdout);
+    const table = `regbench ${args.slice(1).join(" ")}\n${conditionsLine(report.config)}\n${(report.config.faults ?? []).map((f) => `fault · ${f}\n`).join("")}${report.notes.map((n) => `note · ${n}\n`).join("")}${renderTable(report, { color: false })}\n${renderNotes(report, { color: false })}\n`;
+    writeFileSync(join(out, `${stamp}-${name}.txt`), table);
+    md += `\n## ${name}\n\n\`\`\`\n${table}\`\`\`\n`;
+  }
+}
+
 // The first command every user types, timed as a user would: start-up included.
 const first = regbench(["run", "--strategy", "sharded", "-c", "1000", "-n", "10000", "--json"]);
 const firstResult = JSON.parse(first.stdout).results[0];
@@ -54,7 +73,26 @@ if (reports["retry-storm"]) {
     check(`${s}: 0 violations, 0 failed on retry-storm`, r.audit.violations === 0 && r.failed === 0, `${r.audit.violations} violations, ${r.failed} failed`);
   }
 }
+if (reports["redis-fleet"]) {
+  for (const r of reports["redis-fleet"].results) {
+    check(`${r.strategy}: 0 violations, 0 failed on --systems 100 -c 1000 -n 10000`, r.audit.violations === 0 && r.failed === 0, `${r.audit.violations} violations, ${r.failed} failed, ${Math.round(r.tps)} /s`);
+  }
+  const r = pick("redis-fleet", "redis");
+  check("redis ≥ 5,000 registrations/s in-process", r.tps >= 5000, `${Math.round(r.tps)} /s`);
+}
+if (reports["redis-stall-no-watchdog"]) {
+  const plain = pick("redis-stall-no-watchdog", "redis");
+  const fenced = pick("redis-stall-no-watchdog", "redis-fenced");
+  check("stall past the TTL, no watchdog: redis shows duplicates", plain.audit.duplicateIps + plain.audit.duplicateSystems + plain.audit.duplicateMachines > 0, JSON.stringify(plain.audit));
+  check("stall past the TTL, no watchdog: redis-fenced 0 violations", fenced.audit.violations === 0, `${fenced.audit.violations} violations, stale-fence ${fenced.errors["stale-fence"] ?? 0}`);
+}
+if (reports["redis-stall-watchdog"]) {
+  const r = pick("redis-stall-watchdog", "redis");
+  check("stall past the TTL with the watchdog: redis 0 violations", r.audit.violations === 0, `${r.audit.violations} violations, ${r.failed} failed`);
+}
 for (const [scenario, report] of Object.entries(reports)) {
+  if (!scenarios.includes(scenario)) continue;
+  // Among the strategies that run in any deployment without an extra service, and among all.
   const correct = report.results.filter((r) => r.audit && r.audit.violations === 0 && r.failed === 0);
   const fastest = correct.sort((a, b) => b.tps - a.tps)[0];
   check(`atomic is the fastest correct strategy on ${scenario}`, fastest?.strategy === "atomic", `fastest correct: ${fastest?.strategy ?? "none"} (${Math.round(fastest?.tps ?? 0)} /s)`);

@@ -5,6 +5,7 @@ import { after } from "node:test";
 import { keyDigest } from "../src/core/crypto.js";
 import type { RegisterRequest } from "../src/core/types.js";
 import type { NewProject } from "../src/store/store.js";
+import type { RunConfig, WorkloadConfig } from "../src/workload/config.js";
 
 /** A temporary directory removed when the test file ends. */
 export function tempDir(): string {
@@ -32,5 +33,22 @@ export function request(i: number, overrides: Partial<RegisterRequest> = {}): Re
     distro: "debian 12",
     kernelVersion: "6.1.0",
     ...overrides,
+  };
+}
+
+/** A complete run config for tests: one strategy, a small workload on a fresh SQLite file, Redis at the default URL. */
+export function runConfig(strategy: string, workload: Partial<WorkloadConfig> = {}, over: Partial<RunConfig> = {}): RunConfig {
+  return {
+    strategies: [strategy],
+    selection: "explicit",
+    mode: "in-process",
+    http: { target: undefined, projects: [], serverKey: undefined, instances: 1 },
+    scenario: undefined,
+    workload: { requests: 400, concurrency: 100, warmup: 0, systems: 1, projects: 1, resend: 0, dbLatencyMs: 0, seed: 7, cidr: "10.0.0.0/16", ...workload },
+    strategy: { lockKey: undefined, lockTimeoutMs: 30_000, shards: 16, retries: 30 },
+    store: { kind: "sqlite-temp" },
+    redis: { urls: [process.env.REGBENCH_TEST_REDIS ?? "redis://127.0.0.1:6379"], ttlMs: 10_000, waitMs: 30_000, watchdog: true, lockBatch: 64 },
+    faults: [],
+    ...over,
   };
 }

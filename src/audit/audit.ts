@@ -35,9 +35,10 @@ function surplus(keys: Iterable<string>): number {
 /**
  * Counts duplicates and lost registrations. An acknowledgement is lost when the response names another machine,
  * when its sealed config does not open or names another IP than the response, or when no stored row of the
- * device's machineID carries that IP. `openConfig` opens a sealed config (undefined when it cannot).
+ * device's machineID carries that IP. `openConfig` opens a sealed config (undefined when it cannot); without it
+ * (a target whose server key is not known) the configs are not checked, only the IPs.
  */
-export function auditRun(rows: AuditRows, acks: Iterable<Acknowledgement>, openConfig: (sealed: string) => string | undefined): AuditResult {
+export function auditRun(rows: AuditRows, acks: Iterable<Acknowledgement>, openConfig?: (sealed: string) => string | undefined): AuditResult {
   const duplicateSystems = surplus(rows.systems.map((s) => `${s.projectId}\u0000${s.systemUuid}`));
   const duplicateMachines = surplus(rows.machines.map((m) => m.machineId));
   const duplicateIps = surplus(rows.machines.map((m) => `${m.projectId}\u0000${m.ipv4}`));
@@ -50,8 +51,11 @@ export function auditRun(rows: AuditRows, acks: Iterable<Acknowledgement>, openC
   let lostRegistrations = 0;
   for (const ack of acks) {
     const { response } = ack;
-    const yaml = openConfig(response.config);
-    const agrees = response.machineId === ack.requestMachineId && yaml !== undefined && configIpv4(yaml) === response.ipv4;
+    let agrees = response.machineId === ack.requestMachineId;
+    if (agrees && openConfig) {
+      const yaml = openConfig(response.config);
+      agrees = yaml !== undefined && configIpv4(yaml) === response.ipv4;
+    }
     if (!agrees || !stored.get(ack.requestMachineId)?.has(response.ipv4)) lostRegistrations++;
   }
   return {

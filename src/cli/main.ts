@@ -1,5 +1,10 @@
 import { Command, CommanderError, Option } from "commander";
-import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { prepareRedis } from "../driver/redisPreflight.js";
+import { serve } from "../http/serve.js";
 import { CannotRunError, runAll } from "../driver/orchestrator.js";
 import { ProgressBar } from "../report/progress.js";
 import type { RunReport } from "../report/result.js";
@@ -67,6 +72,61 @@ async function runCommand(options: Record<string, unknown>, io: Io): Promise<num
   return EXIT.ok;
 }
 
+/** `regbench serve`: the registration core behind its HTTP API until SIGINT or SIGTERM. */
+async function serveCommand(options: Record<string, unknown>, io: Io): Promise<number> {
+  const strategy = String(options.strategy ?? "atomic");
+  if (strategy.includes(",") || strategy === "all") throw new UsageError("--strategy", "names one strategy for a server", "Pick one, e.g. --strategy atomic; start several servers on several ports to compare.");
+  const port = options.port === undefined ? 8080 : Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port", `must be a port number from 0 to 65535 (got ${String(options.port)})`, "For example: --port 8080 (0 picks a free one).");
+  const host = String(options.host ?? "127.0.0.1");
+  const projectValues = ([] as unknown[]).concat(options.project ?? []).map(String);
+  const { project: _p, port: _port, host: _host, ...rest } = options;
+  const config = buildRunConfig({ ...rest, strategy, mode: "http" });
+  const projects = projectValues.length
+    ? projectValues.map((value) => {
+        const colon = value.indexOf(":");
+        if (colon <= 0 || colon === value.length - 1) throw new UsageError("--project", `must be ID:KEY (got ${JSON.stringify(value)})`, "For example: --project fleet-a:s3cret.");
+        return { id: value.slice(0, colon), cidr: config.workload.cidr, key: value.slice(colon + 1) };
+      })
+    : [{ id: "serve-p0", cidr: config.workload.cidr, key: randomBytes(16).toString("hex") }];
+  const preflight = await prepareRedis(config);
+  if (preflight.unavailable) throw new CannotRunError(strategy, "redis-unavailable", preflight.unavailable.message);
+  const temporary = config.store.kind !== "sqlite";
+  const storePath = config.store.kind === "sqlite" ? config.store.path : join(tmpdir(), `regbench-serve-${process.pid}.db`);
+  const serverKey = config.http.serverKey ?? randomBytes(32).toString("hex");
+  const server = await serve({
+    run: preflight.config,
+    strategy,
+    host,
+    port,
+    instances: config.http.instances,
+    storePath,
+    projects,
+    serverKey,
+    keyPrefix: `serve-${process.pid}`,
+  }).catch((error: Error) => {
+    throw new CannotRunError(strategy, "store", error.message);
+  });
+  io.stdout.write(
+    [
+      `regbench serve · strategy ${strategy} · ${config.http.instances} instance(s) · store ${storePath}${temporary ? " (removed at exit)" : ""}`,
+      ...preflight.notes.map((n) => `note · ${n}`),
+      `listening on ${server.url}`,
+      ...projects.map((p) => `project ${p.id} key ${p.key}  →  regbench run --target ${server.url} --project ${p.id}:${p.key} --server-key ${serverKey}`),
+      "",
+    ].join("\n"),
+  );
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  const stats = await server.stop();
+  await preflight.stop();
+  if (temporary) for (const suffix of ["", "-wal", "-shm"]) rmSync(storePath + suffix, { force: true });
+  io.stdout.write(`stopped · peak RSS ${stats.peakRssMb.toFixed(0)} MB over ${stats.instances.length} instance(s)\n`);
+  return EXIT.ok;
+}
+
 function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command("regbench")
     .description("Benchmark the concurrency-control strategies of a device-registration service, and audit what they store.")
@@ -80,6 +140,36 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description("list the strategies, what each protects and what it does not")
     .action(() => {
       io.stdout.write(`${renderStrategies()}\n`);
+    });
+
+  const given = (options: Record<string, unknown>, command: Command) =>
+    Object.fromEntries(Object.entries(options).filter(([key]) => command.getOptionValueSource(key) === "cli"));
+  const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+  program
+    .command("serve")
+    .description("run the registration core behind its HTTP API (POST /v1/register, GET /v1/audit/rows, GET /healthz)")
+    .option("-s, --strategy <name>", "the strategy the server runs (default: atomic)")
+    .option("--port <n>", "port to listen on; 0 picks a free one (default: 8080)")
+    .option("--host <addr>", "address to listen on (default: 127.0.0.1, loopback only)")
+    .option("--instances <m>", "server processes sharing one store on one port (node cluster) (default: 1)")
+    .option("--store <spec>", "sqlite (temporary file, removed at exit) or sqlite:PATH (default: sqlite)")
+    .option("--project <id:key>", "a project the server accepts registrations for, repeatable (default: one generated, printed)", collect)
+    .option("--server-key <hex>", "the AES-256 key sealing configs, 64 hex digits (default: random, printed)")
+    .option("--cidr <net>", "each project's address pool (default: 10.0.0.0/12)")
+    .option("--db-latency <ms>", "simulated round trip before every store call (default: 0)")
+    .option("--redis <urls>", "Redis node URL(s) for the Redis strategies, or auto")
+    .option("--lock-key <what>", "system or project (default: per strategy)")
+    .option("--lock-timeout <duration>", "how long a registration waits for a lock (default: 30s)")
+    .option("--lock-ttl <duration>", "Redis lock time to live (default: 10s)")
+    .option("--lock-wait <duration>", "how long a Redis lock acquisition waits; 0 fails fast (default: --lock-timeout)")
+    .option("--no-watchdog", "do not extend Redis locks while held")
+    .option("--lock-batch <n>", "registrations of one instance that may share one Redis lock acquisition (default: 64)")
+    .option("--shards <n>", "shard count of the sharded lock (default: 4 per core, 16 to 64)")
+    .option("--retries <n>", "attempts in all after unique-constraint conflicts (default: 30)")
+    .option("--fault <spec>", "inject pause:P:MS into the server's registrations, repeatable", collect)
+    .action(async (options: Record<string, unknown>, command: Command) => {
+      setExit(await serveCommand(given(options, command), io));
     });
 
   program
@@ -104,14 +194,20 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--lock-ttl <duration>", "Redis lock time to live (default: 10s)")
     .option("--lock-wait <duration>", "how long a Redis lock acquisition waits for a held lock; 0 fails fast (default: --lock-timeout)")
     .option("--no-watchdog", "do not extend Redis locks while held")
-    .option("--fault <spec>", "inject a fault, repeatable: pause:P:MS (stall between read and write) or redis-down:AT_MS", (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option("--lock-batch <n>", "registrations of one process that may share one Redis lock acquisition; 1 = one each (default: 64)")
+    .option("--fault <spec>", "inject a fault, repeatable: pause:P:MS (stall between read and write) or redis-down:AT_MS", collect)
+    .option("--rate <r>", "open loop: start this many registrations per second, latency from each one's intended start (-c caps those in flight)")
+    .addOption(new Option("--mode <mode>", "in-process (default), or http: through regbench's own server, one process per strategy").choices(["in-process", "http"]))
+    .option("--target <url>", "drive an already running server (regbench serve, or any service with the same API) instead")
+    .option("--project <id:key>", "with --target: a project the target knows, repeatable", collect)
+    .option("--server-key <hex>", "with --target: the key sealing the target's configs, to check them in the audit")
+    .option("--instances <m>", "with --mode http: server processes sharing one store on one port (default: 1)")
     .option("--scenario <file>", "a scenario file, or a shipped name: storm, storm-remote-db, fleet, fleet-remote-db, retry-storm; flags override it")
     .option("--json", "print exactly one JSON document on stdout and nothing else there")
     .action(async (options: Record<string, unknown>, command: Command) => {
       // Only values given on the command line override a scenario; commander's own defaults (--no-watchdog's
       // implied true) must not.
-      const given = Object.fromEntries(Object.entries(options).filter(([key]) => command.getOptionValueSource(key) === "cli"));
-      setExit(await runCommand(given, io));
+      setExit(await runCommand(given(options, command), io));
     });
   return program;
 }

@@ -40,6 +40,13 @@ const FLAG: Record<string, string> = {
   lockWait: "--lock-wait",
   watchdog: "--no-watchdog",
   fault: "--fault",
+  lockBatch: "--lock-batch",
+  mode: "--mode",
+  target: "--target",
+  project: "--project",
+  serverKey: "--server-key",
+  instances: "--instances",
+  rate: "--rate",
 };
 
 /** Scenario files name options as the long flags do (`db-latency`); map them to option keys. */
@@ -122,10 +129,15 @@ export function buildRunConfig(cli: RawOptions): RunConfig {
   const get = (key: string) => merged[key];
   const has = (key: string) => merged[key] !== undefined;
 
-  const strategies = parseStrategies(has("strategy") ? get("strategy") : "all");
+  const strategies = has("target") ? ["target"] : parseStrategies(has("strategy") ? get("strategy") : "all");
   const selection = !has("strategy") || String(get("strategy")).split(",").some((s) => s.trim() === "all") ? ("all" as const) : ("explicit" as const);
   const requests = has("requests") ? integer("requests", get("requests"), 1, "-n 10000") : DEFAULT_WORKLOAD.requests;
   const concurrency = has("concurrency") ? integer("concurrency", get("concurrency"), 1, "-c 100") : DEFAULT_WORKLOAD.concurrency;
+  let rate: number | undefined;
+  if (has("rate")) {
+    rate = Number(get("rate"));
+    if (!Number.isFinite(rate) || rate <= 0 || String(get("rate")).trim() === "") throw new UsageError("--rate", `must be a number of requests per second above 0 (got ${text(get("rate"))})`, "For example: --rate 2000.");
+  }
   const warmup = has("warmup") ? integer("warmup", get("warmup"), 0, "--warmup 500") : DEFAULT_WORKLOAD.warmup;
   const systems = has("systems") ? integer("systems", get("systems"), 1, "--systems 100") : DEFAULT_WORKLOAD.systems;
   const projects = has("projects") ? integer("projects", get("projects"), 1, "--projects 4") : DEFAULT_WORKLOAD.projects;
@@ -155,6 +167,7 @@ export function buildRunConfig(cli: RawOptions): RunConfig {
   }
   const ttlMs = has("lockTtl") ? duration("lockTtl", get("lockTtl"), "--lock-ttl 10s", false) : DEFAULT_REDIS_LOCK_SETTINGS.ttlMs;
   const waitMs = has("lockWait") ? duration("lockWait", get("lockWait"), "--lock-wait 0 (fail fast) or --lock-wait 5s") : lockTimeoutMs;
+  const lockBatch = has("lockBatch") ? integer("lockBatch", get("lockBatch"), 1, "--lock-batch 1 (one acquisition per registration)") : DEFAULT_STRATEGY_SETTINGS.redis.lockBatch;
   const watchdog = has("watchdog") ? get("watchdog") !== false && get("watchdog") !== "false" : true;
   const faultValues = has("fault") ? ([] as unknown[]).concat(get("fault")) : [];
   const faults: Fault[] = [];
@@ -162,6 +175,37 @@ export function buildRunConfig(cli: RawOptions): RunConfig {
     const fault = parseFault(String(value));
     if (typeof fault === "string") throw new UsageError("--fault", `is not understood: ${fault}`, "Use --fault pause:0.05:500 (probability, stall in ms) or --fault redis-down:2000 (ms into the run).");
     faults.push(fault);
+  }
+
+  const target = has("target") ? String(get("target")) : undefined;
+  if (target !== undefined) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(target);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) throw new UsageError("--target", `is not an http:// URL (got ${JSON.stringify(target)})`, "For example: --target http://127.0.0.1:8080 (the server's base URL).");
+    if (has("strategy")) throw new UsageError("--strategy", "cannot be combined with --target: the target runs its own strategy", "Drop --strategy, or drop --target to let regbench start its own server per strategy.");
+  }
+  const modeText = has("mode") ? String(get("mode")) : target !== undefined ? "http" : "in-process";
+  if (modeText !== "in-process" && modeText !== "http") throw new UsageError("--mode", `must be in-process or http (got ${JSON.stringify(modeText)})`, "Use --mode http to go through regbench's HTTP server, or leave it out.");
+  if (target !== undefined && modeText !== "http") throw new UsageError("--mode", "must be http with --target", "Drop --mode, or use --mode http.");
+  const projectValues = has("project") ? ([] as unknown[]).concat(get("project")).map(String) : [];
+  const givenProjects = projectValues.map((value) => {
+    const colon = value.indexOf(":");
+    if (colon <= 0 || colon === value.length - 1) throw new UsageError("--project", `must be ID:KEY (got ${JSON.stringify(value)})`, "Pass the ID and key of a project the target knows, e.g. --project serve-p0:1f2e… (regbench serve prints it).");
+    return { id: value.slice(0, colon), key: value.slice(colon + 1) };
+  });
+  if (givenProjects.length > 0 && target === undefined) throw new UsageError("--project", "only applies with --target", "Drop --project: without a target, regbench creates its own projects.");
+  if (target !== undefined && givenProjects.length === 0) throw new UsageError("--target", "needs at least one --project ID:KEY the target knows", "Add --project ID:KEY (regbench serve prints one when it starts).");
+  const serverKey = has("serverKey") ? String(get("serverKey")) : undefined;
+  if (serverKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(serverKey)) throw new UsageError("--server-key", "must be 64 hex digits (a 256-bit AES key)", "Pass the key the target printed at start, or leave it out to check IPs only.");
+  const instances = has("instances") ? integer("instances", get("instances"), 1, "--instances 2") : 1;
+  if (instances > 1 && modeText !== "http") throw new UsageError("--instances", "needs --mode http", "Add --mode http: instances are server processes.");
+  if (instances > 1 && target !== undefined) throw new UsageError("--instances", "cannot be combined with --target", "Start the target with regbench serve --instances N instead.");
+  if (modeText === "http" && target === undefined && (storeSpec.kind === "memory" || (storeSpec.kind === "sqlite" && storeSpec.path === ":memory:"))) {
+    throw new UsageError("--store", "must be a SQLite file in HTTP mode: the server runs in another process", "Use --store sqlite (a temporary file) or --store sqlite:PATH.");
   }
 
   // Cross-option checks: each is a mistake that would make the run meaningless rather than merely slow.
@@ -173,12 +217,13 @@ export function buildRunConfig(cli: RawOptions): RunConfig {
   return Object.freeze({
     strategies: Object.freeze(strategies),
     selection,
-    mode: "in-process" as const,
+    mode: modeText,
+    http: Object.freeze({ target: target?.replace(/\/+$/, ""), projects: Object.freeze(givenProjects), serverKey, instances }),
     scenario,
-    workload: Object.freeze({ requests, concurrency, warmup, systems, projects, resend, dbLatencyMs, seed, cidr: cidr.text }),
+    workload: Object.freeze({ requests, concurrency, warmup, systems, projects, resend, dbLatencyMs, seed, cidr: cidr.text, ...(rate !== undefined ? { rate } : {}) }),
     strategy: Object.freeze({ lockKey: lockKeyText as LockKeyMode | undefined, lockTimeoutMs, shards, retries }),
     store: Object.freeze(storeSpec),
-    redis: Object.freeze({ urls: urls === "auto" ? urls : Object.freeze(urls), ttlMs, waitMs, watchdog }),
+    redis: Object.freeze({ urls: urls === "auto" ? urls : Object.freeze(urls), ttlMs, waitMs, watchdog, lockBatch }),
     faults: Object.freeze(faults),
   });
 }
@@ -188,6 +233,7 @@ export function describeConfig(config: RunConfig): Record<string, unknown> {
   const usesRedis = config.strategies.some((name) => findStrategy(name)?.backend.kind === "redis");
   return {
     mode: config.mode,
+    ...(config.mode === "http" ? { target: config.http.target ?? "embedded regbench serve", instances: config.http.instances } : {}),
     scenario: config.scenario ?? null,
     strategies: config.strategies,
     ...config.workload,
@@ -195,7 +241,7 @@ export function describeConfig(config: RunConfig): Record<string, unknown> {
     lockKey: config.strategy.lockKey ?? "per strategy",
     store: describeStoreSpec(config.store),
     ...(usesRedis
-      ? { redis: config.redis.urls === "auto" ? "auto" : config.redis.urls.join(","), lockTtlMs: config.redis.ttlMs, lockWaitMs: config.redis.waitMs, watchdog: config.redis.watchdog }
+      ? { redis: config.redis.urls === "auto" ? "auto" : config.redis.urls.join(","), lockTtlMs: config.redis.ttlMs, lockWaitMs: config.redis.waitMs, watchdog: config.redis.watchdog, lockBatch: config.redis.lockBatch }
       : {}),
     faults: config.faults.map(describeFault),
   };

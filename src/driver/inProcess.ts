@@ -39,6 +39,7 @@ export function strategySettingsFrom(config: RunConfig, definition: StrategyDefi
       urls,
       keyPrefix: `regbench:${runPrefix}:`,
       lock: { ...DEFAULT_STRATEGY_SETTINGS.redis.lock, ttlMs: config.redis.ttlMs, waitMs: config.redis.waitMs, watchdog: config.redis.watchdog },
+      lockBatch: config.redis.lockBatch,
     },
   };
 }
@@ -76,6 +77,69 @@ async function closedLoop(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, to - from)) }, worker));
+}
+
+/** What an open-loop phase reports besides the outcomes. */
+export interface PacingStats {
+  /** Requests sent, per second of the phase. */
+  readonly achievedRate: number;
+  /** Requests sent more than one inter-arrival interval after their intended start. */
+  readonly late: number;
+}
+
+/**
+ * Fires requests [from, to) at `rate` per second whatever the responses do (an open loop, as wrk2 does): request k
+ * is due at start + k/rate, and its latency is measured from that intended start, so a stalled system is charged
+ * for the requests it kept waiting (coordinated omission corrected). At most `maxInFlight` are in flight; a request
+ * that has to wait for a slot is sent late and still measured from its intended start.
+ */
+export async function openLoop(
+  strategy: Strategy,
+  workload: Workload,
+  from: number,
+  to: number,
+  rate: number,
+  maxInFlight: number,
+  onOutcome: (request: RegisterRequest, latencyMs: number, response: RegisterResponse | undefined, error: unknown) => void,
+): Promise<PacingStats> {
+  const interval = 1000 / rate;
+  const started = performance.now();
+  let next = from;
+  let inFlight = 0;
+  let late = 0;
+  let lastSent = started;
+  let wake: (() => void) | undefined;
+  const running = new Set<Promise<void>>();
+  while (next < to) {
+    const due = started + (next - from) * interval;
+    const now = performance.now();
+    if (due > now + 1) {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.floor(due - now))));
+      continue;
+    }
+    if (inFlight >= maxInFlight) {
+      await new Promise<void>((resolve) => (wake = resolve));
+      continue;
+    }
+    if (now - due > interval) late++;
+    const request = workload.request(next++);
+    inFlight++;
+    lastSent = now;
+    const done = strategy.register(request).then(
+      (response) => onOutcome(request, performance.now() - due, response, undefined),
+      (error) => onOutcome(request, performance.now() - due, undefined, error),
+    ).finally(() => {
+      inFlight--;
+      running.delete(done);
+      const w = wake;
+      wake = undefined;
+      w?.();
+    });
+    running.add(done);
+  }
+  await Promise.all(running);
+  const sentOver = Math.max(lastSent - started, interval * (to - from - 1));
+  return { achievedRate: sentOver > 0 ? ((to - from) * 1000) / sentOver : 0, late };
 }
 
 /**
@@ -135,8 +199,9 @@ async function measure(definition: StrategyDefinition, config: RunConfig, hooks:
   const redisDown = config.faults.find((f) => f.kind === "redis-down");
   const cut = redisDown && strategy.cutRedis ? setTimeout(() => strategy.cutRedis!(), redisDown.atMs) : undefined;
   const started = performance.now();
+  let pacing: PacingStats | undefined;
   try {
-    await closedLoop(strategy, workload, w.warmup, w.warmup + w.requests, w.concurrency, (request, ms, response, error) => {
+    const outcome = (request: RegisterRequest, ms: number, response: RegisterResponse | undefined, error: unknown) => {
       if (response) {
         recordMs(histogram, ms);
         tally.succeeded++;
@@ -146,7 +211,9 @@ async function measure(definition: StrategyDefinition, config: RunConfig, hooks:
         const kind = errorKind(error);
         tally.errors[kind] = (tally.errors[kind] ?? 0) + 1;
       }
-    });
+    };
+    if (w.rate !== undefined) pacing = await openLoop(strategy, workload, w.warmup, w.warmup + w.requests, w.rate, w.concurrency, outcome);
+    else await closedLoop(strategy, workload, w.warmup, w.warmup + w.requests, w.concurrency, outcome);
   } finally {
     clearInterval(timer);
     if (cut) clearTimeout(cut);
@@ -174,5 +241,7 @@ async function measure(definition: StrategyDefinition, config: RunConfig, hooks:
     strategyStats,
     store: store.location,
     resends: workload.resends,
+    notes: [],
+    ...(pacing ? { pacing: { targetRate: w.rate!, achievedRate: pacing.achievedRate, late: pacing.late } } : {}),
   };
 }

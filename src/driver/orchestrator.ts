@@ -5,6 +5,7 @@ import type { RunConfig } from "../workload/config.js";
 import type { RunEvent } from "./inProcess.js";
 import type { WorkerMessage, WorkerRequest } from "./protocol.js";
 import { prepareRedis } from "./redisPreflight.js";
+import { runHttp } from "./http.js";
 
 /** What the orchestrator tells the CLI: which strategy is running, its events, its result. */
 export type OrchestratorEvent =
@@ -68,7 +69,10 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
     const results: StrategyResult[] = [];
     for (const [index, strategy] of run.strategies.entries()) {
       onEvent({ type: "strategy-start", strategy, index, count: run.strategies.length });
-      const result = await runInWorker(run, strategy, (event) => onEvent({ type: "strategy-event", strategy, event }));
+      const forward = (event: RunEvent) => onEvent({ type: "strategy-event", strategy, event });
+      // In-process: a worker process per strategy. HTTP: a server process per strategy, the load from this one.
+      const result =
+        run.mode === "http" ? await runHttp(run, run.http.target ? undefined : strategy, { onEvent: forward }) : await runInWorker(run, strategy, forward);
       results.push(result);
       onEvent({ type: "strategy-done", result });
     }

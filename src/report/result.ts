@@ -1,5 +1,4 @@
 import type { AuditResult } from "../audit/audit.js";
-import type { ErrorKind } from "../core/errors.js";
 import type { LatencySummary } from "../stats/histogram.js";
 
 /** One strategy's measured outcome, as it appears in `--json` (schemaVersion 1). Null means unknown. */
@@ -15,7 +14,8 @@ export interface StrategyResult {
   readonly tps: number;
   /** Over successful registrations; null when none succeeded. */
   readonly latencyMs: LatencySummary | null;
-  readonly errors: Partial<Record<ErrorKind, number>>;
+  /** Failures by kind: the core's error kinds, and over HTTP also `http-<status>`, `timeout`, `connection-error`. */
+  readonly errors: Readonly<Record<string, number>>;
   /** Null when the rows could not be read. */
   readonly audit: AuditResult | null;
   readonly memory: { readonly peakRssMb: number | null };
@@ -27,6 +27,10 @@ export interface StrategyResult {
   readonly store: string;
   /** Requests that re-sent an earlier machineID (warmup included). */
   readonly resends: number;
+  /** With --rate: the rate asked for, the rate achieved, and how many requests started late. */
+  readonly pacing?: { readonly targetRate: number; readonly achievedRate: number; readonly late: number };
+  /** What a reader must know about this result (an audit that could not be taken, say). */
+  readonly notes: readonly string[];
 }
 
 export interface RunReport {

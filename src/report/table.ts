@@ -18,6 +18,7 @@ export function renderHeader(report: RunReport, version: string): string {
   const lines = [`regbench ${version} · ${conditionsLine(report.config)}`];
   for (const fault of faults) lines.push(`fault · ${fault}`);
   for (const note of report.notes) lines.push(`note · ${note}`);
+  for (const r of report.results) for (const note of r.notes ?? []) lines.push(`note · ${r.strategy}: ${note}`);
   return lines.join("\n");
 }
 
@@ -26,16 +27,18 @@ export function conditionsLine(config: RunReport["config"]): string {
   const c = config as Record<string, unknown>;
   const parts = [
     `mode ${c.mode}`,
+    c.mode === "http" ? `target ${c.target}` : undefined,
+    c.mode === "http" && Number(c.instances) > 1 ? `${c.instances} instances` : undefined,
     c.scenario ? `scenario ${c.scenario}` : undefined,
     `-n ${c.requests}`,
-    `-c ${c.concurrency}`,
+    c.rate !== undefined ? `open loop ${c.rate}/s, at most ${c.concurrency} in flight` : `-c ${c.concurrency}`,
     `systems ${c.systems}`,
     `projects ${c.projects}`,
     Number(c.resend) > 0 ? `resend ${c.resend}` : undefined,
     `db latency ${c.dbLatencyMs} ms`,
     Number(c.warmup) > 0 ? `warmup ${c.warmup}` : undefined,
     `lock key ${c.lockKey}`,
-    c.redis ? `redis ${c.redis} · lock ttl ${c.lockTtlMs} ms · lock wait ${c.lockWaitMs} ms · watchdog ${c.watchdog ? "on" : "off"}` : undefined,
+    c.redis ? `redis ${c.redis} · lock ttl ${c.lockTtlMs} ms · lock wait ${c.lockWaitMs} ms · watchdog ${c.watchdog ? "on" : "off"} · lock batch ${c.lockBatch}` : undefined,
     `store ${c.store}`,
     `seed ${c.seed}`,
   ];
@@ -86,6 +89,7 @@ export function renderNotes(report: RunReport, options: TableOptions): string {
     const stats = summariseStats(r.strategyStats);
     const bits = [
       `${fmtInt(r.succeeded)}/${fmtInt(r.requests)} succeeded in ${(r.durationMs / 1000).toFixed(2)} s`,
+      r.pacing ? `rate ${fmtInt(r.pacing.achievedRate)}/s of ${fmtInt(r.pacing.targetRate)}/s asked, ${fmtInt(r.pacing.late)} started late` : undefined,
       errors ? chalk.yellow(`errors: ${errors}`) : undefined,
       stats || undefined,
     ].filter(Boolean);

@@ -122,9 +122,9 @@ export class MemoryStore implements Store {
   async auditRows(prefix: string): Promise<AuditRows> {
     this.open();
     return {
-      systems: this.systems.filter((s) => s.projectId.startsWith(prefix)).map((s) => ({ projectId: s.projectId, systemUuid: s.systemUuid })),
+      systems: this.systems.filter((s) => s.systemUuid.startsWith(prefix)).map((s) => ({ projectId: s.projectId, systemUuid: s.systemUuid })),
       machines: this.machines
-        .filter((m) => m.projectId.startsWith(prefix))
+        .filter((m) => m.machineId.startsWith(prefix))
         .map((m) => ({ machineId: m.machineId, projectId: m.projectId, ipv4: m.ipv4 })),
     };
   }

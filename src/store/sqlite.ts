@@ -147,9 +147,9 @@ export class SqliteStore implements Store {
         .pluck(),
       fenceGet: db.prepare("SELECT token FROM fences WHERE resource = ?").pluck(),
       fenceSet: db.prepare("INSERT INTO fences (resource, token) VALUES (?, ?) ON CONFLICT (resource) DO UPDATE SET token = excluded.token"),
-      auditSystems: db.prepare("SELECT project_id AS projectId, system_uuid AS systemUuid FROM systems WHERE substr(project_id, 1, ?) = ?"),
+      auditSystems: db.prepare("SELECT project_id AS projectId, system_uuid AS systemUuid FROM systems WHERE substr(system_uuid, 1, ?) = ?"),
       auditMachines: db.prepare(
-        "SELECT machine_id AS machineId, project_id AS projectId, ipv4 FROM machines WHERE substr(project_id, 1, ?) = ?",
+        "SELECT machine_id AS machineId, project_id AS projectId, ipv4 FROM machines WHERE substr(machine_id, 1, ?) = ?",
       ),
     };
     this.claimTx = db.transaction((claims: readonly Claim[]): ClaimResult[] => claims.map((claim) => this.claimOne(claim)));

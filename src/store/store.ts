@@ -92,7 +92,7 @@ export interface Store {
    * order of the claims. Needs constraints.
    */
   claimMachines(claims: readonly Claim[]): Promise<ClaimResult[]>;
-  /** Rows whose project ID starts with `prefix` (every ID of a run carries the run's prefix). */
+  /** Systems whose systemUUID and machines whose machineID start with `prefix` (a run's IDs all carry its prefix). */
   auditRows(prefix: string): Promise<AuditRows>;
   close(): Promise<void>;
 }

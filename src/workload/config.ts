@@ -6,8 +6,10 @@ import type { LockKeyMode } from "../strategies/strategy.js";
 export interface WorkloadConfig {
   /** Measured registrations. */
   readonly requests: number;
-  /** Registrations in flight at once (closed loop). */
+  /** Registrations in flight at once (closed loop), or the most in flight (open loop). */
   readonly concurrency: number;
+  /** Open loop: requests started per second, whatever the responses do; undefined for a closed loop. */
+  readonly rate?: number;
   /** Registrations run before the measured window, on the same store, not counted. */
   readonly warmup: number;
   /** Distinct systemUUIDs the devices spread over. */
@@ -41,6 +43,20 @@ export interface RedisOptions {
   /** How long an acquisition waits for a held lock; 0 fails fast. */
   readonly waitMs: number;
   readonly watchdog: boolean;
+  /** Registrations of one process that may share one lock acquisition. */
+  readonly lockBatch: number;
+}
+
+/** How requests reach the core: in this process, or over HTTP to an embedded server or a target. */
+export interface HttpOptions {
+  /** An already running server to drive; undefined starts regbench's own per strategy. */
+  readonly target: string | undefined;
+  /** Projects the target knows, with their keys (`--project ID:KEY`). */
+  readonly projects: readonly { readonly id: string; readonly key: string }[];
+  /** The target's config sealing key, hex, to open the returned configs in the audit. */
+  readonly serverKey: string | undefined;
+  /** Server processes sharing one store (node cluster, one port). */
+  readonly instances: number;
 }
 
 /** A run, validated once and frozen: every later layer trusts it. */
@@ -48,7 +64,8 @@ export interface RunConfig {
   readonly strategies: readonly string[];
   /** `all`: strategies whose backend is unreachable are skipped with a note; `explicit`: that is an error. */
   readonly selection: "explicit" | "all";
-  readonly mode: "in-process";
+  readonly mode: "in-process" | "http";
+  readonly http: HttpOptions;
   readonly scenario: string | undefined;
   readonly workload: WorkloadConfig;
   readonly strategy: StrategyOptions;

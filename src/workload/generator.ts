@@ -22,9 +22,19 @@ export class Workload {
   private readonly source: Int32Array;
   readonly resends: number;
 
-  constructor(readonly config: WorkloadConfig, prefix = `rb${randomBytes(4).toString("hex")}`) {
+  /**
+   * `given` replaces the generated projects with ones a target already knows (`--project ID:KEY`); systems are
+   * spread over them as over generated ones.
+   */
+  constructor(
+    readonly config: WorkloadConfig,
+    prefix = `rb${randomBytes(4).toString("hex")}`,
+    given?: readonly { readonly id: string; readonly key: string }[],
+  ) {
     this.prefix = prefix;
-    this.projects = Array.from({ length: config.projects }, (_, j) => {
+    this.projects = given?.length
+      ? given.map((p) => ({ id: p.id, name: p.id, cidr: config.cidr, key: p.key, keyDigest: keyDigest(p.key), relayNodes: [] }))
+      : Array.from({ length: config.projects }, (_, j) => {
       const key = randomBytes(16).toString("hex");
       return {
         id: `${prefix}-p${j}`,

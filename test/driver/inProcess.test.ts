@@ -6,18 +6,9 @@ import { runAll } from "../../src/driver/orchestrator.js";
 import { findStrategy } from "../../src/strategies/registry.js";
 import type { RunConfig } from "../../src/workload/config.js";
 import { Workload } from "../../src/workload/generator.js";
+import { runConfig } from "../helpers.js";
 
-const base: RunConfig = {
-  strategies: ["atomic"],
-  selection: "explicit",
-  mode: "in-process",
-  scenario: undefined,
-  workload: { requests: 300, concurrency: 30, warmup: 100, systems: 3, projects: 1, resend: 0, dbLatencyMs: 0, seed: 11, cidr: "10.0.0.0/16" },
-  strategy: { lockKey: "system", lockTimeoutMs: 5000, shards: 16, retries: 30 },
-  store: { kind: "sqlite-temp" },
-  redis: { urls: ["redis://127.0.0.1:6379"], ttlMs: 10_000, waitMs: 30_000, watchdog: true },
-  faults: [],
-};
+const base: RunConfig = runConfig("atomic", { requests: 300, concurrency: 30, warmup: 100, systems: 3, seed: 11 }, { strategy: { lockKey: "system", lockTimeoutMs: 5000, shards: 16, retries: 30 } });
 
 test("warmup is excluded from the counts and the histogram, but audited", async () => {
   const events: RunEvent[] = [];

@@ -116,14 +116,15 @@ export function storeContract(name: string, open: (constraints: boolean) => Prom
       await store.close();
     });
 
-    test("audit rows are selected by prefix and carry no configs", async () => {
+    test("audit rows are selected by ID prefix and carry no configs", async () => {
       const store = await open(false);
       await store.insertMachine(machine(1, cidr.firstHost, "t-p0"));
-      await store.insertMachine(machine(2, cidr.firstHost, "u-p0"));
-      await store.insertSystem({ projectId: "u-p0", systemUuid: "s", systemName: "s" });
+      await store.insertMachine({ ...machine(2, cidr.firstHost, "t-p0"), machineId: "u-m2" });
+      await store.insertSystem({ projectId: "t-p0", systemUuid: "u-s", systemName: "s" });
+      await store.insertSystem({ projectId: "t-p0", systemUuid: "t-s", systemName: "s" });
       const rows = await store.auditRows("t-");
       assert.deepEqual(rows.machines, [{ machineId: "t-m1", projectId: "t-p0", ipv4: "10.1.0.2" }]);
-      assert.deepEqual(rows.systems, []);
+      assert.deepEqual(rows.systems, [{ projectId: "t-p0", systemUuid: "t-s" }]);
       await store.close();
     });
 

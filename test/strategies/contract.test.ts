@@ -11,7 +11,7 @@ import type { Store } from "../../src/store/store.js";
 import { STRATEGIES } from "../../src/strategies/registry.js";
 import { DEFAULT_STRATEGY_SETTINGS, type StrategyDefinition } from "../../src/strategies/strategy.js";
 import type { RunConfig, WorkloadConfig } from "../../src/workload/config.js";
-import { project, request, tempDir } from "../helpers.js";
+import { project, request, runConfig, tempDir } from "../helpers.js";
 import { REDIS_URL, skipWithoutRedis, testPrefix, threeNodes } from "../redisEnv.js";
 
 const prefix = testPrefix();
@@ -46,17 +46,8 @@ async function setup(definition: StrategyDefinition, opts: { cidr?: string; late
 
 function config(strategy: string, workload: Partial<WorkloadConfig>, lockKey?: "system" | "project"): RunConfig {
   const definition = STRATEGIES.find((s) => s.name === strategy)!;
-  return {
-    strategies: [strategy],
-    selection: "explicit",
-    mode: "in-process",
-    scenario: undefined,
-    workload: { requests: 400, concurrency: 100, warmup: 0, systems: 1, projects: 1, resend: 0, dbLatencyMs: 1, seed: 7, cidr: "10.0.0.0/16", ...workload },
-    strategy: { lockKey, lockTimeoutMs: 30_000, shards: 16, retries: 30 },
-    store: { kind: "sqlite-temp" },
-    redis: { urls: urlsFor(definition), ttlMs: 10_000, waitMs: 30_000, watchdog: true },
-    faults: [],
-  };
+  const base = runConfig(strategy, { dbLatencyMs: 1, ...workload });
+  return { ...base, strategy: { ...base.strategy, lockKey }, redis: { ...base.redis, urls: urlsFor(definition) } };
 }
 
 /** Workloads in one process, and which guarantees must hold 0 violations on each. */

@@ -7,22 +7,14 @@ import type { Fault } from "../../src/faults/faults.js";
 import { createRedisClient } from "../../src/redis/client.js";
 import { findStrategy } from "../../src/strategies/registry.js";
 import type { RunConfig } from "../../src/workload/config.js";
+import { runConfig } from "../helpers.js";
 import { REDIS_URL, skipWithoutRedis } from "../redisEnv.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/regbench.js", import.meta.url));
 
 function config(faults: Fault[], redis: Partial<RunConfig["redis"]> = {}, requests = 300): RunConfig {
-  return {
-    strategies: ["redis"],
-    selection: "explicit",
-    mode: "in-process",
-    scenario: undefined,
-    workload: { requests, concurrency: 150, warmup: 0, systems: 4, projects: 1, resend: 0, dbLatencyMs: 0, seed: 5, cidr: "10.0.0.0/16" },
-    strategy: { lockKey: undefined, lockTimeoutMs: 30_000, shards: 16, retries: 30 },
-    store: { kind: "sqlite-temp" },
-    redis: { urls: [REDIS_URL], ttlMs: 10_000, waitMs: 30_000, watchdog: true, ...redis },
-    faults,
-  };
+  const base = runConfig("redis", { requests, concurrency: 150, systems: 4, seed: 5 }, { faults });
+  return { ...base, redis: { ...base.redis, urls: [REDIS_URL], ...redis } };
 }
 
 const stall: Fault = { kind: "pause", probability: 0.1, ms: 250 };

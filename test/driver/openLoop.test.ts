@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { test } from "node:test";
+import type { RegisterResponse } from "../../src/core/types.js";
+import { openLoop, runStrategy } from "../../src/driver/inProcess.js";
+import { findStrategy } from "../../src/strategies/registry.js";
+import type { Strategy } from "../../src/strategies/strategy.js";
+import { Workload } from "../../src/workload/generator.js";
+import { runConfig } from "../helpers.js";
+
+const fakeResponse: RegisterResponse = { machineId: "m", ipv4: "10.0.0.2", config: "" };
+
+test("the open loop keeps its rate while the system keeps up", async () => {
+  const workload = new Workload(runConfig("none", { requests: 300 }).workload);
+  const strategy: Strategy = { register: async () => fakeResponse, stats: () => ({}), close: async () => {} };
+  const latencies: number[] = [];
+  const pacing = await openLoop(strategy, workload, 0, 300, 1000, 100, (_r, ms) => latencies.push(ms));
+  assert.equal(latencies.length, 300);
+  assert.ok(pacing.achievedRate > 800 && pacing.achievedRate < 1200, `achieved ${pacing.achievedRate}`);
+});
+
+test("a stall is charged to every request that was due during it (coordinated omission corrected)", async () => {
+  const workload = new Workload(runConfig("none", { requests: 200 }).workload);
+  let stalled = false;
+  // The first request stalls the whole system for 200 ms; the rest are quick.
+  let gate: Promise<void> = Promise.resolve();
+  const strategy: Strategy = {
+    register: async () => {
+      if (!stalled) {
+        stalled = true;
+        gate = sleep(200);
+      }
+      await gate;
+      return fakeResponse;
+    },
+    stats: () => ({}),
+    close: async () => {},
+  };
+  const latencies: number[] = [];
+  const pacing = await openLoop(strategy, workload, 0, 200, 1000, 1, (_r, ms) => latencies.push(ms));
+  latencies.sort((a, b) => a - b);
+  // At 1,000/s about 200 requests were due during the stall; with one in flight they queued and were sent late,
+  // and their latency counts from when they were due, so the median is far above the service time.
+  assert.ok(pacing.late > 100, `late ${pacing.late}`);
+  assert.ok(latencies[100]! > 50, `median ${latencies[100]} ms`);
+});
+
+test("--rate through the runner reports the achieved rate beside the target", async () => {
+  const r = await runStrategy(findStrategy("atomic")!, runConfig("atomic", { requests: 400, rate: 2000, concurrency: 50 }));
+  assert.equal(r.succeeded, 400);
+  assert.equal(r.pacing?.targetRate, 2000);
+  assert.ok(r.pacing!.achievedRate > 1500 && r.pacing!.achievedRate < 2500, `achieved ${r.pacing!.achievedRate}`);
+  assert.ok(r.durationMs > 150, "400 requests at 2,000/s take about 200 ms");
+});

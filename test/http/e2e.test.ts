@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { test } from "node:test";
+
+const BIN = fileURLToPath(new URL("../../../bin/regbench.js", import.meta.url));
+
+function regbench(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 180_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test("an HTTP run end to end: a server process per strategy, autocannon, the audit through the endpoint", () => {
+  const r = regbench("run", "--mode", "http", "--strategy", "atomic,none", "-c", "20", "-n", "400", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.config.mode, "http");
+  const [atomic, none] = doc.results;
+  assert.equal(atomic.succeeded, 400);
+  assert.equal(atomic.audit.violations, 0);
+  assert.ok(atomic.memory.peakRssMb > 10, "the server's RSS");
+  assert.ok(none.audit.duplicateIps + none.audit.duplicateSystems >= 0);
+});
+
+test("--instances 2: sharded loses its guarantee across processes, db-unique keeps it", () => {
+  const r = regbench("run", "--mode", "http", "--instances", "2", "--strategy", "sharded,db-unique", "-c", "100", "-n", "2000", "--db-latency", "1", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  const [sharded, dbUnique] = doc.results;
+  assert.equal(doc.config.instances, 2);
+  assert.ok(sharded.audit.violations > 0, JSON.stringify(sharded.audit));
+  assert.equal(dbUnique.audit.violations, 0, JSON.stringify(dbUnique.audit));
+});
+
+test("regbench serve in one process, run --target in another, the audit filled in from the endpoint", async () => {
+  const server = spawn(process.execPath, [BIN, "serve", "--strategy", "atomic", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  const line = await new Promise<string>((resolve, reject) => {
+    server.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /regbench run --target (\S+) --project (\S+) --server-key (\S+)/.exec(out);
+      if (match) resolve(match[0]);
+    });
+    server.once("exit", (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+  });
+  const [, url, projectArg, key] = /--target (\S+) --project (\S+) --server-key (\S+)/.exec(line)!;
+  const r = regbench("run", "--target", url!, "--project", projectArg!, "--server-key", key!, "-c", "10", "-n", "200", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.results[0].strategy, "target");
+  assert.equal(doc.results[0].succeeded, 200);
+  assert.deepEqual(doc.results[0].audit, { duplicateSystems: 0, duplicateMachines: 0, duplicateIps: 0, lostRegistrations: 0, violations: 0 });
+  assert.equal(doc.results[0].memory.peakRssMb, null, "a target's memory is unknown, not 0");
+  server.kill("SIGTERM");
+  const code = await new Promise<number | null>((resolve) => server.once("exit", resolve));
+  assert.equal(code, 0);
+  assert.match(out, /stopped · peak RSS/);
+});
+
+test("a target without the audit endpoint: audit n/a, never 0, with a note", async () => {
+  const server = spawn(process.execPath, [BIN, "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  const [, url, projectArg] = await new Promise<RegExpExecArray>((resolve) => {
+    server.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /--target (\S+) --project (\S+)/.exec(out);
+      if (match) resolve(match);
+    });
+  });
+  // A proxy that forwards registrations and knows nothing of /v1/audit/rows.
+  const proxy = createServer(async (req, res) => {
+    if (req.url !== "/v1/register") {
+      res.writeHead(404).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const upstream = await fetch(`${url}/v1/register`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.concat(chunks) });
+    res.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", () => resolve()));
+  const target = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, "run", "--target", target, "--project", projectArg!, "-c", "5", "-n", "50"], { env: { ...process.env, NO_COLOR: "1" } });
+    let stdout = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.once("exit", (code) => resolve({ code, stdout }));
+  });
+  proxy.close();
+  server.kill("SIGTERM");
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /note · target: audit n\/a: the target answered 404 on GET \/v1\/audit\/rows/);
+  assert.match(r.stdout, /target \? .*n\/a .*n\/a .*n\/a .*n\/a/);
+});
+
+test("HTTP flags are checked before anything runs", () => {
+  const cases: [string[], RegExp][] = [
+    [["run", "--target", "ftp://x"], /--target is not an http:\/\/ URL/],
+    [["run", "--target", "http://127.0.0.1:1"], /--target needs at least one --project ID:KEY/],
+    [["run", "--target", "http://127.0.0.1:1", "--project", "p:k", "--strategy", "atomic"], /--strategy cannot be combined with --target/],
+    [["run", "--instances", "2"], /--instances needs --mode http/],
+    [["run", "--mode", "http", "--store", "memory"], /--store must be a SQLite file in HTTP mode/],
+    [["run", "--target", "http://127.0.0.1:1", "--project", "pk"], /--project must be ID:KEY/],
+    [["run", "--target", "http://127.0.0.1:1", "--project", "p:k", "--server-key", "abc"], /--server-key must be 64 hex digits/],
+    [["serve", "--strategy", "atomic,none"], /--strategy names one strategy for a server/],
+    [["serve", "--port", "70000"], /--port must be a port number/],
+  ];
+  for (const [args, message] of cases) {
+    const r = regbench(...args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+});
+
+test("--rate over HTTP: autocannon paces, regbench measures from each request's due time", () => {
+  const r = regbench("run", "--mode", "http", "--strategy", "atomic", "--rate", "1000", "-c", "20", "-n", "1000", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout).results[0];
+  assert.equal(result.succeeded, 1000);
+  assert.equal(result.pacing.targetRate, 1000);
+  assert.ok(result.pacing.achievedRate > 500 && result.pacing.achievedRate < 2000, JSON.stringify(result.pacing));
+  assert.ok(result.durationMs > 700, `1,000 requests at 1,000/s took ${result.durationMs} ms`);
+});
