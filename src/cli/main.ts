@@ -104,6 +104,7 @@ async function serveCommand(options: Record<string, unknown>, io: Io): Promise<n
     projects,
     serverKey,
     keyPrefix: `serve-${process.pid}`,
+    warmup: config.http.serverWarmup,
   }).catch((error: Error) => {
     throw new CannotRunError(strategy, "store", error.message);
   });
@@ -168,6 +169,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--shards <n>", "shard count of the sharded lock (default: 4 per core, 16 to 64)")
     .option("--retries <n>", "attempts in all after unique-constraint conflicts (default: 30)")
     .option("--fault <spec>", "inject pause:P:MS into the server's registrations, repeatable", collect)
+    .option("--no-server-warmup", "take traffic cold (by default the server warms its code paths on a scratch store before listening)")
     .action(async (options: Record<string, unknown>, command: Command) => {
       setExit(await serveCommand(given(options, command), io));
     });
@@ -202,6 +204,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--project <id:key>", "with --target: a project the target knows, repeatable", collect)
     .option("--server-key <hex>", "with --target: the key sealing the target's configs, to check them in the audit")
     .option("--instances <m>", "with --mode http: server processes sharing one store on one port (default: 1)")
+    .option("--no-server-warmup", "with --mode http: measure cold servers (by default each warms its code paths on a scratch store first)")
     .option("--scenario <file>", "a scenario file, or a shipped name: storm, storm-remote-db, fleet, fleet-remote-db, retry-storm; flags override it")
     .option("--json", "print exactly one JSON document on stdout and nothing else there")
     .action(async (options: Record<string, unknown>, command: Command) => {

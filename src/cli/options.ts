@@ -47,6 +47,7 @@ const FLAG: Record<string, string> = {
   serverKey: "--server-key",
   instances: "--instances",
   rate: "--rate",
+  serverWarmup: "--no-server-warmup",
 };
 
 /** Scenario files name options as the long flags do (`db-latency`); map them to option keys. */
@@ -218,7 +219,7 @@ export function buildRunConfig(cli: RawOptions): RunConfig {
     strategies: Object.freeze(strategies),
     selection,
     mode: modeText,
-    http: Object.freeze({ target: target?.replace(/\/+$/, ""), projects: Object.freeze(givenProjects), serverKey, instances }),
+    http: Object.freeze({ target: target?.replace(/\/+$/, ""), projects: Object.freeze(givenProjects), serverKey, instances, serverWarmup: get("serverWarmup") !== false }),
     scenario,
     workload: Object.freeze({ requests, concurrency, warmup, systems, projects, resend, dbLatencyMs, seed, cidr: cidr.text, ...(rate !== undefined ? { rate } : {}) }),
     strategy: Object.freeze({ lockKey: lockKeyText as LockKeyMode | undefined, lockTimeoutMs, shards, retries }),
@@ -233,7 +234,7 @@ export function describeConfig(config: RunConfig): Record<string, unknown> {
   const usesRedis = config.strategies.some((name) => findStrategy(name)?.backend.kind === "redis");
   return {
     mode: config.mode,
-    ...(config.mode === "http" ? { target: config.http.target ?? "embedded regbench serve", instances: config.http.instances } : {}),
+    ...(config.mode === "http" ? { target: config.http.target ?? "embedded regbench serve", instances: config.http.instances, serverWarmup: config.http.target ? null : config.http.serverWarmup } : {}),
     scenario: config.scenario ?? null,
     strategies: config.strategies,
     ...config.workload,

@@ -36,6 +36,7 @@ async function startEmbedded(config: RunConfig, strategy: string, workload: Work
     projects: workload.projects.map((p) => ({ id: p.id, cidr: p.cidr, key: p.key })),
     serverKey: serverKey.toString("hex"),
     keyPrefix: workload.prefix,
+    warmup: config.http.serverWarmup,
   };
   const child = fork(SERVE_CHILD, [], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
   const removeTemp = () => {
@@ -63,6 +64,12 @@ async function startEmbedded(config: RunConfig, strategy: string, workload: Work
   };
 }
 
+/** When a phase's first request went out and its last answer came back (performance.now()). */
+interface Window {
+  readonly firstSent: number;
+  readonly lastDone: number;
+}
+
 /** Counters of one autocannon phase. */
 interface HttpTally {
   succeeded: number;
@@ -83,10 +90,10 @@ async function fire(
   connections: number,
   rate: number | undefined,
   onOutcome: (latencyMs: number | undefined, status: number | undefined, kind: string | undefined, ack: Acknowledgement | undefined) => void,
-): Promise<PacingStats | undefined> {
+): Promise<Window & { pacing: PacingStats | undefined }> {
   let next = from;
   const amount = to - from;
-  if (amount <= 0) return undefined;
+  if (amount <= 0) return { firstSent: 0, lastDone: 0, pacing: undefined };
   // Under a rate, request k is due at start + k/rate. autocannon paces per second in bursts, so a request may go
   // out before or after its time: latency runs from whichever came first, its send or its due time, so that a
   // late send is charged its wait (coordinated omission corrected) and an early one is not flattered.
@@ -94,6 +101,10 @@ async function fire(
   let paceStart: number | undefined;
   let late = 0;
   let lastSent = 0;
+  // autocannon calls setupRequest while it is being constructed: everything it touches is declared first.
+  let pending: { status: number; body: string; machineId: string; latencyMs: number } | undefined;
+  let firstSent: number | undefined;
+  let lastDone = 0;
   const instance = autocannon({
     url: `${url}/v1/register`,
     method: "POST",
@@ -101,6 +112,9 @@ async function fire(
     amount,
     pipelining: 1,
     timeout: 30,
+    // autocannon reports "done" on its next sampling tick; a short tick keeps the idle tail short, and the measured
+    // window is taken from the first send to the last answer anyway.
+    sampleInt: 50,
     headers: { "content-type": "application/json" },
     ...(rate ? { overallRate: rate, ignoreCoordinatedOmission: true } : {}),
     requests: [
@@ -111,6 +125,7 @@ async function fire(
           const request = workload.request(from + (k % amount));
           const now = performance.now();
           paceStart ??= now;
+          firstSent ??= now;
           const due = paceStart + k * interval;
           if (rate && now - due > interval) late++;
           lastSent = now;
@@ -128,8 +143,8 @@ async function fire(
   });
   let failed: (error: Error) => void = () => {};
   // onResponse runs just before the matching 'response' event of the same client.
-  let pending: { status: number; body: string; machineId: string; latencyMs: number } | undefined;
   instance.on("response", (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+    lastDone = performance.now();
     const got = pending;
     pending = undefined;
     if (statusCode === 200 && got) {
@@ -149,14 +164,18 @@ async function fire(
     }
     onOutcome(undefined, statusCode, kind, undefined);
   });
-  instance.on("reqError", (error: Error) => onOutcome(undefined, undefined, /timed out/.test(error.message) ? "timeout" : "connection-error", undefined));
+  instance.on("reqError", (error: Error) => {
+    lastDone = performance.now();
+    onOutcome(undefined, undefined, /timed out/.test(error.message) ? "timeout" : "connection-error", undefined);
+  });
   await new Promise<void>((resolve, reject) => {
     failed = reject;
     instance.on("done", () => resolve());
   });
-  if (!rate || paceStart === undefined) return undefined;
+  const window = { firstSent: firstSent ?? 0, lastDone };
+  if (!rate || paceStart === undefined) return { ...window, pacing: undefined };
   const span = Math.max(lastSent - paceStart, interval * (amount - 1));
-  return { achievedRate: span > 0 ? (amount * 1000) / span : 0, late };
+  return { ...window, pacing: { achievedRate: span > 0 ? (amount * 1000) / span : 0, late } };
 }
 
 async function fetchAuditRows(url: string, prefix: string): Promise<AuditRows | string> {
@@ -197,10 +216,10 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
     const histogram = newLatencyHistogram();
     const tally: HttpTally = { succeeded: 0, failed: 0, errors: {} };
     const timer = setInterval(() => emit({ type: "progress", done: tally.succeeded + tally.failed, total: w.requests }), hooks.progressEveryMs ?? 100);
-    const started = performance.now();
     let pacing: PacingStats | undefined;
+    let window: Window = { firstSent: 0, lastDone: 0 };
     try {
-      pacing = await fire(url, workload, w.warmup, w.warmup + w.requests, w.concurrency, w.rate, (ms, _status, kind, ack) => {
+      ({ pacing, ...window } = await fire(url, workload, w.warmup, w.warmup + w.requests, w.concurrency, w.rate, (ms, _status, kind, ack) => {
         if (ack && ms !== undefined) {
           recordMs(histogram, ms);
           tally.succeeded++;
@@ -210,11 +229,12 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
           const k = kind ?? "unknown";
           tally.errors[k] = (tally.errors[k] ?? 0) + 1;
         }
-      });
+      }));
     } finally {
       clearInterval(timer);
     }
-    const durationMs = performance.now() - started;
+    // The measured window: from the first request sent to the last answer received.
+    const durationMs = Math.max(0, window.lastDone - window.firstSent);
     emit({ type: "progress", done: w.requests, total: w.requests });
     emit({ type: "phase", phase: "audit" });
     const rows = await fetchAuditRows(url, workload.prefix);

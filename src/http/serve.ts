@@ -11,6 +11,7 @@ import { findStrategy } from "../strategies/registry.js";
 import type { RunConfig } from "../workload/config.js";
 import { mulberry32 } from "../workload/prng.js";
 import { createRegistrationServer } from "./server.js";
+import { warmUp } from "./warmup.js";
 
 /** A project a server is started with; its key in clear, since the server stores only the digest. */
 export interface ServedProject {
@@ -33,6 +34,8 @@ export interface ServeSpec {
   readonly serverKey: string;
   /** Redis keys of this server go under it. */
   readonly keyPrefix: string;
+  /** Warm the code paths on a scratch store before listening (see warmup.ts). */
+  readonly warmup: boolean;
 }
 
 /** What a server reports when it stops. */
@@ -77,7 +80,9 @@ export async function startInstance(spec: ServeSpec, port: number): Promise<{ po
     store,
     defaultServiceSettings(Buffer.from(spec.serverKey, "hex"), pause && pauseHook(pause, mulberry32(spec.run.workload.seed ^ process.pid))),
   );
-  const strategy = definition.create(service, strategySettingsFrom(spec.run, definition, spec.keyPrefix));
+  const settings = strategySettingsFrom(spec.run, definition, spec.keyPrefix);
+  if (spec.warmup) await warmUp(definition, settings, Buffer.from(spec.serverKey, "hex"));
+  const strategy = definition.create(service, settings);
   const server = createRegistrationServer({ strategy, store, strategyName: definition.name });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -57,6 +57,8 @@ export interface HttpOptions {
   readonly serverKey: string | undefined;
   /** Server processes sharing one store (node cluster, one port). */
   readonly instances: number;
+  /** Embedded servers warm their code paths on a scratch store before listening. */
+  readonly serverWarmup: boolean;
 }
 
 /** A run, validated once and frozen: every later layer trusts it. */

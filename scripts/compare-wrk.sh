@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Measures one fixed workload against `regbench serve --strategy atomic` twice, each time on a fresh server:
+# once with wrk (Debian's package; scripts/wrk-register.lua sends distinct bodies), once with regbench --target.
+# Same connections, same body shape, about the same number of requests. Prints both figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CONNECTIONS=${CONNECTIONS:-100}
+SECONDS_WRK=${SECONDS_WRK:-10}
+command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 3; }
+
+start_server() {
+  local log; log=$(mktemp)
+  node bin/regbench.js serve --strategy atomic --port 0 >"$log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do grep -q "regbench run --target" "$log" && break; sleep 0.1; done
+  LINE=$(grep "regbench run --target" "$log")
+  URL=$(sed -E 's/.*--target ([^ ]+).*/\1/' <<<"$LINE")
+  PROJECT=$(sed -E 's/.*--project ([^ ]+).*/\1/' <<<"$LINE")
+  SERVER_KEY=$(sed -E 's/.*--server-key ([^ ]+).*/\1/' <<<"$LINE")
+}
+stop_server() { kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
+
+start_server
+WRK_OUT=$(RB_PROJECT=${PROJECT%%:*} RB_KEY=${PROJECT#*:} RB_PREFIX=wrk$$ wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_WRK}s" -s scripts/wrk-register.lua "$URL/v1/register")
+stop_server
+echo "$WRK_OUT" | grep "^wrk:"
+REQUESTS=$(grep "^wrk:" <<<"$WRK_OUT" | sed -E 's/^wrk: ([0-9]+) requests.*/\1/')
+
+start_server
+node bin/regbench.js run --target "$URL" --project "$PROJECT" --server-key "$SERVER_KEY" -c "$CONNECTIONS" -n "$REQUESTS" --json >/tmp/regbench-compare.json
+stop_server
+node -e '
+const r = JSON.parse(require("fs").readFileSync("/tmp/regbench-compare.json", "utf8")).results[0];
+console.log(`regbench: ${r.requests} requests in ${(r.durationMs / 1000).toFixed(2)} s = ${Math.round(r.tps)} req/s, failed ${r.failed}, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, violations ${r.audit ? r.audit.violations : "n/a"}`);
+'
