@@ -13,7 +13,8 @@ import { encodeHistogram, newLatencyHistogram, recordMs, summarise } from "../st
 import type { AuditRows } from "../store/store.js";
 import type { RunConfig } from "../workload/config.js";
 import { Workload } from "../workload/generator.js";
-import type { PacingStats, RunEvent, RunHooks } from "./inProcess.js";
+import { httpClientStrategy } from "./httpClient.js";
+import { openLoop, type PacingStats, type RunEvent, type RunHooks } from "./inProcess.js";
 
 const SERVE_CHILD = new URL("../http/serveChild.js", import.meta.url);
 
@@ -88,21 +89,13 @@ async function fire(
   from: number,
   to: number,
   connections: number,
-  rate: number | undefined,
   onOutcome: (latencyMs: number | undefined, status: number | undefined, kind: string | undefined, ack: Acknowledgement | undefined) => void,
-): Promise<Window & { pacing: PacingStats | undefined }> {
+): Promise<Window & { pacing: undefined }> {
   let next = from;
   const amount = to - from;
   if (amount <= 0) return { firstSent: 0, lastDone: 0, pacing: undefined };
-  // Under a rate, request k is due at start + k/rate. autocannon paces per second in bursts, so a request may go
-  // out before or after its time: latency runs from whichever came first, its send or its due time, so that a
-  // late send is charged its wait (coordinated omission corrected) and an early one is not flattered.
-  const interval = rate ? 1000 / rate : 0;
-  let paceStart: number | undefined;
-  let late = 0;
-  let lastSent = 0;
   // autocannon calls setupRequest while it is being constructed: everything it touches is declared first.
-  let pending: { status: number; body: string; machineId: string; latencyMs: number } | undefined;
+  let pending: { status: number; body: string; machineId: string } | undefined;
   let firstSent: number | undefined;
   let lastDone = 0;
   const instance = autocannon({
@@ -116,25 +109,18 @@ async function fire(
     // window is taken from the first send to the last answer anyway.
     sampleInt: 50,
     headers: { "content-type": "application/json" },
-    ...(rate ? { overallRate: rate, ignoreCoordinatedOmission: true } : {}),
     requests: [
       {
         setupRequest: (req, context) => {
           // Wrap around rather than run out: autocannon builds one request per connection ahead of time.
           const k = next++ - from;
           const request = workload.request(from + (k % amount));
-          const now = performance.now();
-          paceStart ??= now;
-          firstSent ??= now;
-          const due = paceStart + k * interval;
-          if (rate && now - due > interval) late++;
-          lastSent = now;
-          Object.assign(context as object, { machineId: request.machineId, from: rate ? Math.min(now, due) : now });
+          firstSent ??= performance.now();
+          (context as { machineId?: string }).machineId = request.machineId;
           return { ...req, body: JSON.stringify(request) };
         },
         onResponse: (status, body, context) => {
-          const c = context as { machineId: string; from: number };
-          pending = { status, body, machineId: c.machineId, latencyMs: performance.now() - c.from };
+          pending = { status, body, machineId: (context as { machineId: string }).machineId };
         },
       },
     ],
@@ -150,7 +136,7 @@ async function fire(
     if (statusCode === 200 && got) {
       try {
         const response = JSON.parse(got.body) as RegisterResponse;
-        return onOutcome(rate ? got.latencyMs : responseTime, statusCode, undefined, { requestMachineId: got.machineId, response });
+        return onOutcome(responseTime, statusCode, undefined, { requestMachineId: got.machineId, response });
       } catch {
         return onOutcome(undefined, statusCode, "malformed-response", undefined);
       }
@@ -172,10 +158,7 @@ async function fire(
     failed = reject;
     instance.on("done", () => resolve());
   });
-  const window = { firstSent: firstSent ?? 0, lastDone };
-  if (!rate || paceStart === undefined) return { ...window, pacing: undefined };
-  const span = Math.max(lastSent - paceStart, interval * (amount - 1));
-  return { ...window, pacing: { achievedRate: span > 0 ? (amount * 1000) / span : 0, late } };
+  return { firstSent: firstSent ?? 0, lastDone, pacing: undefined };
 }
 
 async function fetchAuditRows(url: string, prefix: string): Promise<AuditRows | string> {
@@ -208,7 +191,7 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
     const acks: Acknowledgement[] = [];
     if (w.warmup > 0) {
       emit({ type: "phase", phase: "warmup" });
-      await fire(url, workload, 0, w.warmup, w.concurrency, undefined, (_ms, _status, _kind, ack) => {
+      await fire(url, workload, 0, w.warmup, w.concurrency, (_ms, _status, _kind, ack) => {
         if (ack) acks.push(ack);
       });
     }
@@ -218,18 +201,30 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
     const timer = setInterval(() => emit({ type: "progress", done: tally.succeeded + tally.failed, total: w.requests }), hooks.progressEveryMs ?? 100);
     let pacing: PacingStats | undefined;
     let window: Window = { firstSent: 0, lastDone: 0 };
+    const outcome = (ms: number | undefined, kind: string | undefined, ack: Acknowledgement | undefined) => {
+      if (ack && ms !== undefined) {
+        recordMs(histogram, ms);
+        tally.succeeded++;
+        acks.push(ack);
+      } else {
+        tally.failed++;
+        const k = kind ?? "unknown";
+        tally.errors[k] = (tally.errors[k] ?? 0) + 1;
+      }
+    };
     try {
-      ({ pacing, ...window } = await fire(url, workload, w.warmup, w.warmup + w.requests, w.concurrency, w.rate, (ms, _status, kind, ack) => {
-        if (ack && ms !== undefined) {
-          recordMs(histogram, ms);
-          tally.succeeded++;
-          acks.push(ack);
-        } else {
-          tally.failed++;
-          const k = kind ?? "unknown";
-          tally.errors[k] = (tally.errors[k] ?? 0) + 1;
-        }
-      }));
+      if (w.rate !== undefined) {
+        // Open loop: regbench's own paced client, latency from each request's due time.
+        const client = httpClientStrategy(url, w.concurrency);
+        const started = performance.now();
+        pacing = await openLoop(client, workload, w.warmup, w.warmup + w.requests, w.rate, w.concurrency, (request, ms, response, error) =>
+          outcome(ms, response ? undefined : ((error as { kind?: string }).kind ?? "connection-error"), response && { requestMachineId: request.machineId, response }),
+        );
+        window = { firstSent: started, lastDone: performance.now() };
+        await client.close();
+      } else {
+        ({ pacing, ...window } = await fire(url, workload, w.warmup, w.warmup + w.requests, w.concurrency, (ms, _status, kind, ack) => outcome(ms, kind, ack)));
+      }
     } finally {
       clearInterval(timer);
     }

@@ -138,8 +138,9 @@ export async function openLoop(
     running.add(done);
   }
   await Promise.all(running);
-  const sentOver = Math.max(lastSent - started, interval * (to - from - 1));
-  return { achievedRate: sentOver > 0 ? ((to - from) * 1000) / sentOver : 0, late };
+  // The rate achieved over the span from the first send to the last (n requests span n − 1 intervals).
+  const span = lastSent - started;
+  return { achievedRate: span > 0 ? ((to - from - 1) * 1000) / span : 0, late };
 }
 
 /**

@@ -35,7 +35,8 @@ export async function warmUp(definition: StrategyDefinition, settings: StrategyS
   const server = createRegistrationServer({ strategy, store, strategyName: definition.name, log: () => {} });
   const agent = new Agent({ keepAlive: true, maxSockets: SERVER_WARMUP.concurrency });
   try {
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    // exclusive: in a cluster worker, a shared port 0 would be the same port for every worker's scratch server.
+    await new Promise<void>((resolve) => server.listen({ port: 0, host: "127.0.0.1", exclusive: true }, () => resolve()));
     const port = (server.address() as AddressInfo).port;
     let next = 0;
     const worker = async () => {
