@@ -49,6 +49,7 @@ export function runConfig(strategy: string, workload: Partial<WorkloadConfig> = 
     store: { kind: "sqlite-temp" },
     redis: { urls: [process.env.REGBENCH_TEST_REDIS ?? "redis://127.0.0.1:6379"], ttlMs: 10_000, waitMs: 30_000, watchdog: true, lockBatch: 64 },
     faults: [],
+    runs: 1,
     ...over,
   };
 }

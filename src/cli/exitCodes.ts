@@ -6,4 +6,6 @@ export const EXIT = Object.freeze({
   usage: 2,
   /** It could not run (a store that cannot be opened, a dead worker). */
   cannotRun: 3,
+  /** It ran, and a threshold or a baseline comparison failed (k6's code, so CI can tell a failed gate from a crash). */
+  gate: 99,
 });

@@ -1,11 +1,20 @@
 import { Command, CommanderError, Option } from "commander";
 import { randomBytes } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { prepareRedis } from "../driver/redisPreflight.js";
 import { serve } from "../http/serve.js";
 import { CannotRunError, runAll } from "../driver/orchestrator.js";
+import { compareReports, parseBound, renderComparisons, workloadDifferences } from "../gate/baseline.js";
+import { describeMiss, evaluateThresholds, parseThreshold, ThresholdSyntaxError, type Threshold } from "../gate/thresholds.js";
+import { mergeAgents } from "../report/aggregate.js";
+import { auditAcross } from "../report/mergeAudit.js";
+import { describeEnvironment } from "../report/environment.js";
+import { EXPORTERS } from "../report/exporters/registry.js";
+import type { StrategyResult } from "../report/result.js";
+import type { RunConfig } from "../workload/config.js";
+import { Outputs } from "./outputs.js";
 import { ProgressBar } from "../report/progress.js";
 import type { RunReport } from "../report/result.js";
 import { renderHeader, renderNotes, renderTable } from "../report/table.js";
@@ -36,39 +45,163 @@ export function renderStrategies(): string {
   ).join("\n");
 }
 
+/** Loads a saved report (a `--json` document); errors are UsageErrors naming `flag`. */
+function loadReport(path: string, flag: string): RunReport {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new UsageError(flag, `cannot read ${path}: ${(error as Error).message}`, "Pass a file written by regbench run (--json, --export-json, --save-baseline or results/).");
+  }
+  const report = doc as Partial<RunReport>;
+  if (report?.tool !== "regbench" || report.schemaVersion !== 1 || !Array.isArray(report.results)) {
+    throw new UsageError(flag, `${path} is not a regbench report (schemaVersion 1)`, "Pass a file written by regbench run.");
+  }
+  return { skipped: [], notes: [], ...report } as RunReport;
+}
+
+/** Parses every `--threshold`, plus `--fail-on-violations`; a bad expression is exit 2 with its position. */
+function parseThresholds(options: Record<string, unknown>, strategies: readonly string[]): Threshold[] {
+  const expressions = ([] as unknown[]).concat(options.threshold ?? []).map(String);
+  if (options.failOnViolations) expressions.push("violations==0");
+  return expressions.map((expression) => {
+    try {
+      return parseThreshold(expression, strategies);
+    } catch (error) {
+      if (error instanceof ThresholdSyntaxError) {
+        throw new UsageError(
+          "--threshold",
+          `${JSON.stringify(expression)} does not parse: ${error.expected} at column ${error.position + 1}`,
+          `Write [strategy:]metric op value, e.g. p99<50ms, atomic:tps>=1000, errorRate<1%, violations==0.\n  ${expression}\n  ${" ".repeat(error.position)}^`,
+        );
+      }
+      throw error;
+    }
+  });
+}
+
 async function runCommand(options: Record<string, unknown>, io: Io): Promise<number> {
   if (options.strategy === "list") {
     io.stdout.write(`${renderStrategies()}\n`);
     return EXIT.ok;
   }
   const config = buildRunConfig(options);
+  const thresholds = parseThresholds(options, config.strategies);
+  const bound = options.maxRegression === undefined ? 0.1 : parseBound(String(options.maxRegression));
+  if (bound === undefined) throw new UsageError("--max-regression", `must be a percentage such as 10% (got ${String(options.maxRegression)})`, "For example: --max-regression 10%.");
+  const baseline = options.baseline === undefined ? undefined : loadReport(String(options.baseline), "--baseline");
+  if (baseline) {
+    const differences = workloadDifferences(baseline, { ...emptyReport(config), results: config.strategies.map((strategy) => ({ strategy }) as StrategyResult) });
+    if (differences.length) throw new UsageError("--baseline", `was measured on another workload: ${differences.join("; ")}`, "Run the baseline's workload (strategy settings may differ), or save a new baseline.");
+  }
+  const outputs = Outputs.open(options, config.scenario ?? config.strategies.join("-"));
   const json = Boolean(options.json);
   const progress = new ProgressBar(io.stderr, Boolean(io.stderr.isTTY) && !json);
   let label = "";
-  const outcome = await runAll(config, (event) => {
-    if (event.type === "strategy-start") {
-      label = `${event.strategy} (${event.index + 1}/${event.count})`;
-      progress.restart();
-    } else if (event.type === "strategy-event" && event.event.type === "progress") {
-      progress.update(label, event.event.done, event.event.total);
-    } else if (event.type === "strategy-done") {
-      progress.clear();
-    }
-  });
+  let outcome;
+  try {
+    outcome = await runAll(config, (event) => {
+      if (event.type === "strategy-start") {
+        label = `${event.strategy} (${event.index + 1}/${event.count})`;
+        progress.restart();
+      } else if (event.type === "strategy-event" && event.event.type === "progress") {
+        progress.update(label, event.event.done, event.event.total);
+      } else if (event.type === "strategy-done") {
+        progress.clear();
+      }
+    });
+  } catch (error) {
+    outputs.abandon();
+    throw error;
+  }
+  const checked = evaluateThresholds(thresholds, outcome.results);
   const report: RunReport = {
-    tool: "regbench",
-    schemaVersion: 1,
-    config: describeConfig(outcome.config),
+    ...emptyReport(outcome.config),
     results: outcome.results,
     skipped: outcome.skipped,
     notes: outcome.notes,
+    ...(checked.length
+      ? { thresholds: checked.map((t) => ({ expression: t.threshold.source, strategy: t.strategy, passed: t.passed, measured: t.measured, detail: describeMiss(t) })) }
+      : {}),
   };
+  const comparisons = baseline ? compareReports(baseline, report, bound) : [];
+  outputs.write(report);
   if (json) {
     io.stdout.write(`${JSON.stringify(report)}\n`);
   } else {
     const color = useColor(io);
     io.stdout.write(`${renderHeader(report, version())}\n${renderTable(report, { color })}\n${renderNotes(report, { color })}\n`);
+    if (report.thresholds?.length) {
+      io.stdout.write(`thresholds:\n${report.thresholds.map((t) => `  ${t.passed ? "✓" : "✗"} ${t.strategy}: ${t.expression} — ${t.detail}`).join("\n")}\n`);
+    }
+    if (comparisons.length) io.stdout.write(`${renderComparisons(comparisons, bound)}\n`);
   }
+  const failedThresholds = (report.thresholds ?? []).filter((t) => !t.passed);
+  const regressed = comparisons.filter((c) => c.verdict === "regressed");
+  if (failedThresholds.length || regressed.length) {
+    for (const t of failedThresholds) io.stderr.write(`regbench: threshold failed: ${t.strategy}: ${t.expression} — ${t.detail}\n`);
+    for (const c of regressed) io.stderr.write(`regbench: ${c.strategy} regressed against the baseline\n`);
+    return EXIT.gate;
+  }
+  return EXIT.ok;
+}
+
+function emptyReport(config: RunConfig): RunReport {
+  return { tool: "regbench", schemaVersion: 1, config: describeConfig(config), results: [], skipped: [], notes: [], environment: describeEnvironment() };
+}
+
+/** `regbench report FILE…`: re-renders saved results; several files become one table. */
+function reportCommand(files: string[], options: Record<string, unknown>, io: Io): number {
+  const format = String(options.format ?? "table");
+  const exporter = EXPORTERS[format];
+  if (!exporter) throw new UsageError("--format", `must be one of ${Object.keys(EXPORTERS).join(", ")} (got ${JSON.stringify(format)})`, "For example: --format md.");
+  const reports = files.map((f) => loadReport(f, "FILE"));
+  const first = reports[0]!;
+  const combined: RunReport = {
+    ...first,
+    results: reports.flatMap((r) => r.results),
+    notes: [...new Set(reports.flatMap((r) => r.notes))],
+    ...(reports.length > 1 ? { config: { ...first.config, strategies: reports.flatMap((r) => r.results.map((x) => x.strategy)) } } : {}),
+  };
+  io.stdout.write(exporter.render(combined));
+  return EXIT.ok;
+}
+
+/** `regbench compare OLD NEW`: per-strategy deltas with the same verdicts as --baseline; exit 99 on a regression. */
+function compareCommand(oldPath: string, newPath: string, options: Record<string, unknown>, io: Io): number {
+  const bound = options.maxRegression === undefined ? 0.1 : parseBound(String(options.maxRegression));
+  if (bound === undefined) throw new UsageError("--max-regression", `must be a percentage such as 10% (got ${String(options.maxRegression)})`, "For example: --max-regression 10%.");
+  const old = loadReport(oldPath, "OLD");
+  const now = loadReport(newPath, "NEW");
+  const differences = workloadDifferences(old, now);
+  if (differences.length) throw new UsageError("compare", `refuses to compare different workloads: ${differences.join("; ")}`, "Compare two runs of the same workload.");
+  const comparisons = compareReports(old, now, bound);
+  io.stdout.write(`${renderComparisons(comparisons, bound)}\n`);
+  return comparisons.some((c) => c.verdict === "regressed") ? EXIT.gate : EXIT.ok;
+}
+
+/** `regbench merge A B…`: results of several load generators against one target, combined exactly. */
+async function mergeCommand(files: string[], options: Record<string, unknown>, io: Io): Promise<number> {
+  const reports = files.map((f) => loadReport(f, "FILE"));
+  const names = [...new Set(reports.flatMap((r) => r.results.map((x) => x.strategy)))];
+  const notes: string[] = [];
+  const results: StrategyResult[] = [];
+  for (const name of names) {
+    const parts = reports.flatMap((r) => r.results.filter((x) => x.strategy === name));
+    let merged = mergeAgents(parts);
+    if (options.target !== undefined) {
+      const audit = await auditAcross(String(options.target), parts);
+      if (typeof audit === "string") notes.push(`${name}: ${audit}`);
+      else merged = { ...merged, audit };
+    } else {
+      notes.push(`${name}: audit = the agents' audits added; duplicates between agents are not seen without --target`);
+    }
+    results.push(merged);
+  }
+  const report: RunReport = { ...reports[0]!, results, notes: [...new Set([...reports.flatMap((r) => r.notes), ...notes])] };
+  const text = EXPORTERS.json!.render(report);
+  if (options.out !== undefined) writeFileSync(String(options.out), text);
+  else io.stdout.write(text);
   return EXIT.ok;
 }
 
@@ -206,11 +339,50 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--instances <m>", "with --mode http: server processes sharing one store on one port (default: 1)")
     .option("--no-server-warmup", "with --mode http: measure cold servers (by default each warms its code paths on a scratch store first)")
     .option("--scenario <file>", "a scenario file, or a shipped name: storm, storm-remote-db, fleet, fleet-remote-db, retry-storm; flags override it")
+    .option("--runs <r>", "measure each strategy R times, interleaved; report mean ± standard error (default: 1)")
+    .option("--no-save", "do not write the JSON result under results/")
+    .option("--out <dir>", "where the JSON result is saved (default: results/)")
+    .option("--export-markdown <file>", "also write a Markdown report with Mermaid charts")
+    .option("--export-json <file>", "also write the JSON document to a file")
+    .option("--export-csv <file>", "also write one CSV row per strategy")
+    .option("--threshold <expr>", "a CI gate, repeatable: [strategy:]metric op value, e.g. p99<50ms, tps>=1000, violations==0; a miss exits 99", collect)
+    .option("--fail-on-violations", "shorthand for --threshold violations==0 on every strategy")
+    .option("--save-baseline <file>", "save this run as a baseline")
+    .option("--baseline <file>", "compare TPS and p99 with a saved baseline of the same workload; a regression exits 99")
+    .option("--max-regression <pct>", "how much worse than the baseline counts as a regression (default: 10%)")
     .option("--json", "print exactly one JSON document on stdout and nothing else there")
     .action(async (options: Record<string, unknown>, command: Command) => {
       // Only values given on the command line override a scenario; commander's own defaults (--no-watchdog's
       // implied true) must not.
       setExit(await runCommand(given(options, command), io));
+    });
+  program
+    .command("report")
+    .description("re-render saved results (several files become one table)")
+    .argument("<files...>", "JSON results written by regbench run")
+    .addOption(new Option("--format <format>", "output format (default: table)").choices(Object.keys(EXPORTERS)))
+    .action((files: string[], options: Record<string, unknown>) => {
+      setExit(reportCommand(files, options, io));
+    });
+
+  program
+    .command("compare")
+    .description("per-strategy TPS and p99 deltas between two saved runs, with regressed / improved / inconclusive verdicts; a regression exits 99")
+    .argument("<old>", "the baseline's JSON")
+    .argument("<new>", "the new run's JSON")
+    .option("--max-regression <pct>", "how much worse counts as a regression (default: 10%)")
+    .action((oldPath: string, newPath: string, options: Record<string, unknown>) => {
+      setExit(compareCommand(oldPath, newPath, options, io));
+    });
+
+  program
+    .command("merge")
+    .description("combine results of several load generators run against one target: counts add, histograms add exactly, TPS over the combined window")
+    .argument("<files...>", "JSON results, one per load generator")
+    .option("--out <file>", "write the merged JSON here instead of stdout")
+    .option("--target <url>", "the target, to take the audit once over every generator's rows")
+    .action(async (files: string[], options: Record<string, unknown>) => {
+      setExit(await mergeCommand(files, options, io));
     });
   return program;
 }

@@ -48,6 +48,7 @@ const FLAG: Record<string, string> = {
   instances: "--instances",
   rate: "--rate",
   serverWarmup: "--no-server-warmup",
+  runs: "--runs",
 };
 
 /** Scenario files name options as the long flags do (`db-latency`); map them to option keys. */
@@ -226,6 +227,7 @@ export function buildRunConfig(cli: RawOptions): RunConfig {
     store: Object.freeze(storeSpec),
     redis: Object.freeze({ urls: urls === "auto" ? urls : Object.freeze(urls), ttlMs, waitMs, watchdog, lockBatch }),
     faults: Object.freeze(faults),
+    runs: has("runs") ? integer("runs", get("runs"), 1, "--runs 3") : 1,
   });
 }
 
@@ -245,5 +247,6 @@ export function describeConfig(config: RunConfig): Record<string, unknown> {
       ? { redis: config.redis.urls === "auto" ? "auto" : config.redis.urls.join(","), lockTtlMs: config.redis.ttlMs, lockWaitMs: config.redis.waitMs, watchdog: config.redis.watchdog, lockBatch: config.redis.lockBatch }
       : {}),
     faults: config.faults.map(describeFault),
+    runs: config.runs,
   };
 }

@@ -14,7 +14,8 @@ import type { AuditRows } from "../store/store.js";
 import type { RunConfig } from "../workload/config.js";
 import { Workload } from "../workload/generator.js";
 import { httpClientStrategy } from "./httpClient.js";
-import { openLoop, type PacingStats, type RunEvent, type RunHooks } from "./inProcess.js";
+import { noiseOf, openLoop, type PacingStats, type RunEvent, type RunHooks } from "./inProcess.js";
+import { Timeline } from "../stats/noise.js";
 
 const SERVE_CHILD = new URL("../http/serveChild.js", import.meta.url);
 
@@ -201,9 +202,12 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
     const timer = setInterval(() => emit({ type: "progress", done: tally.succeeded + tally.failed, total: w.requests }), hooks.progressEveryMs ?? 100);
     let pacing: PacingStats | undefined;
     let window: Window = { firstSent: 0, lastDone: 0 };
+    const timeline = new Timeline();
+    const startedAt = Date.now();
     const outcome = (ms: number | undefined, kind: string | undefined, ack: Acknowledgement | undefined) => {
       if (ack && ms !== undefined) {
         recordMs(histogram, ms);
+        timeline.add(performance.now(), ms);
         tally.succeeded++;
         acks.push(ack);
       } else {
@@ -261,6 +265,10 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
       store: server ? (config.store.kind === "sqlite" ? config.store.path : "sqlite (temporary file)") : "target",
       resends: workload.resends,
       notes: auditNote ? [auditNote] : [],
+      startedAt,
+      endedAt: startedAt + durationMs,
+      run: workload.prefix,
+      noise: noiseOf(timeline, window.firstSent, window.lastDone),
       ...(pacing && w.rate ? { pacing: { targetRate: w.rate, achievedRate: pacing.achievedRate, late: pacing.late } } : {}),
     };
   } finally {

@@ -6,6 +6,7 @@ import type { RegisterRequest, RegisterResponse } from "../core/types.js";
 import type { StrategyResult } from "../report/result.js";
 import { encodeHistogram, newLatencyHistogram, recordMs, summarise } from "../stats/histogram.js";
 import { pauseHook } from "../faults/faults.js";
+import { noiseFromSamples, Timeline, type Noise } from "../stats/noise.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/store.js";
 import { DEFAULT_STRATEGY_SETTINGS, type Strategy, type StrategyDefinition, type StrategySettings } from "../strategies/strategy.js";
@@ -42,6 +43,12 @@ export function strategySettingsFrom(config: RunConfig, definition: StrategyDefi
       lockBatch: config.redis.lockBatch,
     },
   };
+}
+
+/** A single run's noise, from the spread of its time slices. */
+export function noiseOf(timeline: Timeline, start: number, end: number): Noise {
+  const slices = timeline.slices(start, end);
+  return noiseFromSamples(slices.tps, slices.p99, "slices");
 }
 
 /** Counters of one closed-loop phase. */
@@ -199,12 +206,15 @@ async function measure(definition: StrategyDefinition, config: RunConfig, hooks:
   const timer = setInterval(() => emit({ type: "progress", done: tally.succeeded + tally.failed, total }), hooks.progressEveryMs ?? 100);
   const redisDown = config.faults.find((f) => f.kind === "redis-down");
   const cut = redisDown && strategy.cutRedis ? setTimeout(() => strategy.cutRedis!(), redisDown.atMs) : undefined;
+  const timeline = new Timeline();
+  const startedAt = Date.now();
   const started = performance.now();
   let pacing: PacingStats | undefined;
   try {
     const outcome = (request: RegisterRequest, ms: number, response: RegisterResponse | undefined, error: unknown) => {
       if (response) {
         recordMs(histogram, ms);
+        timeline.add(performance.now(), ms);
         tally.succeeded++;
         acknowledge(request, response);
       } else {
@@ -243,6 +253,10 @@ async function measure(definition: StrategyDefinition, config: RunConfig, hooks:
     store: store.location,
     resends: workload.resends,
     notes: [],
+    startedAt,
+    endedAt: startedAt + durationMs,
+    run: workload.prefix,
+    noise: noiseOf(timeline, started, started + durationMs),
     ...(pacing ? { pacing: { targetRate: w.rate!, achievedRate: pacing.achievedRate, late: pacing.late } } : {}),
   };
 }

@@ -6,6 +6,7 @@ import type { RunEvent } from "./inProcess.js";
 import type { WorkerMessage, WorkerRequest } from "./protocol.js";
 import { prepareRedis } from "./redisPreflight.js";
 import { runHttp } from "./http.js";
+import { aggregateRuns } from "../report/aggregate.js";
 
 /** What the orchestrator tells the CLI: which strategy is running, its events, its result. */
 export type OrchestratorEvent =
@@ -66,16 +67,21 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
   try {
     if (preflight.unavailable) throw new CannotRunError(preflight.unavailable.strategy, "redis-unavailable", preflight.unavailable.message);
     const run = preflight.config;
-    const results: StrategyResult[] = [];
-    for (const [index, strategy] of run.strategies.entries()) {
-      onEvent({ type: "strategy-start", strategy, index, count: run.strategies.length });
-      const forward = (event: RunEvent) => onEvent({ type: "strategy-event", strategy, event });
-      // In-process: a worker process per strategy. HTTP: a server process per strategy, the load from this one.
-      const result =
-        run.mode === "http" ? await runHttp(run, run.http.target ? undefined : strategy, { onEvent: forward }) : await runInWorker(run, strategy, forward);
-      results.push(result);
-      onEvent({ type: "strategy-done", result });
+    const perStrategy = new Map<string, StrategyResult[]>(run.strategies.map((s) => [s, []]));
+    const count = run.strategies.length * run.runs;
+    // Runs are interleaved (a, b, c, a, b, c…) so that a drift of the machine spreads over every strategy.
+    for (let round = 0; round < run.runs; round++) {
+      for (const [i, strategy] of run.strategies.entries()) {
+        onEvent({ type: "strategy-start", strategy, index: round * run.strategies.length + i, count });
+        const forward = (event: RunEvent) => onEvent({ type: "strategy-event", strategy, event });
+        // In-process: a worker process per strategy. HTTP: a server process per strategy, the load from this one.
+        const result =
+          run.mode === "http" ? await runHttp(run, run.http.target ? undefined : strategy, { onEvent: forward }) : await runInWorker(run, strategy, forward);
+        perStrategy.get(strategy)!.push(result);
+        onEvent({ type: "strategy-done", result });
+      }
     }
+    const results = run.strategies.map((s) => aggregateRuns(perStrategy.get(s)!));
     return { config: run, results, skipped: preflight.skipped, notes: preflight.notes };
   } finally {
     await preflight.stop();

@@ -1,5 +1,7 @@
 import type { AuditResult } from "../audit/audit.js";
 import type { LatencySummary } from "../stats/histogram.js";
+import type { Noise } from "../stats/noise.js";
+import type { Environment } from "./environment.js";
 
 /** One strategy's measured outcome, as it appears in `--json` (schemaVersion 1). Null means unknown. */
 export interface StrategyResult {
@@ -27,10 +29,29 @@ export interface StrategyResult {
   readonly store: string;
   /** Requests that re-sent an earlier machineID (warmup included). */
   readonly resends: number;
+  /** Wall-clock bounds of the measured window (epoch ms), so results of several load generators can be merged. */
+  readonly startedAt: number;
+  readonly endedAt: number;
+  /** How many times the strategy was measured (`--runs`); TPS is then their mean. */
+  readonly runs?: number;
+  readonly perRun?: readonly { readonly tps: number; readonly p99: number | null; readonly durationMs: number }[];
+  /** Standard errors of TPS and p99, from the runs or from time slices of a single run. */
+  readonly noise?: Noise;
+  /** The run prefix every ID of this result carries (for audits and merges). */
+  readonly run?: string;
   /** With --rate: the rate asked for, the rate achieved, and how many requests started late. */
   readonly pacing?: { readonly targetRate: number; readonly achievedRate: number; readonly late: number };
   /** What a reader must know about this result (an audit that could not be taken, say). */
   readonly notes: readonly string[];
+}
+
+/** A threshold's outcome as reports carry it. */
+export interface ThresholdLine {
+  readonly expression: string;
+  readonly strategy: string;
+  readonly passed: boolean;
+  readonly measured: number | null;
+  readonly detail: string;
 }
 
 export interface RunReport {
@@ -42,4 +63,8 @@ export interface RunReport {
   readonly skipped: readonly { readonly strategy: string; readonly reason: string }[];
   /** Conditions a reader must know: throwaway servers, degenerate quorums. */
   readonly notes: readonly string[];
+  /** The machine and the regbench that measured. */
+  readonly environment?: Environment;
+  /** `--threshold` outcomes, when any were given. */
+  readonly thresholds?: readonly ThresholdLine[];
 }

@@ -74,6 +74,8 @@ export interface RunConfig {
   readonly store: StoreSpec;
   readonly redis: RedisOptions;
   readonly faults: readonly Fault[];
+  /** Each strategy is measured this many times, interleaved across strategies. */
+  readonly runs: number;
 }
 
 export const DEFAULT_WORKLOAD: WorkloadConfig = Object.freeze({

@@ -1,0 +1,96 @@
+import type { AuditResult } from "../audit/audit.js";
+import { decodeHistogram, encodeHistogram, newLatencyHistogram, summarise } from "../stats/histogram.js";
+import { mean, noiseFromSamples } from "../stats/noise.js";
+import type { StrategyResult } from "./result.js";
+
+function sumCounts(parts: readonly Readonly<Record<string, number>>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of parts) for (const [k, v] of Object.entries(part)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+function sumAudits(audits: readonly (AuditResult | null)[]): AuditResult | null {
+  if (audits.some((a) => a === null)) return null;
+  const a = audits as AuditResult[];
+  const s = (f: (x: AuditResult) => number) => a.reduce((t, x) => t + f(x), 0);
+  return {
+    duplicateSystems: s((x) => x.duplicateSystems),
+    duplicateMachines: s((x) => x.duplicateMachines),
+    duplicateIps: s((x) => x.duplicateIps),
+    lostRegistrations: s((x) => x.lostRegistrations),
+    violations: s((x) => x.violations),
+  };
+}
+
+/** Adds histograms exactly (decoded, added, re-encoded): percentiles are never averaged. */
+export function mergeHistograms(encoded: readonly string[]): string {
+  const total = newLatencyHistogram();
+  for (const e of encoded) {
+    const h = decodeHistogram(e);
+    total.add(h);
+    h.destroy();
+  }
+  return encodeHistogram(total);
+}
+
+function combine(results: readonly StrategyResult[], base: StrategyResult): Omit<StrategyResult, "tps" | "durationMs" | "noise" | "runs" | "perRun"> {
+  const histogram = mergeHistograms(results.map((r) => r.histogram));
+  const requests = results.reduce((t, r) => t + r.requests, 0);
+  const failed = results.reduce((t, r) => t + r.failed, 0);
+  const peaks = results.map((r) => r.memory.peakRssMb);
+  return {
+    ...base,
+    requests,
+    succeeded: results.reduce((t, r) => t + r.succeeded, 0),
+    failed,
+    errorRate: requests === 0 ? 0 : failed / requests,
+    latencyMs: summarise(decodeHistogram(histogram)),
+    errors: sumCounts(results.map((r) => r.errors)),
+    audit: sumAudits(results.map((r) => r.audit)),
+    memory: { peakRssMb: peaks.some((p) => p === null) ? null : Math.max(...(peaks as number[])) },
+    histogram,
+    resends: results.reduce((t, r) => t + r.resends, 0),
+    notes: [...new Set(results.flatMap((r) => r.notes))],
+  };
+}
+
+/**
+ * One strategy measured R times: counts and audits add, histograms add exactly, TPS is the mean of the runs with
+ * its standard error, p99 comes from the merged histogram with the runs' spread as its error.
+ */
+export function aggregateRuns(runs: readonly StrategyResult[]): StrategyResult {
+  if (runs.length === 1) return runs[0]!;
+  const tps = runs.map((r) => r.tps);
+  const p99 = runs.map((r) => r.latencyMs?.p99 ?? NaN).filter(Number.isFinite);
+  return {
+    ...combine(runs, runs[0]!),
+    tps: mean(tps),
+    durationMs: runs.reduce((t, r) => t + r.durationMs, 0),
+    runs: runs.length,
+    perRun: runs.map((r) => ({ tps: r.tps, p99: r.latencyMs?.p99 ?? null, durationMs: r.durationMs })),
+    noise: noiseFromSamples(tps, p99, "runs"),
+    startedAt: Math.min(...runs.map((r) => r.startedAt)),
+    endedAt: Math.max(...runs.map((r) => r.endedAt)),
+  };
+}
+
+/**
+ * Results of several load generators that drove one target at the same time: counts add, histograms add exactly,
+ * TPS is recomputed over the combined window (first start to last end).
+ */
+export function mergeAgents(parts: readonly StrategyResult[]): StrategyResult {
+  const startedAt = Math.min(...parts.map((r) => r.startedAt));
+  const endedAt = Math.max(...parts.map((r) => r.endedAt));
+  const combined = combine(parts, parts[0]!);
+  const durationMs = endedAt - startedAt;
+  return {
+    ...combined,
+    durationMs,
+    tps: durationMs > 0 ? (combined.succeeded * 1000) / durationMs : 0,
+    startedAt,
+    endedAt,
+    runs: 1,
+    noise: { tpsStderr: null, p99StderrMs: null, basis: "slices" },
+    notes: [...combined.notes, `merged from ${parts.length} load generators`],
+  };
+}

@@ -1,0 +1,10 @@
+import { renderHeader, renderNotes, renderTable } from "../table.js";
+import type { Exporter } from "./exporter.js";
+
+/** The terminal table, plain: header, table, notes. */
+export const tableExporter: Exporter = {
+  format: "table",
+  extension: "txt",
+  render: (report) =>
+    `${renderHeader(report, String((report.environment as { regbench?: string } | undefined)?.regbench ?? ""))}\n${renderTable(report, { color: false })}\n${renderNotes(report, { color: false })}\n`,
+};
