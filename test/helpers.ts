@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
@@ -52,4 +54,28 @@ export function runConfig(strategy: string, workload: Partial<WorkloadConfig> = 
     runs: 1,
     ...over,
   };
+}
+
+/** The real CLI entry point. */
+export const BIN = fileURLToPath(new URL("../../bin/regbench.js", import.meta.url));
+
+/**
+ * Runs bin/regbench in a scratch working directory (so saved results land there, not in the checkout), without
+ * colour; returns its exit code and output.
+ */
+export function regbench(args: readonly string[], opts: { cwd?: string; timeoutMs?: number } = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: "utf8",
+    cwd: opts.cwd ?? scratch(),
+    env: { ...process.env, NO_COLOR: "1" },
+    timeout: opts.timeoutMs ?? 180_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// Made when this module loads, so that it belongs to the whole test file (a dir made inside a test would be
+// removed when that test ends).
+const scratchDir = tempDir();
+function scratch(): string {
+  return scratchDir;
 }

@@ -1,20 +1,11 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { test } from "node:test";
-import { tempDir } from "../helpers.js";
-
-const BIN = fileURLToPath(new URL("../../../bin/regbench.js", import.meta.url));
-
-function regbench(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { regbench, tempDir } from "../helpers.js";
 
 test("run prints the table with every column and the audit, exit 0", () => {
-  const r = regbench("run", "--strategy", "global,none", "-c", "50", "-n", "300", "--seed", "3");
+  const r = regbench(["run", "--strategy", "global,none", "-c", "50", "-n", "300", "--seed", "3"]);
   assert.equal(r.code, 0, r.stderr);
   for (const head of ["strategy", "TPS", "rel", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "dup sys", "dup mach", "dup IPs", "lost", "peak RSS"]) {
     assert.ok(r.stdout.includes(head), head);
@@ -26,7 +17,7 @@ test("run prints the table with every column and the audit, exit 0", () => {
 });
 
 test("--json prints exactly one JSON document on stdout", () => {
-  const r = regbench("run", "--strategy", "atomic,sharded", "-c", "20", "-n", "200", "--json", "--systems", "3");
+  const r = regbench(["run", "--strategy", "atomic,sharded", "-c", "20", "-n", "200", "--json", "--systems", "3"]);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assert.equal(doc.tool, "regbench");
@@ -61,7 +52,7 @@ test("bad flags exit 2 before anything runs, naming the flag and the fix", () =>
     [["run", "--no-such-flag"], /unknown option '--no-such-flag'/],
   ];
   for (const [args, message] of cases) {
-    const r = regbench(...args);
+    const r = regbench(args);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, message, args.join(" "));
     assert.equal(r.stdout, "", `${args.join(" ")} printed on stdout`);
@@ -69,21 +60,21 @@ test("bad flags exit 2 before anything runs, naming the flag and the fix", () =>
 });
 
 test("a store that cannot be opened exits 3 with the path", () => {
-  const r = regbench("run", "--strategy", "none", "-n", "10", "-c", "1", "--store", "sqlite:/nonexistent-dir/x.db");
+  const r = regbench(["run", "--strategy", "none", "-n", "10", "-c", "1", "--store", "sqlite:/nonexistent-dir/x.db"]);
   assert.equal(r.code, 3);
   assert.match(r.stderr, /cannot open the SQLite database at \/nonexistent-dir\/x\.db/);
 });
 
 test("a kept store holds the rows, one file per strategy", () => {
   const dir = tempDir();
-  const r = regbench("run", "--strategy", "none,atomic", "-n", "50", "-c", "5", "--store", `sqlite:${join(dir, "runs.db")}`);
+  const r = regbench(["run", "--strategy", "none,atomic", "-n", "50", "-c", "5", "--store", `sqlite:${join(dir, "runs.db")}`]);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(existsSync(join(dir, "runs.none.db")));
   assert.ok(existsSync(join(dir, "runs.atomic.db")));
 });
 
 test("scenarios load by name and flags override them", () => {
-  const r = regbench("run", "--scenario", "fleet", "--strategy", "atomic", "-n", "200", "-c", "20", "--json");
+  const r = regbench(["run", "--scenario", "fleet", "--strategy", "atomic", "-n", "200", "-c", "20", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assert.equal(doc.config.scenario, "fleet");
@@ -93,7 +84,7 @@ test("scenarios load by name and flags override them", () => {
 
 test("strategies and --strategy list describe every strategy", () => {
   for (const args of [["strategies"], ["run", "--strategy", "list"]]) {
-    const r = regbench(...args);
+    const r = regbench(args);
     assert.equal(r.code, 0);
     for (const name of ["none", "global", "singleflight", "sharded", "db-unique", "sharded-db", "atomic"]) assert.match(r.stdout, new RegExp(`^${name} `, "m"));
     assert.match(r.stdout, /protects:/);
@@ -102,8 +93,8 @@ test("strategies and --strategy list describe every strategy", () => {
 });
 
 test("--help and --version exit 0", () => {
-  assert.equal(regbench("--version").code, 0);
-  const help = regbench("run", "--help");
+  assert.equal(regbench(["--version"]).code, 0);
+  const help = regbench(["run", "--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--db-latency/);
 });

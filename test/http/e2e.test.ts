@@ -1,19 +1,14 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
-import { test } from "node:test";
+import { after, test } from "node:test";
+import { BIN, regbench, tempDir } from "../helpers.js";
 
-const BIN = fileURLToPath(new URL("../../../bin/regbench.js", import.meta.url));
-
-function regbench(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 180_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cwd = tempDir();
 
 test("an HTTP run end to end: a server process per strategy, autocannon, the audit through the endpoint", () => {
-  const r = regbench("run", "--mode", "http", "--strategy", "atomic,none", "-c", "20", "-n", "400", "--json");
+  const r = regbench(["run", "--mode", "http", "--strategy", "atomic,none", "-c", "20", "-n", "400", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assert.equal(doc.config.mode, "http");
@@ -25,7 +20,7 @@ test("an HTTP run end to end: a server process per strategy, autocannon, the aud
 });
 
 test("--instances 2: sharded loses its guarantee across processes, db-unique keeps it", () => {
-  const r = regbench("run", "--mode", "http", "--instances", "2", "--strategy", "sharded,db-unique", "-c", "100", "-n", "2000", "--db-latency", "1", "--json");
+  const r = regbench(["run", "--mode", "http", "--instances", "2", "--strategy", "sharded,db-unique", "-c", "100", "-n", "2000", "--db-latency", "1", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   const [sharded, dbUnique] = doc.results;
@@ -35,7 +30,7 @@ test("--instances 2: sharded loses its guarantee across processes, db-unique kee
 });
 
 test("regbench serve in one process, run --target in another, the audit filled in from the endpoint", async () => {
-  const server = spawn(process.execPath, [BIN, "serve", "--strategy", "atomic", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const server = spawn(process.execPath, [BIN, "serve", "--strategy", "atomic", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"], cwd });
   let out = "";
   const line = await new Promise<string>((resolve, reject) => {
     server.stdout.on("data", (chunk: Buffer) => {
@@ -46,7 +41,9 @@ test("regbench serve in one process, run --target in another, the audit filled i
     server.once("exit", (code) => reject(new Error(`serve exited ${code}: ${out}`)));
   });
   const [, url, projectArg, key] = /--target (\S+) --project (\S+) --server-key (\S+)/.exec(line)!;
-  const r = regbench("run", "--target", url!, "--project", projectArg!, "--server-key", key!, "-c", "10", "-n", "200", "--json");
+  // Whatever happens below, the server must not outlive the test.
+  after(() => server.kill("SIGKILL"));
+  const r = regbench(["run", "--target", url!, "--project", projectArg!, "--server-key", key!, "-c", "10", "-n", "200", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assert.equal(doc.results[0].strategy, "target");
@@ -60,7 +57,8 @@ test("regbench serve in one process, run --target in another, the audit filled i
 });
 
 test("a target without the audit endpoint: audit n/a, never 0, with a note", async () => {
-  const server = spawn(process.execPath, [BIN, "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const server = spawn(process.execPath, [BIN, "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"], cwd });
+  after(() => server.kill("SIGKILL"));
   let out = "";
   const [, url, projectArg] = await new Promise<RegExpExecArray>((resolve) => {
     server.stdout.on("data", (chunk: Buffer) => {
@@ -81,9 +79,10 @@ test("a target without the audit endpoint: audit n/a, never 0, with a note", asy
     res.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text());
   });
   await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", () => resolve()));
+  after(() => proxy.close());
   const target = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, "run", "--target", target, "--project", projectArg!, "-c", "5", "-n", "50"], { env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(process.execPath, [BIN, "run", "--target", target, "--project", projectArg!, "-c", "5", "-n", "50"], { env: { ...process.env, NO_COLOR: "1" }, cwd });
     let stdout = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.once("exit", (code) => resolve({ code, stdout }));
@@ -108,14 +107,14 @@ test("HTTP flags are checked before anything runs", () => {
     [["serve", "--port", "70000"], /--port must be a port number/],
   ];
   for (const [args, message] of cases) {
-    const r = regbench(...args);
+    const r = regbench(args);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, message);
   }
 });
 
 test("--rate over HTTP: autocannon paces, regbench measures from each request's due time", () => {
-  const r = regbench("run", "--mode", "http", "--strategy", "atomic", "--rate", "1000", "-c", "20", "-n", "1000", "--json");
+  const r = regbench(["run", "--mode", "http", "--strategy", "atomic", "--rate", "1000", "-c", "20", "-n", "1000", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout).results[0];
   assert.equal(result.succeeded, 1000);

@@ -1,16 +1,12 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { runStrategy } from "../../src/driver/inProcess.js";
 import type { Fault } from "../../src/faults/faults.js";
 import { createRedisClient } from "../../src/redis/client.js";
 import { findStrategy } from "../../src/strategies/registry.js";
 import type { RunConfig } from "../../src/workload/config.js";
-import { runConfig } from "../helpers.js";
+import { regbench, runConfig } from "../helpers.js";
 import { REDIS_URL, skipWithoutRedis } from "../redisEnv.js";
-
-const BIN = fileURLToPath(new URL("../../../bin/regbench.js", import.meta.url));
 
 function config(faults: Fault[], redis: Partial<RunConfig["redis"]> = {}, requests = 300): RunConfig {
   const base = runConfig("redis", { requests, concurrency: 150, systems: 4, seed: 5 }, { faults });
@@ -58,8 +54,8 @@ describe("faults against the Redis strategies", { skip: skipWithoutRedis }, () =
 
 test("an unreachable Redis exits 3 within a few seconds, saying how to start one", () => {
   const started = performance.now();
-  const r = spawnSync(process.execPath, [BIN, "run", "--strategy", "redis", "-n", "10", "--redis", "redis://127.0.0.1:1"], { encoding: "utf8", timeout: 20_000 });
-  assert.equal(r.status, 3, r.stderr);
+  const r = regbench(["run", "--strategy", "redis", "-n", "10", "--redis", "redis://127.0.0.1:1"], { timeoutMs: 20_000 });
+  assert.equal(r.code, 3, r.stderr);
   assert.ok(performance.now() - started < 5000);
   assert.match(r.stderr, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
   assert.match(r.stderr, /redis-server --port 1 --save "" --appendonly no/);
@@ -67,8 +63,8 @@ test("an unreachable Redis exits 3 within a few seconds, saying how to start one
 });
 
 test("--strategy all without a Redis skips the Redis strategies with a note", () => {
-  const r = spawnSync(process.execPath, [BIN, "run", "-n", "50", "-c", "5", "--redis", "redis://127.0.0.1:1", "--json"], { encoding: "utf8", timeout: 60_000 });
-  assert.equal(r.status, 0, r.stderr);
+  const r = regbench(["run", "-n", "50", "-c", "5", "--redis", "redis://127.0.0.1:1", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assert.deepEqual(doc.skipped.map((s: { strategy: string }) => s.strategy), ["redis", "redlock", "redis-fenced", "redis-db"]);
   assert.ok(!doc.results.some((x: { strategy: string }) => x.strategy.startsWith("red")));
