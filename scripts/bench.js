@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { conditionsLine, renderNotes, renderTable } from "../dist/src/report/table.js";
+import { EXPORTERS } from "../dist/src/report/exporters/registry.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = join(root, "bin", "regbench.js");
@@ -25,36 +25,52 @@ const reports = {};
 let md = `# regbench benchmark — ${stamp}\n\nEach table: \`regbench run --scenario NAME --strategy all\`, one process per strategy, a fresh SQLite file each.\n`;
 for (const scenario of scenarios) {
   process.stderr.write(`bench: ${scenario}…\n`);
-  const json = regbench(["run", "--scenario", scenario, "--strategy", "all", "--json", "--seed", "1"]);
+  const json = regbench(["run", "--scenario", scenario, "--strategy", "all", "--json", "--seed", "1", "--no-save"]);
   const report = JSON.parse(json.stdout);
   reports[scenario] = report;
   writeFileSync(join(out, `${stamp}-${scenario}.json`), json.stdout);
-  const table = `${conditionsLine(report.config)}\n${renderTable(report, { color: false })}\n${renderNotes(report, { color: false })}\n`;
+  const table = EXPORTERS.table.render(report);
   writeFileSync(join(out, `${stamp}-${scenario}.txt`), table);
   md += `\n## ${scenario}\n\n\`\`\`\n${table}\`\`\`\n`;
 }
 
-// The Redis strategies: the issue's command, then the stalled-holder fault with and without the watchdog.
-const redisRuns = {
-  "redis-fleet": ["run", "--strategy", "redis,redlock,redis-fenced,redis-db", "--systems", "100", "-c", "1000", "-n", "10000", "--redis", "auto"],
-  "redis-stall-no-watchdog": ["run", "--strategy", "redis,redis-fenced,redis-db", "--systems", "10", "-c", "100", "-n", "1000", "--fault", "pause:0.05:500", "--lock-ttl", "200", "--no-watchdog"],
-  "redis-stall-watchdog": ["run", "--strategy", "redis", "--systems", "10", "-c", "100", "-n", "1000", "--fault", "pause:0.05:500", "--lock-ttl", "200"],
+// Named runs: the Redis strategies (the issue's command, then a holder stalled past its TTL with and without the
+// watchdog) and HTTP (regbench serve in its own process, autocannon in this one).
+const namedRuns = {
+  ...(process.env.BENCH_REDIS !== "0" && {
+    "redis-fleet": ["run", "--strategy", "redis,redlock,redis-fenced,redis-db", "--systems", "100", "-c", "1000", "-n", "10000", "--redis", "auto"],
+    "redis-stall-no-watchdog": ["run", "--strategy", "redis,redis-fenced,redis-db", "--systems", "10", "-c", "100", "-n", "1000", "--fault", "pause:0.05:500", "--lock-ttl", "200", "--no-watchdog"],
+    "redis-stall-watchdog": ["run", "--strategy", "redis", "--systems", "10", "-c", "100", "-n", "1000", "--fault", "pause:0.05:500", "--lock-ttl", "200"],
+  }),
+  ...(process.env.BENCH_HTTP !== "0" && {
+    "http-atomic": ["run", "--mode", "http", "--strategy", "atomic", "-c", "100", "-n", "5000"],
+    "http-instances-2-storm": ["run", "--mode", "http", "--instances", "2", "--strategy", "sharded,db-unique,atomic", "--scenario", "storm"],
+  }),
 };
-if (process.env.BENCH_REDIS !== "0") {
-  for (const [name, args] of Object.entries(redisRuns)) {
-    process.stderr.write(`bench: ${name}…\n`);
-    const json = regbench([...args, "--json", "--seed", "1"]);
-    const report = JSON.parse(json.stdout);
-    reports[name] = report;
-    writeFileSync(join(out, `${stamp}-${name}.json`), json.stdout);
-    const table = `regbench ${args.slice(1).join(" ")}\n${conditionsLine(report.config)}\n${(report.config.faults ?? []).map((f) => `fault · ${f}\n`).join("")}${report.notes.map((n) => `note · ${n}\n`).join("")}${renderTable(report, { color: false })}\n${renderNotes(report, { color: false })}\n`;
-    writeFileSync(join(out, `${stamp}-${name}.txt`), table);
-    md += `\n## ${name}\n\n\`\`\`\n${table}\`\`\`\n`;
-  }
+for (const [name, args] of Object.entries(namedRuns)) {
+  process.stderr.write(`bench: ${name}…\n`);
+  const json = regbench([...args, "--json", "--seed", "1", "--no-save"]);
+  const report = JSON.parse(json.stdout);
+  reports[name] = report;
+  writeFileSync(join(out, `${stamp}-${name}.json`), json.stdout);
+  const table = `$ regbench ${args.join(" ")}\n${EXPORTERS.table.render(report)}`;
+  writeFileSync(join(out, `${stamp}-${name}.txt`), table);
+  md += `\n## ${name}\n\n\`\`\`\n${table}\`\`\`\n`;
+}
+
+// regbench against wrk on the same server and workload (needs Debian's wrk).
+let wrk;
+if (process.env.BENCH_WRK !== "0" && spawnSync("wrk", ["--version"]).error === undefined) {
+  process.stderr.write("bench: wrk comparison…\n");
+  const r = spawnSync("bash", [join(root, "scripts", "compare-wrk.sh")], { encoding: "utf8" });
+  const w = /^wrk: (\d+) requests in ([\d.]+) s = (\d+) req\/s, non-2xx (\d+), p50 ([\d.]+) ms/m.exec(r.stdout);
+  const g = /^regbench: (\d+) requests in ([\d.]+) s = (\d+) req\/s, failed (\d+), p50 ([\d.]+) ms/m.exec(r.stdout);
+  if (w && g) wrk = { wrkTps: Number(w[3]), wrkP50: Number(w[5]), rbTps: Number(g[3]), rbP50: Number(g[5]), text: r.stdout };
+  md += `\n## regbench vs wrk (scripts/compare-wrk.sh)\n\n\`\`\`\n${r.stdout}${r.stderr}\`\`\`\n`;
 }
 
 // The first command every user types, timed as a user would: start-up included.
-const first = regbench(["run", "--strategy", "sharded", "-c", "1000", "-n", "10000", "--json"]);
+const first = regbench(["run", "--strategy", "sharded", "-c", "1000", "-n", "10000", "--json", "--no-save"]);
 const firstResult = JSON.parse(first.stdout).results[0];
 
 const targets = [];
@@ -89,6 +105,20 @@ if (reports["redis-stall-no-watchdog"]) {
 if (reports["redis-stall-watchdog"]) {
   const r = pick("redis-stall-watchdog", "redis");
   check("stall past the TTL with the watchdog: redis 0 violations", r.audit.violations === 0, `${r.audit.violations} violations, ${r.failed} failed`);
+}
+if (reports["http-atomic"]) {
+  const r = pick("http-atomic", "atomic");
+  check("HTTP atomic -c 100 -n 5000: 5000 succeeded, 0 violations, ≥ 5,000/s", r.succeeded === 5000 && r.audit.violations === 0 && r.tps >= 5000, `${r.succeeded} succeeded, ${r.audit.violations} violations, ${Math.round(r.tps)} /s`);
+}
+if (reports["http-instances-2-storm"]) {
+  const sh = pick("http-instances-2-storm", "sharded");
+  const others = ["db-unique", "atomic"].map((s) => pick("http-instances-2-storm", s));
+  check("--instances 2 on storm: sharded shows violations, db-unique and atomic none", sh.audit.violations > 0 && others.every((o) => o.audit.violations === 0), `sharded ${sh.audit.violations}, db-unique ${others[0].audit.violations}, atomic ${others[1].audit.violations}`);
+}
+if (wrk) {
+  const dt = Math.abs(wrk.rbTps - wrk.wrkTps) / wrk.wrkTps;
+  const dp = Math.abs(wrk.rbP50 - wrk.wrkP50) / wrk.wrkP50;
+  check("regbench and wrk agree within 10% on TPS and p50", dt <= 0.1 && dp <= 0.1, `TPS ${wrk.rbTps} vs ${wrk.wrkTps} (${(dt * 100).toFixed(1)}%), p50 ${wrk.rbP50} vs ${wrk.wrkP50} ms (${(dp * 100).toFixed(1)}%)`);
 }
 for (const [scenario, report] of Object.entries(reports)) {
   if (!scenarios.includes(scenario)) continue;

@@ -8,7 +8,7 @@ import { auditRun, type Acknowledgement, type AuditResult } from "../audit/audit
 import { newServerKey, open } from "../core/crypto.js";
 import type { RegisterResponse } from "../core/types.js";
 import type { ServeSpec, ServeStats } from "../http/serve.js";
-import type { StrategyResult } from "../report/result.js";
+import { rates, type StrategyResult, type Tally } from "../report/result.js";
 import { encodeHistogram, newLatencyHistogram, recordMs, summarise } from "../stats/histogram.js";
 import type { AuditRows } from "../store/store.js";
 import type { RunConfig } from "../workload/config.js";
@@ -70,13 +70,6 @@ async function startEmbedded(config: RunConfig, strategy: string, workload: Work
 interface Window {
   readonly firstSent: number;
   readonly lastDone: number;
-}
-
-/** Counters of one autocannon phase. */
-interface HttpTally {
-  succeeded: number;
-  failed: number;
-  errors: Record<string, number>;
 }
 
 /**
@@ -198,7 +191,7 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
     }
     emit({ type: "phase", phase: "measure" });
     const histogram = newLatencyHistogram();
-    const tally: HttpTally = { succeeded: 0, failed: 0, errors: {} };
+    const tally: Tally = { succeeded: 0, failed: 0, errors: {} };
     const timer = setInterval(() => emit({ type: "progress", done: tally.succeeded + tally.failed, total: w.requests }), hooks.progressEveryMs ?? 100);
     let pacing: PacingStats | undefined;
     let window: Window = { firstSent: 0, lastDone: 0 };
@@ -247,17 +240,10 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
       if (!serverKey) auditNote = "configs not opened (no --server-key): lost registrations checked against the stored IPs only";
     }
     if (server) stats = await server.stop();
-    const requests = tally.succeeded + tally.failed;
     return {
       strategy: strategy ?? "target",
-      requests,
-      succeeded: tally.succeeded,
-      failed: tally.failed,
-      errorRate: requests === 0 ? 0 : tally.failed / requests,
-      durationMs,
-      tps: durationMs > 0 ? (tally.succeeded * 1000) / durationMs : 0,
+      ...rates(tally, durationMs),
       latencyMs: summarise(histogram),
-      errors: tally.errors,
       audit,
       memory: { peakRssMb: stats ? stats.peakRssMb : null },
       histogram: encodeHistogram(histogram),

@@ -1,9 +1,9 @@
 import { auditRun, type Acknowledgement, type AuditResult } from "../audit/audit.js";
 import { open, newServerKey } from "../core/crypto.js";
-import { errorKind, type ErrorKind } from "../core/errors.js";
+import { errorKind } from "../core/errors.js";
 import { defaultServiceSettings, RegistrationService } from "../core/registration.js";
 import type { RegisterRequest, RegisterResponse } from "../core/types.js";
-import type { StrategyResult } from "../report/result.js";
+import { rates, type StrategyResult, type Tally } from "../report/result.js";
 import { encodeHistogram, newLatencyHistogram, recordMs, summarise } from "../stats/histogram.js";
 import { pauseHook } from "../faults/faults.js";
 import { noiseFromSamples, Timeline, type Noise } from "../stats/noise.js";
@@ -49,13 +49,6 @@ export function strategySettingsFrom(config: RunConfig, definition: StrategyDefi
 export function noiseOf(timeline: Timeline, start: number, end: number): Noise {
   const slices = timeline.slices(start, end);
   return noiseFromSamples(slices.tps, slices.p99, "slices");
-}
-
-/** Counters of one closed-loop phase. */
-interface PhaseTally {
-  succeeded: number;
-  failed: number;
-  errors: Partial<Record<ErrorKind, number>>;
 }
 
 /**
@@ -201,7 +194,7 @@ async function measure(definition: StrategyDefinition, config: RunConfig, hooks:
 
   emit({ type: "phase", phase: "measure" });
   const histogram = newLatencyHistogram();
-  const tally: PhaseTally = { succeeded: 0, failed: 0, errors: {} };
+  const tally: Tally = { succeeded: 0, failed: 0, errors: {} };
   const total = w.requests;
   const timer = setInterval(() => emit({ type: "progress", done: tally.succeeded + tally.failed, total }), hooks.progressEveryMs ?? 100);
   const redisDown = config.faults.find((f) => f.kind === "redis-down");
@@ -238,14 +231,8 @@ async function measure(definition: StrategyDefinition, config: RunConfig, hooks:
   const strategyStats = strategy.stats();
   return {
     strategy: definition.name,
-    requests: total,
-    succeeded: tally.succeeded,
-    failed: tally.failed,
-    errorRate: total === 0 ? 0 : tally.failed / total,
-    durationMs,
-    tps: durationMs > 0 ? (tally.succeeded * 1000) / durationMs : 0,
+    ...rates(tally, durationMs),
     latencyMs: summarise(histogram),
-    errors: tally.errors,
     audit,
     memory: { peakRssMb: process.resourceUsage().maxRSS / 1024 },
     histogram: encodeHistogram(histogram),

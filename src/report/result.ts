@@ -68,3 +68,24 @@ export interface RunReport {
   /** `--threshold` outcomes, when any were given. */
   readonly thresholds?: readonly ThresholdLine[];
 }
+
+/** The counts of one measured window, from which a result's rates are derived. */
+export interface Tally {
+  succeeded: number;
+  failed: number;
+  errors: Record<string, number>;
+}
+
+/** The figures every driver derives the same way from its tally and window. */
+export function rates(tally: Tally, durationMs: number): Pick<StrategyResult, "requests" | "succeeded" | "failed" | "errorRate" | "durationMs" | "tps" | "errors"> {
+  const requests = tally.succeeded + tally.failed;
+  return {
+    requests,
+    succeeded: tally.succeeded,
+    failed: tally.failed,
+    errorRate: requests === 0 ? 0 : tally.failed / requests,
+    durationMs,
+    tps: durationMs > 0 ? (tally.succeeded * 1000) / durationMs : 0,
+    errors: tally.errors,
+  };
+}
