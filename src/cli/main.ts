@@ -60,6 +60,13 @@ function loadReport(path: string, flag: string): RunReport {
   return { skipped: [], notes: [], ...report } as RunReport;
 }
 
+/** `--max-regression` as a fraction (default 10%). */
+function boundOf(options: Record<string, unknown>): number {
+  const bound = options.maxRegression === undefined ? 0.1 : parseBound(String(options.maxRegression));
+  if (bound === undefined) throw new UsageError("--max-regression", `must be a percentage such as 10% (got ${String(options.maxRegression)})`, "For example: --max-regression 10%.");
+  return bound;
+}
+
 /** Parses every `--threshold`, plus `--fail-on-violations`; a bad expression is exit 2 with its position. */
 function parseThresholds(options: Record<string, unknown>, strategies: readonly string[]): Threshold[] {
   const expressions = ([] as unknown[]).concat(options.threshold ?? []).map(String);
@@ -87,8 +94,7 @@ async function runCommand(options: Record<string, unknown>, io: Io): Promise<num
   }
   const config = buildRunConfig(options);
   const thresholds = parseThresholds(options, config.strategies);
-  const bound = options.maxRegression === undefined ? 0.1 : parseBound(String(options.maxRegression));
-  if (bound === undefined) throw new UsageError("--max-regression", `must be a percentage such as 10% (got ${String(options.maxRegression)})`, "For example: --max-regression 10%.");
+  const bound = boundOf(options);
   const baseline = options.baseline === undefined ? undefined : loadReport(String(options.baseline), "--baseline");
   if (baseline) {
     const differences = workloadDifferences(baseline, { ...emptyReport(config), results: config.strategies.map((strategy) => ({ strategy }) as StrategyResult) });
@@ -169,8 +175,7 @@ function reportCommand(files: string[], options: Record<string, unknown>, io: Io
 
 /** `regbench compare OLD NEW`: per-strategy deltas with the same verdicts as --baseline; exit 99 on a regression. */
 function compareCommand(oldPath: string, newPath: string, options: Record<string, unknown>, io: Io): number {
-  const bound = options.maxRegression === undefined ? 0.1 : parseBound(String(options.maxRegression));
-  if (bound === undefined) throw new UsageError("--max-regression", `must be a percentage such as 10% (got ${String(options.maxRegression)})`, "For example: --max-regression 10%.");
+  const bound = boundOf(options);
   const old = loadReport(oldPath, "OLD");
   const now = loadReport(newPath, "NEW");
   const differences = workloadDifferences(old, now);
@@ -280,7 +285,22 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     Object.fromEntries(Object.entries(options).filter(([key]) => command.getOptionValueSource(key) === "cli"));
   const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
-  program
+  /** Options that shape the core and its strategies, shared by `run` and `serve`. */
+  const withCoreOptions = (command: Command) =>
+    command
+      .option("--cidr <net>", "each project's address pool (default: 10.0.0.0/12)")
+      .option("--db-latency <ms>", "simulated round trip before every store call, e.g. 1 or 500ms (default: 0)")
+      .option("--shards <n>", "shard count of the sharded lock, a power of two (default: 4 per core, 16 to 64)")
+      .option("--lock-timeout <duration>", "how long a registration waits for a lock, e.g. 5s (default: 30s)")
+      .addOption(new Option("--lock-key <what>", "what locks and flights are keyed on (default: system for the local strategies, project for Redis)").choices(["system", "project"]))
+      .option("--retries <n>", "attempts in all after unique-constraint conflicts (default: 30)")
+      .option("--redis <urls>", "Redis node URL(s), comma-separated (redlock uses all), or auto to start a throwaway redis-server if none answers (default: redis://127.0.0.1:6379)")
+      .option("--lock-ttl <duration>", "Redis lock time to live (default: 10s)")
+      .option("--lock-wait <duration>", "how long a Redis lock acquisition waits for a held lock; 0 fails fast (default: --lock-timeout)")
+      .option("--no-watchdog", "do not extend Redis locks while held")
+      .option("--lock-batch <n>", "registrations of one process that may share one Redis lock acquisition; 1 = one each (default: 64)");
+
+  withCoreOptions(program
     .command("serve")
     .description("run the registration core behind its HTTP API (POST /v1/register, GET /v1/audit/rows, GET /healthz)")
     .option("-s, --strategy <name>", "the strategy the server runs (default: atomic)")
@@ -290,24 +310,13 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--store <spec>", "sqlite (temporary file, removed at exit) or sqlite:PATH (default: sqlite)")
     .option("--project <id:key>", "a project the server accepts registrations for, repeatable (default: one generated, printed)", collect)
     .option("--server-key <hex>", "the AES-256 key sealing configs, 64 hex digits (default: random, printed)")
-    .option("--cidr <net>", "each project's address pool (default: 10.0.0.0/12)")
-    .option("--db-latency <ms>", "simulated round trip before every store call (default: 0)")
-    .option("--redis <urls>", "Redis node URL(s) for the Redis strategies, or auto")
-    .option("--lock-key <what>", "system or project (default: per strategy)")
-    .option("--lock-timeout <duration>", "how long a registration waits for a lock (default: 30s)")
-    .option("--lock-ttl <duration>", "Redis lock time to live (default: 10s)")
-    .option("--lock-wait <duration>", "how long a Redis lock acquisition waits; 0 fails fast (default: --lock-timeout)")
-    .option("--no-watchdog", "do not extend Redis locks while held")
-    .option("--lock-batch <n>", "registrations of one instance that may share one Redis lock acquisition (default: 64)")
-    .option("--shards <n>", "shard count of the sharded lock (default: 4 per core, 16 to 64)")
-    .option("--retries <n>", "attempts in all after unique-constraint conflicts (default: 30)")
     .option("--fault <spec>", "inject pause:P:MS into the server's registrations, repeatable", collect)
     .option("--no-server-warmup", "take traffic cold (by default the server warms its code paths on a scratch store before listening)")
-    .action(async (options: Record<string, unknown>, command: Command) => {
+  ).action(async (options: Record<string, unknown>, command: Command) => {
       setExit(await serveCommand(given(options, command), io));
     });
 
-  program
+  withCoreOptions(program
     .command("run")
     .description("fire concurrent registrations through one or more strategies, then audit the stored rows")
     .option("-s, --strategy <names>", "strategies to compare: a comma list, all, or list to describe them (default: all)")
@@ -317,19 +326,8 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--systems <k>", "distinct systemUUIDs the devices share (default: 1, the seed's case)")
     .option("--projects <p>", "projects the systems spread over (default: 1)")
     .option("--resend <ratio>", "share of requests that re-send an earlier machineID (default: 0)")
-    .option("--db-latency <ms>", "simulated round trip before every store call, e.g. 1 or 500us (default: 0)")
     .option("--seed <int>", "seed of the workload's shape: systems, re-sends, field values (default: random, printed)")
-    .option("--cidr <net>", "each project's address pool (default: 10.0.0.0/12)")
     .option("--store <spec>", "sqlite (fresh temporary file), sqlite:PATH (kept), sqlite::memory:, or memory (default: sqlite)")
-    .option("--shards <n>", "shard count of the sharded lock, a power of two (default: 4 per core, 16 to 64)")
-    .option("--lock-timeout <duration>", "how long a registration waits for a lock, e.g. 5s (default: 30s)")
-    .addOption(new Option("--lock-key <what>", "what locks and flights are keyed on (default: system)").choices(["system", "project"]))
-    .option("--retries <n>", "attempts in all after unique-constraint conflicts (default: 30)")
-    .option("--redis <urls>", "Redis node URL(s), comma-separated (redlock uses all), or auto to start a throwaway redis-server if none answers (default: redis://127.0.0.1:6379)")
-    .option("--lock-ttl <duration>", "Redis lock time to live (default: 10s)")
-    .option("--lock-wait <duration>", "how long a Redis lock acquisition waits for a held lock; 0 fails fast (default: --lock-timeout)")
-    .option("--no-watchdog", "do not extend Redis locks while held")
-    .option("--lock-batch <n>", "registrations of one process that may share one Redis lock acquisition; 1 = one each (default: 64)")
     .option("--fault <spec>", "inject a fault, repeatable: pause:P:MS (stall between read and write) or redis-down:AT_MS", collect)
     .option("--rate <r>", "open loop: start this many registrations per second, latency from each one's intended start (-c caps those in flight)")
     .addOption(new Option("--mode <mode>", "in-process (default), or http: through regbench's own server, one process per strategy").choices(["in-process", "http"]))
@@ -350,8 +348,8 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--save-baseline <file>", "save this run as a baseline")
     .option("--baseline <file>", "compare TPS and p99 with a saved baseline of the same workload; a regression exits 99")
     .option("--max-regression <pct>", "how much worse than the baseline counts as a regression (default: 10%)")
-    .option("--json", "print exactly one JSON document on stdout and nothing else there")
-    .action(async (options: Record<string, unknown>, command: Command) => {
+    .option("--json", "print exactly one JSON document on stdout and nothing else there"),
+  ).action(async (options: Record<string, unknown>, command: Command) => {
       // Only values given on the command line override a scenario; commander's own defaults (--no-watchdog's
       // implied true) must not.
       setExit(await runCommand(given(options, command), io));

@@ -20,11 +20,16 @@ export const REQUEST_FIELDS = Object.freeze(Object.keys(FIELD_LIMITS) as (keyof 
 // Control characters would end up in YAML and logs; no device has a reason to send them.
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+// Requests already checked: the HTTP layer validates before the strategy sees a request, and the core validates
+// again for callers that come straight in; the second look at the same object is free.
+const validated = new WeakSet<object>();
+
 /**
  * Checks an untrusted value (a parsed JSON body, say) field by field and returns it typed.
  * Unknown fields are refused rather than ignored, so that a client's typo is an error, not silence.
  */
 export function validateRequest(body: unknown): RegisterRequest {
+  if (typeof body === "object" && body !== null && validated.has(body)) return body as RegisterRequest;
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ValidationError("body", "must be a JSON object");
   }
@@ -40,5 +45,6 @@ export function validateRequest(body: unknown): RegisterRequest {
     if (value.length > FIELD_LIMITS[field]) throw new ValidationError(field, `is longer than ${FIELD_LIMITS[field]} characters`);
     if (CONTROL.test(value)) throw new ValidationError(field, "contains control characters");
   }
+  validated.add(record);
   return record as unknown as RegisterRequest;
 }
