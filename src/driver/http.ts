@@ -196,7 +196,6 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
     let pacing: PacingStats | undefined;
     let window: Window = { firstSent: 0, lastDone: 0 };
     const timeline = new Timeline();
-    const startedAt = Date.now();
     const outcome = (ms: number | undefined, kind: string | undefined, ack: Acknowledgement | undefined) => {
       if (ack && ms !== undefined) {
         recordMs(histogram, ms);
@@ -225,8 +224,10 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
     } finally {
       clearInterval(timer);
     }
-    // The measured window: from the first request sent to the last answer received.
+    // The measured window: from the first request sent to the last answer received, on the wall clock too, so that
+    // merged results of several load generators line up.
     const durationMs = Math.max(0, window.lastDone - window.firstSent);
+    const startedAt = Date.now() - (performance.now() - window.firstSent);
     emit({ type: "progress", done: w.requests, total: w.requests });
     emit({ type: "phase", phase: "audit" });
     const rows = await fetchAuditRows(url, workload.prefix);
