@@ -35,7 +35,7 @@ for (const scenario of scenarios) {
 }
 
 // Named runs: the Redis strategies (the command, then a holder stalled past its TTL with and without the
-// watchdog) and HTTP (regbench serve in its own process, autocannon in this one).
+// watchdog) and HTTP (regbench serve in its own process, regbench's HTTP client in this one).
 const namedRuns = {
   ...(process.env.BENCH_REDIS !== "0" && {
     "redis-fleet": ["run", "--strategy", "redis,redlock,redis-fenced,redis-db", "--systems", "100", "-c", "1000", "-n", "10000", "--redis", "auto"],

@@ -15,19 +15,21 @@ start_server() {
   for _ in $(seq 1 100); do grep -q "regbench run --target" "$log" && break; sleep 0.1; done
   LINE=$(grep "regbench run --target" "$log")
   URL=$(sed -E 's/.*--target ([^ ]+).*/\1/' <<<"$LINE")
-  PROJECT=$(sed -E 's/.*--project ([^ ]+).*/\1/' <<<"$LINE")
-  SERVER_KEY=$(sed -E 's/.*--server-key ([^ ]+).*/\1/' <<<"$LINE")
+  # serve prints where its secrets are, never the secrets themselves.
+  SECRETS=$(sed -E 's/.*--secrets-file ([^ ]+).*/\1/' <<<"$LINE")
+  PROJECT_ID=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).projects[0].id' "$SECRETS")
+  PROJECT_KEY=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).projects[0].key' "$SECRETS")
 }
 stop_server() { kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
 
 start_server
-WRK_OUT=$(RB_PROJECT=${PROJECT%%:*} RB_KEY=${PROJECT#*:} RB_PREFIX=wrk$$ wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_WRK}s" -s scripts/wrk-register.lua "$URL/v1/register")
+WRK_OUT=$(RB_PROJECT=$PROJECT_ID RB_KEY=$PROJECT_KEY RB_PREFIX=wrk$$ wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_WRK}s" -s scripts/wrk-register.lua "$URL/v1/register")
 stop_server
 echo "$WRK_OUT" | grep "^wrk:"
 REQUESTS=$(grep "^wrk:" <<<"$WRK_OUT" | sed -E 's/^wrk: ([0-9]+) requests.*/\1/')
 
 start_server
-node bin/regbench.js run --target "$URL" --project "$PROJECT" --server-key "$SERVER_KEY" -c "$CONNECTIONS" -n "$REQUESTS" --json >/tmp/regbench-compare.json
+node bin/regbench.js run --target "$URL" --secrets-file "$SECRETS" -c "$CONNECTIONS" -n "$REQUESTS" --json --no-save >/tmp/regbench-compare.json
 stop_server
 node -e '
 const r = JSON.parse(require("fs").readFileSync("/tmp/regbench-compare.json", "utf8")).results[0];

@@ -1,5 +1,6 @@
 -- wrk script: one distinct registration body per request, for comparing wrk's figures with regbench's
--- against the same `regbench serve`. Environment: RB_PROJECT, RB_KEY (printed by regbench serve), RB_PREFIX.
+-- against the same `regbench serve`. Environment: RB_PROJECT, RB_KEY (from the secrets file regbench serve writes),
+-- RB_PREFIX.
 local counter = 0
 local prefix = os.getenv("RB_PREFIX") or "wrk"
 local project = os.getenv("RB_PROJECT")

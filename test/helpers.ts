@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,7 +44,7 @@ export function runConfig(strategy: string, workload: Partial<WorkloadConfig> = 
     strategies: [strategy],
     selection: "explicit",
     mode: "in-process",
-    http: { target: undefined, projects: [], serverKey: undefined, instances: 1, serverWarmup: true },
+    http: { target: undefined, projects: [], serverKey: undefined, instances: 1, serverWarmup: true, timeoutMs: 10_000, auditToken: undefined },
     scenario: undefined,
     workload: { requests: 400, concurrency: 100, warmup: 0, systems: 1, projects: 1, resend: 0, dbLatencyMs: 0, seed: 7, cidr: "10.0.0.0/16", ...workload },
     strategy: { lockKey: undefined, lockTimeoutMs: 30_000, shards: 16, retries: 30 },
@@ -78,4 +78,59 @@ export function regbench(args: readonly string[], opts: { cwd?: string; timeoutM
 const scratchDir = tempDir();
 function scratch(): string {
   return scratchDir;
+}
+
+/** Every process below `pid` (children, their children…), by PID, read from ps. */
+export function descendants(pid: number): number[] {
+  const out = spawnSync("ps", ["-eo", "pid=,ppid="], { encoding: "utf8" }).stdout;
+  const children = new Map<number, number[]>();
+  for (const line of out.split("\n")) {
+    const [p, pp] = line.trim().split(/\s+/).map(Number);
+    if (!p || pp === undefined) continue;
+    children.set(pp, [...(children.get(pp) ?? []), p]);
+  }
+  const found: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      found.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/**
+ * The PIDs of `pids` that are still running. A zombie (exited, not yet reaped — an orphan waits for PID 1 to reap
+ * it, which on some machines takes a while) is not running.
+ */
+export function stillAlive(pids: readonly number[]): number[] {
+  return pids.filter((p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Runs bin/regbench without blocking this process's event loop (a server this test file runs must keep answering);
+ * returns its exit code, output and how long it took.
+ */
+export function regbenchAsync(args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? scratch(), env: { ...process.env, NO_COLOR: "1", ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 180_000);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: performance.now() - started });
+    });
+  });
 }

@@ -1,6 +1,6 @@
-import { configIpv4 } from "../core/vpnConfig.js";
 import type { RegisterResponse } from "../core/types.js";
 import type { AuditRows } from "../store/store.js";
+import { interfaceIpv4 } from "./configAddress.js";
 
 /** A successful response, with the machineID the device sent (which the response may not carry). */
 export interface Acknowledgement {
@@ -19,6 +19,12 @@ export interface AuditResult {
   /** Successful responses with no stored row for the device's machineID carrying the IP the response carried. */
   readonly lostRegistrations: number;
   readonly violations: number;
+  /**
+   * Machine rows of the run none of whose requests succeeded: a write that committed although its registration
+   * was reported failed (a timeout, a lock lost after the write, an interrupted run). Not a violation — the device
+   * retries and gets its row back — but never hidden. Absent in results of older versions.
+   */
+  readonly unacknowledgedRows?: number;
 }
 
 function surplus(keys: Iterable<string>): number {
@@ -33,10 +39,11 @@ function surplus(keys: Iterable<string>): number {
 }
 
 /**
- * Counts duplicates and lost registrations. An acknowledgement is lost when the response names another machine,
- * when its sealed config does not open or names another IP than the response, or when no stored row of the
- * device's machineID carries that IP. `openConfig` opens a sealed config (undefined when it cannot); without it
- * (a target whose server key is not known) the configs are not checked, only the IPs.
+ * Counts duplicates, lost registrations and unacknowledged rows. An acknowledgement is lost when the response
+ * names another machine, when its sealed config does not open or its `interfaceAddr` (read as YAML) names another
+ * IP than the response, or when no stored row of the device's machineID carries that IP. `openConfig` opens a
+ * sealed config (undefined when it cannot); without it (a target whose server key is not known) the configs are
+ * not checked, only the IPs.
  */
 export function auditRun(rows: AuditRows, acks: Iterable<Acknowledgement>, openConfig?: (sealed: string) => string | undefined): AuditResult {
   const duplicateSystems = surplus(rows.systems.map((s) => `${s.projectId}\u0000${s.systemUuid}`));
@@ -48,21 +55,25 @@ export function auditRun(rows: AuditRows, acks: Iterable<Acknowledgement>, openC
     if (!ips) stored.set(m.machineId, (ips = new Set()));
     ips.add(m.ipv4);
   }
+  const acknowledged = new Set<string>();
   let lostRegistrations = 0;
   for (const ack of acks) {
     const { response } = ack;
+    acknowledged.add(ack.requestMachineId);
     let agrees = response.machineId === ack.requestMachineId;
     if (agrees && openConfig) {
       const yaml = openConfig(response.config);
-      agrees = yaml !== undefined && configIpv4(yaml) === response.ipv4;
+      agrees = yaml !== undefined && interfaceIpv4(yaml) === response.ipv4;
     }
     if (!agrees || !stored.get(ack.requestMachineId)?.has(response.ipv4)) lostRegistrations++;
   }
+  const unacknowledgedRows = rows.machines.reduce((n, m) => (acknowledged.has(m.machineId) ? n : n + 1), 0);
   return {
     duplicateSystems,
     duplicateMachines,
     duplicateIps,
     lostRegistrations,
     violations: duplicateSystems + duplicateMachines + duplicateIps + lostRegistrations,
+    unacknowledgedRows,
   };
 }

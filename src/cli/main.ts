@@ -1,270 +1,14 @@
 import { Command, CommanderError, Option } from "commander";
-import { randomBytes } from "node:crypto";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { prepareRedis } from "../driver/redisPreflight.js";
-import { serve } from "../http/serve.js";
-import { CannotRunError, runAll } from "../driver/orchestrator.js";
-import { compareReports, parseBound, renderComparisons, workloadDifferences } from "../gate/baseline.js";
-import { describeMiss, evaluateThresholds, parseThreshold, ThresholdSyntaxError, type Threshold } from "../gate/thresholds.js";
-import { mergeAgents } from "../report/aggregate.js";
-import { auditAcross } from "../report/mergeAudit.js";
-import { describeEnvironment } from "../report/environment.js";
+import { CannotRunError } from "../driver/errors.js";
 import { EXPORTERS } from "../report/exporters/registry.js";
-import type { StrategyResult } from "../report/result.js";
-import type { RunConfig } from "../workload/config.js";
-import { Outputs } from "./outputs.js";
-import { ProgressBar } from "../report/progress.js";
-import type { RunReport } from "../report/result.js";
-import { renderHeader, renderNotes, renderTable } from "../report/table.js";
-import { STRATEGIES } from "../strategies/registry.js";
+import { compareCommand, mergeCommand, reportCommand } from "./commands/saved.js";
+import { runCommand } from "./commands/run.js";
+import { serveCommand } from "./commands/serve.js";
 import { EXIT } from "./exitCodes.js";
-import { buildRunConfig, describeConfig, UsageError } from "./options.js";
+import { UsageError } from "./options.js";
+import { renderStrategies, version, type Io } from "./shared.js";
 
-export interface Io {
-  readonly stdout: NodeJS.WriteStream;
-  readonly stderr: NodeJS.WriteStream;
-  readonly env: NodeJS.ProcessEnv;
-}
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
-
-function useColor(io: Io): boolean {
-  if (io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== "") return false;
-  return Boolean(io.stdout.isTTY);
-}
-
-export function renderStrategies(): string {
-  const width = Math.max(...STRATEGIES.map((s) => s.name.length));
-  return STRATEGIES.map(
-    (s) => `${s.name.padEnd(width)}  [${s.kind}${s.constraints ? ", unique constraints" : ""}]\n${" ".repeat(width)}  protects: ${s.protects}\n${" ".repeat(width)}  does not: ${s.exposes}`,
-  ).join("\n");
-}
-
-/** Loads a saved report (a `--json` document); errors are UsageErrors naming `flag`. */
-function loadReport(path: string, flag: string): RunReport {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new UsageError(flag, `cannot read ${path}: ${(error as Error).message}`, "Pass a file written by regbench run (--json, --export-json, --save-baseline or results/).");
-  }
-  const report = doc as Partial<RunReport>;
-  if (report?.tool !== "regbench" || report.schemaVersion !== 1 || !Array.isArray(report.results)) {
-    throw new UsageError(flag, `${path} is not a regbench report (schemaVersion 1)`, "Pass a file written by regbench run.");
-  }
-  return { skipped: [], notes: [], ...report } as RunReport;
-}
-
-/** `--max-regression` as a fraction (default 10%). */
-function boundOf(options: Record<string, unknown>): number {
-  const bound = options.maxRegression === undefined ? 0.1 : parseBound(String(options.maxRegression));
-  if (bound === undefined) throw new UsageError("--max-regression", `must be a percentage such as 10% (got ${String(options.maxRegression)})`, "For example: --max-regression 10%.");
-  return bound;
-}
-
-/** Parses every `--threshold`, plus `--fail-on-violations`; a bad expression is exit 2 with its position. */
-function parseThresholds(options: Record<string, unknown>, strategies: readonly string[]): Threshold[] {
-  const expressions = ([] as unknown[]).concat(options.threshold ?? []).map(String);
-  if (options.failOnViolations) expressions.push("violations==0");
-  return expressions.map((expression) => {
-    try {
-      return parseThreshold(expression, strategies);
-    } catch (error) {
-      if (error instanceof ThresholdSyntaxError) {
-        throw new UsageError(
-          "--threshold",
-          `${JSON.stringify(expression)} does not parse: ${error.expected} at column ${error.position + 1}`,
-          `Write [strategy:]metric op value, e.g. p99<50ms, atomic:tps>=1000, errorRate<1%, violations==0.\n  ${expression}\n  ${" ".repeat(error.position)}^`,
-        );
-      }
-      throw error;
-    }
-  });
-}
-
-async function runCommand(options: Record<string, unknown>, io: Io): Promise<number> {
-  if (options.strategy === "list") {
-    io.stdout.write(`${renderStrategies()}\n`);
-    return EXIT.ok;
-  }
-  const config = buildRunConfig(options);
-  const thresholds = parseThresholds(options, config.strategies);
-  const bound = boundOf(options);
-  const baseline = options.baseline === undefined ? undefined : loadReport(String(options.baseline), "--baseline");
-  if (baseline) {
-    const differences = workloadDifferences(baseline, { ...emptyReport(config), results: config.strategies.map((strategy) => ({ strategy }) as StrategyResult) });
-    if (differences.length) throw new UsageError("--baseline", `was measured on another workload: ${differences.join("; ")}`, "Run the baseline's workload (strategy settings may differ), or save a new baseline.");
-  }
-  const outputs = Outputs.open(options, config.scenario ?? config.strategies.join("-"));
-  const json = Boolean(options.json);
-  const progress = new ProgressBar(io.stderr, Boolean(io.stderr.isTTY) && !json);
-  let label = "";
-  let outcome;
-  try {
-    outcome = await runAll(config, (event) => {
-      if (event.type === "strategy-start") {
-        label = `${event.strategy} (${event.index + 1}/${event.count})`;
-        progress.restart();
-      } else if (event.type === "strategy-event" && event.event.type === "progress") {
-        progress.update(label, event.event.done, event.event.total);
-      } else if (event.type === "strategy-done") {
-        progress.clear();
-      }
-    });
-  } catch (error) {
-    outputs.abandon();
-    throw error;
-  }
-  const checked = evaluateThresholds(thresholds, outcome.results);
-  const report: RunReport = {
-    ...emptyReport(outcome.config),
-    results: outcome.results,
-    skipped: outcome.skipped,
-    notes: outcome.notes,
-    ...(checked.length
-      ? { thresholds: checked.map((t) => ({ expression: t.threshold.source, strategy: t.strategy, passed: t.passed, measured: t.measured, detail: describeMiss(t) })) }
-      : {}),
-  };
-  const comparisons = baseline ? compareReports(baseline, report, bound) : [];
-  outputs.write(report);
-  if (json) {
-    io.stdout.write(`${JSON.stringify(report)}\n`);
-  } else {
-    const color = useColor(io);
-    io.stdout.write(`${renderHeader(report, version())}\n${renderTable(report, { color })}\n${renderNotes(report, { color })}\n`);
-    if (report.thresholds?.length) {
-      io.stdout.write(`thresholds:\n${report.thresholds.map((t) => `  ${t.passed ? "✓" : "✗"} ${t.strategy}: ${t.expression} — ${t.detail}`).join("\n")}\n`);
-    }
-    if (comparisons.length) io.stdout.write(`${renderComparisons(comparisons, bound)}\n`);
-  }
-  const failedThresholds = (report.thresholds ?? []).filter((t) => !t.passed);
-  const regressed = comparisons.filter((c) => c.verdict === "regressed");
-  if (failedThresholds.length || regressed.length) {
-    for (const t of failedThresholds) io.stderr.write(`regbench: threshold failed: ${t.strategy}: ${t.expression} — ${t.detail}\n`);
-    for (const c of regressed) io.stderr.write(`regbench: ${c.strategy} regressed against the baseline\n`);
-    return EXIT.gate;
-  }
-  return EXIT.ok;
-}
-
-function emptyReport(config: RunConfig): RunReport {
-  return { tool: "regbench", schemaVersion: 1, config: describeConfig(config), results: [], skipped: [], notes: [], environment: describeEnvironment() };
-}
-
-/** `regbench report FILE…`: re-renders saved results; several files become one table. */
-function reportCommand(files: string[], options: Record<string, unknown>, io: Io): number {
-  const format = String(options.format ?? "table");
-  const exporter = EXPORTERS[format];
-  if (!exporter) throw new UsageError("--format", `must be one of ${Object.keys(EXPORTERS).join(", ")} (got ${JSON.stringify(format)})`, "For example: --format md.");
-  const reports = files.map((f) => loadReport(f, "FILE"));
-  const first = reports[0]!;
-  const combined: RunReport = {
-    ...first,
-    results: reports.flatMap((r) => r.results),
-    notes: [...new Set(reports.flatMap((r) => r.notes))],
-    ...(reports.length > 1 ? { config: { ...first.config, strategies: reports.flatMap((r) => r.results.map((x) => x.strategy)) } } : {}),
-  };
-  io.stdout.write(exporter.render(combined));
-  return EXIT.ok;
-}
-
-/** `regbench compare OLD NEW`: per-strategy deltas with the same verdicts as --baseline; exit 99 on a regression. */
-function compareCommand(oldPath: string, newPath: string, options: Record<string, unknown>, io: Io): number {
-  const bound = boundOf(options);
-  const old = loadReport(oldPath, "OLD");
-  const now = loadReport(newPath, "NEW");
-  const differences = workloadDifferences(old, now);
-  if (differences.length) throw new UsageError("compare", `refuses to compare different workloads: ${differences.join("; ")}`, "Compare two runs of the same workload.");
-  const comparisons = compareReports(old, now, bound);
-  io.stdout.write(`${renderComparisons(comparisons, bound)}\n`);
-  return comparisons.some((c) => c.verdict === "regressed") ? EXIT.gate : EXIT.ok;
-}
-
-/** `regbench merge A B…`: results of several load generators against one target, combined exactly. */
-async function mergeCommand(files: string[], options: Record<string, unknown>, io: Io): Promise<number> {
-  const reports = files.map((f) => loadReport(f, "FILE"));
-  const names = [...new Set(reports.flatMap((r) => r.results.map((x) => x.strategy)))];
-  const notes: string[] = [];
-  const results: StrategyResult[] = [];
-  for (const name of names) {
-    const parts = reports.flatMap((r) => r.results.filter((x) => x.strategy === name));
-    let merged = mergeAgents(parts);
-    if (options.target !== undefined) {
-      const audit = await auditAcross(String(options.target), parts);
-      if (typeof audit === "string") notes.push(`${name}: ${audit}`);
-      else merged = { ...merged, audit };
-    } else {
-      notes.push(`${name}: audit = the agents' audits added; duplicates between agents are not seen without --target`);
-    }
-    results.push(merged);
-  }
-  const report: RunReport = { ...reports[0]!, results, notes: [...new Set([...reports.flatMap((r) => r.notes), ...notes])] };
-  const text = EXPORTERS.json!.render(report);
-  if (options.out !== undefined) writeFileSync(String(options.out), text);
-  else io.stdout.write(text);
-  return EXIT.ok;
-}
-
-/** `regbench serve`: the registration core behind its HTTP API until SIGINT or SIGTERM. */
-async function serveCommand(options: Record<string, unknown>, io: Io): Promise<number> {
-  const strategy = String(options.strategy ?? "atomic");
-  if (strategy.includes(",") || strategy === "all") throw new UsageError("--strategy", "names one strategy for a server", "Pick one, e.g. --strategy atomic; start several servers on several ports to compare.");
-  const port = options.port === undefined ? 8080 : Number(options.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port", `must be a port number from 0 to 65535 (got ${String(options.port)})`, "For example: --port 8080 (0 picks a free one).");
-  const host = String(options.host ?? "127.0.0.1");
-  const projectValues = ([] as unknown[]).concat(options.project ?? []).map(String);
-  const { project: _p, port: _port, host: _host, ...rest } = options;
-  const config = buildRunConfig({ ...rest, strategy, mode: "http" });
-  const projects = projectValues.length
-    ? projectValues.map((value) => {
-        const colon = value.indexOf(":");
-        if (colon <= 0 || colon === value.length - 1) throw new UsageError("--project", `must be ID:KEY (got ${JSON.stringify(value)})`, "For example: --project fleet-a:s3cret.");
-        return { id: value.slice(0, colon), cidr: config.workload.cidr, key: value.slice(colon + 1) };
-      })
-    : [{ id: "serve-p0", cidr: config.workload.cidr, key: randomBytes(16).toString("hex") }];
-  const preflight = await prepareRedis(config);
-  if (preflight.unavailable) throw new CannotRunError(strategy, "redis-unavailable", preflight.unavailable.message);
-  const temporary = config.store.kind !== "sqlite";
-  const storePath = config.store.kind === "sqlite" ? config.store.path : join(tmpdir(), `regbench-serve-${process.pid}.db`);
-  const serverKey = config.http.serverKey ?? randomBytes(32).toString("hex");
-  const server = await serve({
-    run: preflight.config,
-    strategy,
-    host,
-    port,
-    instances: config.http.instances,
-    storePath,
-    projects,
-    serverKey,
-    keyPrefix: `serve-${process.pid}`,
-    warmup: config.http.serverWarmup,
-  }).catch((error: Error) => {
-    throw new CannotRunError(strategy, "store", error.message);
-  });
-  io.stdout.write(
-    [
-      `regbench serve · strategy ${strategy} · ${config.http.instances} instance(s) · store ${storePath}${temporary ? " (removed at exit)" : ""}`,
-      ...preflight.notes.map((n) => `note · ${n}`),
-      `listening on ${server.url}`,
-      ...projects.map((p) => `project ${p.id} key ${p.key}  →  regbench run --target ${server.url} --project ${p.id}:${p.key} --server-key ${serverKey}`),
-      "",
-    ].join("\n"),
-  );
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-  });
-  const stats = await server.stop();
-  await preflight.stop();
-  if (temporary) for (const suffix of ["", "-wal", "-shm"]) rmSync(storePath + suffix, { force: true });
-  io.stdout.write(`stopped · peak RSS ${stats.peakRssMb.toFixed(0)} MB over ${stats.instances.length} instance(s)\n`);
-  return EXIT.ok;
-}
+export type { Io } from "./shared.js";
 
 function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command("regbench")
@@ -308,8 +52,11 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--host <addr>", "address to listen on (default: 127.0.0.1, loopback only)")
     .option("--instances <m>", "server processes sharing one store on one port (node cluster) (default: 1)")
     .option("--store <spec>", "sqlite (temporary file, removed at exit) or sqlite:PATH (default: sqlite)")
-    .option("--project <id:key>", "a project the server accepts registrations for, repeatable (default: one generated, printed)", collect)
-    .option("--server-key <hex>", "the AES-256 key sealing configs, 64 hex digits (default: random, printed)")
+    .option("--secrets-file <file>", "JSON with projects, serverKey, auditToken; read if it exists, else the generated secrets are written there (default: a temporary file, removed at exit)")
+    .option("--project <id:key>", "a project the server accepts registrations for, repeatable; keeps the key on the command line (prefer REGBENCH_PROJECTS or --secrets-file) (default: one generated)", collect)
+    .option("--server-key <hex>", "the AES-256 key sealing configs, 64 hex digits (prefer REGBENCH_SERVER_KEY or --secrets-file) (default: generated)")
+    .option("--audit-token <token>", "the bearer token of GET /v1/audit/rows (prefer REGBENCH_AUDIT_TOKEN or --secrets-file) (default: generated)")
+    .option("--max-connections <n>", "open connections each instance accepts; beyond, a 503 with Retry-After (default: 4096)")
     .option("--fault <spec>", "inject pause:P:MS into the server's registrations, repeatable", collect)
     .option("--no-server-warmup", "take traffic cold (by default the server warms its code paths on a scratch store before listening)")
   ).action(async (options: Record<string, unknown>, command: Command) => {
@@ -332,8 +79,11 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--rate <r>", "open loop: start this many registrations per second, latency from each one's intended start (-c caps those in flight)")
     .addOption(new Option("--mode <mode>", "in-process (default), or http: through regbench's own server, one process per strategy").choices(["in-process", "http"]))
     .option("--target <url>", "drive an already running server (regbench serve, or any service with the same API) instead")
-    .option("--project <id:key>", "with --target: a project the target knows, repeatable", collect)
-    .option("--server-key <hex>", "with --target: the key sealing the target's configs, to check them in the audit")
+    .option("--secrets-file <file>", "with --target: the secrets file regbench serve printed (projects, server key, audit token)")
+    .option("--project <id:key>", "with --target: a project the target knows, repeatable (or REGBENCH_PROJECTS=ID:KEY,…)", collect)
+    .option("--server-key <hex>", "with --target: the key sealing the target's configs, to check them in the audit (or REGBENCH_SERVER_KEY)")
+    .option("--audit-token <token>", "with --target: the target's audit token, for GET /v1/audit/rows (or REGBENCH_AUDIT_TOKEN)")
+    .option("--timeout <duration>", "HTTP runs: a request without a complete answer after this long fails as timeout (default: 10s)")
     .option("--instances <m>", "with --mode http: server processes sharing one store on one port (default: 1)")
     .option("--no-server-warmup", "with --mode http: measure cold servers (by default each warms its code paths on a scratch store first)")
     .option("--scenario <file>", "a scenario file, or a shipped name: storm, storm-remote-db, fleet, fleet-remote-db, retry-storm; flags override it")
@@ -379,8 +129,11 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .argument("<files...>", "JSON results, one per load generator")
     .option("--out <file>", "write the merged JSON here instead of stdout")
     .option("--target <url>", "the target, to take the audit once over every generator's rows")
-    .action(async (files: string[], options: Record<string, unknown>) => {
-      setExit(await mergeCommand(files, options, io));
+    .option("--secrets-file <file>", "with --target: the secrets file regbench serve printed (for the audit token)")
+    .option("--audit-token <token>", "with --target: the target's audit token (or REGBENCH_AUDIT_TOKEN)")
+    .option("--timeout <duration>", "how long the audit rows may take (default: 10s)")
+    .action(async (files: string[], options: Record<string, unknown>, command: Command) => {
+      setExit(await mergeCommand(files, given(options, command), io));
     });
   return program;
 }

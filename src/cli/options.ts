@@ -7,6 +7,9 @@ import { findStrategy, strategyNames } from "../strategies/registry.js";
 import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, type LockKeyMode } from "../strategies/strategy.js";
 import { DEFAULT_WORKLOAD, type RunConfig } from "../workload/config.js";
 import { loadScenario } from "../workload/scenario.js";
+import type { Secrets } from "./secrets.js";
+
+const NO_SECRETS: Secrets = Object.freeze({ projects: [], serverKey: undefined, auditToken: undefined });
 
 /** A flag or scenario value that cannot be used: exit 2, the flag named, the fix given. */
 export class UsageError extends Error {
@@ -49,6 +52,9 @@ const FLAG: Record<string, string> = {
   rate: "--rate",
   serverWarmup: "--no-server-warmup",
   runs: "--runs",
+  timeout: "--timeout",
+  auditToken: "--audit-token",
+  secretsFile: "--secrets-file",
 };
 
 /** Scenario files name options as the long flags do (`db-latency`); map them to option keys. */
@@ -77,18 +83,28 @@ function ratio(key: string, value: unknown, example: string): number {
   return n;
 }
 
-/** Milliseconds from `250`, `250ms`, `1.5s`, `2m`. */
+/** Milliseconds from `250` (ms), `250us` / `250µs`, `250ms`, `1.5s`, `2m`. */
 export function parseDurationMs(value: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  const match = /^(\d+(?:\.\d+)?)(us|µs|ms|s|m)?$/.exec(value.trim());
   if (!match) return undefined;
   const n = Number(match[1]);
-  return match[2] === "s" ? n * 1000 : match[2] === "m" ? n * 60_000 : n;
+  switch (match[2]) {
+    case "us":
+    case "µs":
+      return n / 1000;
+    case "s":
+      return n * 1000;
+    case "m":
+      return n * 60_000;
+    default:
+      return n;
+  }
 }
 
 function duration(key: string, value: unknown, example: string, allowZero = true): number {
   const ms = parseDurationMs(String(value));
   if (ms === undefined || (!allowZero && ms === 0)) {
-    throw new UsageError(FLAG[key] ?? key, `must be a duration such as 250ms, 1.5s or a number of milliseconds${allowZero ? "" : " above 0"} (got ${text(value)})`, `For example: ${example}.`);
+    throw new UsageError(FLAG[key] ?? key, `must be a duration such as 250us, 250ms, 1.5s, 2m or a number of milliseconds${allowZero ? "" : " above 0"} (got ${text(value)})`, `For example: ${example}.`);
   }
   return ms;
 }
@@ -114,7 +130,7 @@ export function parseStrategies(value: unknown): string[] {
  * Turns flags (and a scenario file under them) into one validated, frozen `RunConfig`. Precedence: defaults,
  * then the scenario's options, then flags given on the command line. Throws `UsageError` before anything runs.
  */
-export function buildRunConfig(cli: RawOptions): RunConfig {
+export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): RunConfig {
   let scenario: string | undefined;
   let merged: Record<string, unknown> = {};
   if (cli.scenario !== undefined) {
@@ -193,16 +209,23 @@ export function buildRunConfig(cli: RawOptions): RunConfig {
   const modeText = has("mode") ? String(get("mode")) : target !== undefined ? "http" : "in-process";
   if (modeText !== "in-process" && modeText !== "http") throw new UsageError("--mode", `must be in-process or http (got ${JSON.stringify(modeText)})`, "Use --mode http to go through regbench's HTTP server, or leave it out.");
   if (target !== undefined && modeText !== "http") throw new UsageError("--mode", "must be http with --target", "Drop --mode, or use --mode http.");
-  const projectValues = has("project") ? ([] as unknown[]).concat(get("project")).map(String) : [];
-  const givenProjects = projectValues.map((value) => {
-    const colon = value.indexOf(":");
-    if (colon <= 0 || colon === value.length - 1) throw new UsageError("--project", `must be ID:KEY (got ${JSON.stringify(value)})`, "Pass the ID and key of a project the target knows, e.g. --project serve-p0:1f2e… (regbench serve prints it).");
-    return { id: value.slice(0, colon), key: value.slice(colon + 1) };
-  });
-  if (givenProjects.length > 0 && target === undefined) throw new UsageError("--project", "only applies with --target", "Drop --project: without a target, regbench creates its own projects.");
-  if (target !== undefined && givenProjects.length === 0) throw new UsageError("--target", "needs at least one --project ID:KEY the target knows", "Add --project ID:KEY (regbench serve prints one when it starts).");
-  const serverKey = has("serverKey") ? String(get("serverKey")) : undefined;
-  if (serverKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(serverKey)) throw new UsageError("--server-key", "must be 64 hex digits (a 256-bit AES key)", "Pass the key the target printed at start, or leave it out to check IPs only.");
+  // Secrets (projects, keys, the audit token) come resolved from the command line, --secrets-file or the
+  // environment; given on the command line without a target they are a mistake, from the environment they are ignored.
+  for (const key of ["project", "serverKey", "auditToken", "secretsFile"] as const) {
+    if (has(key) && target === undefined) throw new UsageError(FLAG[key]!, "only applies with --target", `Drop ${FLAG[key]}: without a target, regbench starts its own servers with their own secrets.`);
+  }
+  const givenProjects = target !== undefined ? secrets.projects : [];
+  if (target !== undefined && givenProjects.length === 0) {
+    throw new UsageError("--target", "needs at least one project the target knows", "Pass --secrets-file FILE (regbench serve prints one), REGBENCH_PROJECTS=ID:KEY in the environment, or --project ID:KEY.");
+  }
+  const serverKey = target !== undefined ? secrets.serverKey : undefined;
+  if (serverKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(serverKey)) throw new UsageError("--server-key", "must be 64 hex digits (a 256-bit AES key)", "Pass the key the target was started with, or leave it out to check IPs only.");
+  const auditToken = target !== undefined ? secrets.auditToken : undefined;
+  const timeoutMs = has("timeout") ? duration("timeout", get("timeout"), "--timeout 10s", false) : 10_000;
+  if (has("timeout") && modeText !== "http") throw new UsageError("--timeout", "applies to HTTP runs only", "Add --mode http or --target, or drop --timeout (in-process registrations wait for their locks with --lock-timeout).");
+  if (target !== undefined && faults.length > 0) {
+    throw new UsageError("--fault", "cannot be injected into a --target: regbench does not control that server", "Drop --fault, or use --mode http, which starts regbench's own server per strategy and injects the faults there.");
+  }
   const instances = has("instances") ? integer("instances", get("instances"), 1, "--instances 2") : 1;
   if (instances > 1 && modeText !== "http") throw new UsageError("--instances", "needs --mode http", "Add --mode http: instances are server processes.");
   if (instances > 1 && target !== undefined) throw new UsageError("--instances", "cannot be combined with --target", "Start the target with regbench serve --instances N instead.");
@@ -220,7 +243,7 @@ export function buildRunConfig(cli: RawOptions): RunConfig {
     strategies: Object.freeze(strategies),
     selection,
     mode: modeText,
-    http: Object.freeze({ target: target?.replace(/\/+$/, ""), projects: Object.freeze(givenProjects), serverKey, instances, serverWarmup: get("serverWarmup") !== false }),
+    http: Object.freeze({ target: target?.replace(/\/+$/, ""), projects: Object.freeze(givenProjects), serverKey, instances, serverWarmup: get("serverWarmup") !== false, timeoutMs, auditToken }),
     scenario,
     workload: Object.freeze({ requests, concurrency, warmup, systems, projects, resend, dbLatencyMs, seed, cidr: cidr.text, ...(rate !== undefined ? { rate } : {}) }),
     strategy: Object.freeze({ lockKey: lockKeyText as LockKeyMode | undefined, lockTimeoutMs, shards, retries }),
@@ -236,7 +259,9 @@ export function describeConfig(config: RunConfig): Record<string, unknown> {
   const usesRedis = config.strategies.some((name) => findStrategy(name)?.backend.kind === "redis");
   return {
     mode: config.mode,
-    ...(config.mode === "http" ? { target: config.http.target ?? "embedded regbench serve", instances: config.http.instances, serverWarmup: config.http.target ? null : config.http.serverWarmup } : {}),
+    ...(config.mode === "http"
+      ? { target: config.http.target ?? "embedded regbench serve", instances: config.http.instances, serverWarmup: config.http.target ? null : config.http.serverWarmup, timeoutMs: config.http.timeoutMs }
+      : {}),
     scenario: config.scenario ?? null,
     strategies: config.strategies,
     ...config.workload,

@@ -1,67 +1,127 @@
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { EXPORTERS } from "../report/exporters/registry.js";
 import type { RunReport } from "../report/result.js";
 import { UsageError } from "./options.js";
 
-/** An output file opened before the run, written after it. */
-interface OpenedOutput {
+/** One file a run will write, checked before the run. */
+interface PlannedOutput {
+  readonly flag: string;
   readonly path: string;
   readonly format: string;
-  readonly fd: number;
+  /** A baseline is never written from an interrupted run. */
+  readonly baseline: boolean;
 }
 
-/** Where a run's report goes, every file opened up front so that a bad path fails before anything runs. */
+/**
+ * Writes `text` to `path` atomically: into a temporary file beside it, flushed, then renamed over it. A reader (or a
+ * crash) sees the old file or the new one, never a half-written or empty one.
+ */
+export function writeAtomically(path: string, text: string, mode = 0o644): void {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const fd = openSync(temp, "wx", mode);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  closeSync(fd);
+  try {
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Fails now, naming the flag, if `path` could not be written after the run. Creates nothing, truncates nothing. */
+function checkWritable(flag: string, path: string): void {
+  const dir = dirname(path);
+  const fail = (why: string) => {
+    throw new UsageError(flag, `cannot write ${path} (${why})`, "Pass a path in a folder that exists and that you can write to.");
+  };
+  try {
+    if (!statSync(dir).isDirectory()) fail("ENOTDIR");
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    fail((error as NodeJS.ErrnoException).code ?? (error as Error).message);
+  }
+  try {
+    if (statSync(path).isDirectory()) fail("EISDIR: it is a folder");
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    // ENOENT: a new file, which the folder check covers.
+  }
+}
+
+/**
+ * Where a run's report goes. Every path is checked before the run, so that a bad one fails in the first second
+ * (exit 2); nothing is opened or truncated until there is a report to write, and each file is written atomically,
+ * so a failed or interrupted run leaves every existing file as it was.
+ */
 export class Outputs {
-  private constructor(private readonly files: readonly OpenedOutput[]) {}
+  private constructor(private readonly files: readonly PlannedOutput[]) {}
 
   /**
-   * Opens `--export-*` files, the baseline to save, and the run's own JSON under `--out` (default `results/`)
-   * unless `--no-save`. A path that cannot be written is a UsageError naming its flag.
+   * Plans `--export-*` files, the baseline to save, and the run's own JSON under `--out` (default `results/`)
+   * unless `--no-save`. A path that could not be written is a UsageError naming its flag.
    */
-  static open(options: Readonly<Record<string, unknown>>, saveName: string): Outputs {
-    const files: OpenedOutput[] = [];
-    const openFor = (flag: string, path: string, format: string) => {
-      try {
-        files.push({ path, format, fd: openSync(path, "w") });
-      } catch (error) {
-        for (const f of files) closeSync(f.fd);
-        throw new UsageError(flag, `cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, "Pass a path in a folder that exists and that you can write to.");
-      }
-    };
+  static plan(options: Readonly<Record<string, unknown>>, saveName: string): Outputs {
+    const files: PlannedOutput[] = [];
     for (const [key, flag, format] of [
       ["exportMarkdown", "--export-markdown", "md"],
       ["exportJson", "--export-json", "json"],
       ["exportCsv", "--export-csv", "csv"],
       ["saveBaseline", "--save-baseline", "json"],
     ] as const) {
-      if (options[key] !== undefined) openFor(flag, String(options[key]), format);
+      if (options[key] === undefined) continue;
+      const path = String(options[key]);
+      checkWritable(flag, path);
+      files.push({ flag, path, format, baseline: key === "saveBaseline" });
     }
     if (options.save !== false) {
       const dir = String(options.out ?? "results");
       try {
         mkdirSync(dir, { recursive: true });
       } catch (error) {
-        for (const f of files) closeSync(f.fd);
         throw new UsageError("--out", `cannot create ${dir} (${(error as NodeJS.ErrnoException).code})`, "Pass a folder you can write to, or --no-save.");
       }
       const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
-      openFor("--out", join(dir, `${stamp}-${saveName.replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 80)}.json`), "json");
+      const path = join(dir, `${stamp}-${saveName.replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 80)}.json`);
+      checkWritable("--out", path);
+      files.push({ flag: "--out", path, format: "json", baseline: false });
     }
     return new Outputs(files);
   }
 
-  /** Writes the report into every opened file and closes them; returns the paths written. */
-  write(report: RunReport): string[] {
-    for (const f of this.files) {
-      writeSync(f.fd, EXPORTERS[f.format]!.render(report));
-      closeSync(f.fd);
-    }
-    return this.files.map((f) => f.path);
+  /** The baseline this run would save, if any. */
+  get baselinePath(): string | undefined {
+    return this.files.find((f) => f.baseline)?.path;
   }
 
-  /** Closes without writing (the run failed): the files stay as they were opened, empty. */
-  abandon(): void {
-    for (const f of this.files) closeSync(f.fd);
+  /**
+   * Writes the report into each planned file, atomically; an interrupted report never replaces a baseline, and a run
+   * that failed (`saved-only`) writes only its own new file under results/, never a file the user named. Returns
+   * the paths written and, for a file that could not be written, why (the run's figures are on stdout regardless).
+   */
+  write(report: RunReport, scope: "all" | "saved-only" = "all"): { written: string[]; failed: string[] } {
+    const written: string[] = [];
+    const failed: string[] = [];
+    for (const f of this.files) {
+      if (f.baseline && report.interrupted) continue;
+      if (scope === "saved-only" && f.flag !== "--out") continue;
+      try {
+        writeAtomically(f.path, EXPORTERS[f.format]!.render(report));
+        written.push(f.path);
+      } catch (error) {
+        failed.push(`${f.flag} ${f.path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+    }
+    return { written, failed };
   }
 }

@@ -9,6 +9,7 @@ export type ErrorKind =
   | "unknown-project"
   | "wrong-key"
   | "pool-exhausted"
+  | "machine-conflict"
   | "lock-timeout"
   | "lock-busy"
   | "lock-lost"
@@ -49,6 +50,17 @@ export class PoolExhaustedError extends RegbenchError {
   readonly kind = "pool-exhausted" as const;
   constructor(readonly projectId: string, readonly cidr: string) {
     super(`no free IPv4 left in ${cidr} for project ${JSON.stringify(projectId)}`);
+  }
+}
+
+/**
+ * The machineID is already registered under another project. Nothing of that row (its project, IP or config) is
+ * told: one project's key never reaches another project's rows.
+ */
+export class MachineConflictError extends RegbenchError {
+  readonly kind = "machine-conflict" as const;
+  constructor(readonly machineId: string) {
+    super(`machine ${JSON.stringify(machineId)} is already registered under another project`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { PoolExhaustedError, StoreError, UnknownProjectError, WrongKeyError } from "./errors.js";
+import { MachineConflictError, PoolExhaustedError, StoreError, UnknownProjectError, WrongKeyError } from "./errors.js";
 import { formatIpv4, parseCidr, type Cidr } from "./ipv4.js";
 import { keyMatches, seal } from "./crypto.js";
 import type { MachineRecord, Project, RegisterRequest, RegisterResponse } from "./types.js";
@@ -22,6 +22,11 @@ export interface RegisterOptions {
   readonly fence?: Fence;
   /** Awaited after the reads and before the writes (where fault injection stalls a registration). */
   readonly beforeWrite?: () => Promise<void>;
+  /**
+   * Called as each write has committed: a lock that is lost later can then tell the registrations whose writes
+   * committed while it was valid from those that wrote after (see LockBatches).
+   */
+  readonly onWritten?: () => void;
 }
 
 /** A project as the registration path uses it: the stored row plus its parsed pool. */
@@ -62,9 +67,10 @@ export class RegistrationService {
     if (!(await this.store.hasSystem(project.id, request.systemUuid))) {
       await this.beforeWrite(options);
       await this.store.insertSystem({ projectId: project.id, systemUuid: request.systemUuid, systemName: request.systemName }, options.fence);
+      options.onWritten?.();
     }
     const existing = await this.store.findMachine(request.machineId);
-    if (existing) return this.respond(existing);
+    if (existing) return this.respondExisting(existing, project.id);
     const ipNum = await this.store.nextFreeIp(project.id, cidr.firstHost, cidr.lastHost);
     if (ipNum === undefined) throw new PoolExhaustedError(project.id, cidr.text);
     const ipv4 = formatIpv4(ipNum);
@@ -72,6 +78,7 @@ export class RegistrationService {
     if (this.settings.beforeMachineWrite) await this.settings.beforeMachineWrite();
     await this.beforeWrite(options);
     await this.store.insertMachine({ ...machineFields(request), ipv4, ipNum, config }, options.fence);
+    options.onWritten?.();
     return this.respond({ machineId: request.machineId, projectId: project.id, systemUuid: request.systemUuid, ipv4, config });
   }
 
@@ -92,7 +99,16 @@ export class RegistrationService {
   /** The response to a claim's outcome. */
   respondToClaim(result: ClaimResult, auth: AuthenticatedProject): RegisterResponse {
     if (result.outcome === "exhausted") throw new PoolExhaustedError(auth.project.id, auth.cidr.text);
-    return this.respond(result.record);
+    return this.respondExisting(result.record, auth.project.id);
+  }
+
+  /**
+   * A machine's stored row, answered only to its own project: a machineID registered under another project is
+   * refused without telling anything of that row.
+   */
+  respondExisting(record: MachineRecord, projectId: string): RegisterResponse {
+    if (record.projectId !== projectId) throw new MachineConflictError(record.machineId);
+    return this.respond(record);
   }
 
   /** Seals the stored config for the device. */

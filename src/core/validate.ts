@@ -19,6 +19,8 @@ export const REQUEST_FIELDS = Object.freeze(Object.keys(FIELD_LIMITS) as (keyof 
 
 // Control characters would end up in YAML and logs; no device has a reason to send them.
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// A lone surrogate has no UTF-8 encoding: stored, it would become invalid UTF-8 (or a replacement character).
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 // Requests already checked: the HTTP layer validates before the strategy sees a request, and the core validates
 // again for callers that come straight in; the second look at the same object is free.
@@ -35,7 +37,8 @@ export function validateRequest(body: unknown): RegisterRequest {
   }
   const record = body as Record<string, unknown>;
   for (const name of Object.keys(record)) {
-    if (!(name in FIELD_LIMITS)) throw new ValidationError(name, "is not a known field");
+    // An own-property check: `in` would accept inherited names such as constructor, toString or __proto__.
+    if (!Object.hasOwn(FIELD_LIMITS, name)) throw new ValidationError(name, "is not a known field");
   }
   for (const field of REQUEST_FIELDS) {
     const value = record[field];
@@ -44,6 +47,7 @@ export function validateRequest(body: unknown): RegisterRequest {
     if (value.length === 0) throw new ValidationError(field, "must not be empty");
     if (value.length > FIELD_LIMITS[field]) throw new ValidationError(field, `is longer than ${FIELD_LIMITS[field]} characters`);
     if (CONTROL.test(value)) throw new ValidationError(field, "contains control characters");
+    if (LONE_SURROGATE.test(value)) throw new ValidationError(field, "is not well-formed Unicode (a lone surrogate)");
   }
   validated.add(record);
   return record as unknown as RegisterRequest;

@@ -52,9 +52,3 @@ export function renderVpnConfig(input: VpnConfigInput): string {
     relays
   );
 }
-
-/** The interface IPv4 a rendered config carries, for the audit's cross-check. */
-export function configIpv4(yaml: string): string | undefined {
-  const match = /^interfaceAddr: "([0-9.]+)\/\d+"$/m.exec(yaml);
-  return match?.[1];
-}

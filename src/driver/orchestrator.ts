@@ -1,90 +1,155 @@
 import { fork } from "node:child_process";
-import type { ErrorKind } from "../core/errors.js";
-import type { StrategyResult } from "../report/result.js";
-import type { RunConfig } from "../workload/config.js";
-import type { RunEvent } from "./inProcess.js";
-import type { WorkerMessage, WorkerRequest } from "./protocol.js";
-import { prepareRedis } from "./redisPreflight.js";
-import { runHttp } from "./http.js";
+import { describeExit, exited, sendTo, stopChild } from "../process/children.js";
+import { createRedisClient, deleteKeys } from "../redis/client.js";
 import { aggregateRuns } from "../report/aggregate.js";
+import type { StrategyResult } from "../report/result.js";
+import { makeTempDir } from "../store/open.js";
+import { findStrategy } from "../strategies/registry.js";
+import { redisKeyPrefix } from "../strategies/settings.js";
+import type { RunConfig } from "../workload/config.js";
+import { CannotRunError, InterruptedError } from "./errors.js";
+import { runHttp } from "./http.js";
+import { newRunPrefix, type RunPlace } from "./inProcess.js";
+import type { WorkerMessage, WorkerRequest } from "./protocol.js";
+import type { RunEvent } from "./recorder.js";
+import { prepareRedis } from "./redisPreflight.js";
+import { probeTarget } from "./targetProbe.js";
 
-/** What the orchestrator tells the CLI: which strategy is running, its events, its result. */
+export { CannotRunError, InterruptedError } from "./errors.js";
+
+/** What the orchestrator tells the CLI: which strategy is running, its events, its result or its failure. */
 export type OrchestratorEvent =
   | { readonly type: "strategy-start"; readonly strategy: string; readonly index: number; readonly count: number }
   | { readonly type: "strategy-event"; readonly strategy: string; readonly event: RunEvent }
-  | { readonly type: "strategy-done"; readonly result: StrategyResult };
-
-/** A strategy could not be run at all (its store would not open, its worker died). */
-export class CannotRunError extends Error {
-  constructor(readonly strategy: string, readonly reason: ErrorKind | "worker", message: string) {
-    super(`${strategy}: ${message}`);
-  }
-}
+  | { readonly type: "strategy-done"; readonly result: StrategyResult; readonly index: number; readonly count: number }
+  | { readonly type: "strategy-failed"; readonly strategy: string; readonly reason: string; readonly index: number; readonly count: number };
 
 const WORKER = new URL("./worker.js", import.meta.url);
 
-/** Measures one strategy in a child process of its own. */
-export function runInWorker(config: RunConfig, strategy: string, onEvent: (event: RunEvent) => void): Promise<StrategyResult> {
+/**
+ * Measures one strategy in a child process of its own. Interrupted, it asks the child to stop (it then reports what
+ * it measured), and stops it by PID if it does not within a few seconds. A child that dies fails the strategy with
+ * the reason.
+ */
+export function runInWorker(config: RunConfig, strategy: string, place: RunPlace, onEvent: (event: RunEvent) => void, signal?: AbortSignal): Promise<StrategyResult> {
   return new Promise((resolve, reject) => {
     const child = fork(WORKER, [], { stdio: ["ignore", "ignore", "inherit", "ipc"], serialization: "advanced" });
     let settled = false;
     const settle = (fn: () => void) => {
       if (!settled) {
         settled = true;
+        signal?.removeEventListener("abort", onAbort);
         fn();
       }
     };
-    child.on("message", (raw) => {
-      const message = raw as WorkerMessage;
+    const send = (message: WorkerRequest) => sendTo(child, message);
+    const onAbort = () => void stopChild(child, () => send({ type: "stop" }), { graceMs: 3000, killAfterMs: 1000 });
+    child.on("error", () => {}); // a failed send or kill; the exit says what happened
+    child.on("message", (message: WorkerMessage) => {
       if (message.type === "event") onEvent(message.event);
       else if (message.type === "result") settle(() => resolve(message.result));
       else settle(() => reject(new CannotRunError(strategy, message.kind, message.message)));
     });
-    child.on("error", (error) => settle(() => reject(new CannotRunError(strategy, "worker", error.message))));
-    child.on("exit", (code, signal) =>
-      settle(() => reject(new CannotRunError(strategy, "worker", `the measuring process exited (${signal ?? `code ${code}`}) before reporting`))),
+    void exited(child).then(() =>
+      settle(() =>
+        reject(signal?.aborted ? new InterruptedError(strategy) : new CannotRunError(strategy, "worker", `the measuring process ${describeExit(child.exitCode, child.signalCode)} before reporting`)),
+      ),
     );
-    const request: WorkerRequest = { config, strategy };
-    child.send(request);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    send({ type: "run", config, strategy, place });
+    if (signal?.aborted) onAbort();
   });
 }
 
-/** What a run produced: a result per strategy that ran, the ones skipped and why, notes on the conditions. */
+/** What a run produced: a result per strategy measured, the ones skipped or failed and why, notes on the conditions. */
 export interface RunOutcome {
   /** The config as run: Redis URLs resolved, skipped strategies removed. */
   readonly config: RunConfig;
   readonly results: readonly StrategyResult[];
   readonly skipped: readonly { readonly strategy: string; readonly reason: string }[];
+  readonly failed: readonly { readonly strategy: string; readonly reason: string }[];
   readonly notes: readonly string[];
+  /** The run was stopped by its signal; `results` hold what was measured until then. */
+  readonly interrupted: boolean;
+}
+
+/** Deletes whatever a strategy's run left in Redis under its prefix (its process may have been killed before it could). */
+async function removeRunKeys(urls: readonly string[], prefix: string): Promise<void> {
+  await Promise.all(
+    urls.map(async (url) => {
+      const client = createRedisClient(url);
+      client.on("error", () => {});
+      try {
+        await deleteKeys(client, redisKeyPrefix(prefix));
+      } catch {
+        // a Redis that went away (the redis-down fault, a stopped throwaway) holds nothing to clean
+      } finally {
+        client.disconnect();
+      }
+    }),
+  );
 }
 
 /**
- * Runs every strategy of the config one after the other, each in its own process on its own fresh store, after
- * making sure the backends they need answer.
+ * Runs every strategy of the config one after the other, each in its own process (or, over HTTP, against its own
+ * server process) on its own fresh store, after making sure the backends they need answer. A strategy that fails is
+ * reported and the others still run. When `signal` aborts, no further strategy starts, the running one stops and
+ * reports what it measured, every child is stopped, and temporary stores and the run's Redis keys are removed.
  */
-export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEvent) => void = () => {}): Promise<RunOutcome> {
+export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEvent) => void = () => {}, signal?: AbortSignal): Promise<RunOutcome> {
+  if (config.http.target) {
+    const down = await probeTarget(config.http.target, Math.min(3000, config.http.timeoutMs));
+    if (down) {
+      throw new CannotRunError("target", "target", `cannot reach the target at ${config.http.target} (${down}): start the server first (regbench serve prints how to drive it), or check --target`);
+    }
+  }
   const preflight = await prepareRedis(config);
+  const temp = makeTempDir();
   try {
     if (preflight.unavailable) throw new CannotRunError(preflight.unavailable.strategy, "redis-unavailable", preflight.unavailable.message);
     const run = preflight.config;
+    const redisUrls = run.redis.urls === "auto" ? [] : run.redis.urls;
     const perStrategy = new Map<string, StrategyResult[]>(run.strategies.map((s) => [s, []]));
+    const failed = new Map<string, string>();
     const count = run.strategies.length * run.runs;
     // Runs are interleaved (a, b, c, a, b, c…) so that a drift of the machine spreads over every strategy.
-    for (let round = 0; round < run.runs; round++) {
+    rounds: for (let round = 0; round < run.runs; round++) {
       for (const [i, strategy] of run.strategies.entries()) {
-        onEvent({ type: "strategy-start", strategy, index: round * run.strategies.length + i, count });
+        if (signal?.aborted) break rounds;
+        if (failed.has(strategy)) continue;
+        const index = round * run.strategies.length + i;
+        onEvent({ type: "strategy-start", strategy, index, count });
         const forward = (event: RunEvent) => onEvent({ type: "strategy-event", strategy, event });
-        // In-process: a worker process per strategy. HTTP: a server process per strategy, the load from this one.
-        const result =
-          run.mode === "http" ? await runHttp(run, run.http.target ? undefined : strategy, { onEvent: forward }) : await runInWorker(run, strategy, forward);
-        perStrategy.get(strategy)!.push(result);
-        onEvent({ type: "strategy-done", result });
+        const place: RunPlace = { prefix: newRunPrefix(), tempDir: temp.path };
+        try {
+          // In-process: a worker process per strategy. HTTP: a server process per strategy, the load from this one.
+          const result =
+            run.mode === "http"
+              ? await runHttp(run, run.http.target ? undefined : strategy, { onEvent: forward, signal }, place)
+              : await runInWorker(run, strategy, place, forward, signal);
+          perStrategy.get(strategy)!.push(result);
+          onEvent({ type: "strategy-done", result, index, count });
+        } catch (error) {
+          if (error instanceof InterruptedError) break rounds;
+          const reason = error instanceof CannotRunError ? error.message.slice(strategy.length + 2) : ((error as Error)?.message ?? String(error));
+          failed.set(strategy, reason);
+          onEvent({ type: "strategy-failed", strategy, reason, index, count });
+        } finally {
+          if (findStrategy(strategy)?.backend.kind === "redis" && !run.http.target) await removeRunKeys(redisUrls, place.prefix);
+        }
       }
     }
-    const results = run.strategies.map((s) => aggregateRuns(perStrategy.get(s)!));
-    return { config: run, results, skipped: preflight.skipped, notes: preflight.notes };
+    const results = run.strategies.filter((s) => perStrategy.get(s)!.length > 0 && !failed.has(s)).map((s) => aggregateRuns(perStrategy.get(s)!));
+    return {
+      config: run,
+      results,
+      skipped: preflight.skipped,
+      failed: [...failed].map(([strategy, reason]) => ({ strategy, reason })),
+      notes: preflight.notes,
+      interrupted: Boolean(signal?.aborted),
+    };
   } finally {
     await preflight.stop();
+    temp.remove();
   }
 }
-

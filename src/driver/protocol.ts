@@ -1,13 +1,13 @@
 import type { ErrorKind } from "../core/errors.js";
 import type { StrategyResult } from "../report/result.js";
 import type { RunConfig } from "../workload/config.js";
-import type { RunEvent } from "./inProcess.js";
+import type { RunPlace } from "./inProcess.js";
+import type { RunEvent } from "./recorder.js";
 
-/** Parent → worker: measure this strategy under this config. */
-export interface WorkerRequest {
-  readonly config: RunConfig;
-  readonly strategy: string;
-}
+/** Parent → worker: measure this strategy under this config, in this place; or stop (the run was interrupted). */
+export type WorkerRequest =
+  | { readonly type: "run"; readonly config: RunConfig; readonly strategy: string; readonly place: RunPlace }
+  | { readonly type: "stop" };
 
 /** Worker → parent. */
 export type WorkerMessage =

@@ -1,16 +1,18 @@
-import cluster from "node:cluster";
+import cluster, { type Worker } from "node:cluster";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { keyDigest } from "../core/crypto.js";
+import { StoreError } from "../core/errors.js";
 import { defaultServiceSettings, RegistrationService } from "../core/registration.js";
-import { strategySettingsFrom } from "../driver/inProcess.js";
 import { pauseHook } from "../faults/faults.js";
+import { exited, sendTo, stopChild } from "../process/children.js";
 import { withLatency } from "../store/latency.js";
 import { DEFAULT_SQLITE_SETTINGS, SqliteStore } from "../store/sqlite.js";
 import { findStrategy } from "../strategies/registry.js";
+import { strategySettingsFrom } from "../strategies/settings.js";
 import type { RunConfig } from "../workload/config.js";
 import { mulberry32 } from "../workload/prng.js";
-import { createRegistrationServer } from "./server.js";
+import { createRegistrationServer, DEFAULT_SERVER_SETTINGS } from "./server.js";
 import { warmUp } from "./warmup.js";
 
 /** A project a server is started with; its key in clear, since the server stores only the digest. */
@@ -20,7 +22,10 @@ export interface ServedProject {
   readonly key: string;
 }
 
-/** Everything a server process needs, as plain data that crosses a process boundary. */
+/**
+ * Everything a server process needs, as plain data that crosses a process boundary — over IPC only: it carries
+ * the project keys, the sealing key and the audit token, which must not be seen in an environment or a command line.
+ */
 export interface ServeSpec {
   readonly run: RunConfig;
   readonly strategy: string;
@@ -29,24 +34,41 @@ export interface ServeSpec {
   readonly instances: number;
   /** The SQLite file every instance shares (WAL, busy timeout). */
   readonly storePath: string;
+  /** Set when the store is a temporary file in this folder: a server orphaned by its parent removes both. */
+  readonly temporaryIn?: string;
   readonly projects: readonly ServedProject[];
   /** AES-256 key sealing the configs, hex. */
   readonly serverKey: string;
+  /** The bearer token of GET /v1/audit/rows. */
+  readonly auditToken: string;
   /** Redis keys of this server go under it. */
   readonly keyPrefix: string;
   /** Warm the code paths on a scratch store before listening (see warmup.ts). */
   readonly warmup: boolean;
+  /** Connections each instance accepts before it answers 503. */
+  readonly maxConnections: number;
+}
+
+/** One instance's figures, as it reports them when it stops. */
+export interface InstanceStats {
+  readonly pid: number;
+  readonly peakRssMb: number;
+  readonly strategyStats: Readonly<Record<string, unknown>>;
 }
 
 /** What a server reports when it stops. */
 export interface ServeStats {
-  /** Sum over the instances of each one's peak RSS. */
-  readonly peakRssMb: number;
-  readonly instances: readonly { readonly pid: number; readonly peakRssMb: number; readonly strategyStats: Readonly<Record<string, unknown>> }[];
+  /** Sum over the instances of each one's peak RSS; null when an instance could not report (it died). */
+  readonly peakRssMb: number | null;
+  readonly instances: readonly InstanceStats[];
 }
 
 export interface RunningServer {
   readonly url: string;
+  /** What the operator must know: keys of a kept store that were replaced. */
+  readonly notes: readonly string[];
+  /** Cuts every instance's connection to the first Redis node (the redis-down fault). */
+  cutRedis(): void;
   stop(): Promise<ServeStats>;
 }
 
@@ -56,22 +78,37 @@ function constraintsOf(spec: ServeSpec): boolean {
   return definition.constraints;
 }
 
-/** Creates the schema and the projects once, before any instance opens the file. */
-async function prepareStore(spec: ServeSpec): Promise<void> {
+/**
+ * Creates the schema and the projects once, before any instance opens the file. A kept store's project follows the
+ * key it is started with (the stored digest is replaced: never a silently stale key); a project whose pool differs
+ * is refused, since its rows were allocated from the old pool. Returns what changed, for the operator.
+ */
+export async function prepareStore(spec: ServeSpec): Promise<string[]> {
   const store = new SqliteStore({ ...DEFAULT_SQLITE_SETTINGS, path: spec.storePath, constraints: constraintsOf(spec) });
+  const changes: string[] = [];
   try {
     for (const p of spec.projects) {
-      if (!(await store.getProject(p.id))) {
-        await store.createProject({ id: p.id, name: `project ${p.id}`, cidr: p.cidr, keyDigest: keyDigest(p.key), relayNodes: [`relay-1.${p.id}.regbench.internal:3478`] });
+      const existing = await store.getProject(p.id);
+      const digest = keyDigest(p.key);
+      if (!existing) {
+        await store.createProject({ id: p.id, name: `project ${p.id}`, cidr: p.cidr, keyDigest: digest, relayNodes: [`relay-1.${p.id}.regbench.internal:3478`] });
+      } else if (existing.cidr !== p.cidr) {
+        throw new StoreError(
+          `project ${p.id} exists in ${spec.storePath} with the pool ${existing.cidr}, not ${p.cidr}: its machines hold addresses of the old pool. Start with --cidr ${existing.cidr}, or use a new store`,
+        );
+      } else if (!Buffer.from(existing.keyDigest).equals(digest)) {
+        await store.updateProjectKey(p.id, digest);
+        changes.push(`project ${p.id}: the stored key was replaced by the one given now; the old key is refused`);
       }
     }
   } finally {
     await store.close();
   }
+  return changes;
 }
 
 /** One instance: the store, the strategy and the HTTP server, in this process. */
-export async function startInstance(spec: ServeSpec, port: number): Promise<{ port: number; stop(): Promise<ServeStats["instances"][number]> }> {
+export async function startInstance(spec: ServeSpec, port: number): Promise<{ port: number; cutRedis(): void; stop(): Promise<InstanceStats> }> {
   const definition = findStrategy(spec.strategy)!;
   const raw = new SqliteStore({ ...DEFAULT_SQLITE_SETTINGS, path: spec.storePath, constraints: definition.constraints });
   const store = withLatency(raw, spec.run.workload.dbLatencyMs);
@@ -83,36 +120,66 @@ export async function startInstance(spec: ServeSpec, port: number): Promise<{ po
   const settings = strategySettingsFrom(spec.run, definition, spec.keyPrefix);
   if (spec.warmup) await warmUp(definition, settings, Buffer.from(spec.serverKey, "hex"));
   const strategy = definition.create(service, settings);
-  const server = createRegistrationServer({ strategy, store, strategyName: definition.name });
+  const server = createRegistrationServer({
+    strategy,
+    store,
+    strategyName: definition.name,
+    auditToken: spec.auditToken,
+    settings: { ...DEFAULT_SERVER_SETTINGS, maxConnections: spec.maxConnections },
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, spec.host, () => resolve());
   });
+  let stopped: Promise<InstanceStats> | undefined;
   return {
     port: (server.address() as AddressInfo).port,
-    async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      const strategyStats = strategy.stats();
-      await strategy.close();
-      await raw.close();
-      return { pid: process.pid, peakRssMb: process.resourceUsage().maxRSS / 1024, strategyStats };
+    cutRedis: () => strategy.cutRedis?.(),
+    stop() {
+      stopped ??= (async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        const strategyStats = strategy.stats();
+        await strategy.close();
+        await raw.close();
+        return { pid: process.pid, peakRssMb: process.resourceUsage().maxRSS / 1024, strategyStats };
+      })();
+      return stopped;
     },
   };
 }
 
 const WORKER = fileURLToPath(new URL("./serveWorker.js", import.meta.url));
 
+/** Messages between the primary and its cluster workers. */
+export type InstanceMessage =
+  | { readonly type: "ready" }
+  | { readonly type: "listening"; readonly port: number }
+  | { readonly type: "failed"; readonly message: string }
+  | { readonly type: "stats"; readonly stats: InstanceStats };
+
+/** Asks one cluster worker to stop and collects its stats; a worker that died or does not answer is stopped by PID. */
+async function stopWorker(worker: Worker): Promise<InstanceStats | undefined> {
+  let stats: InstanceStats | undefined;
+  worker.on("message", (m: InstanceMessage) => {
+    if (m.type === "stats") stats = m.stats;
+  });
+  await stopChild(worker.process, () => sendTo(worker.process, { type: "stop" }), { graceMs: 4000, killAfterMs: 1000 });
+  return stats;
+}
+
 /**
  * Starts `spec.instances` server instances sharing one SQLite file: in this process when there is one, as
- * node cluster workers on one port otherwise. Resolves once every instance listens.
+ * node cluster workers on one port otherwise (each gets the spec over IPC). Resolves once every instance listens.
  */
 export async function serve(spec: ServeSpec): Promise<RunningServer> {
-  await prepareStore(spec);
+  const notes = await prepareStore(spec);
   if (spec.instances <= 1) {
     const instance = await startInstance(spec, spec.port);
     return {
-      url: `http://${spec.host}:${instance.port}`,
+      notes,
+      url: `http://${spec.host.includes(":") ? `[${spec.host}]` : spec.host}:${instance.port}`,
+      cutRedis: () => instance.cutRedis(),
       async stop() {
         const one = await instance.stop();
         return { peakRssMb: one.peakRssMb, instances: [one] };
@@ -120,32 +187,35 @@ export async function serve(spec: ServeSpec): Promise<RunningServer> {
     };
   }
   cluster.setupPrimary({ exec: WORKER, args: [], silent: false });
-  const workers = Array.from({ length: spec.instances }, () => cluster.fork({ REGBENCH_SERVE_SPEC: JSON.stringify(spec) }));
-  const ports = await Promise.all(
-    workers.map(
-      (worker) =>
-        new Promise<number>((resolve, reject) => {
-          worker.once("message", (m: { type: string; port?: number; message?: string }) =>
-            m.type === "listening" ? resolve(m.port!) : reject(new Error(m.message ?? "an instance failed to start")),
-          );
-          worker.once("exit", (code) => reject(new Error(`an instance exited (code ${code}) before listening`)));
-        }),
-    ),
-  );
+  const workers = Array.from({ length: spec.instances }, () => cluster.fork());
+  const stopAll = async () => (await Promise.all(workers.map(stopWorker))).filter((s): s is InstanceStats => s !== undefined);
+  let ports: number[];
+  try {
+    ports = await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<number>((resolve, reject) => {
+            worker.on("message", (m: InstanceMessage) => {
+              if (m.type === "ready") sendTo(worker.process, { type: "spec", spec });
+              else if (m.type === "listening") resolve(m.port);
+              else if (m.type === "failed") reject(new Error(m.message));
+            });
+            void exited(worker.process).then(() => reject(new Error(`an instance exited (${worker.process.exitCode ?? worker.process.signalCode}) before listening`)));
+          }),
+      ),
+    );
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
   return {
-    url: `http://${spec.host}:${ports[0]}`,
+    notes,
+    url: `http://${spec.host.includes(":") ? `[${spec.host}]` : spec.host}:${ports[0]}`,
+    cutRedis: () => workers.forEach((w) => sendTo(w.process, { type: "cut-redis" })),
     async stop() {
-      const instances = await Promise.all(
-        workers.map(
-          (worker) =>
-            new Promise<ServeStats["instances"][number]>((resolve) => {
-              worker.once("message", (m: { type: string; stats: ServeStats["instances"][number] }) => resolve(m.stats));
-              worker.send({ type: "stop" });
-            }),
-        ),
-      );
-      await Promise.all(workers.map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once("exit", () => resolve())))));
-      return { peakRssMb: instances.reduce((t, i) => t + i.peakRssMb, 0), instances };
+      const instances = await stopAll();
+      const complete = instances.length === workers.length;
+      return { peakRssMb: complete ? instances.reduce((t, i) => t + i.peakRssMb, 0) : null, instances };
     },
   };
 }

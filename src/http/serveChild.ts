@@ -1,19 +1,57 @@
 /**
  * The server process of `regbench run --mode http`: forked by the load generator's process, so that the two never
- * share a core's event loop. It receives a ServeSpec, answers with the URL, and on "stop" with its stats.
+ * share a core's event loop. It receives a ServeSpec over IPC, answers with the URL, cuts Redis on "cut-redis", and
+ * on "stop" answers with its stats. If its parent goes away it stops, cleans up and exits within two seconds.
  */
-import { serve, type ServeSpec } from "./serve.js";
+import { onParentGone } from "../process/children.js";
+import { removeOrphanedStore } from "../store/open.js";
+import { serve, type RunningServer, type ServeSpec, type ServeStats } from "./serve.js";
 
-process.once("message", async (spec: ServeSpec) => {
-  try {
-    const server = await serve(spec);
-    process.send!({ type: "listening", url: server.url });
-    process.on("message", async (m: { type: string }) => {
-      if (m.type !== "stop") return;
-      const stats = await server.stop();
-      process.send!({ type: "stats", stats }, undefined, undefined, () => process.exit(0));
-    });
-  } catch (error) {
-    process.send!({ type: "failed", message: (error as Error).message }, undefined, undefined, () => process.exit(1));
+/** Parent → server process. */
+export type ServeChildRequest = { readonly type: "start"; readonly spec: ServeSpec } | { readonly type: "cut-redis" } | { readonly type: "stop" };
+
+/** Server process → parent. */
+export type ServeChildMessage =
+  | { readonly type: "listening"; readonly url: string; readonly notes: readonly string[] }
+  | { readonly type: "failed"; readonly message: string }
+  | { readonly type: "stats"; readonly stats: ServeStats };
+
+let server: RunningServer | undefined;
+let stopping: Promise<ServeStats | undefined> | undefined;
+
+function reply(message: ServeChildMessage, then?: () => void): void {
+  if (!process.connected) return then?.();
+  process.send!(message, undefined, undefined, () => then?.());
+}
+
+function stop(): Promise<ServeStats | undefined> {
+  stopping ??= server ? server.stop() : Promise.resolve(undefined);
+  return stopping;
+}
+
+process.on("message", async (m: ServeChildRequest) => {
+  if (m.type === "start") {
+    spec = m.spec;
+    try {
+      server = await serve(m.spec);
+      reply({ type: "listening", url: server.url, notes: server.notes });
+    } catch (error) {
+      reply({ type: "failed", message: (error as Error).message }, () => process.exit(1));
+    }
+  } else if (m.type === "cut-redis") {
+    server?.cutRedis();
+  } else if (m.type === "stop") {
+    const stats = await stop();
+    if (stats) reply({ type: "stats", stats }, () => process.exit(0));
+    else process.exit(0);
   }
 });
+let spec: ServeSpec | undefined;
+onParentGone(async () => {
+  await stop();
+  if (spec?.temporaryIn) removeOrphanedStore(spec.temporaryIn, spec.storePath);
+});
+// Ctrl-C reaches the whole foreground group: the load generator decides when its server stops.
+process.on("SIGINT", () => {});
+process.on("SIGTERM", () => void stop().finally(() => process.exit(0)));
+process.on("SIGHUP", () => void stop().finally(() => process.exit(0)));

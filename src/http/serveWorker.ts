@@ -1,15 +1,44 @@
-/** A cluster worker of `serve`: one instance on the shared port, stopped by its primary. */
-import { startInstance, type ServeSpec } from "./serve.js";
+/**
+ * A cluster worker of `serve`: one instance on the shared port. The primary sends the spec over IPC (it carries
+ * keys), "cut-redis" for the redis-down fault, and "stop", answered with the instance's stats. A worker whose primary
+ * has gone stops at once.
+ */
+import { onParentGone } from "../process/children.js";
+import { startInstance, type InstanceMessage, type ServeSpec } from "./serve.js";
 
-const spec = JSON.parse(process.env.REGBENCH_SERVE_SPEC ?? "{}") as ServeSpec;
-try {
-  const instance = await startInstance(spec, spec.port);
-  process.send!({ type: "listening", port: instance.port });
-  process.on("message", async (m: { type: string }) => {
-    if (m.type !== "stop") return;
-    const stats = await instance.stop();
-    process.send!({ type: "stats", stats }, undefined, undefined, () => process.exit(0));
-  });
-} catch (error) {
-  process.send!({ type: "failed", message: (error as Error).message }, undefined, undefined, () => process.exit(1));
+type Instance = Awaited<ReturnType<typeof startInstance>>;
+let instance: Instance | undefined;
+
+function reply(message: InstanceMessage, then?: () => void): void {
+  if (!process.connected) return then?.();
+  process.send!(message, undefined, undefined, () => then?.());
 }
+
+async function stopAndExit(report: boolean): Promise<void> {
+  const stats = await instance?.stop();
+  if (report && stats) reply({ type: "stats", stats }, () => process.exit(0));
+  else process.exit(0);
+}
+
+process.on("message", async (m: { type: string; spec?: ServeSpec }) => {
+  if (m.type === "spec") {
+    try {
+      instance = await startInstance(m.spec!, m.spec!.port);
+      reply({ type: "listening", port: instance.port });
+    } catch (error) {
+      reply({ type: "failed", message: (error as Error).message }, () => process.exit(1));
+    }
+  } else if (m.type === "cut-redis") {
+    instance?.cutRedis();
+  } else if (m.type === "stop") {
+    await stopAndExit(true);
+  }
+});
+// A cluster worker's channel is read from the start: a message sent before this listener existed was dropped, so
+// the primary sends the spec only once told the worker is ready.
+reply({ type: "ready" });
+onParentGone(async () => void (await instance?.stop()));
+// Ctrl-C reaches the whole foreground group: the primary decides when its workers stop.
+process.on("SIGINT", () => {});
+process.on("SIGTERM", () => void stopAndExit(false));
+process.on("SIGHUP", () => void stopAndExit(false));

@@ -1,17 +1,21 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { errorKind, RegbenchError, ValidationError, type ErrorKind } from "../core/errors.js";
 import { validateRequest } from "../core/validate.js";
 import type { Store } from "../store/store.js";
 import type { Strategy } from "../strategies/strategy.js";
+import { RateLimitedLog } from "./rateLimitedLog.js";
 
 /** Settings of the HTTP front of the registration core. */
 export interface ServerSettings {
   /** Bodies larger than this are refused with 413 before they are read to the end. */
   readonly bodyLimitBytes: number;
+  /** Open connections beyond this are answered 503 (Retry-After) and closed, before anything is read from them. */
+  readonly maxConnections: number;
 }
 
-export const DEFAULT_SERVER_SETTINGS: ServerSettings = Object.freeze({ bodyLimitBytes: 16 * 1024 });
+export const DEFAULT_SERVER_SETTINGS: ServerSettings = Object.freeze({ bodyLimitBytes: 16 * 1024, maxConnections: 4096 });
 
 /** The status each error kind is answered with: one table, used by every route. */
 export const STATUS_OF: Readonly<Record<ErrorKind, number>> = Object.freeze({
@@ -19,6 +23,7 @@ export const STATUS_OF: Readonly<Record<ErrorKind, number>> = Object.freeze({
   "wrong-key": 401,
   "unknown-project": 404,
   "pool-exhausted": 409,
+  "machine-conflict": 409,
   "lock-timeout": 503,
   "lock-busy": 503,
   "lock-lost": 503,
@@ -33,20 +38,33 @@ export const STATUS_OF: Readonly<Record<ErrorKind, number>> = Object.freeze({
 /** Seconds a client should wait before retrying a 503. */
 const RETRY_AFTER_S = 1;
 
-/** A run prefix as the audit endpoint accepts it. */
-const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/**
+ * A run prefix as the audit endpoint accepts it: letters, digits and `_`, no dash — a run's IDs are its prefix, a
+ * dash and the rest, so `run=f` answers the rows of run `f` only, never of every run whose prefix starts with f.
+ */
+const RUN_ID = /^[A-Za-z0-9_]{1,64}$/;
 
 export interface ServerDeps {
   readonly strategy: Strategy;
   readonly store: Store;
   readonly strategyName: string;
+  /**
+   * The bearer token `GET /v1/audit/rows` requires (`Authorization: Bearer …`): the rows of every project are behind
+   * it. Undefined disables the endpoint.
+   */
+  readonly auditToken: string | undefined;
   readonly settings?: ServerSettings;
-  /** Where unexpected failures are logged, with their error id. */
+  /** Where errors are logged: at most one line per kind per second, each unexpected failure with its error id. */
   readonly log?: (line: string) => void;
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly kind: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly kind: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
@@ -61,8 +79,8 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const type = req.headers["content-type"];
-    if (type !== undefined && !/^application\/json\b/i.test(type)) {
-      reject(new HttpError(415, "unsupported-media-type", `content-type must be application/json, not ${type}`));
+    if (type === undefined || !/^application\/json\s*(;|$)/i.test(type)) {
+      reject(new HttpError(415, "unsupported-media-type", type === undefined ? "send the body as application/json (the content-type header is missing)" : `content-type must be application/json, not ${type}`));
       req.resume();
       return;
     }
@@ -100,54 +118,98 @@ function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
 }
 
 /**
+ * The request target split into path and query without URL parsing that can throw: a target that is not an
+ * origin-form path (`//[`, `*`, a full URL) is a 400, never a 500.
+ */
+function routeOf(target: string | undefined): { path: string; query: URLSearchParams } {
+  if (!target || target[0] !== "/" || target.startsWith("//")) throw new HttpError(400, "invalid-request", "the request target must be a path such as /v1/register");
+  const q = target.indexOf("?");
+  return q < 0 ? { path: target, query: new URLSearchParams() } : { path: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) };
+}
+
+/** Constant-time comparison of a presented bearer token with the expected one (both hashed to one length first). */
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1];
+  if (presented === undefined) return false;
+  const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+  return timingSafeEqual(digest(presented), digest(token));
+}
+
+const OVERLOADED = (() => {
+  const body = JSON.stringify({ error: "too-many-connections", message: "the server is at its connection limit: retry later" });
+  return `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: ${RETRY_AFTER_S}\r\nconnection: close\r\n\r\n${body}`;
+})();
+
+/**
  * The HTTP API of the registration core, on node's http module:
  * - POST /v1/register → 200 {machineId, ipv4, config}; 400 / 401 / 404 / 409 / 413 / 415 / 503 (Retry-After) /
  *   500 (with an error id, logged) as `STATUS_OF` says;
- * - GET /v1/audit/rows?run=ID → the systems and machines whose IDs start with ID (identities and IPs only);
+ * - GET /v1/audit/rows?run=ID with the audit token → the systems and machines of run ID (identities and IPs only);
  * - GET /healthz.
  * A request is validated in full before the strategy sees it, so a bad request never writes anything.
  */
 export function createRegistrationServer(deps: ServerDeps): Server {
   const settings = deps.settings ?? DEFAULT_SERVER_SETTINGS;
-  const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = new RateLimitedLog(deps.log ?? ((line: string) => process.stderr.write(`${line}\n`)));
 
   const fail = (res: ServerResponse, error: unknown) => {
-    if (error instanceof HttpError) return send(res, error.status, { error: error.kind, message: error.message });
+    if (error instanceof HttpError) return send(res, error.status, { error: error.kind, message: error.message }, error.headers);
     if (error instanceof ValidationError) return send(res, 400, { error: error.kind, field: error.field, message: error.message });
     const kind = errorKind(error);
     const status = STATUS_OF[kind];
     if (status === 500 || !(error instanceof RegbenchError)) {
       const id = randomBytes(6).toString("hex");
-      log(`regbench serve: error ${id}: ${(error as Error)?.stack ?? String(error)}`);
-      return send(res, 500, { error: "internal", errorId: id, message: `unexpected failure, logged as ${id}` });
+      log.write("internal", `regbench serve: error ${id}: ${(error as Error)?.stack ?? String(error)}`);
+      return send(res, 500, { error: "internal", errorId: id, message: `unexpected failure, error id ${id}` });
     }
+    if (status >= 500) log.write(kind, `regbench serve: ${status} ${kind}: ${error.message}`);
     return send(res, status, { error: kind, message: error.message }, status === 503 ? { "retry-after": String(RETRY_AFTER_S) } : {});
   };
 
-  return createServer({ keepAlive: true }, async (req, res) => {
+  const server = createServer({ keepAlive: true }, async (req, res) => {
     try {
-      const url = new URL(req.url ?? "/", "http://localhost");
-      if (url.pathname === "/v1/register") {
-        if (req.method !== "POST") throw new HttpError(405, "method-not-allowed", "use POST");
+      const { path, query } = routeOf(req.url);
+      if (path === "/v1/register") {
+        if (req.method !== "POST") throw new HttpError(405, "method-not-allowed", "use POST", { allow: "POST" });
         const body = await readBody(req, settings.bodyLimitBytes);
         const request = validateRequest(body);
         const response = await deps.strategy.register(request);
         return send(res, 200, response);
       }
-      if (url.pathname === "/v1/audit/rows") {
-        if (req.method !== "GET") throw new HttpError(405, "method-not-allowed", "use GET");
-        const run = url.searchParams.get("run") ?? "";
-        if (!RUN_ID.test(run)) throw new HttpError(400, "invalid-request", "run must be 1 to 64 letters, digits, - or _");
+      if (path === "/v1/audit/rows") {
+        if (req.method !== "GET") throw new HttpError(405, "method-not-allowed", "use GET", { allow: "GET" });
+        if (deps.auditToken === undefined) throw new HttpError(404, "not-found", "the audit endpoint is disabled on this server");
+        if (!tokenMatches(req.headers.authorization, deps.auditToken)) {
+          throw new HttpError(401, "unauthorized", "the audit endpoint needs the server's audit token: Authorization: Bearer TOKEN", { "www-authenticate": "Bearer" });
+        }
+        const run = query.get("run") ?? "";
+        if (!RUN_ID.test(run)) throw new HttpError(400, "invalid-request", "run must be a run prefix: 1 to 64 letters, digits or _");
         const rows = await deps.store.auditRows(run);
         return send(res, 200, { run, systems: rows.systems, machines: rows.machines });
       }
-      if (url.pathname === "/healthz") return send(res, 200, { status: "ok", strategy: deps.strategyName, pid: process.pid });
-      throw new HttpError(404, "not-found", `no route ${req.method} ${url.pathname}`);
+      if (path === "/healthz") return send(res, 200, { status: "ok", strategy: deps.strategyName, pid: process.pid });
+      throw new HttpError(404, "not-found", `no route ${req.method} ${path.slice(0, 100)}`);
     } catch (error) {
-      if (error instanceof HttpError && error.status === 405) {
-        return send(res, 405, { error: error.kind, message: error.message }, { allow: req.url?.startsWith("/v1/register") ? "POST" : "GET" });
-      }
       fail(res, error);
     }
   });
+  // A polite refusal beyond the cap: a 503 the client can read, not a reset.
+  let open = 0;
+  server.on("connection", (socket: Socket) => {
+    if (open >= settings.maxConnections) {
+      log.write("too-many-connections", `regbench serve: refused a connection beyond --max-connections ${settings.maxConnections}`);
+      socket.end(OVERLOADED);
+      socket.on("error", () => {});
+      return;
+    }
+    open++;
+    socket.once("close", () => open--);
+  });
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+    // Unparseable HTTP: answer 400 and close, as node does by default, without a stack trace per request.
+    log.write("client-error", `regbench serve: bad HTTP from a client (${error.code ?? error.message})`);
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    else socket.destroy();
+  });
+  return server;
 }

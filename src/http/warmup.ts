@@ -32,7 +32,7 @@ export async function warmUp(definition: StrategyDefinition, settings: StrategyS
   await store.createProject({ id: "warmup-p0", name: "warmup", cidr: "10.0.0.0/16", keyDigest: keyDigest(key), relayNodes: ["relay-1.warmup:3478"] });
   const service = new RegistrationService(store, defaultServiceSettings(serverKey));
   const strategy = definition.create(service, { ...settings, redis: { ...settings.redis, keyPrefix: `${settings.redis.keyPrefix}warmup:` } });
-  const server = createRegistrationServer({ strategy, store, strategyName: definition.name, log: () => {} });
+  const server = createRegistrationServer({ strategy, store, strategyName: definition.name, auditToken: undefined, log: () => {} });
   const agent = new Agent({ keepAlive: true, maxSockets: SERVER_WARMUP.concurrency });
   try {
     // exclusive: in a cluster worker, a shared port 0 would be the same port for every worker's scratch server.

@@ -1,8 +1,10 @@
 import type { Lease } from "./redisLock.js";
-import { LockLostError } from "../core/errors.js";
+
+/** Called by a critical section as each of its writes commits. */
+export type WriteMark = () => void;
 
 interface Member {
-  readonly fn: (lease: Lease) => Promise<unknown>;
+  readonly fn: (lease: Lease, written: WriteMark) => Promise<unknown>;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -17,8 +19,10 @@ interface Batch {
  * under it. Every section still runs under the held distributed lock, so exclusion is unchanged; the round trips
  * of acquiring and releasing are paid once per batch. Sections arriving while a batch runs form the next batch,
  * whose leader polls Redis on its own — it is not queued behind the running batch, so a batch whose lock expired
- * is overtaken exactly as a single holder would be. Results are handed out after the release, so that a lock found
- * lost at release fails every section that finished after the lock's validity ran out.
+ * is overtaken exactly as a single holder would be. Results are handed out after the release: when the release
+ * fails (the lock was found lost, or Redis did not answer), a section whose writes all committed while the lock was
+ * still valid keeps its result — those rows were written under the lock — and one that wrote after the validity ran
+ * out fails (its rows may stand beside another holder's; the audit counts them as unacknowledged).
  */
 export class LockBatches {
   private readonly forming = new Map<string, Batch>();
@@ -29,7 +33,7 @@ export class LockBatches {
     private readonly maxBatch: number,
   ) {}
 
-  run<T>(key: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
+  run<T>(key: string, fn: (lease: Lease, written: WriteMark) => Promise<T>): Promise<T> {
     let batch = this.forming.get(key);
     if (!batch || batch.members.length >= this.maxBatch) {
       batch = { members: [] };
@@ -52,13 +56,16 @@ export class LockBatches {
     this.close(key, batch);
     this.stats.batches++;
     this.stats.largest = Math.max(this.stats.largest, batch.members.length);
-    const outcomes: { ok: boolean; value: unknown; finished: number }[] = [];
+    // When each section's last write committed (undefined: it wrote nothing, e.g. it found its row).
+    const outcomes: { ok: boolean; value: unknown; lastWrite: number | undefined }[] = [];
     for (const member of batch.members) {
+      let lastWrite: number | undefined;
+      const written = () => void (lastWrite = performance.now());
       try {
-        const value = await member.fn(lease);
-        outcomes.push({ ok: true, value, finished: performance.now() });
+        const value = await member.fn(lease, written);
+        outcomes.push({ ok: true, value, lastWrite });
       } catch (error) {
-        outcomes.push({ ok: false, value: error, finished: performance.now() });
+        outcomes.push({ ok: false, value: error, lastWrite });
       }
     }
     let releaseError: unknown;
@@ -67,15 +74,14 @@ export class LockBatches {
     } catch (error) {
       releaseError = error;
     }
-    // A section that finished while the lock was still valid was protected even if the lock was lost later;
-    // one that finished after may have written beside another holder, and fails.
+    // A section whose writes committed while the lock was still valid was protected even if the lock was lost (or
+    // could not be released) later; one that wrote after may have written beside another holder, and fails.
     const validUntil = lease.validUntil();
     batch.members.forEach((member, i) => {
       const outcome = outcomes[i]!;
       if (!outcome.ok) member.reject(outcome.value);
-      else if (releaseError instanceof LockLostError && outcome.finished <= validUntil) member.resolve(outcome.value);
-      else if (releaseError !== undefined) member.reject(releaseError);
-      else member.resolve(outcome.value);
+      else if (releaseError === undefined || outcome.lastWrite === undefined || outcome.lastWrite <= validUntil) member.resolve(outcome.value);
+      else member.reject(releaseError);
     });
   }
 

@@ -1,11 +1,14 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { spawnGuarded } from "../process/guarded.js";
 import { probeRedis } from "./client.js";
 
 /** A throwaway redis-server that regbench started for one run and stops afterwards. */
 export interface ThrowawayRedis {
   readonly url: string;
+  /** The redis-server's PID. */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -13,7 +16,7 @@ export function redisServerOnPath(): boolean {
   return spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -24,27 +27,19 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts redis-server on a free loopback port, keeping nothing on disk, and waits until it answers. */
+/**
+ * Starts redis-server on a free loopback port, keeping nothing on disk, under a guard that stops it if regbench
+ * goes away, and waits until it answers.
+ */
 export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
   const port = await freePort();
-  const child: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"], {
-    stdio: "ignore",
-  });
+  const server = await spawnGuarded("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]);
   const url = `redis://127.0.0.1:${port}`;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   for (let i = 0; i < 50; i++) {
-    if ((await probeRedis(url, 200)) === undefined) {
-      return {
-        url,
-        async stop() {
-          child.kill("SIGTERM");
-          await Promise.race([exited, sleep(2000)]);
-        },
-      };
-    }
-    if (child.exitCode !== null) break;
+    if ((await probeRedis(url, 200)) === undefined) return { url, pid: server.pid, stop: () => server.stop() };
+    if (server.exitedEarly()) break;
     await sleep(100);
   }
-  child.kill("SIGKILL");
-  throw new Error(`redis-server did not answer on ${url}`);
+  await server.stop();
+  throw new Error(`redis-server did not answer on ${url}${server.exitedEarly() ? ` (${server.exitedEarly()})` : ""}`);
 }

@@ -19,6 +19,7 @@ function sumAudits(audits: readonly (AuditResult | null)[]): AuditResult | null 
     duplicateIps: s((x) => x.duplicateIps),
     lostRegistrations: s((x) => x.lostRegistrations),
     violations: s((x) => x.violations),
+    ...(a.every((x) => x.unacknowledgedRows !== undefined) ? { unacknowledgedRows: s((x) => x.unacknowledgedRows!) } : {}),
   };
 }
 
@@ -64,6 +65,7 @@ export function aggregateRuns(runs: readonly StrategyResult[]): StrategyResult {
   const p99 = runs.map((r) => r.latencyMs?.p99 ?? NaN).filter(Number.isFinite);
   return {
     ...combine(runs, runs[0]!),
+    state: runs.some((r) => r.state === "interrupted") ? "interrupted" : "completed",
     tps: mean(tps),
     durationMs: runs.reduce((t, r) => t + r.durationMs, 0),
     runs: runs.length,

@@ -6,6 +6,11 @@ import type { Environment } from "./environment.js";
 /** One strategy's measured outcome, as it appears in `--json` (schemaVersion 1). Null means unknown. */
 export interface StrategyResult {
   readonly strategy: string;
+  /**
+   * `completed`, or `interrupted`: the run was stopped (a signal) part-way and these are the figures of what was
+   * measured until then. Results of older versions carry no state and read as completed.
+   */
+  readonly state: "completed" | "interrupted";
   readonly requests: number;
   readonly succeeded: number;
   readonly failed: number;
@@ -61,6 +66,10 @@ export interface RunReport {
   readonly results: readonly StrategyResult[];
   /** Strategies that were asked for through `all` but could not run, and why. */
   readonly skipped: readonly { readonly strategy: string; readonly reason: string }[];
+  /** Strategies that started but could not be measured (their process died, their server exited), and why. */
+  readonly failed?: readonly { readonly strategy: string; readonly reason: string }[];
+  /** Set when a signal stopped the run; `results` hold what was measured until then. */
+  readonly interrupted?: { readonly signal: string };
   /** Conditions a reader must know: throwaway servers, degenerate quorums. */
   readonly notes: readonly string[];
   /** The machine and the regbench that measured. */

@@ -16,6 +16,7 @@ function bestTps(results: readonly StrategyResult[]): number {
 export function renderHeader(report: RunReport, version: string): string {
   const faults = (report.config.faults as string[] | undefined) ?? [];
   const lines = [`regbench ${version} · ${conditionsLine(report.config)}`];
+  if (report.interrupted) lines.push(`interrupted · ${report.interrupted.signal}: the figures are what was measured until then`);
   for (const fault of faults) lines.push(`fault · ${fault}`);
   for (const note of report.notes) lines.push(`note · ${note}`);
   for (const r of report.results) for (const note of r.notes ?? []) lines.push(`note · ${r.strategy}: ${note}`);
@@ -50,14 +51,15 @@ export function renderTable(report: RunReport, options: TableOptions): string {
   const chalk = new Chalk({ level: options.color ? 1 : 0 });
   const best = bestTps(report.results);
   const table = new Table({
-    head: ["strategy", "TPS", "rel", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "dup sys", "dup mach", "dup IPs", "lost", "peak RSS"],
-    colAligns: ["left", ...Array(13).fill("right")] as ("left" | "right")[],
+    head: ["strategy", "TPS", "rel", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "dup sys", "dup mach", "dup IPs", "lost", "unacked", "peak RSS"],
+    colAligns: ["left", ...Array(14).fill("right")] as ("left" | "right")[],
     style: options.color ? { head: ["cyan"], border: ["grey"] } : { head: [], border: [] },
   });
   for (const r of report.results) {
     const a = r.audit;
     const count = (n: number | undefined) => (a === null || n === undefined ? NA : n > 0 ? chalk.red.bold(fmtInt(n)) : fmtInt(n));
-    const name = a !== null && a.violations > 0 ? chalk.red(`${r.strategy} ✗`) : a === null ? `${r.strategy} ?` : chalk.green(`${r.strategy} ✓`);
+    const mark = a !== null && a.violations > 0 ? chalk.red(`${r.strategy} ✗`) : a === null ? `${r.strategy} ?` : chalk.green(`${r.strategy} ✓`);
+    const name = r.state === "interrupted" ? `${mark} ${chalk.yellow("(interrupted)")}` : mark;
     table.push([
       name,
       fmtInt(r.tps),
@@ -72,6 +74,7 @@ export function renderTable(report: RunReport, options: TableOptions): string {
       count(a?.duplicateMachines),
       count(a?.duplicateIps),
       count(a?.lostRegistrations),
+      a === null ? NA : a.unacknowledgedRows !== undefined && a.unacknowledgedRows > 0 ? chalk.yellow(fmtInt(a.unacknowledgedRows)) : fmtInt(a.unacknowledgedRows),
       fmtMb(r.memory.peakRssMb),
     ]);
   }
@@ -95,7 +98,10 @@ export function renderNotes(report: RunReport, options: TableOptions): string {
     ].filter(Boolean);
     lines.push(`  ${r.strategy}: ${bits.join(" · ")}`);
   }
-  lines.push(`  ✓ no duplicate or lost row in the store · ✗ the audit found violations · TPS = successful registrations per second`);
+  for (const f of report.failed ?? []) lines.push(chalk.red(`  ${f.strategy}: failed — ${f.reason}`));
+  lines.push(
+    `  ✓ no duplicate or lost row in the store · ✗ the audit found violations · unacked = stored rows whose every request was reported failed · TPS = successful registrations per second`,
+  );
   return lines.join("\n");
 }
 

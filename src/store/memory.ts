@@ -36,6 +36,12 @@ export class MemoryStore implements Store {
     return this.projects.get(id);
   }
 
+  async updateProjectKey(id: string, keyDigest: Buffer): Promise<void> {
+    const project = this.projects.get(id);
+    if (!project) throw new StoreError(`project ${id} does not exist`);
+    this.projects.set(id, { ...project, keyDigest });
+  }
+
   async hasSystem(projectId: string, systemUuid: string): Promise<boolean> {
     this.open();
     return this.systemKeys.has(`${projectId}\u0000${systemUuid}`);
@@ -119,8 +125,9 @@ export class MemoryStore implements Store {
     }
   }
 
-  async auditRows(prefix: string): Promise<AuditRows> {
+  async auditRows(run: string): Promise<AuditRows> {
     this.open();
+    const prefix = `${run}-`;
     return {
       systems: this.systems.filter((s) => s.systemUuid.startsWith(prefix)).map((s) => ({ projectId: s.projectId, systemUuid: s.systemUuid })),
       machines: this.machines

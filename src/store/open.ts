@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { mkdtempSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { withLatency } from "./latency.js";
@@ -32,6 +32,44 @@ export function describeStoreSpec(spec: StoreSpec): string {
   }
 }
 
+/**
+ * A private directory for temporary stores (mkdtemp: an unpredictable name, mode 0700), removed by `remove` — and,
+ * should the process exit without calling it, on exit. A run makes one and puts every strategy's temporary store in
+ * it, so that whatever happens to a measuring process, removing the directory removes its files.
+ */
+export interface TempDir {
+  readonly path: string;
+  remove(): void;
+}
+
+export function makeTempDir(): TempDir {
+  const path = mkdtempSync(join(tmpdir(), "regbench-"));
+  const remove = () => {
+    process.off("exit", remove);
+    rmSync(path, { recursive: true, force: true });
+  };
+  process.on("exit", remove);
+  return { path, remove };
+}
+
+/**
+ * Removes a temporary store's files and, if nothing else is left in it, its folder: what a process whose parent
+ * has gone does, since the parent can no longer.
+ */
+export function removeOrphanedStore(dir: string, path?: string): void {
+  if (path) for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty (another process's files), or already gone
+  }
+}
+
+/** A path for a temporary store file in `dir`, with a name no one can guess in advance. */
+export function tempStorePath(dir: string, label = "store"): string {
+  return join(dir, `${label.replace(/[^A-Za-z0-9_-]+/g, "_")}-${randomBytes(6).toString("hex")}.db`);
+}
+
 export interface OpenedStore {
   readonly store: Store;
   /** Closes the store and removes what a temporary store left on disk. */
@@ -40,9 +78,10 @@ export interface OpenedStore {
 
 /**
  * Opens a fresh store for one strategy. `label` keeps files of several strategies apart when one path is given
- * for a run of several (`runs.db` becomes `runs.sharded.db`).
+ * for a run of several (`runs.db` becomes `runs.sharded.db`). A temporary store goes into `tempDir` when one is given
+ * (the run's), else into a private directory of its own; either way its files are removed on dispose.
  */
-export function openStore(spec: StoreSpec, constraints: boolean, dbLatencyMs: number, label?: string): OpenedStore {
+export function openStore(spec: StoreSpec, constraints: boolean, dbLatencyMs: number, label?: string, tempDir?: string): OpenedStore {
   switch (spec.kind) {
     case "memory": {
       const store = new MemoryStore(constraints);
@@ -54,13 +93,24 @@ export function openStore(spec: StoreSpec, constraints: boolean, dbLatencyMs: nu
       return { store: withLatency(store, dbLatencyMs), dispose: () => store.close() };
     }
     case "sqlite-temp": {
-      const path = join(tmpdir(), `regbench-${process.pid}-${randomBytes(4).toString("hex")}.db`);
-      const store = new SqliteStore({ ...DEFAULT_SQLITE_SETTINGS, path, constraints });
+      const own = tempDir === undefined ? makeTempDir() : undefined;
+      const path = tempStorePath(own?.path ?? tempDir!, label);
+      const removeFiles = () => {
+        if (own) own.remove();
+        else for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+      };
+      let store: SqliteStore;
+      try {
+        store = new SqliteStore({ ...DEFAULT_SQLITE_SETTINGS, path, constraints });
+      } catch (error) {
+        removeFiles();
+        throw error;
+      }
       return {
         store: withLatency(store, dbLatencyMs),
         async dispose() {
           await store.close();
-          for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+          removeFiles();
         },
       };
     }

@@ -116,6 +116,7 @@ export class SqliteStore implements Store {
     this.s = {
       insertProject: db.prepare("INSERT INTO projects (id, name, cidr, key_sha256, relay_nodes, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
       getProject: db.prepare("SELECT id, name, cidr, key_sha256, relay_nodes FROM projects WHERE id = ?"),
+      updateProjectKey: db.prepare("UPDATE projects SET key_sha256 = ? WHERE id = ?"),
       hasSystem: db.prepare("SELECT 1 FROM systems WHERE project_id = ? AND system_uuid = ? LIMIT 1").pluck(),
       insertSystem: db.prepare("INSERT INTO systems (project_id, system_uuid, system_name, created_at) VALUES (?, ?, ?, ?)"),
       insertSystemIfAbsent: db.prepare(
@@ -219,6 +220,10 @@ export class SqliteStore implements Store {
     return { id: row.id, name: row.name, cidr: row.cidr, keyDigest: row.key_sha256, relayNodes: JSON.parse(row.relay_nodes) as string[] };
   }
 
+  async updateProjectKey(id: string, keyDigest: Buffer): Promise<void> {
+    this.run("updateProjectKey", () => this.s.updateProjectKey!.run(keyDigest, id));
+  }
+
   async hasSystem(projectId: string, systemUuid: string): Promise<boolean> {
     return this.run("hasSystem", () => this.s.hasSystem!.get(projectId, systemUuid)) !== undefined;
   }
@@ -273,7 +278,8 @@ export class SqliteStore implements Store {
     return this.run("claimMachines", () => this.claimTx.immediate(claims));
   }
 
-  async auditRows(prefix: string): Promise<AuditRows> {
+  async auditRows(run: string): Promise<AuditRows> {
+    const prefix = `${run}-`;
     return this.run("auditRows", () => ({
       systems: this.s.auditSystems!.all(prefix.length, prefix) as AuditRows["systems"],
       machines: this.s.auditMachines!.all(prefix.length, prefix) as AuditRows["machines"],

@@ -73,6 +73,8 @@ export interface Store {
   readonly location: string;
   createProject(project: NewProject): Promise<void>;
   getProject(id: string): Promise<Project | undefined>;
+  /** Replaces a project's key digest: a kept store follows the key it is started with, never a stale one. */
+  updateProjectKey(id: string, keyDigest: Buffer): Promise<void>;
   hasSystem(projectId: string, systemUuid: string): Promise<boolean>;
   insertSystem(system: NewSystem, fence?: Fence): Promise<void>;
   /** INSERT … ON CONFLICT DO NOTHING; true when this call created the row. Needs constraints. */
@@ -92,7 +94,10 @@ export interface Store {
    * order of the claims. Needs constraints.
    */
   claimMachines(claims: readonly Claim[]): Promise<ClaimResult[]>;
-  /** Systems whose systemUUID and machines whose machineID start with `prefix` (a run's IDs all carry its prefix). */
-  auditRows(prefix: string): Promise<AuditRows>;
+  /**
+   * The rows of one run: systems whose systemUUID and machines whose machineID start with `${run}-` (every ID of a
+   * run is its prefix, a dash, and the rest), so that one run's rows are never mixed with another's.
+   */
+  auditRows(run: string): Promise<AuditRows>;
   close(): Promise<void>;
 }

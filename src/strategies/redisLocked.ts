@@ -58,9 +58,10 @@ export function redisLocked(options: RedisLockedOptions): StrategyDefinition {
       const batches = new LockBatches(acquire, settings.redis.lockBatch);
       const lockedOnce = (request: RegisterRequest) => {
         const key = lockKeyOf(request, settings.lockKey);
-        return batches.run(key, (lease) =>
+        return batches.run(key, (lease, written) =>
           service.register(request, {
             signal: lease.signal,
+            onWritten: written,
             ...(lease.fence !== undefined ? { fence: { resource: key, token: lease.fence } } : {}),
           }),
         );

@@ -59,6 +59,10 @@ export interface HttpOptions {
   readonly instances: number;
   /** Embedded servers warm their code paths on a scratch store before listening. */
   readonly serverWarmup: boolean;
+  /** A request without a complete answer after this long fails as `timeout` (every HTTP path). */
+  readonly timeoutMs: number;
+  /** The target's audit token (`--audit-token`), for GET /v1/audit/rows. */
+  readonly auditToken: string | undefined;
 }
 
 /** A run, validated once and frozen: every later layer trusts it. */

@@ -21,7 +21,7 @@ test("a clean run has no violations", () => {
     ],
   };
   const result = auditRun(rows, [ack("m1", "m1", "10.0.0.2"), ack("m2", "m2", "10.0.0.3"), ack("m1", "m1", "10.0.0.2")], openConfig);
-  assert.deepEqual(result, { duplicateSystems: 0, duplicateMachines: 0, duplicateIps: 0, lostRegistrations: 0, violations: 0 });
+  assert.deepEqual(result, { duplicateSystems: 0, duplicateMachines: 0, duplicateIps: 0, lostRegistrations: 0, violations: 0, unacknowledgedRows: 0 });
 });
 
 test("planted duplicates are counted as rows beyond the first", () => {
@@ -41,7 +41,7 @@ test("planted duplicates are counted as rows beyond the first", () => {
     ],
   };
   const result = auditRun(rows, [], openConfig);
-  assert.deepEqual(result, { duplicateSystems: 2, duplicateMachines: 1, duplicateIps: 2, lostRegistrations: 0, violations: 5 });
+  assert.deepEqual(result, { duplicateSystems: 2, duplicateMachines: 1, duplicateIps: 2, lostRegistrations: 0, violations: 5, unacknowledgedRows: 5 });
 });
 
 test("each kind of lost acknowledgement is counted once", () => {
@@ -63,4 +63,24 @@ test("each kind of lost acknowledgement is counted once", () => {
   const result = auditRun(rows, acks, openConfig);
   assert.equal(result.lostRegistrations, 5);
   assert.equal(result.violations, 5);
+});
+
+test("a row whose every request failed is counted as unacknowledged, not as a violation", () => {
+  const rows: AuditRows = {
+    systems: [],
+    machines: [
+      { machineId: "m1", projectId: "p", ipv4: "10.0.0.2" },
+      { machineId: "m2", projectId: "p", ipv4: "10.0.0.3" }, // its registration was reported failed
+      { machineId: "m3", projectId: "p", ipv4: "10.0.0.4" }, // a re-send of m3 succeeded later
+    ],
+  };
+  const result = auditRun(rows, [ack("m1", "m1", "10.0.0.2"), ack("m3", "m3", "10.0.0.4")], openConfig);
+  assert.equal(result.unacknowledgedRows, 1);
+  assert.equal(result.violations, 0);
+});
+
+test("a third party's config is read as YAML: an unquoted interfaceAddr is not a lost registration", () => {
+  const rows: AuditRows = { systems: [], machines: [{ machineId: "m1", projectId: "p", ipv4: "10.0.0.2" }] };
+  const unquoted = { requestMachineId: "m1", response: { machineId: "m1", ipv4: "10.0.0.2", config: seal("interfaceAddr: 10.0.0.2/12\nmdns: false\n", key) } };
+  assert.equal(auditRun(rows, [unquoted], openConfig).lostRegistrations, 0);
 });

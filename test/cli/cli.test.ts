@@ -29,7 +29,8 @@ test("--json prints exactly one JSON document on stdout", () => {
     assert.ok(field in atomic, field);
   }
   assert.deepEqual(Object.keys(atomic.latencyMs).sort(), ["max", "mean", "p50", "p90", "p99", "stddev"]);
-  assert.deepEqual(Object.keys(atomic.audit).sort(), ["duplicateIps", "duplicateMachines", "duplicateSystems", "lostRegistrations", "violations"]);
+  assert.deepEqual(Object.keys(atomic.audit).sort(), ["duplicateIps", "duplicateMachines", "duplicateSystems", "lostRegistrations", "unacknowledgedRows", "violations"]);
+  assert.equal(atomic.state, "completed");
   assert.equal(atomic.succeeded, 200);
   assert.ok(atomic.memory.peakRssMb > 10);
   assert.match(atomic.histogram, /^[A-Za-z0-9+/=]+$/);

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
 import type { RegisterResponse } from "../../src/core/types.js";
-import { openLoop, runStrategy } from "../../src/driver/inProcess.js";
+import { runStrategy } from "../../src/driver/inProcess.js";
+import { openLoop, type Register } from "../../src/driver/loops.js";
 import { findStrategy } from "../../src/strategies/registry.js";
-import type { Strategy } from "../../src/strategies/strategy.js";
 import { Workload } from "../../src/workload/generator.js";
 import { runConfig } from "../helpers.js";
 
@@ -12,9 +12,9 @@ const fakeResponse: RegisterResponse = { machineId: "m", ipv4: "10.0.0.2", confi
 
 test("the open loop keeps its rate while the system keeps up", async () => {
   const workload = new Workload(runConfig("none", { requests: 300 }).workload);
-  const strategy: Strategy = { register: async () => fakeResponse, stats: () => ({}), close: async () => {} };
+  const register: Register = async () => fakeResponse;
   const latencies: number[] = [];
-  const pacing = await openLoop(strategy, workload, 0, 300, 1000, 100, (_r, ms) => latencies.push(ms));
+  const pacing = await openLoop(register, (i) => workload.request(i), 0, 300, 1000, 100, (_r, ms) => void latencies.push(ms));
   assert.equal(latencies.length, 300);
   assert.ok(pacing.achievedRate > 800 && pacing.achievedRate < 1200, `achieved ${pacing.achievedRate}`);
 });
@@ -24,20 +24,16 @@ test("a stall is charged to every request that was due during it (coordinated om
   let stalled = false;
   // The first request stalls the whole system for 200 ms; the rest are quick.
   let gate: Promise<void> = Promise.resolve();
-  const strategy: Strategy = {
-    register: async () => {
-      if (!stalled) {
-        stalled = true;
-        gate = sleep(200);
-      }
-      await gate;
-      return fakeResponse;
-    },
-    stats: () => ({}),
-    close: async () => {},
+  const register: Register = async () => {
+    if (!stalled) {
+      stalled = true;
+      gate = sleep(200);
+    }
+    await gate;
+    return fakeResponse;
   };
   const latencies: number[] = [];
-  const pacing = await openLoop(strategy, workload, 0, 200, 1000, 1, (_r, ms) => latencies.push(ms));
+  const pacing = await openLoop(register, (i) => workload.request(i), 0, 200, 1000, 1, (_r, ms) => void latencies.push(ms));
   latencies.sort((a, b) => a - b);
   // At 1,000/s about 200 requests were due during the stall; with one in flight they queued and were sent late,
   // and their latency counts from when they were due, so the median is far above the service time.

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, test } from "node:test";
@@ -7,7 +8,7 @@ import { BIN, regbench, tempDir } from "../helpers.js";
 
 const cwd = tempDir();
 
-test("an HTTP run end to end: a server process per strategy, autocannon, the audit through the endpoint", () => {
+test("an HTTP run end to end: a server process per strategy, regbench's HTTP client, the audit through the endpoint", () => {
   const r = regbench(["run", "--mode", "http", "--strategy", "atomic,none", "-c", "20", "-n", "400", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
@@ -32,38 +33,41 @@ test("--instances 2: sharded loses its guarantee across processes, db-unique kee
 test("regbench serve in one process, run --target in another, the audit filled in from the endpoint", async () => {
   const server = spawn(process.execPath, [BIN, "serve", "--strategy", "atomic", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"], cwd });
   let out = "";
-  const line = await new Promise<string>((resolve, reject) => {
+  const [, url, secrets] = await new Promise<RegExpExecArray>((resolve, reject) => {
     server.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString();
-      const match = /regbench run --target (\S+) --project (\S+) --server-key (\S+)/.exec(out);
-      if (match) resolve(match[0]);
+      const match = /regbench run --target (\S+) --secrets-file (\S+)/.exec(out);
+      if (match) resolve(match);
     });
     server.once("exit", (code) => reject(new Error(`serve exited ${code}: ${out}`)));
   });
-  const [, url, projectArg, key] = /--target (\S+) --project (\S+) --server-key (\S+)/.exec(line)!;
   // Whatever happens below, the server must not outlive the test.
-  after(() => server.kill("SIGKILL"));
-  const r = regbench(["run", "--target", url!, "--project", projectArg!, "--server-key", key!, "-c", "10", "-n", "200", "--json"]);
+  after(() => server.exitCode === null && server.kill("SIGKILL"));
+  const file = JSON.parse(readFileSync(secrets!, "utf8"));
+  assert.ok(!out.includes(file.projects[0].key) && !out.includes(file.serverKey) && !out.includes(file.auditToken), "no secret is printed");
+  assert.equal(statSync(secrets!).mode & 0o777, 0o600);
+  const r = regbench(["run", "--target", url!, "--secrets-file", secrets!, "-c", "10", "-n", "200", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assert.equal(doc.results[0].strategy, "target");
   assert.equal(doc.results[0].succeeded, 200);
-  assert.deepEqual(doc.results[0].audit, { duplicateSystems: 0, duplicateMachines: 0, duplicateIps: 0, lostRegistrations: 0, violations: 0 });
+  assert.deepEqual(doc.results[0].audit, { duplicateSystems: 0, duplicateMachines: 0, duplicateIps: 0, lostRegistrations: 0, violations: 0, unacknowledgedRows: 0 });
   assert.equal(doc.results[0].memory.peakRssMb, null, "a target's memory is unknown, not 0");
   server.kill("SIGTERM");
   const code = await new Promise<number | null>((resolve) => server.once("exit", resolve));
   assert.equal(code, 0);
   assert.match(out, /stopped · peak RSS/);
+  assert.ok(!existsSync(secrets!), "the generated secrets file is removed at exit");
 });
 
 test("a target without the audit endpoint: audit n/a, never 0, with a note", async () => {
   const server = spawn(process.execPath, [BIN, "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"], cwd });
-  after(() => server.kill("SIGKILL"));
+  after(() => server.exitCode === null && server.kill("SIGKILL"));
   let out = "";
-  const [, url, projectArg] = await new Promise<RegExpExecArray>((resolve) => {
+  const [, url, secrets] = await new Promise<RegExpExecArray>((resolve) => {
     server.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString();
-      const match = /--target (\S+) --project (\S+)/.exec(out);
+      const match = /--target (\S+) --secrets-file (\S+)/.exec(out);
       if (match) resolve(match);
     });
   });
@@ -82,27 +86,32 @@ test("a target without the audit endpoint: audit n/a, never 0, with a note", asy
   after(() => proxy.close());
   const target = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, "run", "--target", target, "--project", projectArg!, "-c", "5", "-n", "50"], { env: { ...process.env, NO_COLOR: "1" }, cwd });
+    const child = spawn(process.execPath, [BIN, "run", "--target", target, "--secrets-file", secrets!, "-c", "5", "-n", "50"], { env: { ...process.env, NO_COLOR: "1" }, cwd });
     let stdout = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.once("exit", (code) => resolve({ code, stdout }));
   });
   proxy.close();
   server.kill("SIGTERM");
+  await new Promise((resolve) => (server.exitCode !== null ? resolve(null) : server.once("exit", resolve)));
   assert.equal(r.code, 0);
   assert.match(r.stdout, /note · target: audit n\/a: the target answered 404 on GET \/v1\/audit\/rows/);
-  assert.match(r.stdout, /target \? .*n\/a .*n\/a .*n\/a .*n\/a/);
+  assert.match(r.stdout, /target \? .*n\/a .*n\/a .*n\/a .*n\/a .*n\/a/);
 });
 
 test("HTTP flags are checked before anything runs", () => {
   const cases: [string[], RegExp][] = [
     [["run", "--target", "ftp://x"], /--target is not an http:\/\/ URL/],
-    [["run", "--target", "http://127.0.0.1:1"], /--target needs at least one --project ID:KEY/],
+    [["run", "--target", "http://127.0.0.1:1"], /--target needs at least one project the target knows/],
     [["run", "--target", "http://127.0.0.1:1", "--project", "p:k", "--strategy", "atomic"], /--strategy cannot be combined with --target/],
     [["run", "--instances", "2"], /--instances needs --mode http/],
     [["run", "--mode", "http", "--store", "memory"], /--store must be a SQLite file in HTTP mode/],
     [["run", "--target", "http://127.0.0.1:1", "--project", "pk"], /--project must be ID:KEY/],
     [["run", "--target", "http://127.0.0.1:1", "--project", "p:k", "--server-key", "abc"], /--server-key must be 64 hex digits/],
+    [["run", "--target", "http://127.0.0.1:1", "--project", "p:k", "--fault", "pause:0.1:10"], /--fault cannot be injected into a --target/],
+    [["run", "--project", "p:k"], /--project only applies with --target/],
+    [["run", "--timeout", "1s"], /--timeout applies to HTTP runs only/],
+    [["serve", "--fault", "redis-down:100"], /--fault redis-down cannot be injected by serve/],
     [["serve", "--strategy", "atomic,none"], /--strategy names one strategy for a server/],
     [["serve", "--port", "70000"], /--port must be a port number/],
   ];
@@ -113,7 +122,7 @@ test("HTTP flags are checked before anything runs", () => {
   }
 });
 
-test("--rate over HTTP: autocannon paces, regbench measures from each request's due time", () => {
+test("--rate over HTTP: regbench paces, and measures from each request's due time", () => {
   const r = regbench(["run", "--mode", "http", "--strategy", "atomic", "--rate", "1000", "-c", "20", "-n", "1000", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout).results[0];

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { newServerKey } from "../../src/core/crypto.js";
+import { keyDigest, newServerKey } from "../../src/core/crypto.js";
 import { defaultServiceSettings, RegistrationService } from "../../src/core/registration.js";
-import { createRegistrationServer } from "../../src/http/server.js";
+import { createRegistrationServer, DEFAULT_SERVER_SETTINGS } from "../../src/http/server.js";
 import { withLatency } from "../../src/store/latency.js";
 import { SqliteStore } from "../../src/store/sqlite.js";
 import { findStrategy } from "../../src/strategies/registry.js";
@@ -14,19 +14,30 @@ import { project, request, tempDir } from "../helpers.js";
 
 const dir = tempDir();
 let n = 0;
+const AUDIT_TOKEN = "test-audit-token";
+const KEY_B = "project B's own key";
+const auth = { authorization: `Bearer ${AUDIT_TOKEN}` };
 
 /** A real server on a real SQLite file, around a strategy; the file's path is returned for direct inspection. */
-async function start(strategyName = "atomic", opts: { cidr?: string; latencyMs?: number; lockTimeoutMs?: number; wrap?: (s: Strategy) => Strategy } = {}) {
+async function start(strategyName = "atomic", opts: { cidr?: string; latencyMs?: number; lockTimeoutMs?: number; wrap?: (s: Strategy) => Strategy; maxConnections?: number } = {}) {
   const definition = findStrategy(strategyName)!;
   const path = `${dir}/h${n++}.db`;
   const raw = new SqliteStore({ path, constraints: definition.constraints, busyTimeoutMs: 1000 });
   await raw.createProject(project("t-p0", opts.cidr ?? "10.1.0.0/24"));
+  await raw.createProject({ ...project("t-p1", "10.2.0.0/24"), keyDigest: keyDigest(KEY_B) });
   const store = withLatency(raw, opts.latencyMs ?? 0);
   const service = new RegistrationService(store, defaultServiceSettings(newServerKey()));
   let strategy = definition.create(service, { ...DEFAULT_STRATEGY_SETTINGS, lockKey: "system", lockTimeoutMs: opts.lockTimeoutMs ?? 5000 });
   if (opts.wrap) strategy = opts.wrap(strategy);
   const logged: string[] = [];
-  const server = createRegistrationServer({ strategy, store, strategyName, log: (line) => logged.push(line) });
+  const server = createRegistrationServer({
+    strategy,
+    store,
+    strategyName,
+    auditToken: AUDIT_TOKEN,
+    log: (line) => void logged.push(line),
+    ...(opts.maxConnections ? { settings: { ...DEFAULT_SERVER_SETTINGS, maxConnections: opts.maxConnections } } : {}),
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const rows = () => {
@@ -44,8 +55,9 @@ async function start(strategyName = "atomic", opts: { cidr?: string; latencyMs?:
   return { url, rows, logged, stop };
 }
 
-async function post(url: string, body: string | Buffer, contentType = "application/json") {
-  const res = await fetch(`${url}/v1/register`, { method: "POST", headers: { "content-type": contentType }, body });
+/** POSTs a body; `contentType` null sends none (a byte body, so that fetch adds none either). */
+async function post(url: string, body: string | Buffer, contentType: string | null = "application/json") {
+  const res = await fetch(`${url}/v1/register`, { method: "POST", headers: contentType === null ? {} : { "content-type": contentType }, body: contentType === null ? Buffer.from(body) : body });
   const text = await res.text();
   let json: Record<string, unknown> = {};
   try {
@@ -54,6 +66,16 @@ async function post(url: string, body: string | Buffer, contentType = "applicati
     // a non-JSON answer is itself asserted against below
   }
   return { status: res.status, json, headers: res.headers };
+}
+
+/** Writes raw bytes on a fresh connection and returns all the server answered until it closed the connection. */
+function raw(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1", () => socket.write(bytes));
+    let text = "";
+    socket.on("data", (c: Buffer) => (text += c.toString()));
+    socket.on("close", () => resolve(text));
+  });
 }
 
 describe("the HTTP API", () => {
@@ -88,9 +110,15 @@ describe("the HTTP API", () => {
       [JSON.stringify({ ...valid, key: "' OR '1'='1" }), 401, /wrong key/],
       [JSON.stringify({ ...valid, pad: "x".repeat(1024 * 1024) }), 413, /limit/],
       [JSON.stringify(valid), 415, /content-type/, "text/plain"],
+      [JSON.stringify(valid), 415, /content-type header is missing/, "none"],
+      ['{"projectId":"t-p0","constructor":"x"}', 400, /constructor is not a known field/],
+      [JSON.stringify({ ...valid, toString: "x" }), 400, /toString is not a known field/],
+      [`{${JSON.stringify(valid).slice(1, -1)},"__proto__":{"admin":true}}`, 400, /__proto__ is not a known field/],
+      [JSON.stringify({ ...valid, hostname: "host-\ud800" }), 400, /hostname is not well-formed Unicode/],
+      [JSON.stringify({ ...valid, machineId: "m-\udc00x" }), 400, /machineId is not well-formed Unicode/],
     ];
     for (const [body, status, message, type] of cases) {
-      const r = await post(s.url, body, type);
+      const r = await post(s.url, body, type === "none" ? null : type);
       assert.equal(r.status, status, `${String(body).slice(0, 60)} → ${JSON.stringify(r.json)}`);
       assert.match(String(r.json.message), message);
     }
@@ -102,7 +130,7 @@ describe("the HTTP API", () => {
     const r = await post(s.url, JSON.stringify(request(3, { hostname: "主机-'; DROP TABLE systems; --", distro: "Débian ✓" })));
     assert.equal(r.status, 200);
     const rows = s.rows();
-    assert.ok(rows.systems >= 1 && rows.projects === 1);
+    assert.ok(rows.systems >= 1 && rows.projects === 2);
   });
 
   test("unknown routes are 404, wrong methods 405 with Allow", async () => {
@@ -112,14 +140,27 @@ describe("the HTTP API", () => {
     assert.equal(r.headers.get("allow"), "POST");
   });
 
+  test("the audit endpoint wants the token, and answers the exact run asked for", async () => {
+    assert.equal((await fetch(`${s.url}/v1/audit/rows?run=t`)).status, 401);
+    assert.equal((await fetch(`${s.url}/v1/audit/rows?run=t`, { headers: { authorization: "Bearer nope" } })).status, 401);
+    assert.equal((await post(s.url, JSON.stringify(request(1, { machineId: "tx-m1", systemUuid: "tx-s0" })))).status, 200);
+    const rows = (await (await fetch(`${s.url}/v1/audit/rows?run=t`, { headers: auth })).json()) as { machines: { machineId: string }[]; systems: { systemUuid: string }[] };
+    assert.ok(rows.machines.length > 0);
+    assert.ok(rows.machines.every((m) => m.machineId.startsWith("t-")), "run t is not run tx");
+    assert.ok(rows.systems.every((m) => m.systemUuid.startsWith("t-")));
+    const other = (await (await fetch(`${s.url}/v1/audit/rows?run=tx`, { headers: auth })).json()) as { machines: { machineId: string }[] };
+    assert.deepEqual(other.machines.map((m) => m.machineId), ["tx-m1"]);
+    assert.equal((await fetch(`${s.url}/v1/audit/rows?run=t-`, { headers: auth })).status, 400, "a dash ends a run prefix");
+  });
+
   test("the audit endpoint returns a run's identities and IPs, never keys or configs", async () => {
-    const r = await fetch(`${s.url}/v1/audit/rows?run=t-`);
+    const r = await fetch(`${s.url}/v1/audit/rows?run=t`, { headers: auth });
     const body = (await r.json()) as { machines: Record<string, unknown>[]; systems: unknown[] };
     assert.equal(r.status, 200);
     assert.ok(body.machines.length >= 2);
     assert.deepEqual(Object.keys(body.machines[0]!).sort(), ["ipv4", "machineId", "projectId"]);
-    assert.equal((await fetch(`${s.url}/v1/audit/rows?run=`)).status, 400);
-    assert.equal((await fetch(`${s.url}/v1/audit/rows?run=a%27b`)).status, 400);
+    assert.equal((await fetch(`${s.url}/v1/audit/rows?run=`, { headers: auth })).status, 400);
+    assert.equal((await fetch(`${s.url}/v1/audit/rows?run=a%27b`, { headers: auth })).status, 400);
   });
 
   test("a fuzz loop of random bodies gets no 500 and the server keeps serving", async () => {
@@ -154,6 +195,55 @@ describe("the HTTP API", () => {
     assert.equal(s.rows().machines - before.machines, acknowledged.size, "every written row was acknowledged, once");
     assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
   });
+});
+
+test("project B, with its own key, cannot obtain project A's machine row: 409, nothing of the row told", async () => {
+  const s = await start("atomic");
+  const a = await post(s.url, JSON.stringify(request(1)));
+  assert.equal(a.status, 200);
+  const b = await post(s.url, JSON.stringify(request(1, { projectId: "t-p1", key: KEY_B })));
+  assert.equal(b.status, 409);
+  assert.equal(b.json.error, "machine-conflict");
+  assert.ok(!JSON.stringify(b.json).includes(String(a.json.ipv4)) && !JSON.stringify(b.json).includes("t-p0") && b.json.config === undefined);
+  assert.equal(s.rows().machines, 1);
+  await s.stop();
+});
+
+test("a malformed request target is a 400, logged once, never a stack trace per request", async () => {
+  const s = await start("atomic");
+  const { port } = new URL(s.url);
+  for (let i = 0; i < 20; i++) {
+    assert.match(await raw(Number(port), "GET //[ HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"), /^HTTP\/1\.1 400 /);
+  }
+  assert.ok(!s.logged.some((line) => /at .*\(.*:\d+:\d+\)/.test(line)), s.logged.join("\n"));
+  await s.stop();
+});
+
+test("errors are logged at most once per kind per second, with the count of the rest", async () => {
+  const s = await start("atomic", { wrap: (inner) => ({ ...inner, register: () => Promise.reject(new TypeError("boom")) }) });
+  const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => post(s.url, JSON.stringify(request(i)))));
+  assert.ok(answers.every((r) => r.status === 500 && /^[0-9a-f]{12}$/.test(String(r.json.errorId))));
+  assert.equal(s.logged.length, 1, s.logged.join("\n"));
+  await new Promise((r) => setTimeout(r, 1100));
+  await post(s.url, JSON.stringify(request(99)));
+  assert.equal(s.logged.length, 2);
+  assert.match(s.logged[1]!, /and 49 more internal since the last line/);
+  await s.stop();
+});
+
+test("connections beyond the cap are refused politely: 503 with Retry-After", async () => {
+  const s = await start("atomic", { maxConnections: 2 });
+  const { port } = new URL(s.url);
+  const held = await Promise.all([0, 1].map(() => new Promise<Socket>((resolve) => { const c = connect(Number(port), "127.0.0.1", () => resolve(c)); })));
+  await new Promise((r) => setTimeout(r, 50));
+  const refused = await raw(Number(port), "GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n");
+  assert.match(refused, /^HTTP\/1\.1 503 /);
+  assert.match(refused, /retry-after: 1/i);
+  assert.match(refused, /too-many-connections/);
+  for (const c of held) c.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal((await fetch(`${s.url}/healthz`)).status, 200, "a freed slot is served again");
+  await s.stop();
 });
 
 test("409 when the pool is exhausted", async () => {

@@ -31,11 +31,12 @@ test("the Markdown report carries the conditions, verdicts and two Mermaid xycha
   assert.match(md, /x-axis \["atomic", "none", "global", "target"\]/);
   assert.match(md, /bar \[20000, 25000, 175, 5000\]/);
   assert.equal(mdCell("a|b\\c\nd"), "a\\|b\\\\c d");
+  assert.match(md, /> \*\*sharded failed\*\*: the measuring process exited on SIGKILL before reporting/);
 });
 
 test("CSV shows unknown values as n/a and quotes what needs it", () => {
   const csv = EXPORTERS.csv!.render(fixtureReport()).trim().split("\n");
-  assert.equal(csv[0]!.split(",").length, 19);
+  assert.equal(csv[0]!.split(",").length, 21);
   const target = csv.find((l) => l.startsWith("target,"))!;
-  assert.match(target, /,n\/a,n\/a,n\/a,n\/a,n\/a,n\/a$/);
+  assert.match(target, /,n\/a,n\/a,n\/a,n\/a,n\/a,n\/a,n\/a$/);
 });

@@ -12,6 +12,7 @@ function result(strategy: string, over: Partial<StrategyResult>, latencies: numb
   const { histogram, latencyMs } = histogramOf(latencies);
   return {
     strategy,
+    state: "completed",
     requests: 1000,
     succeeded: 1000,
     failed: 0,
@@ -20,7 +21,7 @@ function result(strategy: string, over: Partial<StrategyResult>, latencies: numb
     tps: 2000,
     latencyMs,
     errors: {},
-    audit: { duplicateSystems: 0, duplicateMachines: 0, duplicateIps: 0, lostRegistrations: 0, violations: 0 },
+    audit: { duplicateSystems: 0, duplicateMachines: 0, duplicateIps: 0, lostRegistrations: 0, violations: 0, unacknowledgedRows: 0 },
     memory: { peakRssMb: 120 },
     histogram,
     strategyStats: {},
@@ -68,6 +69,7 @@ export function fixtureReport(): RunReport {
       result("target", { tps: 5000, audit: null, memory: { peakRssMb: null }, notes: ["audit n/a: the target answered 404 on GET /v1/audit/rows"] }, [4, 5, 6]),
     ],
     skipped: [],
+    failed: [{ strategy: "sharded", reason: "the measuring process exited on SIGKILL before reporting" }],
     notes: ["a note with a | pipe"],
     environment: { cpu: "Test CPU @ 1.00GHz", cores: 2, os: "linux test", node: "v20.0.0", regbench: "0.1.0", commit: "abcdef123456" },
   };

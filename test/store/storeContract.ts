@@ -47,7 +47,7 @@ export function storeContract(name: string, open: (constraints: boolean) => Prom
           await store.insertSystem(system);
           await assert.rejects(store.insertSystemIfAbsent(system), StoreError);
         }
-        const rows = await store.auditRows("t-");
+        const rows = await store.auditRows("t");
         assert.equal(rows.systems.length, 2);
         await store.close();
       });
@@ -61,11 +61,11 @@ export function storeContract(name: string, open: (constraints: boolean) => Prom
           await assert.rejects(store.insertMachine(machine(2, cidr.firstHost)), (e) => e instanceof UniqueViolationError && e.constraint === "ip");
           // The same address in another project is fine.
           await store.insertMachine(machine(3, cidr.firstHost, "t-p1"));
-          assert.equal((await store.auditRows("t-")).machines.length, 2);
+          assert.equal((await store.auditRows("t")).machines.length, 2);
         } else {
           await store.insertMachine(machine(1, cidr.firstHost + 1));
           await store.insertMachine(machine(2, cidr.firstHost));
-          assert.equal((await store.auditRows("t-")).machines.length, 3);
+          assert.equal((await store.auditRows("t")).machines.length, 3);
         }
         await store.close();
       });
@@ -94,7 +94,7 @@ export function storeContract(name: string, open: (constraints: boolean) => Prom
       assert.equal((first[0] as { record: { config: string } }).record.config, "ip 10.1.0.2");
       const rest = await store.claimMachines([3, 4, 5, 6].map(claim));
       assert.deepEqual(rest.map((r) => r.outcome), ["created", "created", "created", "exhausted"]);
-      assert.equal((await store.auditRows("t-")).machines.length, 5);
+      assert.equal((await store.auditRows("t")).machines.length, 5);
       await store.close();
     });
 
@@ -112,7 +112,7 @@ export function storeContract(name: string, open: (constraints: boolean) => Prom
       await store.insertMachine(machine(2, cidr.firstHost + 1), { resource: "lock:a", token: 5 });
       await assert.rejects(store.insertMachine(machine(3, cidr.firstHost + 2), { resource: "lock:a", token: 4 }), (e) => e instanceof StaleFenceError && e.newest === 5);
       await store.insertMachine(machine(4, cidr.firstHost + 3), { resource: "lock:b", token: 1 });
-      assert.deepEqual((await store.auditRows("t-")).machines.map((m) => m.machineId).sort(), ["t-m1", "t-m2", "t-m4"]);
+      assert.deepEqual((await store.auditRows("t")).machines.map((m) => m.machineId).sort(), ["t-m1", "t-m2", "t-m4"]);
       await store.close();
     });
 
@@ -122,9 +122,29 @@ export function storeContract(name: string, open: (constraints: boolean) => Prom
       await store.insertMachine({ ...machine(2, cidr.firstHost, "t-p0"), machineId: "u-m2" });
       await store.insertSystem({ projectId: "t-p0", systemUuid: "u-s", systemName: "s" });
       await store.insertSystem({ projectId: "t-p0", systemUuid: "t-s", systemName: "s" });
-      const rows = await store.auditRows("t-");
+      const rows = await store.auditRows("t");
       assert.deepEqual(rows.machines, [{ machineId: "t-m1", projectId: "t-p0", ipv4: "10.1.0.2" }]);
       assert.deepEqual(rows.systems, [{ projectId: "t-p0", systemUuid: "t-s" }]);
+      await store.close();
+    });
+
+    test("a project's key can be replaced; the old digest is gone", async () => {
+      const store = await open(true);
+      await store.createProject(project("t-p0", cidr.text));
+      const digest = Buffer.alloc(32, 7);
+      await store.updateProjectKey("t-p0", digest);
+      assert.ok(Buffer.from((await store.getProject("t-p0"))!.keyDigest).equals(digest));
+      await store.close();
+    });
+
+    test("audit rows are exactly one run's: run t is not run tx", async () => {
+      const store = await open(false);
+      await store.insertMachine(machine(1, cidr.firstHost));
+      await store.insertMachine({ ...machine(2, cidr.firstHost + 1), machineId: "tx-m2" });
+      await store.insertSystem({ projectId: "t-p0", systemUuid: "tx-s", systemName: "s" });
+      assert.deepEqual((await store.auditRows("t")).machines.map((m) => m.machineId), ["t-m1"]);
+      assert.deepEqual((await store.auditRows("tx")).machines.map((m) => m.machineId), ["tx-m2"]);
+      assert.deepEqual((await store.auditRows("t")).systems, []);
       await store.close();
     });
 

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { newServerKey, open } from "../../src/core/crypto.js";
-import { LockTimeoutError, PoolExhaustedError, UnknownProjectError, ValidationError, WrongKeyError } from "../../src/core/errors.js";
+import { LockTimeoutError, MachineConflictError, PoolExhaustedError, UnknownProjectError, ValidationError, WrongKeyError } from "../../src/core/errors.js";
+import { keyDigest } from "../../src/core/crypto.js";
 import { defaultServiceSettings, RegistrationService } from "../../src/core/registration.js";
-import { configIpv4 } from "../../src/core/vpnConfig.js";
+import { interfaceIpv4 as configIpv4 } from "../../src/audit/configAddress.js";
 import { runStrategy } from "../../src/driver/inProcess.js";
 import { withLatency } from "../../src/store/latency.js";
 import { SqliteStore } from "../../src/store/sqlite.js";
@@ -66,7 +67,7 @@ for (const definition of STRATEGIES) {
       assert.equal(response.machineId, "t-m1");
       assert.equal(response.ipv4, "10.1.0.2");
       assert.equal(configIpv4(open(response.config, key)!), "10.1.0.2");
-      assert.deepEqual((await raw.auditRows("t-")).machines, [{ machineId: "t-m1", projectId: "t-p0", ipv4: "10.1.0.2" }]);
+      assert.deepEqual((await raw.auditRows("t")).machines, [{ machineId: "t-m1", projectId: "t-p0", ipv4: "10.1.0.2" }]);
       await raw.close();
     });
 
@@ -76,7 +77,7 @@ for (const definition of STRATEGIES) {
       await strategy.register(request(2));
       const again = await strategy.register(request(1));
       assert.equal(again.ipv4, first.ipv4);
-      assert.equal((await raw.auditRows("t-")).machines.length, 2);
+      assert.equal((await raw.auditRows("t")).machines.length, 2);
       await raw.close();
     });
 
@@ -85,10 +86,27 @@ for (const definition of STRATEGIES) {
       await assert.rejects(strategy.register(request(1, { key: "wrong" })), WrongKeyError);
       await assert.rejects(strategy.register(request(1, { projectId: "t-nope" })), UnknownProjectError);
       await assert.rejects(strategy.register({ ...request(1), machineId: 5 } as never), ValidationError);
-      assert.equal((await raw.auditRows("t-")).machines.length, 0);
+      assert.equal((await raw.auditRows("t")).machines.length, 0);
       for (let i = 0; i < 5; i++) await strategy.register(request(i));
       await assert.rejects(strategy.register(request(9)), PoolExhaustedError);
-      assert.equal((await raw.auditRows("t-")).machines.length, 5);
+      assert.equal((await raw.auditRows("t")).machines.length, 5);
+      await raw.close();
+    });
+
+    test("a machineID registered under another project is refused, and nothing of that row is told", async () => {
+      const { raw, strategy } = await setup(definition);
+      await raw.createProject({ ...project("t-p1", "10.2.0.0/24"), keyDigest: keyDigest("project B's own key") });
+      const a = await strategy.register(request(1));
+      const asB = { projectId: "t-p1", key: "project B's own key" };
+      await assert.rejects(strategy.register(request(1, asB)), (e) => e instanceof MachineConflictError && !e.message.includes(a.ipv4) && !e.message.includes("t-p0"));
+      // The other way round: B's device registered first is not handed to A either.
+      await strategy.register(request(2, asB));
+      await assert.rejects(strategy.register(request(2)), MachineConflictError);
+      assert.deepEqual(
+        (await raw.auditRows("t")).machines.map((m) => [m.machineId, m.projectId]).sort(),
+        [["t-m1", "t-p0"], ["t-m2", "t-p1"]],
+        "one row each, in its own project",
+      );
       await raw.close();
     });
 
@@ -102,7 +120,7 @@ for (const definition of STRATEGIES) {
           // Optimistic strategies may run out of retries under contention: an honest failure, never a violation.
           if (definition.kind === "optimistic") assert.deepEqual(Object.keys(result.errors).filter((k) => k !== "conflict"), []);
           else assert.equal(result.failed, 0, JSON.stringify(result.errors));
-          assert.deepEqual(result.audit, { duplicateSystems: 0, duplicateMachines: 0, duplicateIps: 0, lostRegistrations: 0, violations: 0 });
+          assert.deepEqual(result.audit, { duplicateSystems: 0, duplicateMachines: 0, duplicateIps: 0, lostRegistrations: 0, violations: 0, unacknowledgedRows: 0 });
         }
       });
     }
@@ -145,7 +163,7 @@ describe("lock timeouts", () => {
       assert.ok(ok >= 1 && timedOut >= 1, `ok ${ok}, timed out ${timedOut}`);
       assert.equal(ok + timedOut, 6);
       await new Promise((r) => setTimeout(r, 200));
-      assert.equal((await raw.auditRows("t-")).machines.length, ok);
+      assert.equal((await raw.auditRows("t")).machines.length, ok);
       await raw.close();
     });
   }

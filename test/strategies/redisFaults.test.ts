@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { runStrategy } from "../../src/driver/inProcess.js";
+import { newRunPrefix, runStrategy } from "../../src/driver/inProcess.js";
 import type { Fault } from "../../src/faults/faults.js";
 import { createRedisClient } from "../../src/redis/client.js";
 import { findStrategy } from "../../src/strategies/registry.js";
@@ -41,12 +41,15 @@ describe("faults against the Redis strategies", { skip: skipWithoutRedis }, () =
   });
 
   test("a run cleans up its own Redis keys and nothing else", async () => {
+    // Its own run prefix: other runs on this Redis (another test file, a user's run) may have keys of their own.
+    const prefix = newRunPrefix();
+    const bystander = `regbench:${newRunPrefix()}:bystander`;
     const client = createRedisClient(REDIS_URL);
-    await client.set("regbench-test:bystander", "1", "PX", 60_000);
-    await runStrategy(findStrategy("redis-fenced")!, config([], {}, 50));
-    const [, left] = await client.scan("0", "MATCH", "regbench:rb*", "COUNT", 10_000);
-    assert.equal(await client.get("regbench-test:bystander"), "1");
-    await client.del("regbench-test:bystander");
+    await client.set(bystander, "1", "PX", 60_000);
+    await runStrategy(findStrategy("redis-fenced")!, config([], {}, 50), {}, { prefix });
+    const left = await client.keys(`regbench:${prefix}:*`);
+    assert.equal(await client.get(bystander), "1");
+    await client.del(bystander);
     client.disconnect();
     assert.deepEqual(left, []);
   });

@@ -3,6 +3,7 @@ import type { Exporter } from "./exporter.js";
 
 const COLUMNS: readonly [string, (r: StrategyResult) => number | string | null | undefined][] = [
   ["strategy", (r) => r.strategy],
+  ["state", (r) => r.state ?? "completed"],
   ["runs", (r) => r.runs ?? 1],
   ["requests", (r) => r.requests],
   ["succeeded", (r) => r.succeeded],
@@ -20,6 +21,7 @@ const COLUMNS: readonly [string, (r: StrategyResult) => number | string | null |
   ["duplicate_ips", (r) => r.audit?.duplicateIps],
   ["lost_registrations", (r) => r.audit?.lostRegistrations],
   ["violations", (r) => r.audit?.violations],
+  ["unacknowledged_rows", (r) => r.audit?.unacknowledgedRows],
   ["peak_rss_mb", (r) => r.memory.peakRssMb],
 ];
 

@@ -67,6 +67,7 @@ export const markdownExporter: Exporter = {
     const best = Math.max(0, ...results.map((r) => r.tps));
     const title = c.scenario ? `scenario ${c.scenario}` : (c.strategies as string[]).join(", ");
     const out: string[] = [`# regbench: ${mdCell(title)}`, "", ...conditions(report), ""];
+    if (report.interrupted) out.push(`> **interrupted** (${mdCell(report.interrupted.signal)}): the figures are what was measured until then.`, "");
     for (const note of report.notes) out.push(`> note: ${mdCell(note)}`, "");
     out.push(
       "## Results",
@@ -81,7 +82,7 @@ export const markdownExporter: Exporter = {
       const bold = (s: string, on: boolean) => (on ? `**${s}**` : s);
       out.push(
         row([
-          `${r.strategy} ${mark}`,
+          `${r.strategy} ${mark}${r.state === "interrupted" ? " (interrupted)" : ""}`,
           tpsWithError(r),
           best > 0 ? fmtRatio(r.tps / best) : NA,
           fmtMs(r.latencyMs?.p50),
@@ -100,6 +101,7 @@ export const markdownExporter: Exporter = {
       "",
     );
     for (const r of results) for (const note of r.notes) out.push(`> ${mdCell(r.strategy)}: ${mdCell(note)}`, "");
+    for (const f of report.failed ?? []) out.push(`> **${mdCell(f.strategy)} failed**: ${mdCell(f.reason)}`, "");
     const names = results.map((r) => r.strategy);
     out.push("## Charts", "", chart("Successful registrations per second", "TPS", names, results.map((r) => r.tps)), "");
     out.push(chart("p99 latency (ms)", "ms", names, results.map((r) => r.latencyMs?.p99 ?? null)), "");

@@ -1,0 +1,33 @@
+import type { StrategyResult } from "../report/result.js";
+import type { AuditRows } from "../store/store.js";
+import { auditRun, type AuditResult } from "./audit.js";
+import { fetchAuditRows, type AuditEndpoint } from "./remoteRows.js";
+
+/**
+ * The audit of several load generators' runs against one target, taken once over all their rows: duplicates are
+ * counted across generators (two agents can collide on one IP pool); lost registrations and unacknowledged rows were
+ * counted by each agent against its own acknowledgements and are added. A string says why it cannot be taken.
+ */
+export async function auditAcross(endpoint: AuditEndpoint, parts: readonly StrategyResult[]): Promise<AuditResult | string> {
+  const systems: AuditRows["systems"][number][] = [];
+  const machines: AuditRows["machines"][number][] = [];
+  for (const part of parts) {
+    if (!part.run) return "a result without its run prefix cannot be audited again";
+    const rows = await fetchAuditRows(endpoint, part.run);
+    if (typeof rows === "string") return rows;
+    systems.push(...rows.systems);
+    machines.push(...rows.machines);
+  }
+  if (parts.some((p) => p.audit === null)) return "an agent's lost registrations are unknown";
+  const counted = auditRun({ systems, machines }, []);
+  const lost = parts.reduce((t, p) => t + p.audit!.lostRegistrations, 0);
+  const unacknowledged = parts.every((p) => p.audit!.unacknowledgedRows !== undefined) ? parts.reduce((t, p) => t + p.audit!.unacknowledgedRows!, 0) : undefined;
+  return {
+    duplicateSystems: counted.duplicateSystems,
+    duplicateMachines: counted.duplicateMachines,
+    duplicateIps: counted.duplicateIps,
+    lostRegistrations: lost,
+    violations: counted.duplicateSystems + counted.duplicateMachines + counted.duplicateIps + lost,
+    ...(unacknowledged !== undefined ? { unacknowledgedRows: unacknowledged } : {}),
+  };
+}

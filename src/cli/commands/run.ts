@@ -1,0 +1,117 @@
+import { runAll, type OrchestratorEvent } from "../../driver/orchestrator.js";
+import { compareReports, renderComparisons, workloadDifferences } from "../../gate/baseline.js";
+import { describeMiss, evaluateThresholds } from "../../gate/thresholds.js";
+import { fmtInt, fmtMs } from "../../report/format.js";
+import { ProgressBar } from "../../report/progress.js";
+import type { RunReport, StrategyResult } from "../../report/result.js";
+import { renderHeader, renderNotes, renderTable } from "../../report/table.js";
+import { EXIT } from "../exitCodes.js";
+import { buildRunConfig, UsageError } from "../options.js";
+import { Outputs } from "../outputs.js";
+import { boundOf, emptyReport, loadReport, parseThresholds, renderStrategies, useColor, version, type Io } from "../shared.js";
+import { resolveSecrets } from "../secrets.js";
+import { SIGNAL_EXIT, trapSignals } from "../signals.js";
+
+/** One line per finished strategy, for logs that are not a terminal (CI): a long run is never silent for minutes. */
+function finishedLine(event: Extract<OrchestratorEvent, { type: "strategy-done" | "strategy-failed" }>): string {
+  const where = `[${event.index + 1}/${event.count}]`;
+  if (event.type === "strategy-failed") return `regbench: ${where} ${event.strategy} failed: ${event.reason}`;
+  const r: StrategyResult = event.result;
+  const audit = r.audit === null ? "audit n/a" : r.audit.violations > 0 ? `✗ ${fmtInt(r.audit.violations)} violation(s)` : "✓ no violation";
+  return [
+    `regbench: ${where} ${r.strategy}${r.state === "interrupted" ? " (interrupted)" : ""}: ${fmtInt(r.succeeded)}/${fmtInt(r.requests)} succeeded in ${(r.durationMs / 1000).toFixed(2)} s`,
+    `${fmtInt(r.tps)}/s`,
+    `p99 ${fmtMs(r.latencyMs?.p99)} ms`,
+    audit,
+  ].join(" · ");
+}
+
+/** `regbench run`: measure, audit, report, gate. */
+export async function runCommand(options: Record<string, unknown>, io: Io): Promise<number> {
+  if (options.strategy === "list") {
+    io.stdout.write(`${renderStrategies()}\n`);
+    return EXIT.ok;
+  }
+  const secrets = options.target !== undefined ? resolveSecrets(options, io.env) : undefined;
+  const config = buildRunConfig(options, secrets);
+  if (secrets?.onCommandLine.length) {
+    io.stderr.write(`regbench: note: ${secrets.onCommandLine.join(", ")} puts a secret on the command line, where other users can read it (ps); REGBENCH_PROJECTS, REGBENCH_SERVER_KEY, REGBENCH_AUDIT_TOKEN or --secrets-file keep it off\n`);
+  }
+  const thresholds = parseThresholds(options, config.strategies);
+  const bound = boundOf(options);
+  const baseline = options.baseline === undefined ? undefined : loadReport(String(options.baseline), "--baseline");
+  if (baseline) {
+    const differences = workloadDifferences(baseline, { ...emptyReport(config), results: config.strategies.map((strategy) => ({ strategy }) as StrategyResult) });
+    if (differences.length) throw new UsageError("--baseline", `was measured on another workload: ${differences.join("; ")}`, "Run the baseline's workload (strategy settings may differ), or save a new baseline.");
+  }
+  const outputs = Outputs.plan(options, config.scenario ?? config.strategies.join("-"));
+  const json = Boolean(options.json);
+  const progress = new ProgressBar(io.stderr, Boolean(io.stderr.isTTY) && !json);
+  const lines = !io.stderr.isTTY;
+  const interruption = trapSignals((signal) => {
+    progress.clear();
+    io.stderr.write(`regbench: ${signal}: stopping — the running strategy reports what it measured, every child process is stopped\n`);
+  });
+  let label = "";
+  let outcome;
+  try {
+    outcome = await runAll(
+      config,
+      (event) => {
+        if (event.type === "strategy-start") {
+          label = `${event.strategy} (${event.index + 1}/${event.count})`;
+          progress.restart();
+        } else if (event.type === "strategy-event" && event.event.type === "progress") {
+          progress.update(label, event.event.done, event.event.total);
+        } else if (event.type === "strategy-done" || event.type === "strategy-failed") {
+          progress.clear();
+          if (lines || event.type === "strategy-failed") io.stderr.write(`${finishedLine(event)}\n`);
+        }
+      },
+      interruption.signal,
+    );
+  } finally {
+    interruption.dispose();
+  }
+  const signal = interruption.received();
+  const checked = evaluateThresholds(thresholds, outcome.results);
+  const report: RunReport = {
+    ...emptyReport(outcome.config),
+    results: outcome.results,
+    skipped: outcome.skipped,
+    failed: outcome.failed,
+    notes: outcome.notes,
+    ...(signal ? { interrupted: { signal } } : {}),
+    ...(checked.length
+      ? { thresholds: checked.map((t) => ({ expression: t.threshold.source, strategy: t.strategy, passed: t.passed, measured: t.measured, detail: describeMiss(t) })) }
+      : {}),
+  };
+  const failedRun = outcome.failed.length > 0;
+  const comparisons = baseline && !signal ? compareReports(baseline, report, bound) : [];
+  if (report.results.length > 0 || failedRun) {
+    const { failed: unwritten } = outputs.write(report, failedRun ? "saved-only" : "all");
+    for (const why of unwritten) io.stderr.write(`regbench: could not write ${why}\n`);
+    if (signal && outputs.baselinePath) io.stderr.write(`regbench: the baseline ${outputs.baselinePath} was left as it was: an interrupted run is no baseline\n`);
+    if (failedRun && !signal) io.stderr.write(`regbench: files named on the command line were left as they were: ${outcome.failed.length} strategy(ies) failed\n`);
+  }
+  if (json) {
+    io.stdout.write(`${JSON.stringify(report)}\n`);
+  } else if (report.results.length > 0 || failedRun) {
+    const color = useColor(io);
+    io.stdout.write(`${renderHeader(report, version())}\n${report.results.length ? `${renderTable(report, { color })}\n` : ""}${renderNotes(report, { color })}\n`);
+    if (report.thresholds?.length) {
+      io.stdout.write(`thresholds:\n${report.thresholds.map((t) => `  ${t.passed ? "✓" : "✗"} ${t.strategy}: ${t.expression} — ${t.detail}`).join("\n")}\n`);
+    }
+    if (comparisons.length) io.stdout.write(`${renderComparisons(comparisons, bound)}\n`);
+  }
+  if (signal) return SIGNAL_EXIT[signal];
+  if (failedRun) return EXIT.cannotRun;
+  const failedThresholds = (report.thresholds ?? []).filter((t) => !t.passed);
+  const regressed = comparisons.filter((c) => c.verdict === "regressed");
+  if (failedThresholds.length || regressed.length) {
+    for (const t of failedThresholds) io.stderr.write(`regbench: threshold failed: ${t.strategy}: ${t.expression} — ${t.detail}\n`);
+    for (const c of regressed) io.stderr.write(`regbench: ${c.strategy} regressed against the baseline\n`);
+    return EXIT.gate;
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,116 @@
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { prepareRedis } from "../../driver/redisPreflight.js";
+import { CannotRunError } from "../../driver/errors.js";
+import { serve } from "../../http/serve.js";
+import { DEFAULT_SERVER_SETTINGS } from "../../http/server.js";
+import { makeTempDir, tempStorePath } from "../../store/open.js";
+import { EXIT } from "../exitCodes.js";
+import { buildRunConfig, UsageError } from "../options.js";
+import { writeAtomically } from "../outputs.js";
+import { resolveSecrets, type SecretsFile } from "../secrets.js";
+import type { Io } from "../shared.js";
+
+/** Whether an address to listen on keeps the server on this machine. */
+function loopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * `regbench serve`: the registration core behind its HTTP API until SIGINT, SIGTERM or SIGHUP. Its secrets come
+ * from --secrets-file, the environment or the command line; those not given are generated, and all of them are
+ * written to a secrets file (mode 0600) whose path — never the secrets — is printed, with the command that drives it.
+ */
+export async function serveCommand(options: Record<string, unknown>, io: Io): Promise<number> {
+  const strategy = String(options.strategy ?? "atomic");
+  if (strategy.includes(",") || strategy === "all") throw new UsageError("--strategy", "names one strategy for a server", "Pick one, e.g. --strategy atomic; start several servers on several ports to compare.");
+  const port = options.port === undefined ? 8080 : Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port", `must be a port number from 0 to 65535 (got ${String(options.port)})`, "For example: --port 8080 (0 picks a free one).");
+  const host = String(options.host ?? "127.0.0.1");
+  const maxConnections = options.maxConnections === undefined ? DEFAULT_SERVER_SETTINGS.maxConnections : Number(options.maxConnections);
+  if (!Number.isInteger(maxConnections) || maxConnections < 1) {
+    throw new UsageError("--max-connections", `must be a whole number ≥ 1 (got ${String(options.maxConnections)})`, `For example: --max-connections ${DEFAULT_SERVER_SETTINGS.maxConnections}.`);
+  }
+  // A --secrets-file that does not exist yet is where the generated secrets go, and stay.
+  const secretsPath = options.secretsFile === undefined ? undefined : String(options.secretsFile);
+  const writeSecretsTo = secretsPath !== undefined && !existsSync(secretsPath) ? secretsPath : undefined;
+  const secrets = resolveSecrets(writeSecretsTo ? { ...options, secretsFile: undefined } : options, io.env);
+  const { project: _p, port: _port, host: _host, serverKey: _k, auditToken: _t, secretsFile: _f, maxConnections: _m, ...rest } = options;
+  const config = buildRunConfig({ ...rest, strategy, mode: "http" });
+  if (config.faults.some((f) => f.kind === "redis-down")) {
+    throw new UsageError("--fault", "redis-down cannot be injected by serve: it is timed from a measured window, which only run knows", "Use regbench run --mode http --fault redis-down:MS, which injects it into its own server; serve injects pause:P:MS.");
+  }
+  if (secrets.serverKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(secrets.serverKey)) {
+    throw new UsageError("--server-key", "must be 64 hex digits (a 256-bit AES key)", "Leave it out to have one generated (it is written to the secrets file).");
+  }
+  const generated: string[] = [];
+  const projects = secrets.projects.length
+    ? secrets.projects.map((p) => ({ id: p.id, cidr: config.workload.cidr, key: p.key }))
+    : (generated.push("a project and its key"), [{ id: "serve-p0", cidr: config.workload.cidr, key: randomBytes(16).toString("hex") }]);
+  const serverKey = secrets.serverKey ?? (generated.push("the config sealing key"), randomBytes(32).toString("hex"));
+  const auditToken = secrets.auditToken ?? (generated.push("the audit token"), randomBytes(24).toString("base64url"));
+  if (secrets.onCommandLine.length) {
+    io.stderr.write(`regbench serve: note: ${secrets.onCommandLine.join(", ")} puts a secret on the command line, where other users can read it (ps); REGBENCH_PROJECTS, REGBENCH_SERVER_KEY, REGBENCH_AUDIT_TOKEN or --secrets-file keep it off\n`);
+  }
+  if (!loopback(host)) {
+    io.stderr.write(`regbench serve: warning: --host ${host} exposes the registration API beyond this machine; anyone who reaches it can register devices with a project's key, and the audit endpoint answers whoever holds the audit token\n`);
+  }
+
+  const preflight = await prepareRedis(config);
+  if (preflight.unavailable) throw new CannotRunError(strategy, "redis-unavailable", preflight.unavailable.message);
+  const temp = makeTempDir();
+  try {
+    const storePath = config.store.kind === "sqlite" ? config.store.path : tempStorePath(temp.path, "serve");
+    // Every secret the agents need, in one file only its owner can read; the path is printed, the secrets are not.
+    const file: SecretsFile = { projects: projects.map((p) => ({ id: p.id, key: p.key })), serverKey, auditToken };
+    let secretsFile: string;
+    let secretsKept: boolean;
+    if (secretsPath !== undefined && !writeSecretsTo && generated.length === 0) {
+      secretsFile = secretsPath;
+      secretsKept = true;
+    } else {
+      secretsFile = writeSecretsTo ?? join(temp.path, "secrets.json");
+      secretsKept = writeSecretsTo !== undefined;
+      writeAtomically(secretsFile, `${JSON.stringify(file, null, 1)}\n`, 0o600);
+    }
+    const server = await serve({
+      run: preflight.config,
+      strategy,
+      host,
+      port,
+      instances: config.http.instances,
+      storePath,
+      projects,
+      serverKey,
+      auditToken,
+      keyPrefix: `serve-${process.pid}`,
+      warmup: config.http.serverWarmup,
+      maxConnections,
+    }).catch((error: Error) => {
+      throw new CannotRunError(strategy, "store", error.message);
+    });
+    const stopRequested = new Promise<void>((resolve) => {
+      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => resolve());
+    });
+    io.stdout.write(
+      [
+        `regbench serve · strategy ${strategy} · ${config.http.instances} instance(s) · store ${storePath}${config.store.kind === "sqlite" ? "" : " (removed at exit)"}`,
+        ...preflight.notes.map((n) => `note · ${n}`),
+        ...server.notes.map((n) => `note · ${n}`),
+        `listening on ${server.url}`,
+        `projects: ${projects.map((p) => p.id).join(", ")}`,
+        `secrets: ${secretsFile} (project keys, config sealing key, audit token; readable by you only${secretsKept ? "" : "; removed at exit"})`,
+        `drive it: regbench run --target ${server.url} --secrets-file ${secretsFile}`,
+        "",
+      ].join("\n"),
+    );
+    await stopRequested;
+    const stats = await server.stop();
+    io.stdout.write(`stopped · peak RSS ${stats.peakRssMb === null ? "n/a" : `${stats.peakRssMb.toFixed(0)} MB`} over ${stats.instances.length} instance(s)\n`);
+    return EXIT.ok;
+  } finally {
+    await preflight.stop();
+    temp.remove();
+  }
+}

@@ -1,0 +1,78 @@
+import { readFileSync } from "node:fs";
+import { parseBound } from "../gate/baseline.js";
+import { parseThreshold, ThresholdSyntaxError, type Threshold } from "../gate/thresholds.js";
+import { describeEnvironment } from "../report/environment.js";
+import type { RunReport } from "../report/result.js";
+import { STRATEGIES } from "../strategies/registry.js";
+import type { RunConfig } from "../workload/config.js";
+import { describeConfig, UsageError } from "./options.js";
+
+/** Where a command writes, and the environment it reads. */
+export interface Io {
+  readonly stdout: NodeJS.WriteStream;
+  readonly stderr: NodeJS.WriteStream;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export function useColor(io: Io): boolean {
+  if (io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== "") return false;
+  return Boolean(io.stdout.isTTY);
+}
+
+export function renderStrategies(): string {
+  const width = Math.max(...STRATEGIES.map((s) => s.name.length));
+  return STRATEGIES.map(
+    (s) => `${s.name.padEnd(width)}  [${s.kind}${s.constraints ? ", unique constraints" : ""}]\n${" ".repeat(width)}  protects: ${s.protects}\n${" ".repeat(width)}  does not: ${s.exposes}`,
+  ).join("\n");
+}
+
+/** Loads a saved report (a `--json` document); errors are UsageErrors naming `flag`. Older results read as completed. */
+export function loadReport(path: string, flag: string): RunReport {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new UsageError(flag, `cannot read ${path}: ${(error as Error).message}`, "Pass a file written by regbench run (--json, --export-json, --save-baseline or results/).");
+  }
+  const report = doc as Partial<RunReport>;
+  if (report?.tool !== "regbench" || report.schemaVersion !== 1 || !Array.isArray(report.results)) {
+    throw new UsageError(flag, `${path} is not a regbench report (schemaVersion 1)`, "Pass a file written by regbench run.");
+  }
+  return { skipped: [], notes: [], ...report, results: report.results.map((r) => ({ ...r, state: r.state ?? "completed" })) } as RunReport;
+}
+
+/** `--max-regression` as a fraction (default 10%). */
+export function boundOf(options: Record<string, unknown>): number {
+  const bound = options.maxRegression === undefined ? 0.1 : parseBound(String(options.maxRegression));
+  if (bound === undefined) throw new UsageError("--max-regression", `must be a percentage such as 10% (got ${String(options.maxRegression)})`, "For example: --max-regression 10%.");
+  return bound;
+}
+
+/** Parses every `--threshold`, plus `--fail-on-violations`; a bad expression is exit 2 with its position. */
+export function parseThresholds(options: Record<string, unknown>, strategies: readonly string[]): Threshold[] {
+  const expressions = ([] as unknown[]).concat(options.threshold ?? []).map(String);
+  if (options.failOnViolations) expressions.push("violations==0");
+  return expressions.map((expression) => {
+    try {
+      return parseThreshold(expression, strategies);
+    } catch (error) {
+      if (error instanceof ThresholdSyntaxError) {
+        throw new UsageError(
+          "--threshold",
+          `${JSON.stringify(expression)} does not parse: ${error.expected} at column ${error.position + 1}`,
+          `Write [strategy:]metric op value, e.g. p99<50ms, atomic:tps>=1000, errorRate<1%, violations==0.\n  ${expression}\n  ${" ".repeat(error.position)}^`,
+        );
+      }
+      throw error;
+    }
+  });
+}
+
+export function emptyReport(config: RunConfig): RunReport {
+  return { tool: "regbench", schemaVersion: 1, config: describeConfig(config), results: [], skipped: [], notes: [], environment: describeEnvironment() };
+}

@@ -1,0 +1,28 @@
+import type { RunConfig } from "../workload/config.js";
+import { mulberry32 } from "../workload/prng.js";
+import { DEFAULT_STRATEGY_SETTINGS, type StrategyDefinition, type StrategySettings } from "./strategy.js";
+
+/** The settings one strategy runs with under a run's config; Redis keys go under the run's own prefix. */
+export function strategySettingsFrom(config: RunConfig, definition: StrategyDefinition, runPrefix: string): StrategySettings {
+  const urls = config.redis.urls === "auto" ? DEFAULT_STRATEGY_SETTINGS.redis.urls : config.redis.urls;
+  return {
+    ...DEFAULT_STRATEGY_SETTINGS,
+    lockKey: config.strategy.lockKey ?? definition.defaultLockKey,
+    lockTimeoutMs: config.strategy.lockTimeoutMs,
+    shards: config.strategy.shards,
+    retry: { ...DEFAULT_STRATEGY_SETTINGS.retry, maxAttempts: config.strategy.retries },
+    random: mulberry32(config.workload.seed ^ 0x5eed),
+    redis: {
+      ...DEFAULT_STRATEGY_SETTINGS.redis,
+      urls,
+      keyPrefix: redisKeyPrefix(runPrefix),
+      lock: { ...DEFAULT_STRATEGY_SETTINGS.redis.lock, ttlMs: config.redis.ttlMs, waitMs: config.redis.waitMs, watchdog: config.redis.watchdog },
+      lockBatch: config.redis.lockBatch,
+    },
+  };
+}
+
+/** Every Redis key of a run starts with this, so the run (or whoever cleans up after it) deletes only its own. */
+export function redisKeyPrefix(runPrefix: string): string {
+  return `regbench:${runPrefix}:`;
+}

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { after, test } from "node:test";
+import { BIN, descendants, regbench, request, tempDir } from "../helpers.js";
+import { skipWithoutRedis } from "../redisEnv.js";
+
+const running: ChildProcess[] = [];
+after(() => running.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
+
+/** Starts `regbench serve` and resolves once it prints how to drive it. */
+async function serve(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], { cwd: tempDir(), env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  running.push(child);
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+  const [, url, secrets] = await new Promise<RegExpExecArray>((resolve, reject) => {
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+      const match = /drive it: regbench run --target (\S+) --secrets-file (\S+)/.exec(out);
+      if (match) resolve(match);
+    });
+    child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+  });
+  const stop = async () => {
+    child.kill("SIGTERM");
+    await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once("exit", resolve)));
+  };
+  return { child, url: url!, secrets: secrets!, out: () => out, err: () => err, stop };
+}
+
+async function register(url: string, body: object) {
+  const res = await fetch(`${url}/v1/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+function secretsFile(projects: { id: string; key: string }[]): string {
+  const path = join(tempDir(), "secrets.json");
+  writeFileSync(path, JSON.stringify({ projects }), { mode: 0o600 });
+  return path;
+}
+
+test("two projects on one serve: project B with its own key cannot obtain project A's machine row", async () => {
+  const s = await serve(["--secrets-file", secretsFile([{ id: "t-pa", key: "key-of-a" }, { id: "t-pb", key: "key-of-b" }])]);
+  const a = await register(s.url, request(1, { projectId: "t-pa", key: "key-of-a" }));
+  assert.equal(a.status, 200);
+  const b = await register(s.url, request(1, { projectId: "t-pb", key: "key-of-b" }));
+  assert.equal(b.status, 409);
+  assert.equal(b.json.error, "machine-conflict");
+  assert.ok(!JSON.stringify(b.json).includes(String(a.json.ipv4)), JSON.stringify(b.json));
+  assert.equal((await register(s.url, request(1, { projectId: "t-pb", key: "key-of-a" }))).status, 401, "A's key does not open B");
+  await s.stop();
+});
+
+test("a kept store follows the key it is started with: the old key is refused, the new one accepted", async () => {
+  const store = join(tempDir(), "kept.db");
+  const first = await serve(["--store", `sqlite:${store}`, "--secrets-file", secretsFile([{ id: "t-p", key: "old-key" }])]);
+  assert.equal((await register(first.url, request(1, { projectId: "t-p", key: "old-key" }))).status, 200);
+  await first.stop();
+  const second = await serve(["--store", `sqlite:${store}`], { REGBENCH_PROJECTS: "t-p:new-key" });
+  assert.match(second.out(), /note · project t-p: the stored key was replaced by the one given now; the old key is refused/);
+  assert.equal((await register(second.url, request(2, { projectId: "t-p", key: "old-key" }))).status, 401);
+  assert.equal((await register(second.url, request(2, { projectId: "t-p", key: "new-key" }))).status, 200);
+  await second.stop();
+  const other = spawnSync(process.execPath, [BIN, "serve", "--port", "0", "--store", `sqlite:${store}`, "--cidr", "10.9.0.0/16"], {
+    encoding: "utf8",
+    env: { ...process.env, REGBENCH_PROJECTS: "t-p:new-key" },
+    timeout: 20_000,
+  });
+  assert.equal(other.status, 3, other.stderr);
+  assert.match(other.stderr, /project t-p exists in .* with the pool 10\.0\.0\.0\/12, not 10\.9\.0\.0\/16/);
+});
+
+test("the default store and the secrets live in a private folder with an unpredictable name; no secret is printed", async () => {
+  const s = await serve([]);
+  const store = /store (\S+) \(removed at exit\)/.exec(s.out())![1]!;
+  assert.notEqual(basename(store), `regbench-serve-${s.child.pid}.db`);
+  assert.equal(dirname(store), dirname(s.secrets));
+  assert.equal(statSync(dirname(store)).mode & 0o777, 0o700);
+  assert.equal(statSync(s.secrets).mode & 0o777, 0o600);
+  const secrets = JSON.parse(readFileSync(s.secrets, "utf8"));
+  for (const secret of [secrets.serverKey, secrets.auditToken, secrets.projects[0].key]) assert.ok(!s.out().includes(secret) && !s.err().includes(secret));
+  await s.stop();
+});
+
+test("--host beyond loopback warns on stderr", async () => {
+  const s = await serve(["--host", "0.0.0.0"]);
+  assert.match(s.err(), /warning: --host 0\.0\.0\.0 exposes the registration API beyond this machine/);
+  await s.stop();
+});
+
+test("cluster instances get the keys over IPC, never in their environment", async () => {
+  const s = await serve(["--instances", "2"]);
+  const secrets = JSON.parse(readFileSync(s.secrets, "utf8"));
+  const workers = descendants(s.child.pid!);
+  assert.equal(workers.length, 2);
+  for (const pid of workers) {
+    const environ = readFileSync(`/proc/${pid}/environ`, "utf8");
+    assert.ok(!environ.includes(secrets.projects[0].key) && !environ.includes(secrets.serverKey) && !environ.includes(secrets.auditToken), `pid ${pid}`);
+  }
+  assert.equal((await register(s.url, request(1, { projectId: secrets.projects[0].id, key: secrets.projects[0].key }))).status, 200);
+  await s.stop();
+});
+
+test("redis-down over HTTP is injected in the server: registrations fail as redis-unavailable, no violation", { skip: skipWithoutRedis }, () => {
+  const r = regbench(["run", "--mode", "http", "--strategy", "redis", "--fault", "redis-down:300", "-n", "20000", "-c", "50", "--json", "--no-save"]);
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout).results[0];
+  assert.ok(result.succeeded > 0, JSON.stringify(result.errors));
+  assert.ok((result.errors["redis-unavailable"] ?? 0) > 0, JSON.stringify(result.errors));
+  assert.equal(result.audit.violations, 0);
+});

@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, test } from "node:test";
+import { newServerKey, seal } from "../../src/core/crypto.js";
+import { checkRegistration, HttpOutcomeError } from "../../src/driver/httpClient.js";
+import { regbenchAsync, tempDir } from "../helpers.js";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** A target written by someone else: a handler per request, and the audit rows it keeps. */
+async function target(handle: (body: Record<string, string>, res: ServerResponse, req: IncomingMessage) => void): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    let text = "";
+    req.on("data", (c: Buffer) => (text += c.toString()));
+    req.on("end", () => handle(text ? (JSON.parse(text) as Record<string, string>) : {}, res, req));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+const json = (res: ServerResponse, status: number, body: string) => res.writeHead(status, { "content-type": "application/json" }).end(body);
+
+test("a 200 counts only with a JSON object carrying machineId and a dotted-quad ipv4 (and config with the server key)", () => {
+  const ok = checkRegistration(200, '{"machineId":"m1","ipv4":"10.0.0.2","config":"x"}', true);
+  assert.deepEqual(ok, { machineId: "m1", ipv4: "10.0.0.2", config: "x" });
+  assert.equal(checkRegistration(200, '{"machineId":"m1","ipv4":"10.0.0.2"}', false).config, "");
+  for (const [text, requireConfig] of [
+    ["null", false],
+    ['{"ok":true}', false],
+    ["[]", false],
+    ["not json", false],
+    ["", false],
+    ['{"machineId":1,"ipv4":"10.0.0.2"}', false],
+    ['{"machineId":"m","ipv4":"10.0.0.256"}', false],
+    ['{"machineId":"m","ipv4":"10.0.0"}', false],
+    ['{"machineId":"m","ipv4":"10.0.0.2","config":5}', false],
+    ['{"machineId":"m","ipv4":"10.0.0.2"}', true],
+  ] as const) {
+    assert.throws(() => checkRegistration(200, text, requireConfig), (e) => e instanceof HttpOutcomeError && e.kind === "malformed-response", text);
+  }
+  assert.throws(() => checkRegistration(503, '{"error":"lock-timeout"}', false), (e) => e instanceof HttpOutcomeError && e.kind === "lock-timeout");
+  assert.throws(() => checkRegistration(502, "<html>bad gateway</html>", false), (e) => e instanceof HttpOutcomeError && e.kind === "http-502");
+  assert.throws(() => checkRegistration(400, '{"error":"<script>"}', false), (e) => e instanceof HttpOutcomeError && e.kind === "http-400");
+});
+
+test("a target at a closed port: exit 3 within seconds, naming the URL", async () => {
+  const r = await regbenchAsync(["run", "--target", "http://127.0.0.1:1", "-n", "50", "--no-save"], { env: { REGBENCH_PROJECTS: "p:k" } });
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /cannot reach the target at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+  assert.ok(r.ms < 5000);
+});
+
+test("a target that accepts and never answers: --timeout 1s -n 50 ends within 15 s with 50 timeout errors", async () => {
+  const { url } = await target(() => {
+    // never answers
+  });
+  const r = await regbenchAsync(["run", "--target", url, "--timeout", "1s", "-n", "50", "--json", "--no-save"], { env: { REGBENCH_PROJECTS: "p:k" } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.ms < 15_000, `${r.ms.toFixed(0)} ms`);
+  const result = JSON.parse(r.stdout).results[0];
+  assert.deepEqual(result.errors, { timeout: 50 });
+  assert.equal(result.succeeded, 0);
+  assert.equal(result.audit, null);
+});
+
+test("a target answering 200 null, or 200 {ok: true}: counted as malformed-response, never a crash or a success", async () => {
+  for (const body of ["null", '{"ok":true}']) {
+    const { url } = await target((_b, res) => json(res, 200, body));
+    const r = await regbenchAsync(["run", "--target", url, "-n", "50", "-c", "5", "--json", "--no-save"], { env: { REGBENCH_PROJECTS: "p:k" } });
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout).results[0];
+    assert.deepEqual(result.errors, { "malformed-response": 50 }, body);
+    assert.equal(result.succeeded, 0);
+  }
+});
+
+test("a correct target whose configs write interfaceAddr unquoted is audited clean: its YAML is read as YAML", async () => {
+  const serverKey = newServerKey();
+  const token = "a-token-of-the-target";
+  const rows: { machineId: string; projectId: string; ipv4: string }[] = [];
+  let next = 2;
+  const { url } = await target((body, res, req) => {
+    if (req.url?.startsWith("/v1/audit/rows")) {
+      if (req.headers.authorization !== `Bearer ${token}`) return json(res, 401, '{"error":"unauthorized"}');
+      const run = new URL(req.url, "http://x").searchParams.get("run")!;
+      return json(res, 200, JSON.stringify({ run, systems: [], machines: rows.filter((m) => m.machineId.startsWith(`${run}-`)) }));
+    }
+    const ipv4 = `10.0.${Math.floor(next / 250)}.${next++ % 250}`;
+    rows.push({ machineId: body.machineId!, projectId: body.projectId!, ipv4 });
+    // Another implementation's YAML: unquoted, other key order, a comment.
+    const config = `# written by another service\nlisten: ':51820'\ninterfaceAddr: ${ipv4}/12\nmachineId: ${body.machineId}\n`;
+    json(res, 200, JSON.stringify({ machineId: body.machineId, ipv4, config: seal(config, serverKey) }));
+  });
+  const secrets = join(tempDir(), "secrets.json");
+  writeFileSync(secrets, JSON.stringify({ projects: [{ id: "p", key: "k" }], serverKey: serverKey.toString("hex"), auditToken: token }), { mode: 0o600 });
+  const r = await regbenchAsync(["run", "--target", url, "--secrets-file", secrets, "-n", "200", "-c", "10", "--json", "--no-save"]);
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout).results[0];
+  assert.equal(result.succeeded, 200);
+  assert.deepEqual(result.audit, { duplicateSystems: 0, duplicateMachines: 0, duplicateIps: 0, lostRegistrations: 0, violations: 0, unacknowledgedRows: 0 });
+});
+
+test("merge --target whose target does not answer: the audit is n/a, never the agents' sum", async () => {
+  const dir = tempDir();
+  const { url, server } = await target((body, res, req) => {
+    if (req.url?.startsWith("/v1/audit/rows")) return json(res, 200, JSON.stringify({ systems: [], machines: [] }));
+    json(res, 200, JSON.stringify({ machineId: body.machineId, ipv4: "10.0.0.2", config: "x" }));
+  });
+  const agent = join(dir, "agent.json");
+  const r = await regbenchAsync(["run", "--target", url, "-n", "20", "-c", "2", "--no-save", "--export-json", agent], { env: { REGBENCH_PROJECTS: "p:k" } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.notEqual(JSON.parse(readFileSync(agent, "utf8")).results[0].audit, null, "each agent audited its own rows");
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const merged = await regbenchAsync(["merge", agent, agent, "--target", url, "--timeout", "2s"], { cwd: dir });
+  assert.equal(merged.code, 0, merged.stderr);
+  const doc = JSON.parse(merged.stdout);
+  assert.equal(doc.results[0].audit, null);
+  assert.match(doc.notes.join("\n"), /target: audit n\/a: GET \/v1\/audit\/rows failed: ECONNREFUSED/);
+});
+
+test("secrets can come from the environment; the command line's are flagged as visible", async () => {
+  const { url } = await target((body, res, req) => {
+    if (req.url?.startsWith("/v1/audit")) return json(res, 404, "{}");
+    json(res, body.key === "from-env" ? 200 : 401, JSON.stringify({ machineId: body.machineId, ipv4: "10.0.0.2", error: "wrong-key" }));
+  });
+  const viaEnv = await regbenchAsync(["run", "--target", url, "-n", "10", "-c", "1", "--json", "--no-save"], { env: { REGBENCH_PROJECTS: "p:from-env" } });
+  assert.equal(JSON.parse(viaEnv.stdout).results[0].succeeded, 10);
+  assert.doesNotMatch(viaEnv.stderr, /on the command line/);
+  const viaFlag = await regbenchAsync(["run", "--target", url, "--project", "p:from-env", "-n", "10", "-c", "1", "--json", "--no-save"]);
+  assert.match(viaFlag.stderr, /--project puts a secret on the command line/);
+  assert.doesNotMatch(viaFlag.stdout + viaFlag.stderr, /from-env/, "the key itself is never printed");
+});
