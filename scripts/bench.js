@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-// `npm run bench`: the standard scenarios with --strategy all, each in its own regbench process, tables and JSON
-// written to results/, then the speed and correctness targets checked against what was just measured.
+// `npm run bench`: the standard scenarios, each in its own regbench process, tables and JSON written to results/,
+// the database servers' own ceilings measured beside them, then the speed and correctness targets checked against
+// what was just measured.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EXPORTERS } from "../dist/src/report/exporters/registry.js";
+import { insertCeiling } from "../dist/src/store/ceiling.js";
+import { parseStoreSpec } from "../dist/src/store/registry.js";
+import { loadScenario } from "../dist/src/workload/scenario.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = join(root, "bin", "regbench.js");
@@ -20,16 +24,33 @@ function regbench(args) {
   return { stdout: r.stdout, stderr: r.stderr, wallMs: performance.now() - started };
 }
 
-const scenarios = (process.env.BENCH_SCENARIOS ?? "storm,storm-remote-db,fleet,fleet-remote-db,retry-storm").split(",");
+const scenarios = (
+  process.env.BENCH_SCENARIOS ?? "storm,storm-remote-db,fleet,fleet-remote-db,retry-storm,storm-postgres,fleet-postgres,storm-mysql,fleet-mysql,seed-table"
+).split(",");
+// On a database server every strategy runs against a real server: the local strategies (a scenario may name its own),
+// since the Redis ones wait on the same locks as on SQLite and the seed-table scenario has the seed's Redis lock.
+const SERVER_STRATEGIES = "none,global,singleflight,sharded,db-unique,sharded-db,atomic";
 const reports = {};
-let md = `# regbench benchmark — ${stamp}\n\nEach table: \`regbench run --scenario NAME --strategy all\`, one process per strategy, a fresh SQLite file each.\n`;
+const ceilings = {};
+let md = `# regbench benchmark — ${stamp}\n\nEach table: \`regbench run --scenario NAME\` (every strategy on SQLite, the local ones on a database server), one process per strategy, a fresh store each.\n`;
 for (const scenario of scenarios) {
   process.stderr.write(`bench: ${scenario}…\n`);
-  const json = regbench(["run", "--scenario", scenario, "--strategy", "all", "--json", "--seed", "1", "--no-save"]);
+  const file = loadScenario(scenario);
+  const store = typeof file === "string" ? undefined : file.options.store;
+  const onServer = typeof store === "string" && /^(postgres|mysql)/.test(store);
+  const strategyArgs = typeof file !== "string" && file.options.strategy ? [] : ["--strategy", onServer ? SERVER_STRATEGIES : "all"];
+  const json = regbench(["run", "--scenario", scenario, ...strategyArgs, "--json", "--seed", "1", "--no-save"]);
   const report = JSON.parse(json.stdout);
   reports[scenario] = report;
   writeFileSync(join(out, `${stamp}-${scenario}.json`), json.stdout);
-  const table = EXPORTERS.table.render(report);
+  let table = EXPORTERS.table.render(report);
+  if (onServer) {
+    // The database's own ceiling for the work, measured now on the same server and pool size.
+    const ceiling = await insertCeiling(parseStoreSpec(store), file.options.requests ?? 10000, file.options.concurrency ?? 1000);
+    ceilings[scenario] = ceiling;
+    table += `\n  the database's ceiling: ${Math.round(ceiling.rowsPerSecond)} autocommit single-row inserts/s (${ceiling.rows} rows, ${ceiling.concurrency} at once, pool ${ceiling.pool})\n`;
+    for (const r of report.results) table += `  ${r.strategy}: ${Math.round(r.tps)}/s = ${(r.tps / ceiling.rowsPerSecond).toFixed(2)} of the ceiling\n`;
+  }
   writeFileSync(join(out, `${stamp}-${scenario}.txt`), table);
   md += `\n## ${scenario}\n\n\`\`\`\n${table}\`\`\`\n`;
 }
@@ -120,8 +141,23 @@ if (wrk) {
   const dp = Math.abs(wrk.rbP50 - wrk.wrkP50) / wrk.wrkP50;
   check("regbench and wrk agree within 10% on TPS and p50", dt <= 0.1 && dp <= 0.1, `TPS ${wrk.rbTps} vs ${wrk.wrkTps} (${(dt * 100).toFixed(1)}%), p50 ${wrk.rbP50} vs ${wrk.wrkP50} ms (${(dp * 100).toFixed(1)}%)`);
 }
+for (const [scenario, target, factor] of [["storm-postgres", 8000, 5], ["storm-mysql", 6000, 5]]) {
+  if (!reports[scenario]) continue;
+  const a = pick(scenario, "atomic");
+  const g = pick(scenario, "global");
+  check(`${scenario}: atomic ≥ ${target.toLocaleString("en-US")}/s, ≥ ${factor}× global, 0 violations`, a.tps >= target && a.tps >= factor * g.tps && a.audit.violations === 0, `${Math.round(a.tps)} vs ${Math.round(g.tps)} /s = ${(a.tps / g.tps).toFixed(1)}×, ${a.audit.violations} violations`);
+}
+for (const scenario of ["fleet-postgres", "fleet-mysql"]) {
+  if (!reports[scenario]) continue;
+  for (const s of ["global", "db-unique", "sharded-db", "atomic"]) {
+    const r = pick(scenario, s);
+    check(`${scenario}: ${s} 0 violations`, r.audit.violations === 0, `${r.audit.violations} violations, ${r.failed} failed`);
+  }
+  const none = pick(scenario, "none");
+  check(`${scenario}: none shows duplicates`, none.audit.duplicateIps + none.audit.duplicateSystems + none.audit.duplicateMachines > 0, JSON.stringify(none.audit));
+}
 for (const [scenario, report] of Object.entries(reports)) {
-  if (!scenarios.includes(scenario)) continue;
+  if (!scenarios.includes(scenario) || scenario === "seed-table") continue;
   // Among the strategies that run in any deployment without an extra service, and among all.
   const correct = report.results.filter((r) => r.audit && r.audit.violations === 0 && r.failed === 0);
   const fastest = correct.sort((a, b) => b.tps - a.tps)[0];

@@ -6,6 +6,7 @@ import { runCommand } from "./commands/run.js";
 import { serveCommand } from "./commands/serve.js";
 import { EXIT } from "./exitCodes.js";
 import { UsageError } from "./options.js";
+import { shippedScenarios } from "../workload/scenario.js";
 import { renderStrategies, version, type Io } from "./shared.js";
 
 export type { Io } from "./shared.js";
@@ -42,7 +43,9 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .option("--lock-ttl <duration>", "Redis lock time to live (default: 10s)")
       .option("--lock-wait <duration>", "how long a Redis lock acquisition waits for a held lock; 0 fails fast (default: --lock-timeout)")
       .option("--no-watchdog", "do not extend Redis locks while held")
-      .option("--lock-batch <n>", "registrations of one process that may share one Redis lock acquisition; 1 = one each (default: 64)");
+      .option("--lock-batch <n>", "registrations of one process that may share one Redis lock acquisition; 1 = one each (default: 64)")
+      .option("--pool <n>", "database servers: connections per process; the time waited for one is reported (default: 16)")
+      .addOption(new Option("--isolation <level>", "database servers: transaction isolation (default: the database's — READ COMMITTED on PostgreSQL, REPEATABLE READ on InnoDB)").choices(["read-committed", "repeatable-read", "serializable"]));
 
   withCoreOptions(program
     .command("serve")
@@ -51,7 +54,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--port <n>", "port to listen on; 0 picks a free one (default: 8080)")
     .option("--host <addr>", "address to listen on (default: 127.0.0.1, loopback only)")
     .option("--instances <m>", "server processes sharing one store on one port (node cluster) (default: 1)")
-    .option("--store <spec>", "sqlite (temporary file, removed at exit) or sqlite:PATH (default: sqlite)")
+    .option("--store <spec>", "sqlite (temporary file, removed at exit), sqlite:PATH, postgres://… or mysql://… (tables in schema regbench, or ?schema=NAME) (default: sqlite)")
     .option("--secrets-file <file>", "JSON with projects, serverKey, auditToken; read if it exists, else the generated secrets are written there (default: a temporary file, removed at exit)")
     .option("--project <id:key>", "a project the server accepts registrations for, repeatable; keeps the key on the command line (prefer REGBENCH_PROJECTS or --secrets-file) (default: one generated)", collect)
     .option("--server-key <hex>", "the AES-256 key sealing configs, 64 hex digits (prefer REGBENCH_SERVER_KEY or --secrets-file) (default: generated)")
@@ -74,7 +77,8 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--projects <p>", "projects the systems spread over (default: 1)")
     .option("--resend <ratio>", "share of requests that re-send an earlier machineID (default: 0)")
     .option("--seed <int>", "seed of the workload's shape: systems, re-sends, field values (default: random, printed)")
-    .option("--store <spec>", "sqlite (fresh temporary file), sqlite:PATH (kept), sqlite::memory:, or memory (default: sqlite)")
+    .option("--store <spec>", "sqlite (fresh temporary file), sqlite:PATH (kept), sqlite::memory:, memory, postgres://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB (a schema or database per strategy, dropped after) (default: sqlite)")
+    .option("--keep-store", "keep each strategy's store (its schema, database or file) to count the rows again afterwards")
     .option("--fault <spec>", "inject a fault, repeatable: pause:P:MS (stall between read and write) or redis-down:AT_MS", collect)
     .option("--rate <r>", "open loop: start this many registrations per second, latency from each one's intended start (-c caps those in flight)")
     .addOption(new Option("--mode <mode>", "in-process (default), or http: through regbench's own server, one process per strategy").choices(["in-process", "http"]))
@@ -86,7 +90,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--timeout <duration>", "HTTP runs: a request without a complete answer after this long fails as timeout (default: 10s)")
     .option("--instances <m>", "with --mode http: server processes sharing one store on one port (default: 1)")
     .option("--no-server-warmup", "with --mode http: measure cold servers (by default each warms its code paths on a scratch store first)")
-    .option("--scenario <file>", "a scenario file, or a shipped name: storm, storm-remote-db, fleet, fleet-remote-db, retry-storm; flags override it")
+    .option("--scenario <file>", `a scenario file, or a shipped name: ${shippedScenarios().join(", ")}; flags override it`)
     .option("--runs <r>", "measure each strategy R times, interleaved; report mean ± standard error (default: 1)")
     .option("--no-save", "do not write the JSON result under results/")
     .option("--out <dir>", "where the JSON result is saved (default: results/)")

@@ -1,12 +1,12 @@
 import { parseCidr, poolSize } from "../core/ipv4.js";
-import { describeStoreSpec, parseStoreSpec, type StoreSpec } from "../store/open.js";
+import { DEFAULT_STORE_SPEC, describeStoreSpec, isServerStore, isShareable, ISOLATIONS, parseStoreSpec, type Isolation, type StoreSpec } from "../store/registry.js";
 import { describeFault, parseFault, type Fault } from "../faults/faults.js";
 import { DEFAULT_REDIS_LOCK_SETTINGS } from "../locks/redisLock.js";
 import { checkRedisUrl } from "../redis/client.js";
 import { findStrategy, strategyNames } from "../strategies/registry.js";
 import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, type LockKeyMode } from "../strategies/strategy.js";
 import { DEFAULT_WORKLOAD, type RunConfig } from "../workload/config.js";
-import { loadScenario } from "../workload/scenario.js";
+import { loadScenario, shippedScenarios } from "../workload/scenario.js";
 import type { Secrets } from "./secrets.js";
 
 const NO_SECRETS: Secrets = Object.freeze({ projects: [], serverKey: undefined, auditToken: undefined });
@@ -34,6 +34,9 @@ const FLAG: Record<string, string> = {
   seed: "--seed",
   cidr: "--cidr",
   store: "--store",
+  keepStore: "--keep-store",
+  pool: "--pool",
+  isolation: "--isolation",
   shards: "--shards",
   lockTimeout: "--lock-timeout",
   lockKey: "--lock-key",
@@ -135,7 +138,7 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
   let merged: Record<string, unknown> = {};
   if (cli.scenario !== undefined) {
     const file = loadScenario(String(cli.scenario));
-    if (typeof file === "string") throw new UsageError("--scenario", `cannot be used: ${file}`, "Pass a scenario file or one of the shipped names: storm, storm-remote-db, fleet, fleet-remote-db, retry-storm.");
+    if (typeof file === "string") throw new UsageError("--scenario", `cannot be used: ${file}`, `Pass a scenario file or one of the shipped names: ${shippedScenarios().join(", ")}.`);
     scenario = file.name;
     for (const [name, value] of Object.entries(file.options)) {
       const key = scenarioKey(name);
@@ -165,8 +168,20 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
   const cidrText = has("cidr") ? String(get("cidr")) : DEFAULT_WORKLOAD.cidr;
   const cidr = parseCidr(cidrText);
   if (!cidr) throw new UsageError("--cidr", `is not an IPv4 network with a prefix from /1 to /29 (got ${JSON.stringify(cidrText)})`, "For example: --cidr 10.0.0.0/12 (the address must be the network's first).");
-  const storeSpec: StoreSpec | string = has("store") ? parseStoreSpec(String(get("store"))) : { kind: "sqlite-temp" };
-  if (typeof storeSpec === "string") throw new UsageError("--store", `is not understood (got ${JSON.stringify(get("store"))})`, `Use ${storeSpec}.`);
+  const storeSpec: StoreSpec | string = has("store") ? parseStoreSpec(String(get("store"))) : DEFAULT_STORE_SPEC;
+  if (typeof storeSpec === "string") throw new UsageError("--store", `is not understood (got ${JSON.stringify(get("store"))}): ${storeSpec}`, "For example: --store sqlite, --store postgres://postgres@127.0.0.1:5432/test or --store mysql://root@127.0.0.1:3306/test.");
+  const pool = has("pool") ? integer("pool", get("pool"), 1, "--pool 16") : undefined;
+  const isolationText = has("isolation") ? String(get("isolation")) : undefined;
+  if (isolationText !== undefined && !ISOLATIONS.includes(isolationText as Isolation)) {
+    throw new UsageError("--isolation", `must be one of ${ISOLATIONS.join(", ")} (got ${JSON.stringify(isolationText)})`, "For example: --isolation serializable; leave it out for the database's default.");
+  }
+  if (!isServerStore(storeSpec)) {
+    for (const key of ["pool", "isolation"] as const) {
+      if (has(key)) throw new UsageError(FLAG[key]!, `applies to database servers only (--store postgres://… or mysql://…), not ${describeStoreSpec(storeSpec)}`, `Drop ${FLAG[key]}, or use a postgres:// or mysql:// store.`);
+    }
+  }
+  const keepStore = has("keepStore") && get("keepStore") !== false && get("keepStore") !== "false";
+  if (keepStore && storeSpec.kind === "memory") throw new UsageError("--keep-store", "has nothing to keep in the memory store", "Use --store sqlite (kept as regbench-PREFIX.db in this folder), sqlite:PATH, or a database server.");
   const shards = has("shards") ? integer("shards", get("shards"), 1, "--shards 32") : defaultShardCount();
   if ((shards & (shards - 1)) !== 0) throw new UsageError("--shards", `must be a power of two (got ${shards})`, `Use ${2 ** Math.ceil(Math.log2(shards))} or ${2 ** Math.floor(Math.log2(shards))}.`);
   const lockTimeoutMs = has("lockTimeout") ? duration("lockTimeout", get("lockTimeout"), "--lock-timeout 5s", false) : DEFAULT_STRATEGY_SETTINGS.lockTimeoutMs;
@@ -229,8 +244,8 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
   const instances = has("instances") ? integer("instances", get("instances"), 1, "--instances 2") : 1;
   if (instances > 1 && modeText !== "http") throw new UsageError("--instances", "needs --mode http", "Add --mode http: instances are server processes.");
   if (instances > 1 && target !== undefined) throw new UsageError("--instances", "cannot be combined with --target", "Start the target with regbench serve --instances N instead.");
-  if (modeText === "http" && target === undefined && (storeSpec.kind === "memory" || (storeSpec.kind === "sqlite" && storeSpec.path === ":memory:"))) {
-    throw new UsageError("--store", "must be a SQLite file in HTTP mode: the server runs in another process", "Use --store sqlite (a temporary file) or --store sqlite:PATH.");
+  if (modeText === "http" && target === undefined && !isShareable(storeSpec)) {
+    throw new UsageError("--store", `${describeStoreSpec(storeSpec)} cannot be opened by the server, which runs in another process`, "Use --store sqlite (a temporary file), sqlite:PATH, or a postgres:// or mysql:// server.");
   }
 
   // Cross-option checks: each is a mistake that would make the run meaningless rather than merely slow.
@@ -248,6 +263,7 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
     workload: Object.freeze({ requests, concurrency, warmup, systems, projects, resend, dbLatencyMs, seed, cidr: cidr.text, ...(rate !== undefined ? { rate } : {}) }),
     strategy: Object.freeze({ lockKey: lockKeyText as LockKeyMode | undefined, lockTimeoutMs, shards, retries }),
     store: Object.freeze(storeSpec),
+    storeOptions: Object.freeze({ keep: keepStore, pool, isolation: isolationText as Isolation | undefined }),
     redis: Object.freeze({ urls: urls === "auto" ? urls : Object.freeze(urls), ttlMs, waitMs, watchdog, lockBatch }),
     faults: Object.freeze(faults),
     runs: has("runs") ? integer("runs", get("runs"), 1, "--runs 3") : 1,
@@ -268,6 +284,8 @@ export function describeConfig(config: RunConfig): Record<string, unknown> {
     ...config.strategy,
     lockKey: config.strategy.lockKey ?? "per strategy",
     store: describeStoreSpec(config.store),
+    ...(isServerStore(config.store) ? { pool: config.storeOptions.pool ?? "default", isolation: config.storeOptions.isolation ?? "database default" } : {}),
+    ...(config.storeOptions.keep ? { keepStore: true } : {}),
     ...(usesRedis
       ? { redis: config.redis.urls === "auto" ? "auto" : config.redis.urls.join(","), lockTtlMs: config.redis.ttlMs, lockWaitMs: config.redis.waitMs, watchdog: config.redis.watchdog, lockBatch: config.redis.lockBatch }
       : {}),

@@ -16,6 +16,7 @@ export type ErrorKind =
   | "redis-unavailable"
   | "conflict"
   | "unique-violation"
+  | "transaction-conflict"
   | "stale-fence"
   | "store"
   | "internal";
@@ -107,11 +108,29 @@ export class UniqueViolationError extends RegbenchError {
   }
 }
 
-/** Retrying after constraint conflicts ran out of attempts. */
+/** Why a database aborted a transaction that may succeed if run again. */
+export type TransactionConflict = "deadlock" | "serialization" | "lock-wait-timeout";
+
+/**
+ * The database aborted a write because of another transaction: a deadlock (PostgreSQL 40P01, InnoDB 1213), a
+ * serialization failure (40001) or a lock wait that timed out (InnoDB 1205). Nothing of it was written; running it
+ * again may succeed, which is what the strategies that retry on conflicts do.
+ */
+export class TransactionConflictError extends RegbenchError {
+  readonly kind = "transaction-conflict" as const;
+  constructor(readonly reason: TransactionConflict, cause?: unknown) {
+    super(`the database aborted the write: ${reason === "deadlock" ? "a deadlock" : reason === "serialization" ? "a serialization failure" : "a lock wait timed out"}`, { cause });
+  }
+}
+
+/** What a retried write last conflicted on: a unique constraint, or a transaction conflict. */
+export type ConflictCause = Constraint | TransactionConflict;
+
+/** Retrying after constraint or transaction conflicts ran out of attempts. */
 export class ConflictError extends RegbenchError {
   readonly kind = "conflict" as const;
-  constructor(readonly attempts: number, readonly last: Constraint) {
-    super(`still conflicting on the ${last} constraint after ${attempts} attempts`);
+  constructor(readonly attempts: number, readonly last: ConflictCause) {
+    super(`still conflicting (${last}) after ${attempts} attempts`);
   }
 }
 

@@ -2,6 +2,7 @@ import { MachineConflictError, PoolExhaustedError, StoreError, UnknownProjectErr
 import { formatIpv4, parseCidr, type Cidr } from "./ipv4.js";
 import { keyMatches, seal } from "./crypto.js";
 import type { MachineRecord, Project, RegisterRequest, RegisterResponse } from "./types.js";
+import { ProjectCache } from "./projectCache.js";
 import { validateRequest } from "./validate.js";
 import { DEFAULT_VPN_SETTINGS, renderVpnConfig, type VpnSettings } from "./vpnConfig.js";
 import type { Claim, ClaimResult, Fence, MachineFields, Store } from "../store/store.js";
@@ -9,6 +10,8 @@ import type { Claim, ClaimResult, Fence, MachineFields, Store } from "../store/s
 export interface ServiceSettings {
   /** AES-256 key that seals every returned config. */
   readonly serverKey: Buffer;
+  /** How long a project read from the store is reused (see ProjectCache); 0 reads it for every registration. */
+  readonly projectCacheMs: number;
   readonly vpn: VpnSettings;
   /** Awaited between the reads and the machine write (the pause fault stalls a registration here). */
   readonly beforeMachineWrite?: () => Promise<void>;
@@ -27,6 +30,12 @@ export interface RegisterOptions {
    * committed while it was valid from those that wrote after (see LockBatches).
    */
   readonly onWritten?: () => void;
+  /**
+   * Run the reads and writes in one database transaction where the store can (a database server), as the seed's
+   * registrations with constraints do: a race then ends in a unique violation, a deadlock or a serialization failure
+   * that the strategy retries. On SQLite every store call is its own transaction regardless.
+   */
+  readonly transaction?: boolean;
 }
 
 /** A project as the registration path uses it: the stored row plus its parsed pool. */
@@ -42,16 +51,19 @@ export interface AuthenticatedProject {
  */
 export class RegistrationService {
   private readonly cidrs = new Map<string, Cidr>();
+  private readonly projects: ProjectCache;
 
   constructor(
     readonly store: Store,
     readonly settings: ServiceSettings,
-  ) {}
+  ) {
+    this.projects = new ProjectCache((id) => store.getProject(id), settings.projectCacheMs);
+  }
 
   /** Validates the request and checks the project key in constant time. */
   async authenticate(body: unknown): Promise<{ request: RegisterRequest } & AuthenticatedProject> {
     const request = validateRequest(body);
-    const project = await this.store.getProject(request.projectId);
+    const project = await this.projects.get(request.projectId);
     if (!project) throw new UnknownProjectError(request.projectId);
     if (!keyMatches(request.key, project.keyDigest)) throw new WrongKeyError(request.projectId);
     return { request, project, cidr: this.cidrOf(project) };
@@ -63,21 +75,33 @@ export class RegistrationService {
    * call from the write that depends on it: under concurrency without protection, that is where rows duplicate.
    */
   async register(body: unknown, options: RegisterOptions = {}): Promise<RegisterResponse> {
-    const { request, project, cidr } = await this.authenticate(body);
-    if (!(await this.store.hasSystem(project.id, request.systemUuid))) {
+    const auth = await this.authenticate(body);
+    const { transaction } = this.store;
+    if (!options.transaction || !transaction) return this.readThenWrite(this.store, auth, options);
+    // Inside a transaction a write commits with it: the writes are marked once the transaction has committed.
+    let wrote = false;
+    const response = await transaction.call<Store, [(tx: Store) => Promise<RegisterResponse>], Promise<RegisterResponse>>(this.store, (tx) =>
+      this.readThenWrite(tx, auth, { ...options, onWritten: () => void (wrote = true) }),
+    );
+    if (wrote) options.onWritten?.();
+    return response;
+  }
+
+  private async readThenWrite(store: Store, { request, project, cidr }: { request: RegisterRequest } & AuthenticatedProject, options: RegisterOptions): Promise<RegisterResponse> {
+    if (!(await store.hasSystem(project.id, request.systemUuid))) {
       await this.beforeWrite(options);
-      await this.store.insertSystem({ projectId: project.id, systemUuid: request.systemUuid, systemName: request.systemName }, options.fence);
+      await store.insertSystem({ projectId: project.id, systemUuid: request.systemUuid, systemName: request.systemName }, options.fence);
       options.onWritten?.();
     }
-    const existing = await this.store.findMachine(request.machineId);
+    const existing = await store.findMachine(request.machineId);
     if (existing) return this.respondExisting(existing, project.id);
-    const ipNum = await this.store.nextFreeIp(project.id, cidr.firstHost, cidr.lastHost);
+    const ipNum = await store.nextFreeIp(project.id, cidr.firstHost, cidr.lastHost);
     if (ipNum === undefined) throw new PoolExhaustedError(project.id, cidr.text);
     const ipv4 = formatIpv4(ipNum);
     const config = this.render(project, cidr, request.machineId, ipv4);
     if (this.settings.beforeMachineWrite) await this.settings.beforeMachineWrite();
     await this.beforeWrite(options);
-    await this.store.insertMachine({ ...machineFields(request), ipv4, ipNum, config }, options.fence);
+    await store.insertMachine({ ...machineFields(request), ipv4, ipNum, config }, options.fence);
     options.onWritten?.();
     return this.respond({ machineId: request.machineId, projectId: project.id, systemUuid: request.systemUuid, ipv4, config });
   }
@@ -136,8 +160,12 @@ export class RegistrationService {
   }
 }
 
+/** Projects are reused for a second: a key changed in the store is honoured within that second. */
+export const DEFAULT_PROJECT_CACHE_MS = 1000;
+
 export function defaultServiceSettings(serverKey: Buffer, beforeMachineWrite?: () => Promise<void>): ServiceSettings {
-  return beforeMachineWrite ? { serverKey, vpn: DEFAULT_VPN_SETTINGS, beforeMachineWrite } : { serverKey, vpn: DEFAULT_VPN_SETTINGS };
+  const base = { serverKey, vpn: DEFAULT_VPN_SETTINGS, projectCacheMs: DEFAULT_PROJECT_CACHE_MS };
+  return beforeMachineWrite ? { ...base, beforeMachineWrite } : base;
 }
 
 function machineFields(r: RegisterRequest): MachineFields {

@@ -1,36 +1,34 @@
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
 import { auditRun, type AuditResult } from "../audit/audit.js";
 import { fetchAuditRows } from "../audit/remoteRows.js";
 import { newServerKey, open } from "../core/crypto.js";
 import type { ServeSpec } from "../http/serve.js";
 import { DEFAULT_SERVER_SETTINGS } from "../http/server.js";
 import type { StrategyResult } from "../report/result.js";
-import { makeTempDir, tempStorePath, type TempDir } from "../store/open.js";
+import { describeLocation, placeForRun, removeStore, type Placement } from "../store/registry.js";
+import { makeTempDir, type TempDir } from "../store/tempDir.js";
 import type { RunConfig } from "../workload/config.js";
 import { Workload } from "../workload/generator.js";
 import { startEmbedded, type EmbeddedServer } from "./embeddedServer.js";
 import { CannotRunError, InterruptedError } from "./errors.js";
 import { httpRegistration } from "./httpClient.js";
-import { newRunPrefix, type RunHooks, type RunPlace } from "./inProcess.js";
+import { newRunPrefix, runSite, type RunHooks, type RunPlace } from "./inProcess.js";
 import { closedLoop, openLoop, type LoopWindow, type PacingStats } from "./loops.js";
 import { Recorder, type RunEvent } from "./recorder.js";
 
 /** How long the audit rows may take to come back, at most, however long `--timeout` is. */
 const AUDIT_TIMEOUT_MS = 30_000;
 
-/** The spec of the server process started for one strategy: a fresh store in the run's temporary folder. */
-function embeddedSpec(config: RunConfig, strategy: string, workload: Workload, serverKey: Buffer, auditToken: string, tempDir: string): ServeSpec {
-  const temporary = config.store.kind !== "sqlite";
-  const storePath = config.store.kind === "sqlite" ? config.store.path : tempStorePath(tempDir, strategy);
+/** The spec of the server process started for one strategy: a fresh store, placed as an in-process run's would be. */
+function embeddedSpec(config: RunConfig, strategy: string, workload: Workload, serverKey: Buffer, auditToken: string, placement: Placement, tempDir: string): ServeSpec {
   return {
-    ...(temporary ? { temporaryIn: tempDir } : {}),
+    ...(placement.temporary ? { temporary: { tempDir } } : {}),
     run: config,
     strategy,
     host: "127.0.0.1",
     port: 0,
     instances: config.http.instances,
-    storePath,
+    store: placement.location,
     projects: workload.projects.map((p) => ({ id: p.id, cidr: p.cidr, key: p.key })),
     serverKey: serverKey.toString("hex"),
     auditToken,
@@ -59,17 +57,19 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
   let server: EmbeddedServer | undefined;
   // Called without the run's temporary folder (a test, say), the server's temporary store gets one of its own.
   const ownTemp: TempDir | undefined = strategy && !place.tempDir ? makeTempDir() : undefined;
-  const spec = strategy ? embeddedSpec(config, strategy, workload, serverKey!, auditToken!, place.tempDir ?? ownTemp!.path) : undefined;
+  const tempDir = place.tempDir ?? ownTemp?.path ?? "";
+  const placement = strategy ? placeForRun(config.store, { ...runSite(config, strategy, place), tempDir }) : undefined;
+  const spec = strategy ? embeddedSpec(config, strategy, workload, serverKey!, auditToken!, placement!, tempDir) : undefined;
   // A temporary store goes with its server.
-  const removeStore = () => {
-    if (spec && config.store.kind === "sqlite-temp") for (const suffix of ["", "-wal", "-shm"]) rmSync(spec.storePath + suffix, { force: true });
+  const removeServerStore = async () => {
+    if (placement?.temporary) await removeStore(placement.location);
     ownTemp?.remove();
   };
   if (strategy) {
     try {
       server = await startEmbedded(spec!, strategy, hooks.signal);
     } catch (error) {
-      removeStore();
+      await removeServerStore();
       if (error instanceof InterruptedError) throw error;
       throw new CannotRunError(strategy, "worker", `its server did not start: ${(error as Error).message}`);
     }
@@ -130,7 +130,7 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
       audit,
       memory: { peakRssMb: stats?.peakRssMb ?? null },
       strategyStats: stats ? { instances: stats.instances.length, ...(stats.instances.length === 1 ? stats.instances[0]!.strategyStats : {}) } : {},
-      store: server ? (config.store.kind === "sqlite" ? config.store.path : "sqlite (temporary file)") : "target",
+      store: placement ? `${describeLocation(placement.location)}${placement.temporary ? " (removed after the run)" : " (kept)"}` : "target",
       resends: workload.resends,
       notes,
       run: workload.prefix,
@@ -139,6 +139,6 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
   } finally {
     await client.destroy();
     await server?.stop();
-    removeStore();
+    await removeServerStore();
   }
 }

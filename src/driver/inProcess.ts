@@ -4,7 +4,7 @@ import { newServerKey, open } from "../core/crypto.js";
 import { defaultServiceSettings, RegistrationService } from "../core/registration.js";
 import { pauseHook } from "../faults/faults.js";
 import type { StrategyResult } from "../report/result.js";
-import { openStore } from "../store/open.js";
+import { describeLocation, openForRun, storeSettings, type RunSite } from "../store/registry.js";
 import { strategySettingsFrom } from "../strategies/settings.js";
 import type { Strategy, StrategyDefinition } from "../strategies/strategy.js";
 import type { RunConfig } from "../workload/config.js";
@@ -25,10 +25,18 @@ export interface RunHooks {
   readonly drainMs?: number;
 }
 
-/** Where one strategy's run keeps what it makes: its ID prefix (and Redis keys), its temporary store's folder. */
+/** Where one strategy's run keeps what it makes: its ID prefix (its store's namespace, its Redis keys), its temporary folder. */
 export interface RunPlace {
   readonly prefix: string;
   readonly tempDir?: string;
+}
+
+/**
+ * Where a strategy's store is placed: the same answer wherever it is asked, so that the orchestrator can remove what
+ * a measuring process that died left behind.
+ */
+export function runSite(config: RunConfig, strategy: string, place: RunPlace): Omit<RunSite, "tempDir"> & { tempDir?: string } {
+  return { prefix: place.prefix, label: config.strategies.length > 1 ? strategy : undefined, tempDir: place.tempDir, keep: config.storeOptions.keep };
 }
 
 /** A fresh run prefix: every ID (and Redis key) of the run carries it. */
@@ -45,7 +53,12 @@ export async function runStrategy(definition: StrategyDefinition, config: RunCon
   const emit = hooks.onEvent ?? (() => {});
   const { workload: w } = config;
   emit({ type: "phase", phase: "setup" });
-  const opened = openStore(config.store, definition.constraints, w.dbLatencyMs, config.strategies.length > 1 ? definition.name : undefined, place.tempDir);
+  const opened = await openForRun(
+    config.store,
+    runSite(config, definition.name, place),
+    storeSettings(definition.constraints, config.storeOptions.pool, config.storeOptions.isolation),
+    w.dbLatencyMs,
+  );
   const { store } = opened;
   try {
     const workload = new Workload(w, place.prefix);
@@ -66,8 +79,8 @@ export async function runStrategy(definition: StrategyDefinition, config: RunCon
         ...recorder.figures(window),
         audit: auditRun(rows, recorder.acks, (sealed) => open(sealed, serverKey)),
         memory: { peakRssMb: process.resourceUsage().maxRSS / 1024 },
-        strategyStats: strategy.stats(),
-        store: store.location,
+        strategyStats: { ...strategy.stats(), ...store.stats?.() },
+        store: `${describeLocation(opened.placement.location)}${opened.placement.temporary ? " (removed after the run)" : " (kept)"}`,
         resends: workload.resends,
         notes: window.abandoned > 0 ? [`interrupted with ${window.abandoned} registration(s) in flight; their outcomes are not counted`] : [],
         run: workload.prefix,

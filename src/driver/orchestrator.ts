@@ -3,13 +3,14 @@ import { describeExit, exited, sendTo, stopChild } from "../process/children.js"
 import { createRedisClient, deleteKeys } from "../redis/client.js";
 import { aggregateRuns } from "../report/aggregate.js";
 import type { StrategyResult } from "../report/result.js";
-import { makeTempDir } from "../store/open.js";
+import { placeForRun, probeStore, removeStore } from "../store/registry.js";
+import { makeTempDir } from "../store/tempDir.js";
 import { findStrategy } from "../strategies/registry.js";
 import { redisKeyPrefix } from "../strategies/settings.js";
 import type { RunConfig } from "../workload/config.js";
 import { CannotRunError, InterruptedError } from "./errors.js";
 import { runHttp } from "./http.js";
-import { newRunPrefix, type RunPlace } from "./inProcess.js";
+import { newRunPrefix, runSite, type RunPlace } from "./inProcess.js";
 import type { WorkerMessage, WorkerRequest } from "./protocol.js";
 import type { RunEvent } from "./recorder.js";
 import { prepareRedis } from "./redisPreflight.js";
@@ -103,6 +104,10 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
       throw new CannotRunError("target", "target", `cannot reach the target at ${config.http.target} (${down}): start the server first (regbench serve prints how to drive it), or check --target`);
     }
   }
+  if (!config.http.target) {
+    const unreachable = await probeStore(config.store);
+    if (unreachable) throw new CannotRunError("store", "store", unreachable);
+  }
   const preflight = await prepareRedis(config);
   const temp = makeTempDir();
   try {
@@ -135,7 +140,12 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
           failed.set(strategy, reason);
           onEvent({ type: "strategy-failed", strategy, reason, index, count });
         } finally {
-          if (findStrategy(strategy)?.backend.kind === "redis" && !run.http.target) await removeRunKeys(redisUrls, place.prefix);
+          // Whatever became of the strategy's process, nothing of its run stays behind: its keys, its namespace.
+          if (!run.http.target) {
+            if (findStrategy(strategy)?.backend.kind === "redis") await removeRunKeys(redisUrls, place.prefix);
+            const placement = placeForRun(run.store, { ...runSite(run, strategy, place), tempDir: temp.path });
+            if (placement.temporary) await removeStore(placement.location);
+          }
         }
       }
     }

@@ -6,7 +6,7 @@
  */
 import { errorKind, toError } from "../core/errors.js";
 import { onParentGone } from "../process/children.js";
-import { removeOrphanedStore } from "../store/open.js";
+import { removeIfEmpty } from "../store/tempDir.js";
 import { findStrategy } from "../strategies/registry.js";
 import { runStrategy } from "./inProcess.js";
 import type { WorkerMessage, WorkerRequest } from "./protocol.js";
@@ -34,7 +34,7 @@ async function run(request: Extract<WorkerRequest, { type: "run" }>): Promise<vo
     await send({ type: "error", kind: errorKind(error), message: toError(error).message });
   }
   // The parent removes the run's temporary folder; an orphan cleans it up itself (its own store is already gone).
-  if (orphaned && request.place.tempDir) removeOrphanedStore(request.place.tempDir);
+  if (orphaned && request.place.tempDir) removeIfEmpty(request.place.tempDir);
   if (process.connected) process.disconnect();
   process.exit(0);
 }

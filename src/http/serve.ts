@@ -6,8 +6,7 @@ import { StoreError } from "../core/errors.js";
 import { defaultServiceSettings, RegistrationService } from "../core/registration.js";
 import { pauseHook } from "../faults/faults.js";
 import { exited, sendTo, stopChild } from "../process/children.js";
-import { withLatency } from "../store/latency.js";
-import { DEFAULT_SQLITE_SETTINGS, SqliteStore } from "../store/sqlite.js";
+import { describeLocation, openStore, storeSettings, type StoreLocation } from "../store/registry.js";
 import { findStrategy } from "../strategies/registry.js";
 import { strategySettingsFrom } from "../strategies/settings.js";
 import type { RunConfig } from "../workload/config.js";
@@ -32,10 +31,10 @@ export interface ServeSpec {
   readonly host: string;
   readonly port: number;
   readonly instances: number;
-  /** The SQLite file every instance shares (WAL, busy timeout). */
-  readonly storePath: string;
-  /** Set when the store is a temporary file in this folder: a server orphaned by its parent removes both. */
-  readonly temporaryIn?: string;
+  /** Where every instance opens the store (a SQLite file in WAL mode, a schema on a database server). */
+  readonly store: StoreLocation;
+  /** Set when the store is its caller's temporary one: a server orphaned by its parent removes it. */
+  readonly temporary?: { readonly tempDir: string };
   readonly projects: readonly ServedProject[];
   /** AES-256 key sealing the configs, hex. */
   readonly serverKey: string;
@@ -72,10 +71,11 @@ export interface RunningServer {
   stop(): Promise<ServeStats>;
 }
 
-function constraintsOf(spec: ServeSpec): boolean {
+/** How the server's strategy wants its store opened. */
+function settingsOf(spec: ServeSpec) {
   const definition = findStrategy(spec.strategy);
   if (!definition) throw new Error(`unknown strategy ${spec.strategy}`);
-  return definition.constraints;
+  return storeSettings(definition.constraints, spec.run.storeOptions.pool, spec.run.storeOptions.isolation);
 }
 
 /**
@@ -84,7 +84,7 @@ function constraintsOf(spec: ServeSpec): boolean {
  * is refused, since its rows were allocated from the old pool. Returns what changed, for the operator.
  */
 export async function prepareStore(spec: ServeSpec): Promise<string[]> {
-  const store = new SqliteStore({ ...DEFAULT_SQLITE_SETTINGS, path: spec.storePath, constraints: constraintsOf(spec) });
+  const store = await openStore(spec.store, settingsOf(spec));
   const changes: string[] = [];
   try {
     for (const p of spec.projects) {
@@ -94,7 +94,7 @@ export async function prepareStore(spec: ServeSpec): Promise<string[]> {
         await store.createProject({ id: p.id, name: `project ${p.id}`, cidr: p.cidr, keyDigest: digest, relayNodes: [`relay-1.${p.id}.regbench.internal:3478`] });
       } else if (existing.cidr !== p.cidr) {
         throw new StoreError(
-          `project ${p.id} exists in ${spec.storePath} with the pool ${existing.cidr}, not ${p.cidr}: its machines hold addresses of the old pool. Start with --cidr ${existing.cidr}, or use a new store`,
+          `project ${p.id} exists in ${describeLocation(spec.store)} with the pool ${existing.cidr}, not ${p.cidr}: its machines hold addresses of the old pool. Start with --cidr ${existing.cidr}, or use a new store`,
         );
       } else if (!Buffer.from(existing.keyDigest).equals(digest)) {
         await store.updateProjectKey(p.id, digest);
@@ -110,8 +110,7 @@ export async function prepareStore(spec: ServeSpec): Promise<string[]> {
 /** One instance: the store, the strategy and the HTTP server, in this process. */
 export async function startInstance(spec: ServeSpec, port: number): Promise<{ port: number; cutRedis(): void; stop(): Promise<InstanceStats> }> {
   const definition = findStrategy(spec.strategy)!;
-  const raw = new SqliteStore({ ...DEFAULT_SQLITE_SETTINGS, path: spec.storePath, constraints: definition.constraints });
-  const store = withLatency(raw, spec.run.workload.dbLatencyMs);
+  const store = await openStore(spec.store, settingsOf(spec), spec.run.workload.dbLatencyMs);
   const pause = spec.run.faults.find((f) => f.kind === "pause");
   const service = new RegistrationService(
     store,
@@ -139,9 +138,9 @@ export async function startInstance(spec: ServeSpec, port: number): Promise<{ po
       stopped ??= (async () => {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        const strategyStats = strategy.stats();
+        const strategyStats = { ...strategy.stats(), ...store.stats?.() };
         await strategy.close();
-        await raw.close();
+        await store.close();
         return { pid: process.pid, peakRssMb: process.resourceUsage().maxRSS / 1024, strategyStats };
       })();
       return stopped;
@@ -169,7 +168,7 @@ async function stopWorker(worker: Worker): Promise<InstanceStats | undefined> {
 }
 
 /**
- * Starts `spec.instances` server instances sharing one SQLite file: in this process when there is one, as
+ * Starts `spec.instances` server instances sharing one store: in this process when there is one, as
  * node cluster workers on one port otherwise (each gets the spec over IPC). Resolves once every instance listens.
  */
 export async function serve(spec: ServeSpec): Promise<RunningServer> {

@@ -4,7 +4,8 @@
  * on "stop" answers with its stats. If its parent goes away it stops, cleans up and exits within two seconds.
  */
 import { onParentGone } from "../process/children.js";
-import { removeOrphanedStore } from "../store/open.js";
+import { removeStore } from "../store/registry.js";
+import { removeIfEmpty } from "../store/tempDir.js";
 import { serve, type RunningServer, type ServeSpec, type ServeStats } from "./serve.js";
 
 /** Parent → server process. */
@@ -49,7 +50,10 @@ process.on("message", async (m: ServeChildRequest) => {
 let spec: ServeSpec | undefined;
 onParentGone(async () => {
   await stop();
-  if (spec?.temporaryIn) removeOrphanedStore(spec.temporaryIn, spec.storePath);
+  if (spec?.temporary) {
+    await removeStore(spec.store);
+    removeIfEmpty(spec.temporary.tempDir);
+  }
 });
 // Ctrl-C reaches the whole foreground group: the load generator decides when its server stops.
 process.on("SIGINT", () => {});

@@ -31,6 +31,7 @@ export const STATUS_OF: Readonly<Record<ErrorKind, number>> = Object.freeze({
   "stale-fence": 503,
   "redis-unavailable": 503,
   "unique-violation": 503,
+  "transaction-conflict": 503,
   store: 503,
   internal: 500,
 });

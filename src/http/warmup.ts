@@ -2,8 +2,7 @@ import { Agent, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { keyDigest } from "../core/crypto.js";
 import { defaultServiceSettings, RegistrationService } from "../core/registration.js";
-import { SqliteStore } from "../store/sqlite.js";
-import { DEFAULT_SQLITE_SETTINGS } from "../store/sqlite.js";
+import { scratchStore } from "../store/registry.js";
 import type { StrategyDefinition, StrategySettings } from "../strategies/strategy.js";
 import { createRegistrationServer } from "./server.js";
 
@@ -23,11 +22,11 @@ function post(agent: Agent, port: number, body: string): Promise<number> {
 
 /**
  * Warms a server's code paths before it takes traffic, as a long-running service is warm: the same strategy, the
- * same HTTP layer, over loopback, against a scratch in-memory SQLite store that is thrown away. Nothing of it
+ * same HTTP layer, over loopback, against a scratch in-memory store that is thrown away. Nothing of it
  * reaches the real store or the measurement; only the JIT's work carries over.
  */
 export async function warmUp(definition: StrategyDefinition, settings: StrategySettings, serverKey: Buffer): Promise<void> {
-  const store = new SqliteStore({ ...DEFAULT_SQLITE_SETTINGS, path: ":memory:", constraints: definition.constraints });
+  const store = scratchStore(definition.constraints);
   const key = "warmup-key";
   await store.createProject({ id: "warmup-p0", name: "warmup", cidr: "10.0.0.0/16", keyDigest: keyDigest(key), relayNodes: ["relay-1.warmup:3478"] });
   const service = new RegistrationService(store, defaultServiceSettings(serverKey));

@@ -113,6 +113,9 @@ function summariseStats(stats: Readonly<Record<string, unknown>>): string {
       const shards = value as { contended: number; timeouts: number; longestQueue: number }[];
       const sum = (f: (s: (typeof shards)[number]) => number) => shards.reduce((t, s) => t + f(s), 0);
       parts.push(`shards used ${shards.length}, contended ${fmtInt(sum((s) => s.contended))}, lock timeouts ${fmtInt(sum((s) => s.timeouts))}, longest queue ${fmtInt(Math.max(0, ...shards.map((s) => s.longestQueue)))}`);
+    } else if (key === "byCause" && typeof value === "object" && value !== null) {
+      const causes = Object.entries(value as Record<string, number>).filter(([, n]) => n > 0);
+      if (causes.length) parts.push(`by cause: ${causes.map(([cause, n]) => `${cause} ${fmtInt(n)}`).join(", ")}`);
     } else if (key === "lock" && typeof value === "object" && value !== null) {
       const l = value as { contended: number; timeouts: number; longestQueue: number };
       parts.push(`contended ${fmtInt(l.contended)}, lock timeouts ${fmtInt(l.timeouts)}, longest queue ${fmtInt(l.longestQueue)}`);

@@ -1,6 +1,7 @@
 import { StaleFenceError, StoreError, UniqueViolationError } from "../core/errors.js";
 import { formatIpv4 } from "../core/ipv4.js";
 import type { MachineRecord, Project } from "../core/types.js";
+import type { StoreKind } from "./kind.js";
 import type { AuditRows, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
 
 interface MemoryMachine extends NewMachine {
@@ -13,6 +14,7 @@ interface MemoryMachine extends NewMachine {
  */
 export class MemoryStore implements Store {
   readonly location = "memory";
+  readonly claimConcurrency = Infinity;
   private readonly projects = new Map<string, Project>();
   private readonly systems: NewSystem[] = [];
   private readonly systemKeys = new Set<string>();
@@ -155,3 +157,19 @@ export class MemoryStore implements Store {
     if (!this.constraints) throw new StoreError(`${what} needs a store created with unique constraints`);
   }
 }
+
+/** `--store memory`: the deterministic test store, in the measuring process only. */
+export const memoryKind: StoreKind = {
+  name: "memory",
+  forms: ["memory (the deterministic in-memory test store)"],
+  server: false,
+  parse: (text) => (text === "memory" ? { kind: "memory" } : undefined),
+  describe: () => "memory",
+  shareable: () => false,
+  probe: async () => undefined,
+  placeForRun: () => ({ location: { kind: "memory" }, temporary: false }),
+  placeForServe: () => ({ location: { kind: "memory" }, temporary: false }),
+  open: async (_location, settings) => new MemoryStore(settings.constraints),
+  remove: async () => {},
+  describeLocation: () => "memory",
+};

@@ -1,8 +1,12 @@
 import Database from "better-sqlite3";
 import type { Database as Db, Statement, Transaction } from "better-sqlite3";
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { RegbenchError, StaleFenceError, StoreError, UniqueViolationError, type Constraint } from "../core/errors.js";
 import { formatIpv4 } from "../core/ipv4.js";
 import type { MachineRecord, Project } from "../core/types.js";
+import type { StoreKind, StoreLocation } from "./kind.js";
 import type { AuditRows, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
 
 export interface SqliteSettings {
@@ -89,6 +93,8 @@ function translate(error: unknown, what: string): never {
 export class SqliteStore implements Store {
   readonly constraints: boolean;
   readonly location: string;
+  // Synchronous: a batch runs at once, so any number may be started.
+  readonly claimConcurrency = Infinity;
   private readonly db: Db;
   private readonly s: Record<string, Statement>;
   private readonly claimTx: Transaction<(claims: readonly Claim[]) => ClaimResult[]>;
@@ -322,3 +328,58 @@ interface RawMachine {
 function toRecord(row: RawMachine): MachineRecord {
   return { machineId: row.machine_id, projectId: row.project_id, systemUuid: row.system_uuid, ipv4: row.ipv4, config: row.config };
 }
+
+/** `runs.db` with label `sharded` becomes `runs.sharded.db`: several strategies of one run never share a file. */
+function labelled(path: string, label: string): string {
+  const dot = path.lastIndexOf(".");
+  const slash = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  return dot > slash + 1 ? `${path.slice(0, dot)}.${label}${path.slice(dot)}` : `${path}.${label}`;
+}
+
+const pathOf = (location: StoreLocation) => (location as Extract<StoreLocation, { kind: "sqlite" }>).path;
+
+/**
+ * The embedded default: a SQLite file per strategy, temporary (in the run's private folder, removed after it) unless
+ * a path is given; `sqlite::memory:` for a database in the measuring process only.
+ */
+export const sqliteKind: StoreKind = {
+  name: "sqlite",
+  forms: ["sqlite (a temporary file)", "sqlite:PATH (kept)", "sqlite::memory:"],
+  server: false,
+  parse(text) {
+    if (text === "sqlite") return { kind: "sqlite", path: undefined };
+    if (!text.startsWith("sqlite:")) return undefined;
+    const path = text.slice("sqlite:".length);
+    return path ? { kind: "sqlite", path } : "sqlite: needs a path, as in sqlite:runs.db";
+  },
+  describe(spec) {
+    const { path } = spec as Extract<typeof spec, { kind: "sqlite" }>;
+    return path === undefined ? "sqlite (temporary file)" : `sqlite:${path}`;
+  },
+  shareable: (spec) => (spec as { path?: string }).path !== ":memory:",
+  probe: async () => undefined,
+  placeForRun(spec, site) {
+    const { path } = spec as Extract<typeof spec, { kind: "sqlite" }>;
+    const suffix = site.label ? `-${site.label}` : "";
+    if (path === undefined) {
+      return site.keep
+        ? { location: { kind: "sqlite", path: resolve(`regbench-${site.prefix}${suffix}.db`) }, temporary: false }
+        : { location: { kind: "sqlite", path: join(site.tempDir, `${site.prefix}${suffix}.db`) }, temporary: true };
+    }
+    return { location: { kind: "sqlite", path: site.label && path !== ":memory:" ? labelled(path, site.label) : path }, temporary: false };
+  },
+  placeForServe(spec, tempDir) {
+    const { path } = spec as Extract<typeof spec, { kind: "sqlite" }>;
+    return path === undefined
+      ? { location: { kind: "sqlite", path: join(tempDir, `serve-${randomBytes(6).toString("hex")}.db`) }, temporary: true }
+      : { location: { kind: "sqlite", path }, temporary: false };
+  },
+  async open(location, settings) {
+    return new SqliteStore({ ...DEFAULT_SQLITE_SETTINGS, path: pathOf(location), constraints: settings.constraints });
+  },
+  async remove(location) {
+    const path = pathOf(location);
+    if (path !== ":memory:") for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+  },
+  describeLocation: (location) => pathOf(location),
+};

@@ -69,8 +69,14 @@ export interface AuditRows {
  */
 export interface Store {
   readonly constraints: boolean;
-  /** Where the data lives, for the report (a file path, `:memory:`). */
+  /** Where the data lives, for the report (a file path, a schema on a server). */
   readonly location: string;
+  /**
+   * How many `claimMachines` batches are worth having in flight at once from one process. A synchronous embedded
+   * store runs each at once (no limit); a networked one serializes them on its counter row anyway, so one batch in
+   * flight while the next one collects (group commit) keeps the connections for everything else.
+   */
+  readonly claimConcurrency: number;
   createProject(project: NewProject): Promise<void>;
   getProject(id: string): Promise<Project | undefined>;
   /** Replaces a project's key digest: a kept store follows the key it is started with, never a stale one. */
@@ -99,5 +105,13 @@ export interface Store {
    * run is its prefix, a dash, and the rest), so that one run's rows are never mixed with another's.
    */
   auditRows(run: string): Promise<AuditRows>;
+  /**
+   * Runs `fn` with a view of this store whose calls all belong to one database transaction, committed when `fn`
+   * resolves and rolled back when it throws. Absent where the store cannot hold a transaction open across awaits
+   * (SQLite through one synchronous connection, the memory store): there every call is its own transaction.
+   */
+  transaction?<T>(fn: (store: Store) => Promise<T>): Promise<T>;
+  /** What the store counted about itself (a connection pool's waits), for the strategy's stats; absent when nothing. */
+  stats?(): Readonly<Record<string, unknown>>;
   close(): Promise<void>;
 }

@@ -25,7 +25,7 @@ export const atomic: StrategyDefinition = {
   create(service) {
     const creating = new SingleFlight<boolean>();
     const known = new Set<string>();
-    const claims = new Batcher<Claim, ClaimResult>((batch) => service.store.claimMachines(batch));
+    const claims = new Batcher<Claim, ClaimResult>((batch) => service.store.claimMachines(batch), 256, service.store.claimConcurrency);
     let systemsCreated = 0;
     let coalesced = 0;
     return {

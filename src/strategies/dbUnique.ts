@@ -14,7 +14,7 @@ export const dbUnique: StrategyDefinition = {
   create(service, settings) {
     const stats = newConflictStats();
     return {
-      register: (r) => retryOnConflict(() => service.register(r), settings.retry, settings.random, stats),
+      register: (r) => retryOnConflict(() => service.register(r, { transaction: true }), settings.retry, settings.random, stats),
       stats: () => ({ ...stats }),
       close: async () => {},
     };

@@ -62,6 +62,7 @@ export function redisLocked(options: RedisLockedOptions): StrategyDefinition {
           service.register(request, {
             signal: lease.signal,
             onWritten: written,
+            transaction: options.constraints,
             ...(lease.fence !== undefined ? { fence: { resource: key, token: lease.fence } } : {}),
           }),
         );

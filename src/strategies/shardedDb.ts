@@ -21,7 +21,7 @@ export const shardedDb: StrategyDefinition = {
     return {
       register: (r) =>
         retryOnConflict(
-          () => lock.runExclusive(lockKeyOf(r, settings.lockKey), () => service.register(r), settings.lockTimeoutMs),
+          () => lock.runExclusive(lockKeyOf(r, settings.lockKey), () => service.register(r, { transaction: true }), settings.lockTimeoutMs),
           settings.retry,
           settings.random,
           stats,

@@ -1,4 +1,4 @@
-import type { StoreSpec } from "../store/open.js";
+import type { Isolation, StoreSpec } from "../store/kind.js";
 import type { Fault } from "../faults/faults.js";
 import type { LockKeyMode } from "../strategies/strategy.js";
 
@@ -65,6 +65,16 @@ export interface HttpOptions {
   readonly auditToken: string | undefined;
 }
 
+/** How the store is used: kept after the run or not, the connection pool, the isolation level (server stores). */
+export interface StoreOptions {
+  /** `--keep-store`: the run's schema, database or file stays for anyone to count the rows again. */
+  readonly keep: boolean;
+  /** Connections per process; undefined: the default. */
+  readonly pool: number | undefined;
+  /** Undefined: the database's default (READ COMMITTED on PostgreSQL, REPEATABLE READ on InnoDB). */
+  readonly isolation: Isolation | undefined;
+}
+
 /** A run, validated once and frozen: every later layer trusts it. */
 export interface RunConfig {
   readonly strategies: readonly string[];
@@ -76,6 +86,7 @@ export interface RunConfig {
   readonly workload: WorkloadConfig;
   readonly strategy: StrategyOptions;
   readonly store: StoreSpec;
+  readonly storeOptions: StoreOptions;
   readonly redis: RedisOptions;
   readonly faults: readonly Fault[];
   /** Each strategy is measured this many times, interleaved across strategies. */

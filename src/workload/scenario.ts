@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -28,4 +28,16 @@ export function loadScenario(ref: string): ScenarioFile | string {
     return `${path} must hold {"name": "...", "options": {...}}`;
   }
   return file as ScenarioFile;
+}
+
+/** The names of the shipped scenarios, for messages and `--help`. */
+export function shippedScenarios(): string[] {
+  try {
+    return readdirSync(SCENARIO_DIR)
+      .filter((f) => f.endsWith(".json"))
+      .map((f) => f.slice(0, -".json".length))
+      .sort();
+  } catch {
+    return [];
+  }
 }

@@ -47,7 +47,10 @@ test("bad flags exit 2 before anything runs, naming the flag and the fix", () =>
     [["run", "--cidr", "10.0.0.1/24"], /--cidr is not an IPv4 network/],
     [["run", "--cidr", "10.0.0.0/24", "-n", "1000"], /--cidr 10\.0\.0\.0\/24 holds 253 devices/],
     [["run", "--projects", "3", "--systems", "2"], /--projects \(3\) is more than --systems \(2\)/],
-    [["run", "--store", "postgres://x"], /--store is not understood/],
+    [["run", "--store", "oracle://x"], /--store is not understood/],
+    [["run", "--store", "postgres://h/db?schema=A-B"], /--store is not understood .*\?schema= must be lowercase/],
+    [["run", "--pool", "4"], /--pool applies to database servers only/],
+    [["run", "--store", "memory", "--keep-store"], /--keep-store has nothing to keep/],
     [["run", "--scenario", "nope"], /--scenario cannot be used: no scenario file/],
     [["run", "--lock-key", "machine"], /--lock-key/],
     [["run", "--no-such-flag"], /unknown option '--no-such-flag'/],
@@ -57,6 +60,17 @@ test("bad flags exit 2 before anything runs, naming the flag and the fix", () =>
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, message, args.join(" "));
     assert.equal(r.stdout, "", `${args.join(" ")} printed on stdout`);
+  }
+});
+
+test("a database server that does not answer exits 3 within seconds, naming it and how to start one", () => {
+  for (const [store, name] of [["postgres://postgres@127.0.0.1:1/test", "PostgreSQL"], ["mysql://root@127.0.0.1:1/test", "MySQL"]] as const) {
+    const started = performance.now();
+    const r = regbench(["run", "--strategy", "atomic", "-n", "10", "--store", store], { timeoutMs: 20_000 });
+    assert.equal(r.code, 3, r.stderr);
+    assert.ok(performance.now() - started < 5000);
+    assert.match(r.stderr, new RegExp(`cannot reach ${name} at ${store.split("/test")[0]}`));
+    assert.match(r.stderr, /Start one/);
   }
 });
 

@@ -105,7 +105,7 @@ test("HTTP flags are checked before anything runs", () => {
     [["run", "--target", "http://127.0.0.1:1"], /--target needs at least one project the target knows/],
     [["run", "--target", "http://127.0.0.1:1", "--project", "p:k", "--strategy", "atomic"], /--strategy cannot be combined with --target/],
     [["run", "--instances", "2"], /--instances needs --mode http/],
-    [["run", "--mode", "http", "--store", "memory"], /--store must be a SQLite file in HTTP mode/],
+    [["run", "--mode", "http", "--store", "memory"], /--store memory cannot be opened by the server, which runs in another process/],
     [["run", "--target", "http://127.0.0.1:1", "--project", "pk"], /--project must be ID:KEY/],
     [["run", "--target", "http://127.0.0.1:1", "--project", "p:k", "--server-key", "abc"], /--server-key must be 64 hex digits/],
     [["run", "--target", "http://127.0.0.1:1", "--project", "p:k", "--fault", "pause:0.1:10"], /--fault cannot be injected into a --target/],

@@ -6,10 +6,27 @@ import Database from "better-sqlite3";
 import { StoreError } from "../../src/core/errors.js";
 import { withLatency } from "../../src/store/latency.js";
 import { MemoryStore } from "../../src/store/memory.js";
-import { openStore, parseStoreSpec } from "../../src/store/open.js";
+import { randomBytes } from "node:crypto";
+import { after } from "node:test";
+import { openForRun, openStore, parseStoreSpec, placeForRun, removeStore, storeSettings, type StoreLocation, type StoreSpec } from "../../src/store/registry.js";
 import { SqliteStore } from "../../src/store/sqlite.js";
+import type { Store } from "../../src/store/store.js";
+import { mysql, postgres } from "../dbEnv.js";
 import { project, tempDir } from "../helpers.js";
 import { storeContract } from "./storeContract.js";
+
+/** Opens a fresh namespace of this test file's own on a database server; every one it made is dropped at the end. */
+function onServer(spec: StoreSpec, isolation?: "serializable"): (constraints: boolean) => Promise<Store> {
+  const made: StoreLocation[] = [];
+  after(async () => {
+    for (const location of made) await removeStore(location);
+  });
+  return async (constraints) => {
+    const { location } = placeForRun(spec, { prefix: `t${randomBytes(4).toString("hex")}`, label: undefined, tempDir: "", keep: false });
+    made.push(location);
+    return openStore(location, storeSettings(constraints, 4, isolation));
+  };
+}
 
 const dir = tempDir();
 let n = 0;
@@ -19,6 +36,10 @@ storeContract("memory", async (constraints) => new MemoryStore(constraints));
 storeContract("sqlite file behind 1 ms latency", async (constraints) =>
   withLatency(new SqliteStore({ path: join(dir, `l${n++}.db`), constraints, busyTimeoutMs: 1000 }), 1),
 );
+storeContract("postgres", onServer(postgres.spec), postgres.skip);
+storeContract("mysql", onServer(mysql.spec), mysql.skip);
+storeContract("postgres, serializable", onServer(postgres.spec, "serializable"), postgres.skip);
+storeContract("mysql, serializable", onServer(mysql.spec, "serializable"), mysql.skip);
 
 test("the SQLite file is WAL, keeps its rows, and shows the unique constraints to sqlite3", async () => {
   const path = join(dir, "kept.db");
@@ -45,19 +66,24 @@ test("a path that cannot be opened is a StoreError naming it", () => {
 });
 
 test("store specs parse, and a temporary store removes its files", async () => {
-  assert.deepEqual(parseStoreSpec("sqlite"), { kind: "sqlite-temp" });
+  assert.deepEqual(parseStoreSpec("sqlite"), { kind: "sqlite", path: undefined });
   assert.deepEqual(parseStoreSpec("sqlite::memory:"), { kind: "sqlite", path: ":memory:" });
   assert.deepEqual(parseStoreSpec("sqlite:/tmp/x.db"), { kind: "sqlite", path: "/tmp/x.db" });
   assert.deepEqual(parseStoreSpec("memory"), { kind: "memory" });
-  assert.equal(typeof parseStoreSpec("postgres://x"), "string");
-  const opened = openStore({ kind: "sqlite-temp" }, true, 0);
+  assert.deepEqual(parseStoreSpec("postgresql://u@h:5432/db?schema=fleet"), { kind: "postgres", url: "postgres://u@h:5432/db", schema: "fleet" });
+  assert.deepEqual(parseStoreSpec("mysql://root@127.0.0.1:3306/test"), { kind: "mysql", url: "mysql://root@127.0.0.1:3306/test", schema: undefined });
+  assert.match(String(parseStoreSpec("postgres://h/db?schema=Bad-Name")), /\?schema= must be lowercase/);
+  assert.match(String(parseStoreSpec("oracle://x")), /^expected sqlite/);
+  const settings = storeSettings(true, undefined, undefined);
+  const opened = await openForRun({ kind: "sqlite", path: undefined }, { prefix: "rbtest", label: undefined, keep: false }, settings, 0);
   const location = opened.store.location;
   assert.ok(existsSync(location));
   await opened.dispose();
   assert.ok(!existsSync(location));
-  const labelled = openStore({ kind: "sqlite", path: join(dir, "runs.db") }, false, 0, "sharded");
+  const labelled = await openForRun({ kind: "sqlite", path: join(dir, "runs.db") }, { prefix: "rbtest", label: "sharded", keep: false }, settings, 0);
   assert.equal(labelled.store.location, join(dir, "runs.sharded.db"));
   await labelled.dispose();
+  assert.ok(existsSync(join(dir, "runs.sharded.db")), "a path given is kept");
 });
 
 test("latency is awaited before every call", async () => {
@@ -67,3 +93,4 @@ test("latency is awaited before every call", async () => {
   await store.hasSystem("x", "y");
   assert.ok(performance.now() - started >= 38, "two calls, 20 ms each");
 });
+

@@ -13,6 +13,7 @@ import { STRATEGIES } from "../../src/strategies/registry.js";
 import { DEFAULT_STRATEGY_SETTINGS, type StrategyDefinition } from "../../src/strategies/strategy.js";
 import type { RunConfig, WorkloadConfig } from "../../src/workload/config.js";
 import { project, request, runConfig, tempDir } from "../helpers.js";
+import { mysql, postgres } from "../dbEnv.js";
 import { REDIS_URL, skipWithoutRedis, testPrefix, threeNodes } from "../redisEnv.js";
 
 const prefix = testPrefix();
@@ -181,3 +182,22 @@ test("the memory store gives the same verdicts as SQLite", async () => {
     assert.equal(result.audit!.violations === 0, name !== "none", name);
   }
 });
+
+for (const [name, db] of [["postgres", postgres], ["mysql", mysql]] as const) {
+  describe(`every strategy on ${name}: its promise holds on a real database, and the races of none are real there too`, { skip: db.skip }, () => {
+    for (const definition of STRATEGIES) {
+      test(definition.name, { skip: skipFor(definition) }, async () => {
+        const base = config(definition.name, { systems: 10, requests: 300, concurrency: 60, dbLatencyMs: 0 });
+        const result = await runStrategy(definition, { ...base, store: db.spec });
+        assert.equal(result.succeeded + result.failed, result.requests);
+        if (definition.name === "none") assert.ok(result.audit!.violations > 0, JSON.stringify(result.audit));
+        if (definition.guarantee === "process" || definition.guarantee === "global") {
+          // Strategies that retry conflicts may run out of attempts: an honest failure, never a violation.
+          assert.deepEqual(Object.keys(result.errors).filter((k) => k !== "conflict"), [], JSON.stringify(result.errors));
+          assert.equal(result.audit!.violations, 0, JSON.stringify(result.audit));
+        }
+        assert.match(result.store, new RegExp(`schema|database`));
+      });
+    }
+  });
+}

@@ -5,7 +5,8 @@ import { prepareRedis } from "../../driver/redisPreflight.js";
 import { CannotRunError } from "../../driver/errors.js";
 import { serve } from "../../http/serve.js";
 import { DEFAULT_SERVER_SETTINGS } from "../../http/server.js";
-import { makeTempDir, tempStorePath } from "../../store/open.js";
+import { describeLocation, placeForServe, probeStore, removeStore } from "../../store/registry.js";
+import { makeTempDir } from "../../store/tempDir.js";
 import { EXIT } from "../exitCodes.js";
 import { buildRunConfig, UsageError } from "../options.js";
 import { writeAtomically } from "../outputs.js";
@@ -57,11 +58,13 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
     io.stderr.write(`regbench serve: warning: --host ${host} exposes the registration API beyond this machine; anyone who reaches it can register devices with a project's key, and the audit endpoint answers whoever holds the audit token\n`);
   }
 
+  const unreachable = await probeStore(config.store);
+  if (unreachable) throw new CannotRunError(strategy, "store", unreachable);
   const preflight = await prepareRedis(config);
   if (preflight.unavailable) throw new CannotRunError(strategy, "redis-unavailable", preflight.unavailable.message);
   const temp = makeTempDir();
+  const placement = placeForServe(config.store, temp.path);
   try {
-    const storePath = config.store.kind === "sqlite" ? config.store.path : tempStorePath(temp.path, "serve");
     // Every secret the agents need, in one file only its owner can read; the path is printed, the secrets are not.
     const file: SecretsFile = { projects: projects.map((p) => ({ id: p.id, key: p.key })), serverKey, auditToken };
     let secretsFile: string;
@@ -80,7 +83,7 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
       host,
       port,
       instances: config.http.instances,
-      storePath,
+      store: placement.location,
       projects,
       serverKey,
       auditToken,
@@ -95,7 +98,7 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
     });
     io.stdout.write(
       [
-        `regbench serve · strategy ${strategy} · ${config.http.instances} instance(s) · store ${storePath}${config.store.kind === "sqlite" ? "" : " (removed at exit)"}`,
+        `regbench serve · strategy ${strategy} · ${config.http.instances} instance(s) · store ${describeLocation(placement.location)}${placement.temporary ? " (removed at exit)" : ""}`,
         ...preflight.notes.map((n) => `note · ${n}`),
         ...server.notes.map((n) => `note · ${n}`),
         `listening on ${server.url}`,
@@ -111,6 +114,7 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
     return EXIT.ok;
   } finally {
     await preflight.stop();
+    if (placement.temporary) await removeStore(placement.location);
     temp.remove();
   }
 }

@@ -1,0 +1,30 @@
+/**
+ * How long registrations waited for a database connection: on a real database the pool is often the bottleneck, and
+ * a user must see it in the strategy's stats rather than guess it from the latency.
+ */
+export class PoolStats {
+  private acquisitions = 0;
+  private waited = 0;
+  private waitedMs = 0;
+  private maxWaitMs = 0;
+
+  constructor(readonly size: number) {}
+
+  /** One acquisition that took `ms`; `busy` when every connection was in use as it was asked for. */
+  record(ms: number, busy: boolean): void {
+    this.acquisitions++;
+    this.waitedMs += ms;
+    if (ms > this.maxWaitMs) this.maxWaitMs = ms;
+    if (busy) this.waited++;
+  }
+
+  summary(): Readonly<Record<string, number>> {
+    return {
+      poolSize: this.size,
+      poolAcquisitions: this.acquisitions,
+      poolWaits: this.waited,
+      poolWaitMs: Math.round(this.waitedMs),
+      poolMaxWaitMs: Math.round(this.maxWaitMs),
+    };
+  }
+}

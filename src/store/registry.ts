@@ -1,0 +1,126 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Isolation, Placement, RunSite, StoreKind, StoreLocation, StoreSettings, StoreSpec } from "./kind.js";
+import { withLatency } from "./latency.js";
+import { memoryKind } from "./memory.js";
+import { mysqlKind } from "./mysql.js";
+import { postgresKind } from "./postgres.js";
+import { DEFAULT_SQLITE_SETTINGS, sqliteKind, SqliteStore } from "./sqlite.js";
+import type { Store } from "./store.js";
+
+export type { Isolation, Placement, RunSite, StoreLocation, StoreSettings, StoreSpec } from "./kind.js";
+export { ISOLATIONS } from "./kind.js";
+
+/** Every kind of store, in the order `--store` is tried. Adding one is one file and one line here. */
+export const STORE_KINDS: readonly StoreKind[] = Object.freeze([sqliteKind, memoryKind, postgresKind, mysqlKind]);
+
+/** The default store: a temporary SQLite file per strategy. */
+export const DEFAULT_STORE_SPEC: StoreSpec = Object.freeze({ kind: "sqlite", path: undefined });
+
+/** Connections per process of a server store, unless `--pool` says. */
+export const DEFAULT_POOL_SIZE = 16;
+
+function kindOf(kind: StoreSpec["kind"] | StoreLocation["kind"]): StoreKind {
+  return STORE_KINDS.find((k) => k.name === kind)!;
+}
+
+/** Parses a `--store` value, or returns an error message with the accepted forms. */
+export function parseStoreSpec(text: string): StoreSpec | string {
+  for (const kind of STORE_KINDS) {
+    const parsed = kind.parse(text);
+    if (typeof parsed === "string") return parsed;
+    if (parsed) return parsed;
+  }
+  return `expected ${STORE_KINDS.flatMap((k) => k.forms).join(", ")}`;
+}
+
+export function describeStoreSpec(spec: StoreSpec): string {
+  return kindOf(spec.kind).describe(spec);
+}
+
+/** Whether server processes can open it too (HTTP mode, `--instances`, several servers on one database). */
+export function isShareable(spec: StoreSpec): boolean {
+  return kindOf(spec.kind).shareable(spec);
+}
+
+/** Whether `--pool` and `--isolation` apply (a database server). */
+export function isServerStore(spec: StoreSpec): boolean {
+  return kindOf(spec.kind).server;
+}
+
+/** Before anything runs: undefined when the store's backend answers within `timeoutMs`, else why and how to get one. */
+export function probeStore(spec: StoreSpec, timeoutMs = 3000): Promise<string | undefined> {
+  return kindOf(spec.kind).probe(spec, timeoutMs);
+}
+
+/** Where one strategy of a run keeps its rows, and whether the run must remove them afterwards. */
+export function placeForRun(spec: StoreSpec, site: RunSite): Placement {
+  return kindOf(spec.kind).placeForRun(spec, site);
+}
+
+export function placeForServe(spec: StoreSpec, tempDir: string): Placement {
+  return kindOf(spec.kind).placeForServe(spec, tempDir);
+}
+
+/** Opens a location (creating its namespace and tables if absent), with `dbLatencyMs` awaited before every call. */
+export async function openStore(location: StoreLocation, settings: StoreSettings, dbLatencyMs = 0): Promise<Store> {
+  return withLatency(await kindOf(location.kind).open(location, settings), dbLatencyMs);
+}
+
+/** Removes what a run made at a location; never throws (a server that went away holds nothing to remove). */
+export async function removeStore(location: StoreLocation): Promise<void> {
+  await kindOf(location.kind)
+    .remove(location)
+    .catch(() => undefined);
+}
+
+export function describeLocation(location: StoreLocation): string {
+  return kindOf(location.kind).describeLocation(location);
+}
+
+/** A store that is opened for one strategy's run and disposed of with it. */
+export interface OpenedStore {
+  readonly store: Store;
+  readonly placement: Placement;
+  /** Closes the store and removes its location if it was the run's own. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Places, opens and — on dispose — closes and removes one strategy's store. Without the run's temporary folder (a
+ * caller outside a run, such as a test), temporary files go into a private folder of their own.
+ */
+export async function openForRun(spec: StoreSpec, site: Omit<RunSite, "tempDir"> & { tempDir?: string }, settings: StoreSettings, dbLatencyMs: number): Promise<OpenedStore> {
+  const own = site.tempDir === undefined ? mkdtempSync(join(tmpdir(), "regbench-")) : undefined;
+  const placement = placeForRun(spec, { ...site, tempDir: site.tempDir ?? own! });
+  const cleanUp = async () => {
+    if (placement.temporary) await removeStore(placement.location);
+    if (own) rmSync(own, { recursive: true, force: true });
+  };
+  let store: Store;
+  try {
+    store = await openStore(placement.location, settings, dbLatencyMs);
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+  return {
+    store,
+    placement,
+    async dispose() {
+      await store.close();
+      await cleanUp();
+    },
+  };
+}
+
+/** A scratch store in memory, thrown away after use: what a server warms its code paths on before it listens. */
+export function scratchStore(constraints: boolean): Store {
+  return new SqliteStore({ ...DEFAULT_SQLITE_SETTINGS, path: ":memory:", constraints });
+}
+
+/** The settings of a store from a run's choices; isolation only where it means something. */
+export function storeSettings(constraints: boolean, pool: number | undefined, isolation: Isolation | undefined): StoreSettings {
+  return { constraints, pool: pool ?? DEFAULT_POOL_SIZE, isolation };
+}

@@ -1,0 +1,74 @@
+import type { Constraint } from "../core/errors.js";
+import type { MachineRecord } from "../core/types.js";
+
+/**
+ * What the server stores (PostgreSQL, MySQL) share: the names of the unique constraints (so a violation says which
+ * invariant it protected), the schema version, and how a run's namespace is named.
+ */
+export const SERVER_SCHEMA_VERSION = "1";
+
+export const CONSTRAINT_NAMES: Readonly<Record<Constraint, string>> = Object.freeze({
+  system: "systems_project_uuid_key",
+  machine: "machines_machine_id_key",
+  ip: "machines_project_ipv4_key",
+});
+
+/** The constraint a unique violation names (PostgreSQL's `constraint`, MySQL's `for key '…'`), if it is one of ours. */
+export function constraintNamed(name: string | undefined): Constraint | undefined {
+  if (!name) return undefined;
+  for (const [constraint, constraintName] of Object.entries(CONSTRAINT_NAMES) as [Constraint, string][]) {
+    if (name === constraintName || name.endsWith(`.${constraintName}`)) return constraint;
+  }
+  return undefined;
+}
+
+/** A schema (PostgreSQL) or database (MySQL) name regbench accepts: lowercase letters, digits and `_`. */
+export const NAMESPACE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The namespace a run's strategy works in: made from its run prefix, dropped at the end unless kept. */
+export function runNamespace(prefix: string): string {
+  return `regbench_${prefix}`;
+}
+
+/** Where `serve` keeps its tables on a server unless `?schema=` says otherwise: shared by every server on that database. */
+export const SERVE_NAMESPACE = "regbench";
+
+/** A machine row as the server stores return it. */
+export interface MachineRow {
+  readonly machine_id: string;
+  readonly project_id: string;
+  readonly system_uuid: string;
+  readonly ipv4: string;
+  readonly config: string;
+}
+
+export function toRecord(row: MachineRow): MachineRecord {
+  return { machineId: row.machine_id, projectId: row.project_id, systemUuid: row.system_uuid, ipv4: row.ipv4, config: row.config };
+}
+
+/** A server URL with its password hidden, for reports and messages. */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    u.search = "";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** Parses `postgres://…` / `mysql://…` into the spec's URL and the `?schema=` for serve. */
+export function parseServerSpec(kind: "postgres" | "mysql", text: string): { kind: "postgres" | "mysql"; url: string; schema: string | undefined } | string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `${text.split("//")[0]}// needs a URL such as ${kind === "postgres" ? "postgres://postgres@127.0.0.1:5432/test" : "mysql://root@127.0.0.1:3306/test"}`;
+  }
+  if (!url.hostname) return `the ${kind} URL names no host`;
+  const schema = url.searchParams.get("schema") ?? undefined;
+  if (schema !== undefined && !NAMESPACE.test(schema)) return `?schema= must be lowercase letters, digits and _ (got ${JSON.stringify(schema)})`;
+  url.searchParams.delete("schema");
+  return { kind, url: url.toString(), schema };
+}
