@@ -40,10 +40,12 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .addOption(new Option("--lock-key <what>", "what locks and flights are keyed on (default: system for the local strategies, project for Redis)").choices(["system", "project"]))
       .option("--retries <n>", "attempts in all after unique-constraint conflicts (default: 30)")
       .option("--redis <urls>", "Redis node URL(s), comma-separated (redlock uses all), or auto to start a throwaway redis-server if none answers (default: redis://127.0.0.1:6379)")
-      .option("--lock-ttl <duration>", "Redis lock time to live (default: 10s)")
-      .option("--lock-wait <duration>", "how long a Redis lock acquisition waits for a held lock; 0 fails fast (default: --lock-timeout)")
-      .option("--no-watchdog", "do not extend Redis locks while held")
-      .option("--lock-batch <n>", "registrations of one process that may share one Redis lock acquisition; 1 = one each (default: 64)")
+      .option("--lock-ttl <duration>", "distributed lock time to live (etcd: the lease TTL, whole seconds) (default: 10s)")
+      .option("--lock-wait <duration>", "how long a distributed lock acquisition waits for a held lock; 0 fails fast (default: --lock-timeout)")
+      .option("--etcd <urls>", "etcd client URL(s), comma-separated, or auto / auto:3 to start a throwaway member / cluster if none answers (default: http://127.0.0.1:2379)")
+      .option("--no-watchdog", "do not extend distributed locks while held (Redis: the watchdog; etcd: the lease keep-alive)")
+      .option("--lock-nesting", "take the held distributed lock again around the system row's creation, as a locked helper does (a plain lock then waits for itself)")
+      .option("--lock-batch <n>", "registrations of one process that may share one distributed lock acquisition; 1 = one each (default: 64)")
       .option("--pool <n>", "database servers: connections per process; the time waited for one is reported (default: 16)")
       .addOption(new Option("--isolation <level>", "database servers: transaction isolation (default: the database's — READ COMMITTED on PostgreSQL, REPEATABLE READ on InnoDB)").choices(["read-committed", "repeatable-read", "serializable"]));
 

@@ -2,6 +2,7 @@ import { parseCidr, poolSize } from "../core/ipv4.js";
 import { DEFAULT_STORE_SPEC, describeStoreSpec, isServerStore, isShareable, ISOLATIONS, parseStoreSpec, type Isolation, type StoreSpec } from "../store/registry.js";
 import { describeFault, parseFault, type Fault } from "../faults/faults.js";
 import { DEFAULT_REDIS_LOCK_SETTINGS } from "../locks/redisLock.js";
+import { checkEtcdUrl } from "../etcd/client.js";
 import { checkRedisUrl } from "../redis/client.js";
 import { findStrategy, strategyNames } from "../strategies/registry.js";
 import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, type LockKeyMode } from "../strategies/strategy.js";
@@ -42,6 +43,8 @@ const FLAG: Record<string, string> = {
   lockKey: "--lock-key",
   retries: "--retries",
   redis: "--redis",
+  etcd: "--etcd",
+  lockNesting: "--lock-nesting",
   lockTtl: "--lock-ttl",
   lockWait: "--lock-wait",
   watchdog: "--no-watchdog",
@@ -198,6 +201,22 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       if (problem) throw new UsageError("--redis", `has ${problem}`, "Pass URLs such as redis://127.0.0.1:6379 (comma-separated for redlock), or auto.");
     }
   }
+  const etcdText = has("etcd") ? String(get("etcd")) : DEFAULT_STRATEGY_SETTINGS.etcd.urls.join(",");
+  let etcdUrls: string[] | "auto" = "auto";
+  let autoMembers = 1;
+  const autoMatch = /^auto(?::(\d+))?$/.exec(etcdText);
+  if (autoMatch) {
+    autoMembers = autoMatch[1] === undefined ? 1 : Number(autoMatch[1]);
+    if (autoMembers !== 1 && autoMembers !== 3 && autoMembers !== 5) throw new UsageError("--etcd", `auto:${autoMatch[1]} is not a cluster size regbench starts`, "Use --etcd auto (one member) or --etcd auto:3 (a three-member cluster).");
+  } else {
+    etcdUrls = etcdText.split(",").map((u) => u.trim()).filter(Boolean);
+    if (etcdUrls.length === 0) throw new UsageError("--etcd", "is empty", "Pass a URL such as http://127.0.0.1:2379, a comma list of a cluster's members, or auto.");
+    for (const url of etcdUrls) {
+      const problem = checkEtcdUrl(url);
+      if (problem) throw new UsageError("--etcd", `has ${problem}`, "Pass client URLs such as http://127.0.0.1:2379 (comma-separated for a cluster), auto, or auto:3.");
+    }
+  }
+  const lockNesting = has("lockNesting") && get("lockNesting") !== false && get("lockNesting") !== "false";
   const ttlMs = has("lockTtl") ? duration("lockTtl", get("lockTtl"), "--lock-ttl 10s", false) : DEFAULT_REDIS_LOCK_SETTINGS.ttlMs;
   const waitMs = has("lockWait") ? duration("lockWait", get("lockWait"), "--lock-wait 0 (fail fast) or --lock-wait 5s") : lockTimeoutMs;
   const lockBatch = has("lockBatch") ? integer("lockBatch", get("lockBatch"), 1, "--lock-batch 1 (one acquisition per registration)") : DEFAULT_STRATEGY_SETTINGS.redis.lockBatch;
@@ -206,7 +225,7 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
   const faults: Fault[] = [];
   for (const value of faultValues) {
     const fault = parseFault(String(value));
-    if (typeof fault === "string") throw new UsageError("--fault", `is not understood: ${fault}`, "Use --fault pause:0.05:500 (probability, stall in ms) or --fault redis-down:2000 (ms into the run).");
+    if (typeof fault === "string") throw new UsageError("--fault", `is not understood: ${fault}`, "Use --fault pause:0.05:500 (probability, stall in ms), --fault redis-down:2000 or --fault etcd-down:2000 (ms into the run).");
     faults.push(fault);
   }
 
@@ -261,10 +280,11 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
     http: Object.freeze({ target: target?.replace(/\/+$/, ""), projects: Object.freeze(givenProjects), serverKey, instances, serverWarmup: get("serverWarmup") !== false, timeoutMs, auditToken }),
     scenario,
     workload: Object.freeze({ requests, concurrency, warmup, systems, projects, resend, dbLatencyMs, seed, cidr: cidr.text, ...(rate !== undefined ? { rate } : {}) }),
-    strategy: Object.freeze({ lockKey: lockKeyText as LockKeyMode | undefined, lockTimeoutMs, shards, retries }),
+    strategy: Object.freeze({ lockKey: lockKeyText as LockKeyMode | undefined, lockTimeoutMs, shards, retries, lockNesting }),
     store: Object.freeze(storeSpec),
     storeOptions: Object.freeze({ keep: keepStore, pool, isolation: isolationText as Isolation | undefined }),
     redis: Object.freeze({ urls: urls === "auto" ? urls : Object.freeze(urls), ttlMs, waitMs, watchdog, lockBatch }),
+    etcd: Object.freeze({ urls: etcdUrls === "auto" ? etcdUrls : Object.freeze(etcdUrls), autoMembers }),
     faults: Object.freeze(faults),
     runs: has("runs") ? integer("runs", get("runs"), 1, "--runs 3") : 1,
   });
@@ -273,6 +293,8 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
 /** The config as it appears in the report: plain values, the store described. */
 export function describeConfig(config: RunConfig): Record<string, unknown> {
   const usesRedis = config.strategies.some((name) => findStrategy(name)?.backend.kind === "redis");
+  const usesEtcd = config.strategies.some((name) => findStrategy(name)?.backend.kind === "etcd");
+  const usesLocks = usesRedis || usesEtcd;
   return {
     mode: config.mode,
     ...(config.mode === "http"
@@ -286,9 +308,9 @@ export function describeConfig(config: RunConfig): Record<string, unknown> {
     store: describeStoreSpec(config.store),
     ...(isServerStore(config.store) ? { pool: config.storeOptions.pool ?? "default", isolation: config.storeOptions.isolation ?? "database default" } : {}),
     ...(config.storeOptions.keep ? { keepStore: true } : {}),
-    ...(usesRedis
-      ? { redis: config.redis.urls === "auto" ? "auto" : config.redis.urls.join(","), lockTtlMs: config.redis.ttlMs, lockWaitMs: config.redis.waitMs, watchdog: config.redis.watchdog, lockBatch: config.redis.lockBatch }
-      : {}),
+    ...(usesRedis ? { redis: config.redis.urls === "auto" ? "auto" : config.redis.urls.join(",") } : {}),
+    ...(usesEtcd ? { etcd: config.etcd.urls === "auto" ? `auto${config.etcd.autoMembers > 1 ? `:${config.etcd.autoMembers}` : ""}` : config.etcd.urls.join(",") } : {}),
+    ...(usesLocks ? { lockTtlMs: config.redis.ttlMs, lockWaitMs: config.redis.waitMs, watchdog: config.redis.watchdog, lockBatch: config.redis.lockBatch } : {}),
     faults: config.faults.map(describeFault),
     runs: config.runs,
   };

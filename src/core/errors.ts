@@ -14,6 +14,7 @@ export type ErrorKind =
   | "lock-busy"
   | "lock-lost"
   | "redis-unavailable"
+  | "etcd-unavailable"
   | "conflict"
   | "unique-violation"
   | "transaction-conflict"
@@ -92,6 +93,14 @@ export class LockLostError extends RegbenchError {
 /** Redis did not answer (refused, closed, timed out, or too few nodes for a quorum). */
 export class RedisUnavailableError extends RegbenchError {
   readonly kind = "redis-unavailable" as const;
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+  }
+}
+
+/** etcd did not answer (refused, closed, timed out, no leader). */
+export class EtcdUnavailableError extends RegbenchError {
+  readonly kind = "etcd-unavailable" as const;
   constructor(message: string, cause?: unknown) {
     super(message, { cause });
   }

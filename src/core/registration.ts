@@ -36,6 +36,8 @@ export interface RegisterOptions {
    * that the strategy retries. On SQLite every store call is its own transaction regardless.
    */
   readonly transaction?: boolean;
+  /** Wraps the system row's check-and-create, as a locked helper would be (a strategy's nested lock). */
+  readonly aroundSystem?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /** A project as the registration path uses it: the stored row plus its parsed pool. */
@@ -87,12 +89,24 @@ export class RegistrationService {
     return response;
   }
 
+  /**
+   * The read half alone: a registration that exists already (a re-send) gets its answer, read only; undefined when
+   * the device must still be created.
+   */
+  async lookup(body: unknown): Promise<RegisterResponse | undefined> {
+    const { request, project } = await this.authenticate(body);
+    const existing = await this.store.findMachine(request.machineId);
+    return existing ? this.respondExisting(existing, project.id) : undefined;
+  }
+
   private async readThenWrite(store: Store, { request, project, cidr }: { request: RegisterRequest } & AuthenticatedProject, options: RegisterOptions): Promise<RegisterResponse> {
-    if (!(await store.hasSystem(project.id, request.systemUuid))) {
+    const ensureSystem = async () => {
+      if (await store.hasSystem(project.id, request.systemUuid)) return;
       await this.beforeWrite(options);
       await store.insertSystem({ projectId: project.id, systemUuid: request.systemUuid, systemName: request.systemName }, options.fence);
       options.onWritten?.();
-    }
+    };
+    await (options.aroundSystem ? options.aroundSystem(ensureSystem) : ensureSystem());
     const existing = await store.findMachine(request.machineId);
     if (existing) return this.respondExisting(existing, project.id);
     const ipNum = await store.nextFreeIp(project.id, cidr.firstHost, cidr.lastHost);

@@ -14,7 +14,7 @@ export interface EmbeddedServer {
   /** Aborted when the server process ends without being asked to: the load has nothing left to measure. */
   readonly gone: AbortSignal;
   /** The redis-down fault, injected in the server's instances. */
-  cutRedis(): void;
+  cutLockService(): void;
   /** Stops it (escalating to SIGTERM, then SIGKILL, by PID); its stats when it could still report them. */
   stop(): Promise<ServeStats | undefined>;
 }
@@ -61,7 +61,7 @@ export async function startEmbedded(spec: ServeSpec, strategy: string, signal?: 
       if (signal?.aborted) onAbort();
       send({ type: "start", spec });
     });
-    return { url, died: () => death, gone: gone.signal, cutRedis: () => void send({ type: "cut-redis" }), stop };
+    return { url, died: () => death, gone: gone.signal, cutLockService: () => void send({ type: "cut-lock-service" }), stop };
   } catch (error) {
     await stop();
     throw error;

@@ -2,7 +2,9 @@ import { randomBytes } from "node:crypto";
 import { auditRun, type AuditResult } from "../audit/audit.js";
 import { fetchAuditRows } from "../audit/remoteRows.js";
 import { newServerKey, open } from "../core/crypto.js";
+import { lockServiceFault } from "../faults/faults.js";
 import type { ServeSpec } from "../http/serve.js";
+import { findStrategy } from "../strategies/registry.js";
 import { DEFAULT_SERVER_SETTINGS } from "../http/server.js";
 import type { StrategyResult } from "../report/result.js";
 import { describeLocation, placeForRun, removeStore, type Placement } from "../store/registry.js";
@@ -88,8 +90,8 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
     }
     emit({ type: "phase", phase: "measure" });
     const stopProgress = recorder.reportProgress(emit, w.requests, hooks.progressEveryMs);
-    const redisDown = config.faults.find((f) => f.kind === "redis-down");
-    const cut = redisDown && server ? setTimeout(() => server!.cutRedis(), redisDown.atMs) : undefined;
+    const serviceDown = strategy ? lockServiceFault(config.faults, findStrategy(strategy)?.backend.kind ?? "local") : undefined;
+    const cut = serviceDown && server ? setTimeout(() => server!.cutLockService(), serviceDown.atMs) : undefined;
     let window: LoopWindow;
     let pacing: PacingStats | undefined;
     try {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { auditRun } from "../audit/audit.js";
 import { newServerKey, open } from "../core/crypto.js";
 import { defaultServiceSettings, RegistrationService } from "../core/registration.js";
-import { pauseHook } from "../faults/faults.js";
+import { lockServiceFault, pauseHook } from "../faults/faults.js";
 import type { StrategyResult } from "../report/result.js";
 import { describeLocation, openForRun, storeSettings, type RunSite } from "../store/registry.js";
 import { strategySettingsFrom } from "../strategies/settings.js";
@@ -70,7 +70,7 @@ export async function runStrategy(definition: StrategyDefinition, config: RunCon
     const strategy = definition.create(service, strategySettingsFrom(config, definition, workload.prefix));
     try {
       const recorder = new Recorder();
-      const { window, pacing } = await measure(config, hooks, strategy, workload, recorder);
+      const { window, pacing } = await measure(config, hooks, strategy, workload, recorder, lockServiceFault(config.faults, definition.backend.kind));
       emit({ type: "phase", phase: "audit" });
       const rows = await store.auditRows(workload.prefix);
       return {
@@ -94,8 +94,15 @@ export async function runStrategy(definition: StrategyDefinition, config: RunCon
   }
 }
 
-/** The warmup, then the measured window, closed or open loop; the redis-down fault is timed from its start. */
-async function measure(config: RunConfig, hooks: RunHooks, strategy: Strategy, workload: Workload, recorder: Recorder): Promise<{ window: LoopWindow; pacing?: PacingStats }> {
+/** The warmup, then the measured window, closed or open loop; a lock-service fault is timed from its start. */
+async function measure(
+  config: RunConfig,
+  hooks: RunHooks,
+  strategy: Strategy,
+  workload: Workload,
+  recorder: Recorder,
+  serviceDown: { readonly atMs: number } | undefined,
+): Promise<{ window: LoopWindow; pacing?: PacingStats }> {
   const emit = hooks.onEvent ?? (() => {});
   const w = config.workload;
   const register = (request: Parameters<Strategy["register"]>[0]) => strategy.register(request);
@@ -107,8 +114,7 @@ async function measure(config: RunConfig, hooks: RunHooks, strategy: Strategy, w
   }
   emit({ type: "phase", phase: "measure" });
   const stopProgress = recorder.reportProgress(emit, w.requests, hooks.progressEveryMs);
-  const redisDown = config.faults.find((f) => f.kind === "redis-down");
-  const cut = redisDown && strategy.cutRedis ? setTimeout(() => strategy.cutRedis!(), redisDown.atMs) : undefined;
+  const cut = serviceDown && strategy.cutLockService ? setTimeout(() => strategy.cutLockService!(), serviceDown.atMs) : undefined;
   try {
     const from = w.warmup;
     const to = w.warmup + w.requests;

@@ -6,14 +6,15 @@ import type { StrategyResult } from "../report/result.js";
 import { placeForRun, probeStore, removeStore } from "../store/registry.js";
 import { makeTempDir } from "../store/tempDir.js";
 import { findStrategy } from "../strategies/registry.js";
-import { redisKeyPrefix } from "../strategies/settings.js";
+import { createEtcdClient, deleteEtcdKeys } from "../etcd/client.js";
+import { etcdKeyPrefix, redisKeyPrefix } from "../strategies/settings.js";
 import type { RunConfig } from "../workload/config.js";
 import { CannotRunError, InterruptedError } from "./errors.js";
 import { runHttp } from "./http.js";
 import { newRunPrefix, runSite, type RunPlace } from "./inProcess.js";
 import type { WorkerMessage, WorkerRequest } from "./protocol.js";
 import type { RunEvent } from "./recorder.js";
-import { prepareRedis } from "./redisPreflight.js";
+import { prepareLockServices } from "./preflight.js";
 import { probeTarget } from "./targetProbe.js";
 
 export { CannotRunError, InterruptedError } from "./errors.js";
@@ -91,6 +92,18 @@ async function removeRunKeys(urls: readonly string[], prefix: string): Promise<v
   );
 }
 
+/** The same for etcd. */
+async function removeEtcdKeys(urls: readonly string[], prefix: string): Promise<void> {
+  const client = createEtcdClient(urls);
+  try {
+    await deleteEtcdKeys(client, etcdKeyPrefix(prefix));
+  } catch {
+    // an etcd that went away holds nothing to clean
+  } finally {
+    client.close();
+  }
+}
+
 /**
  * Runs every strategy of the config one after the other, each in its own process (or, over HTTP, against its own
  * server process) on its own fresh store, after making sure the backends they need answer. A strategy that fails is
@@ -108,7 +121,7 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
     const unreachable = await probeStore(config.store);
     if (unreachable) throw new CannotRunError("store", "store", unreachable);
   }
-  const preflight = await prepareRedis(config);
+  const preflight = await prepareLockServices(config);
   const temp = makeTempDir();
   try {
     if (preflight.unavailable) throw new CannotRunError(preflight.unavailable.strategy, "redis-unavailable", preflight.unavailable.message);
@@ -142,7 +155,9 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
         } finally {
           // Whatever became of the strategy's process, nothing of its run stays behind: its keys, its namespace.
           if (!run.http.target) {
-            if (findStrategy(strategy)?.backend.kind === "redis") await removeRunKeys(redisUrls, place.prefix);
+            const backend = findStrategy(strategy)?.backend.kind;
+            if (backend === "redis") await removeRunKeys(redisUrls, place.prefix);
+            if (backend === "etcd" && run.etcd.urls !== "auto") await removeEtcdKeys(run.etcd.urls, place.prefix);
             const placement = placeForRun(run.store, { ...runSite(run, strategy, place), tempDir: temp.path });
             if (placement.temporary) await removeStore(placement.location);
           }

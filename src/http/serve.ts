@@ -67,7 +67,7 @@ export interface RunningServer {
   /** What the operator must know: keys of a kept store that were replaced. */
   readonly notes: readonly string[];
   /** Cuts every instance's connection to the first Redis node (the redis-down fault). */
-  cutRedis(): void;
+  cutLockService(): void;
   stop(): Promise<ServeStats>;
 }
 
@@ -108,7 +108,7 @@ export async function prepareStore(spec: ServeSpec): Promise<string[]> {
 }
 
 /** One instance: the store, the strategy and the HTTP server, in this process. */
-export async function startInstance(spec: ServeSpec, port: number): Promise<{ port: number; cutRedis(): void; stop(): Promise<InstanceStats> }> {
+export async function startInstance(spec: ServeSpec, port: number): Promise<{ port: number; cutLockService(): void; stop(): Promise<InstanceStats> }> {
   const definition = findStrategy(spec.strategy)!;
   const store = await openStore(spec.store, settingsOf(spec), spec.run.workload.dbLatencyMs);
   const pause = spec.run.faults.find((f) => f.kind === "pause");
@@ -133,7 +133,7 @@ export async function startInstance(spec: ServeSpec, port: number): Promise<{ po
   let stopped: Promise<InstanceStats> | undefined;
   return {
     port: (server.address() as AddressInfo).port,
-    cutRedis: () => strategy.cutRedis?.(),
+    cutLockService: () => strategy.cutLockService?.(),
     stop() {
       stopped ??= (async () => {
         server.closeAllConnections();
@@ -178,7 +178,7 @@ export async function serve(spec: ServeSpec): Promise<RunningServer> {
     return {
       notes,
       url: `http://${spec.host.includes(":") ? `[${spec.host}]` : spec.host}:${instance.port}`,
-      cutRedis: () => instance.cutRedis(),
+      cutLockService: () => instance.cutLockService(),
       async stop() {
         const one = await instance.stop();
         return { peakRssMb: one.peakRssMb, instances: [one] };
@@ -210,7 +210,7 @@ export async function serve(spec: ServeSpec): Promise<RunningServer> {
   return {
     notes,
     url: `http://${spec.host.includes(":") ? `[${spec.host}]` : spec.host}:${ports[0]}`,
-    cutRedis: () => workers.forEach((w) => sendTo(w.process, { type: "cut-redis" })),
+    cutLockService: () => workers.forEach((w) => sendTo(w.process, { type: "cut-lock-service" })),
     async stop() {
       const instances = await stopAll();
       const complete = instances.length === workers.length;

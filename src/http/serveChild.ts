@@ -1,6 +1,6 @@
 /**
  * The server process of `regbench run --mode http`: forked by the load generator's process, so that the two never
- * share a core's event loop. It receives a ServeSpec over IPC, answers with the URL, cuts Redis on "cut-redis", and
+ * share a core's event loop. It receives a ServeSpec over IPC, answers with the URL, cuts Redis on "cut-lock-service", and
  * on "stop" answers with its stats. If its parent goes away it stops, cleans up and exits within two seconds.
  */
 import { onParentGone } from "../process/children.js";
@@ -9,7 +9,7 @@ import { removeIfEmpty } from "../store/tempDir.js";
 import { serve, type RunningServer, type ServeSpec, type ServeStats } from "./serve.js";
 
 /** Parent → server process. */
-export type ServeChildRequest = { readonly type: "start"; readonly spec: ServeSpec } | { readonly type: "cut-redis" } | { readonly type: "stop" };
+export type ServeChildRequest = { readonly type: "start"; readonly spec: ServeSpec } | { readonly type: "cut-lock-service" } | { readonly type: "stop" };
 
 /** Server process → parent. */
 export type ServeChildMessage =
@@ -39,8 +39,8 @@ process.on("message", async (m: ServeChildRequest) => {
     } catch (error) {
       reply({ type: "failed", message: (error as Error).message }, () => process.exit(1));
     }
-  } else if (m.type === "cut-redis") {
-    server?.cutRedis();
+  } else if (m.type === "cut-lock-service") {
+    server?.cutLockService();
   } else if (m.type === "stop") {
     const stats = await stop();
     if (stats) reply({ type: "stats", stats }, () => process.exit(0));

@@ -1,6 +1,6 @@
 /**
  * A cluster worker of `serve`: one instance on the shared port. The primary sends the spec over IPC (it carries
- * keys), "cut-redis" for the redis-down fault, and "stop", answered with the instance's stats. A worker whose primary
+ * keys), "cut-lock-service" for the redis-down fault, and "stop", answered with the instance's stats. A worker whose primary
  * has gone stops at once.
  */
 import { onParentGone } from "../process/children.js";
@@ -28,8 +28,8 @@ process.on("message", async (m: { type: string; spec?: ServeSpec }) => {
     } catch (error) {
       reply({ type: "failed", message: (error as Error).message }, () => process.exit(1));
     }
-  } else if (m.type === "cut-redis") {
-    instance?.cutRedis();
+  } else if (m.type === "cut-lock-service") {
+    instance?.cutLockService();
   } else if (m.type === "stop") {
     await stopAndExit(true);
   }

@@ -30,6 +30,7 @@ export const STATUS_OF: Readonly<Record<ErrorKind, number>> = Object.freeze({
   conflict: 503,
   "stale-fence": 503,
   "redis-unavailable": 503,
+  "etcd-unavailable": 503,
   "unique-violation": 503,
   "transaction-conflict": 503,
   store: 503,

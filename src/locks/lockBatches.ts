@@ -1,4 +1,4 @@
-import type { Lease } from "./redisLock.js";
+import type { Lease } from "./lease.js";
 
 /** Called by a critical section as each of its writes commits. */
 export type WriteMark = () => void;

@@ -3,6 +3,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { LockBusyError, LockLostError, LockTimeoutError, RedisUnavailableError } from "../core/errors.js";
 import { KeyedMutex } from "../sync/keyedMutex.js";
+import type { Lease } from "./lease.js";
+
+export type { Lease } from "./lease.js";
 
 /** Settings of a Redis lock; readonly, defaulted once, overridden per run. */
 export interface RedisLockSettings {
@@ -20,6 +23,11 @@ export interface RedisLockSettings {
   /** Take a fencing token (INCR) atomically with the lock. */
   readonly fencing: boolean;
   /**
+   * Redisson's reentrant lock: a hash of owner → hold count instead of a string, so that the holder can take the lock
+   * again (`reenter`) and must release it as many times. Not combined with fencing.
+   */
+  readonly reentrant: boolean;
+  /**
    * Queue a process's waiters for one key on a local FIFO before Redis, so only one of them polls. Off by default:
    * it makes the process its own lock, hiding what the Redis lock alone does (a stalled holder whose lock expired
    * would still exclude the other registrations of its process).
@@ -35,22 +43,9 @@ export const DEFAULT_REDIS_LOCK_SETTINGS: RedisLockSettings = Object.freeze({
   driftFactor: 0.01,
   watchdog: true,
   fencing: false,
+  reentrant: false,
   localQueue: false,
 });
-
-/** One acquisition: immutable, released once. */
-export interface Lease {
-  readonly key: string;
-  readonly token: string;
-  /** The fencing token taken with the lock (fencing locks only). */
-  readonly fence: number | undefined;
-  /** Aborted with LockLostError when the watchdog finds the lock gone. */
-  readonly signal: AbortSignal;
-  /** Until when (performance.now() time) the lock is known to be held: the validity, moved on by each extension. */
-  validUntil(): number;
-  /** Releases the lock; rejects with LockLostError if it was already gone. */
-  release(): Promise<void>;
-}
 
 export interface RedisLockStats {
   acquired: number;
@@ -61,6 +56,8 @@ export interface RedisLockStats {
   extensions: number;
   /** Locks found gone by the watchdog or at release. */
   lost: number;
+  /** Nested acquisitions granted to the holder (reentrant locks). */
+  reentered: number;
 }
 
 // Owner-checked scripts: only the holder of the token may extend or delete.
@@ -68,6 +65,16 @@ const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call
 const EXTEND = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
 // The lock and its fencing token in one round trip: the token is only taken by whoever got the lock.
 const ACQUIRE_FENCED = `if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return redis.call("INCR", KEYS[2]) else return 0 end`;
+// The reentrant lock (Redisson's shape): a hash owner → hold count. Acquire creates it, or counts one more hold for
+// its owner; release counts one down and deletes it at zero (-1: the owner holds nothing — the lock was lost).
+const ACQUIRE_REENTRANT = `if redis.call("EXISTS", KEYS[1]) == 0 then redis.call("HSET", KEYS[1], ARGV[1], 1); redis.call("PEXPIRE", KEYS[1], ARGV[2]); return 1 end
+if redis.call("HEXISTS", KEYS[1], ARGV[1]) == 1 then local n = redis.call("HINCRBY", KEYS[1], ARGV[1], 1); redis.call("PEXPIRE", KEYS[1], ARGV[2]); return n end
+return 0`;
+const RELEASE_REENTRANT = `if redis.call("HEXISTS", KEYS[1], ARGV[1]) == 0 then return -1 end
+local n = redis.call("HINCRBY", KEYS[1], ARGV[1], -1)
+if n > 0 then redis.call("PEXPIRE", KEYS[1], ARGV[2]); return n end
+redis.call("DEL", KEYS[1]); return 0`;
+const EXTEND_REENTRANT = `if redis.call("HEXISTS", KEYS[1], ARGV[1]) == 1 then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
 
 type NodeResult = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -78,7 +85,7 @@ type NodeResult = { ok: true; value: unknown } | { ok: false; error: unknown };
  * queue on a local FIFO first.
  */
 export class RedisLock {
-  readonly stats: RedisLockStats = { acquired: 0, retries: 0, timeouts: 0, busy: 0, extensions: 0, lost: 0 };
+  readonly stats: RedisLockStats = { acquired: 0, retries: 0, timeouts: 0, busy: 0, extensions: 0, lost: 0, reentered: 0 };
   readonly quorum: number;
   private readonly local = new KeyedMutex();
 
@@ -147,12 +154,15 @@ export class RedisLock {
     const token = randomBytes(16).toString("hex");
     const { ttlMs, fencing } = this.settings;
     const started = performance.now();
+    const { reentrant } = this.settings;
     const results = await this.onNodes((node) =>
       fencing
         ? node.eval(ACQUIRE_FENCED, 2, this.lockKey(key), this.fenceKey(key), token, ttlMs)
-        : node.set(this.lockKey(key), token, "PX", ttlMs, "NX"),
+        : reentrant
+          ? node.eval(ACQUIRE_REENTRANT, 1, this.lockKey(key), token, ttlMs)
+          : node.set(this.lockKey(key), token, "PX", ttlMs, "NX"),
     );
-    const won = results.filter((r) => r.ok && (fencing ? Number(r.value) > 0 : r.value === "OK"));
+    const won = results.filter((r) => r.ok && (fencing || reentrant ? Number(r.value) > 0 : r.value === "OK"));
     const failed = results.filter((r) => !r.ok);
     const elapsed = performance.now() - started;
     const validity = ttlMs - elapsed - (ttlMs * this.settings.driftFactor + 2);
@@ -161,7 +171,7 @@ export class RedisLock {
       return { token, fence, validUntil: performance.now() + validity };
     }
     // A failed attempt must not leave partial locks behind, including on nodes whose reply was lost.
-    if (won.length > 0 || failed.length > 0) await this.onNodes((node) => node.eval(RELEASE, 1, this.lockKey(key), token));
+    if (won.length > 0 || failed.length > 0) await this.onNodes((node) => this.releaseOn(node, key, token));
     if (failed.length > this.nodes.length - this.quorum) {
       const reason = (failed[0] as { error: unknown }).error;
       throw new RedisUnavailableError(
@@ -177,6 +187,8 @@ export class RedisLock {
     let watchdog: NodeJS.Timeout | undefined;
     let until = validUntil;
     const lose = (when: "extend" | "release") => {
+      // A lost lock is not extended any more, whether or not its holder gets round to releasing it.
+      if (watchdog) clearInterval(watchdog);
       if (!controller.signal.aborted) {
         this.stats.lost++;
         controller.abort(new LockLostError(key, when));
@@ -186,7 +198,7 @@ export class RedisLock {
       const every = Math.max(1, Math.floor(this.settings.ttlMs / 3));
       watchdog = setInterval(async () => {
         const sent = performance.now();
-        const results = await this.onNodes((node) => node.eval(EXTEND, 1, this.lockKey(key), token, this.settings.ttlMs));
+        const results = await this.onNodes((node) => node.eval(this.settings.reentrant ? EXTEND_REENTRANT : EXTEND, 1, this.lockKey(key), token, this.settings.ttlMs));
         const extended = results.filter((r) => r.ok && Number(r.value) === 1).length;
         const gone = results.filter((r) => r.ok && Number(r.value) !== 1).length;
         if (extended >= this.quorum) {
@@ -197,6 +209,7 @@ export class RedisLock {
           lose("extend");
         }
       }, every);
+      watchdog.unref();
     }
     let released = false;
     return {
@@ -211,10 +224,11 @@ export class RedisLock {
         if (watchdog) clearInterval(watchdog);
         // The delete is on its way to every node before the next local waiter sends its SET on the same
         // connections, and Redis runs one connection's commands in order: hand over without waiting for the reply.
-        const pending = this.onNodes((node) => node.eval(RELEASE, 1, this.lockKey(key), token));
+        const pending = this.onNodes((node) => this.releaseOn(node, key, token));
         releaseLocal();
         const results = await pending;
-        const deleted = results.filter((r) => r.ok && Number(r.value) === 1).length;
+        // Plain: 1 = deleted. Reentrant: the holds left (0 = deleted), -1 = it held nothing.
+        const deleted = results.filter((r) => r.ok && (this.settings.reentrant ? Number(r.value) >= 0 : Number(r.value) === 1)).length;
         if (deleted < this.quorum) {
           const failed = results.filter((r) => !r.ok);
           if (failed.length > this.nodes.length - this.quorum) {
@@ -225,6 +239,43 @@ export class RedisLock {
         }
       },
     };
+  }
+
+  /**
+   * Takes the lock `held` holds again, for its holder. Reentrant: one more hold under the same owner, released on
+   * its own (the outer hold, its watchdog and its signal go on). Plain: a new acquisition like anyone's, which waits
+   * for the holder — itself — until the wait time runs out.
+   */
+  async reenter(held: Lease): Promise<Lease> {
+    if (!this.settings.reentrant) return this.acquire(held.key);
+    const key = held.key;
+    const results = await this.onNodes((node) => node.eval(ACQUIRE_REENTRANT, 1, this.lockKey(key), held.token, this.settings.ttlMs));
+    const won = results.filter((r) => r.ok && Number(r.value) > 1).length;
+    if (won < this.quorum) {
+      const failed = results.filter((r) => !r.ok);
+      if (failed.length > this.nodes.length - this.quorum) throw new RedisUnavailableError(`Redis failed while re-entering the lock on ${JSON.stringify(key)}`, (failed[0] as { error: unknown }).error);
+      this.stats.lost++;
+      throw new LockLostError(key, "extend");
+    }
+    this.stats.reentered++;
+    let released = false;
+    return {
+      key,
+      token: held.token,
+      fence: held.fence,
+      signal: held.signal,
+      validUntil: () => held.validUntil(),
+      release: async () => {
+        if (released) return;
+        released = true;
+        const answers = await this.onNodes((node) => this.releaseOn(node, key, held.token));
+        if (answers.filter((r) => r.ok && Number(r.value) >= 1).length < this.quorum) throw new LockLostError(key, "release");
+      },
+    };
+  }
+
+  private releaseOn(node: Redis, key: string, token: string): Promise<unknown> {
+    return this.settings.reentrant ? node.eval(RELEASE_REENTRANT, 1, this.lockKey(key), token, this.settings.ttlMs) : node.eval(RELEASE, 1, this.lockKey(key), token);
   }
 
   private onNodes(command: (node: Redis) => Promise<unknown>): Promise<NodeResult[]> {

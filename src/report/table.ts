@@ -39,7 +39,10 @@ export function conditionsLine(config: RunReport["config"]): string {
     `db latency ${c.dbLatencyMs} ms`,
     Number(c.warmup) > 0 ? `warmup ${c.warmup}` : undefined,
     `lock key ${c.lockKey}`,
-    c.redis ? `redis ${c.redis} · lock ttl ${c.lockTtlMs} ms · lock wait ${c.lockWaitMs} ms · watchdog ${c.watchdog ? "on" : "off"} · lock batch ${c.lockBatch}` : undefined,
+    c.redis ? `redis ${c.redis}` : undefined,
+    c.etcd ? `etcd ${c.etcd}` : undefined,
+    c.lockTtlMs !== undefined ? `lock ttl ${c.lockTtlMs} ms · lock wait ${c.lockWaitMs} ms · watchdog ${c.watchdog ? "on" : "off"} · lock batch ${c.lockBatch}` : undefined,
+    c.lockNesting ? "lock nesting" : undefined,
     `store ${c.store}`,
     `seed ${c.seed}`,
   ];
@@ -113,6 +116,12 @@ function summariseStats(stats: Readonly<Record<string, unknown>>): string {
       const shards = value as { contended: number; timeouts: number; longestQueue: number }[];
       const sum = (f: (s: (typeof shards)[number]) => number) => shards.reduce((t, s) => t + f(s), 0);
       parts.push(`shards used ${shards.length}, contended ${fmtInt(sum((s) => s.contended))}, lock timeouts ${fmtInt(sum((s) => s.timeouts))}, longest queue ${fmtInt(Math.max(0, ...shards.map((s) => s.longestQueue)))}`);
+    } else if (key === "rwShards" && Array.isArray(value)) {
+      const shards = value as { readAcquisitions: number; writeAcquisitions: number; readContended: number; writeContended: number; timeouts: number }[];
+      const sum = (f: (s: (typeof shards)[number]) => number) => fmtInt(shards.reduce((t, s) => t + f(s), 0));
+      parts.push(
+        `shards used ${shards.length}, reads ${sum((s) => s.readAcquisitions)} (waited ${sum((s) => s.readContended)}), writes ${sum((s) => s.writeAcquisitions)} (waited ${sum((s) => s.writeContended)}), lock timeouts ${sum((s) => s.timeouts)}`,
+      );
     } else if (key === "byCause" && typeof value === "object" && value !== null) {
       const causes = Object.entries(value as Record<string, number>).filter(([, n]) => n > 0);
       if (causes.length) parts.push(`by cause: ${causes.map(([cause, n]) => `${cause} ${fmtInt(n)}`).join(", ")}`);

@@ -19,7 +19,14 @@ export function strategySettingsFrom(config: RunConfig, definition: StrategyDefi
       lock: { ...DEFAULT_STRATEGY_SETTINGS.redis.lock, ttlMs: config.redis.ttlMs, waitMs: config.redis.waitMs, watchdog: config.redis.watchdog },
       lockBatch: config.redis.lockBatch,
     },
+    etcd: { urls: config.etcd.urls === "auto" ? DEFAULT_STRATEGY_SETTINGS.etcd.urls : config.etcd.urls, keyPrefix: etcdKeyPrefix(runPrefix) },
+    lockNesting: config.strategy.lockNesting,
   };
+}
+
+/** Every etcd key of a run starts with this. */
+export function etcdKeyPrefix(runPrefix: string): string {
+  return `regbench/${runPrefix}/`;
 }
 
 /** Every Redis key of a run starts with this, so the run (or whoever cleans up after it) deletes only its own. */

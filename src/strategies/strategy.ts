@@ -33,6 +33,14 @@ export interface RedisStrategySettings {
   readonly lockBatch: number;
 }
 
+/** Where the etcd-backed strategies find etcd; their lock TTL, wait, watchdog and batching are the Redis lock's. */
+export interface EtcdStrategySettings {
+  /** The cluster's client URLs. */
+  readonly urls: readonly string[];
+  /** Every key a run makes starts with it. */
+  readonly keyPrefix: string;
+}
+
 /** Settings every strategy reads what it needs from; the CLI fills them, tests override them. */
 export interface StrategySettings {
   /** Resolved per strategy: the flag if given, else the strategy's own default. */
@@ -46,6 +54,12 @@ export interface StrategySettings {
   /** Source of jitter, seeded for reproducible runs. */
   readonly random: () => number;
   readonly redis: RedisStrategySettings;
+  readonly etcd: EtcdStrategySettings;
+  /**
+   * The registration path nests: the lock a strategy holds is taken again around the system row's creation, as code
+   * calling a locked helper does. Reentrant locks nest by design; with this, every distributed lock does.
+   */
+  readonly lockNesting: boolean;
 }
 
 /** The seed's heuristic: 4 shards per core, between 16 and 64. */
@@ -66,6 +80,8 @@ export const DEFAULT_STRATEGY_SETTINGS: StrategySettings = Object.freeze({
     client: DEFAULT_REDIS_CLIENT_SETTINGS,
     lockBatch: 64,
   }),
+  etcd: Object.freeze({ urls: Object.freeze(["http://127.0.0.1:2379"]), keyPrefix: "regbench/" }),
+  lockNesting: false,
 });
 
 /** Numbers a strategy reports about itself (conflicts, retries, coalesced calls, per-shard counters…). */
@@ -77,8 +93,8 @@ export interface Strategy {
   stats(): StrategyStats;
   /** Releases connections and removes what the strategy left in external systems (Redis keys). */
   close(): Promise<void>;
-  /** Closes the connection to the first Redis node (the redis-down fault); absent on strategies without Redis. */
-  cutRedis?(): void;
+  /** Cuts the connection to the lock service (the redis-down and etcd-down faults); absent on strategies without one. */
+  cutLockService?(): void;
 }
 
 /** A registry entry: everything the CLI, the runner and the report need to know about a strategy. */
@@ -90,8 +106,8 @@ export interface StrategyDefinition {
   /** What it does not. */
   readonly exposes: string;
   readonly guarantee: Guarantee;
-  /** What it needs besides the store: nothing, or a reachable Redis (`nodes`: one, or every --redis URL). */
-  readonly backend: { readonly kind: "local" } | { readonly kind: "redis"; readonly nodes: "one" | "all" };
+  /** What it needs besides the store: nothing, a reachable Redis (`nodes`: one, or every --redis URL), or etcd. */
+  readonly backend: { readonly kind: "local" } | { readonly kind: "redis"; readonly nodes: "one" | "all" } | { readonly kind: "etcd" };
   /** The lock key used unless --lock-key says otherwise. */
   readonly defaultLockKey: LockKeyMode;
   /** Whether it runs on tables with the unique constraints. */

@@ -27,8 +27,13 @@ export class ShardedMutex {
     return fnv1a32(key) & this.mask;
   }
 
+  /** The key's shard, acquired: resolves with its release; rejects with LockTimeoutError after `timeoutMs`. */
+  acquire(key: string, timeoutMs?: number): Promise<() => void> {
+    return this.shards[this.shardOf(key)]!.acquire(timeoutMs, key);
+  }
+
   async runExclusive<T>(key: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
-    const release = await this.shards[this.shardOf(key)]!.acquire(timeoutMs, key);
+    const release = await this.acquire(key, timeoutMs);
     try {
       return await fn();
     } finally {

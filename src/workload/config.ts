@@ -33,6 +33,15 @@ export interface StrategyOptions {
   readonly shards: number;
   /** Attempts in all when retrying after a unique-constraint conflict. */
   readonly retries: number;
+  /** Distributed locks are taken again around the system row's creation (see StrategySettings.lockNesting). */
+  readonly lockNesting: boolean;
+}
+
+/** Where etcd is: client URLs, or `auto` (the default URL if it answers, else throwaway members). */
+export interface EtcdOptions {
+  readonly urls: readonly string[] | "auto";
+  /** With `auto`: how many throwaway members (1, or 3 for a real cluster). */
+  readonly autoMembers: number;
 }
 
 /** Where Redis is and how the Redis strategies lock. */
@@ -87,7 +96,9 @@ export interface RunConfig {
   readonly strategy: StrategyOptions;
   readonly store: StoreSpec;
   readonly storeOptions: StoreOptions;
+  /** Where Redis is; its lock TTL, wait, watchdog and batching apply to every distributed lock (etcd's too). */
   readonly redis: RedisOptions;
+  readonly etcd: EtcdOptions;
   readonly faults: readonly Fault[];
   /** Each strategy is measured this many times, interleaved across strategies. */
   readonly runs: number;

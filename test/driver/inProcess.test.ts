@@ -8,7 +8,7 @@ import type { RunConfig } from "../../src/workload/config.js";
 import { Workload } from "../../src/workload/generator.js";
 import { runConfig } from "../helpers.js";
 
-const base: RunConfig = runConfig("atomic", { requests: 300, concurrency: 30, warmup: 100, systems: 3, seed: 11 }, { strategy: { lockKey: "system", lockTimeoutMs: 5000, shards: 16, retries: 30 } });
+const base: RunConfig = runConfig("atomic", { requests: 300, concurrency: 30, warmup: 100, systems: 3, seed: 11 }, { strategy: { lockKey: "system", lockTimeoutMs: 5000, shards: 16, retries: 30, lockNesting: false } });
 
 test("warmup is excluded from the counts and the histogram, but audited", async () => {
   const events: RunEvent[] = [];

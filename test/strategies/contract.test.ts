@@ -14,12 +14,15 @@ import { DEFAULT_STRATEGY_SETTINGS, type StrategyDefinition } from "../../src/st
 import type { RunConfig, WorkloadConfig } from "../../src/workload/config.js";
 import { project, request, runConfig, tempDir } from "../helpers.js";
 import { mysql, postgres } from "../dbEnv.js";
+import { throwawayEtcd } from "../etcdEnv.js";
 import { REDIS_URL, skipWithoutRedis, testPrefix, threeNodes } from "../redisEnv.js";
 
 const prefix = testPrefix();
 const nodes = threeNodes();
 const urlsFor = (definition: StrategyDefinition) => (definition.name === "redlock" && !nodes.skip ? nodes.urls() : [REDIS_URL]);
-const skipFor = (definition: StrategyDefinition) => (definition.backend.kind === "redis" ? skipWithoutRedis || (definition.name === "redlock" && nodes.skip) : false);
+const etcdServer = throwawayEtcd();
+const skipFor = (definition: StrategyDefinition) =>
+  definition.backend.kind === "redis" ? skipWithoutRedis || (definition.name === "redlock" && nodes.skip) : definition.backend.kind === "etcd" ? etcdServer.skip : false;
 
 const dir = tempDir();
 let files = 0;
@@ -41,6 +44,7 @@ async function setup(definition: StrategyDefinition, opts: { cidr?: string; late
       lock: { ...DEFAULT_STRATEGY_SETTINGS.redis.lock, waitMs: opts.lockTimeoutMs ?? 5000 },
       lockBatch: opts.lockBatch ?? DEFAULT_STRATEGY_SETTINGS.redis.lockBatch,
     },
+    etcd: { urls: definition.backend.kind === "etcd" ? etcdServer.urls() : DEFAULT_STRATEGY_SETTINGS.etcd.urls, keyPrefix: `regbench-test/${process.pid}/${files}/` },
   });
   after(() => strategy.close());
   return { raw, strategy, key };
@@ -49,7 +53,12 @@ async function setup(definition: StrategyDefinition, opts: { cidr?: string; late
 function config(strategy: string, workload: Partial<WorkloadConfig>, lockKey?: "system" | "project"): RunConfig {
   const definition = STRATEGIES.find((s) => s.name === strategy)!;
   const base = runConfig(strategy, { dbLatencyMs: 1, ...workload });
-  return { ...base, strategy: { ...base.strategy, lockKey }, redis: { ...base.redis, urls: urlsFor(definition) } };
+  return {
+    ...base,
+    strategy: { ...base.strategy, lockKey },
+    redis: { ...base.redis, urls: urlsFor(definition) },
+    ...(definition.backend.kind === "etcd" ? { etcd: { urls: etcdServer.urls(), autoMembers: 1 } } : {}),
+  };
 }
 
 /** Workloads in one process, and which guarantees must hold 0 violations on each. */

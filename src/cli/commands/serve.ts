@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { prepareRedis } from "../../driver/redisPreflight.js";
+import { prepareLockServices } from "../../driver/preflight.js";
 import { CannotRunError } from "../../driver/errors.js";
 import { serve } from "../../http/serve.js";
 import { DEFAULT_SERVER_SETTINGS } from "../../http/server.js";
@@ -39,8 +39,9 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
   const secrets = resolveSecrets(writeSecretsTo ? { ...options, secretsFile: undefined } : options, io.env);
   const { project: _p, port: _port, host: _host, serverKey: _k, auditToken: _t, secretsFile: _f, maxConnections: _m, ...rest } = options;
   const config = buildRunConfig({ ...rest, strategy, mode: "http" });
-  if (config.faults.some((f) => f.kind === "redis-down")) {
-    throw new UsageError("--fault", "redis-down cannot be injected by serve: it is timed from a measured window, which only run knows", "Use regbench run --mode http --fault redis-down:MS, which injects it into its own server; serve injects pause:P:MS.");
+  const down = config.faults.find((f) => f.kind !== "pause");
+  if (down) {
+    throw new UsageError("--fault", `${down.kind} cannot be injected by serve: it is timed from a measured window, which only run knows`, `Use regbench run --mode http --fault ${down.kind}:MS, which injects it into its own server; serve injects pause:P:MS.`);
   }
   if (secrets.serverKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(secrets.serverKey)) {
     throw new UsageError("--server-key", "must be 64 hex digits (a 256-bit AES key)", "Leave it out to have one generated (it is written to the secrets file).");
@@ -60,7 +61,7 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
 
   const unreachable = await probeStore(config.store);
   if (unreachable) throw new CannotRunError(strategy, "store", unreachable);
-  const preflight = await prepareRedis(config);
+  const preflight = await prepareLockServices(config);
   if (preflight.unavailable) throw new CannotRunError(strategy, "redis-unavailable", preflight.unavailable.message);
   const temp = makeTempDir();
   const placement = placeForServe(config.store, temp.path);

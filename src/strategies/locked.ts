@@ -1,46 +1,43 @@
-import type { Redis } from "ioredis";
 import type { RegisterRequest } from "../core/types.js";
+import type { DistributedLock, Lease } from "../locks/lease.js";
 import { LockBatches } from "../locks/lockBatches.js";
-import { RedisLock, type RedisLockStats } from "../locks/redisLock.js";
-import { createRedisClient, deleteKeys } from "../redis/client.js";
 import { newConflictStats, retryOnConflict } from "./retry.js";
-import { lockKeyOf, type StrategyDefinition } from "./strategy.js";
+import { lockKeyOf, type StrategyDefinition, type StrategySettings } from "./strategy.js";
 
-/** What distinguishes one Redis-locked strategy from another. */
-export interface RedisLockedOptions {
+/** What distinguishes one distributed-lock strategy from another. */
+export interface LockedOptions {
   readonly name: string;
   readonly protects: string;
   readonly exposes: string;
-  /** Lock over every --redis URL with a quorum (Redlock), or over the first only. */
-  readonly nodes: "one" | "all";
-  /** Take a fencing token with the lock and have the store refuse writes with an older one. */
+  readonly backend: Exclude<StrategyDefinition["backend"], { kind: "local" }>;
+  /** Have the store refuse writes with a fencing token older than the newest it accepted. */
   readonly fencing: boolean;
-  /** Run on tables with the unique constraints and retry on conflict. */
+  /** Run on tables with the unique constraints, in a transaction, and retry on conflict. */
   readonly constraints: boolean;
+  /** The lock, made for one strategy instance from its settings. */
+  readonly lock: (settings: StrategySettings, fencing: boolean) => DistributedLock;
 }
 
 /**
- * The Redis-backed strategies share one shape: take the lock, run the seed's registration with the lock's abort
- * signal (and fencing token) so that a lost lock stops the writes, release the lock — a lock found gone at release
- * fails the registration, because another holder may have written meanwhile.
+ * The distributed-lock strategies (Redis, a Redis quorum, reentrant Redis, etcd) share one shape: take the lock
+ * (shared by a batch of this process's registrations), run the seed's registration with the lock's abort signal
+ * (and fencing token) so that a lost lock stops the writes, release the lock — a lock found gone at release fails the
+ * registrations that wrote after it ran out. With a reentrant lock, or `lockNesting`, the system row's creation takes
+ * the held lock again, as code calling a locked helper does.
  */
-export function redisLocked(options: RedisLockedOptions): StrategyDefinition {
+export function lockedStrategy(options: LockedOptions): StrategyDefinition {
   return {
     name: options.name,
     kind: "exclusion",
     guarantee: "global",
     protects: options.protects,
     exposes: options.exposes,
-    backend: { kind: "redis", nodes: options.nodes },
+    backend: options.backend,
     // A lock on systemUUID leaves the shared IP pool open (see `sharded` on a fleet); `--lock-key system` gives the seed's.
     defaultLockKey: "project",
     constraints: options.constraints,
     create(service, settings) {
-      const urls = options.nodes === "all" ? settings.redis.urls : settings.redis.urls.slice(0, 1);
-      const clients: Redis[] = urls.map((url) => createRedisClient(url, settings.redis.client));
-      // Failures reach the lock through the commands; the client's own error events would only be noise.
-      for (const client of clients) client.on("error", () => {});
-      const lock = new RedisLock(clients, settings.redis.keyPrefix, { ...settings.redis.lock, fencing: options.fencing }, settings.random);
+      const lock = options.lock(settings, options.fencing);
       const conflicts = newConflictStats();
       // A fencing lock first advances the store's fence, so that the previous holder's late writes are refused
       // even when they land before this holder's own.
@@ -56,6 +53,15 @@ export function redisLocked(options: RedisLockedOptions): StrategyDefinition {
         return lease;
       };
       const batches = new LockBatches(acquire, settings.redis.lockBatch);
+      const nesting = lock.reentrant || settings.lockNesting;
+      const nested = (lease: Lease) => async <T>(fn: () => Promise<T>): Promise<T> => {
+        const inner = await lock.reenter(lease);
+        try {
+          return await fn();
+        } finally {
+          await inner.release();
+        }
+      };
       const lockedOnce = (request: RegisterRequest) => {
         const key = lockKeyOf(request, settings.lockKey);
         return batches.run(key, (lease, written) =>
@@ -64,6 +70,7 @@ export function redisLocked(options: RedisLockedOptions): StrategyDefinition {
             onWritten: written,
             transaction: options.constraints,
             ...(lease.fence !== undefined ? { fence: { resource: key, token: lease.fence } } : {}),
+            ...(nesting ? { aroundSystem: nested(lease) } : {}),
           }),
         );
       };
@@ -72,28 +79,15 @@ export function redisLocked(options: RedisLockedOptions): StrategyDefinition {
           options.constraints ? retryOnConflict(() => lockedOnce(request), settings.retry, settings.random, conflicts) : lockedOnce(request),
         stats: () => ({
           lockKey: settings.lockKey,
-          nodes: clients.length,
+          nodes: lock.nodes,
           quorum: lock.quorum,
-          ...(lock.stats as RedisLockStats),
+          ...lock.stats(),
           lockBatches: batches.stats.batches,
           largestLockBatch: batches.stats.largest,
           ...(options.constraints ? { conflicts: conflicts.conflicts, conflictRetries: conflicts.retries } : {}),
         }),
-        async close() {
-          await Promise.all(
-            clients.map(async (client, i) => {
-              // A connection cut by the redis-down fault is replaced by a fresh one for the clean-up.
-              const cleaner = client.status === "ready" ? client : createRedisClient(urls[i]!, settings.redis.client);
-              cleaner.on("error", () => {});
-              await deleteKeys(cleaner, settings.redis.keyPrefix).catch(() => 0);
-              cleaner.disconnect();
-              client.disconnect();
-            }),
-          );
-        },
-        cutRedis() {
-          clients[0]?.disconnect();
-        },
+        close: () => lock.close(),
+        cutLockService: () => lock.cut(),
       };
     },
   };

@@ -1,11 +1,13 @@
+import { probeEtcd, startEtcdHint } from "../etcd/client.js";
+import { etcdOnPath, startThrowawayEtcd, type ThrowawayEtcd } from "../etcd/autoServer.js";
 import { probeRedis, startRedisHint } from "../redis/client.js";
 import { redisServerOnPath, startThrowawayRedis, type ThrowawayRedis } from "../redis/autoServer.js";
 import { findStrategy } from "../strategies/registry.js";
 import { DEFAULT_STRATEGY_SETTINGS } from "../strategies/strategy.js";
 import type { RunConfig } from "../workload/config.js";
 
-/** What the pre-flight decided: the config with concrete Redis URLs, what was skipped and why, what to stop after. */
-export interface RedisPreflight {
+/** What a pre-flight decided: the config with concrete URLs, what was skipped and why, what to stop after. */
+export interface Preflight {
   readonly config: RunConfig;
   readonly skipped: readonly { readonly strategy: string; readonly reason: string }[];
   readonly notes: readonly string[];
@@ -22,7 +24,7 @@ const AUTO_REDLOCK_NODES = 3;
  * every URL, starts throwaway servers for `--redis auto`, and either skips the Redis strategies (when they came
  * from `--strategy all`) or reports the first that cannot run.
  */
-export async function prepareRedis(config: RunConfig): Promise<RedisPreflight> {
+export async function prepareRedis(config: RunConfig): Promise<Preflight> {
   const needing = config.strategies.filter((name) => findStrategy(name)?.backend.kind === "redis");
   const none = { config, skipped: [], notes: [], stop: async () => {} };
   if (needing.length === 0) return none;
@@ -80,4 +82,74 @@ export async function prepareRedis(config: RunConfig): Promise<RedisPreflight> {
     notes.push(`redlock runs over ${urls.length} node(s), quorum ${Math.floor(urls.length / 2) + 1}: pass three --redis URLs (or --redis auto) for a real quorum`);
   }
   return { config: { ...config, redis: { ...config.redis, urls } }, skipped: [], notes, stop };
+}
+
+/**
+ * Makes sure the etcd strategies of a run have an etcd before any of them starts: probes every URL (3 s), starts a
+ * throwaway one (or a cluster, `--etcd auto:3`) for `--etcd auto` when the default URL does not answer, and either
+ * skips the etcd strategies (from `--strategy all`) or reports the first that cannot run.
+ */
+export async function prepareEtcd(config: RunConfig): Promise<Preflight> {
+  const needing = config.strategies.filter((name) => findStrategy(name)?.backend.kind === "etcd");
+  if (needing.length === 0) return { config, skipped: [], notes: [], stop: async () => {} };
+  const notes: string[] = [];
+  let cluster: ThrowawayEtcd | undefined;
+  let urls: readonly string[] | undefined;
+  let problem: string | undefined;
+  if (config.etcd.urls === "auto") {
+    const url = DEFAULT_STRATEGY_SETTINGS.etcd.urls[0]!;
+    const down = config.etcd.autoMembers > 1 ? "a cluster was asked for" : await probeEtcd(url, 3000);
+    if (!down) {
+      urls = [url];
+      notes.push(`--etcd auto: using the etcd that answers on ${url}`);
+    } else if (etcdOnPath()) {
+      try {
+        cluster = await startThrowawayEtcd(config.etcd.autoMembers);
+        urls = cluster.urls;
+        notes.push(`--etcd auto: started ${cluster.urls.length} throwaway etcd member(s) on ${urls.join(", ")}; stopped, and their data removed, after the run`);
+      } catch (error) {
+        problem = `could not start a throwaway etcd: ${(error as Error).message}`;
+      }
+    } else {
+      problem = `nothing answers on ${url} (${down}) and there is no etcd on the PATH to start: ${startEtcdHint(url)}`;
+    }
+  } else {
+    const probes = await Promise.all(config.etcd.urls.map(async (url) => ({ url, down: await probeEtcd(url, 3000) })));
+    const failed = probes.filter((p) => p.down !== undefined);
+    if (failed.length > 0) problem = `cannot reach etcd at ${failed.map((f) => `${f.url} (${f.down})`).join(", ")}: ${startEtcdHint(failed[0]!.url)}`;
+    else urls = config.etcd.urls;
+  }
+  const stop = async () => {
+    await cluster?.stop();
+  };
+  if (problem !== undefined || urls === undefined) {
+    const message = problem ?? "no etcd";
+    if (config.selection === "all") {
+      return {
+        config: { ...config, strategies: config.strategies.filter((s) => !needing.includes(s)) },
+        skipped: needing.map((strategy) => ({ strategy, reason: message })),
+        notes: [`skipped ${needing.join(", ")}: ${message}`],
+        stop,
+      };
+    }
+    return { config, skipped: [], notes, unavailable: { strategy: needing[0]!, message }, stop };
+  }
+  return { config: { ...config, etcd: { ...config.etcd, urls } }, skipped: [], notes, stop };
+}
+
+/** Every pre-flight a run needs (Redis, etcd), one after the other; stops what it started if a later one fails. */
+export async function prepareLockServices(config: RunConfig): Promise<Preflight> {
+  const redis = await prepareRedis(config);
+  if (redis.unavailable) return redis;
+  const etcd = await prepareEtcd(redis.config);
+  return {
+    config: etcd.config,
+    skipped: [...redis.skipped, ...etcd.skipped],
+    notes: [...redis.notes, ...etcd.notes],
+    ...(etcd.unavailable ? { unavailable: etcd.unavailable } : {}),
+    stop: async () => {
+      await etcd.stop();
+      await redis.stop();
+    },
+  };
 }

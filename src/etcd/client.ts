@@ -1,0 +1,53 @@
+import { Etcd3 } from "etcd3";
+
+/** How to get an etcd at `url`, said wherever one is missing. */
+export function startEtcdHint(url = "http://127.0.0.1:2379"): string {
+  return `start one with \`etcd --listen-client-urls ${url} --advertise-client-urls ${url}\` (Debian: apt-get install etcd-server), or pass --etcd auto to let regbench start a throwaway one`;
+}
+
+/** A client for the cluster at `urls`; failures surface as the calls' errors, quickly. */
+export function createEtcdClient(urls: readonly string[]): Etcd3 {
+  return new Etcd3({ hosts: [...urls], dialTimeout: 2000 });
+}
+
+/** Whether an etcd answers at `url` within `timeoutMs`: undefined when it does, else the reason. */
+export async function probeEtcd(url: string, timeoutMs = 3000): Promise<string | undefined> {
+  const client = createEtcdClient([url]);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.maintenance.status(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+    ]);
+    return undefined;
+  } catch (error) {
+    return conciseReason((error as Error).message);
+  } finally {
+    if (timer) clearTimeout(timer);
+    client.close();
+  }
+}
+
+/** The useful part of a gRPC error: `ECONNREFUSED` rather than the channel's whole story. */
+function conciseReason(message: string): string {
+  const code = /\b(E[A-Z]{3,}[A-Z_]*)\b/.exec(message);
+  if (code) return code[1]!;
+  return message.split("\n")[0]!.replace(/\s*Resolution note:\s*$/, "").trim();
+}
+
+/** Validates an `--etcd` URL; returns an error message or undefined. */
+export function checkEtcdUrl(text: string): string | undefined {
+  try {
+    const url = new URL(text);
+    if (url.protocol !== "http:" && url.protocol !== "https:") return `${JSON.stringify(text)} is not an http:// URL`;
+    if (!url.hostname || !url.port) return `${JSON.stringify(text)} names no host and port`;
+    return undefined;
+  } catch {
+    return `${JSON.stringify(text)} is not a URL`;
+  }
+}
+
+/** Deletes every key under `prefix`, so that a run or a test cleans up only what it made. */
+export async function deleteEtcdKeys(client: Etcd3, prefix: string): Promise<void> {
+  await client.delete().prefix(prefix).exec();
+}

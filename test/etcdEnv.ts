@@ -1,0 +1,19 @@
+import { after, before } from "node:test";
+import { etcdOnPath, startThrowawayEtcd, type ThrowawayEtcd } from "../src/etcd/autoServer.js";
+
+/**
+ * A throwaway etcd for the test file (etcd from the distribution's etcd-server package), started before and stopped
+ * after it. CI sets REGBENCH_REQUIRE_ETCD=1 so that a missing etcd fails the suite; elsewhere the tests skip.
+ */
+export function throwawayEtcd(members = 1): { urls: () => readonly string[]; skip: string | false } {
+  const present = etcdOnPath();
+  if (!present && process.env.REGBENCH_REQUIRE_ETCD === "1") throw new Error("REGBENCH_REQUIRE_ETCD=1 but there is no etcd on the PATH (apt-get install etcd-server)");
+  let cluster: ThrowawayEtcd | undefined;
+  if (present) {
+    before(async () => {
+      cluster = await startThrowawayEtcd(members);
+    });
+    after(async () => cluster?.stop());
+  }
+  return { urls: () => cluster!.urls, skip: present ? false : "no etcd on the PATH: apt-get install etcd-server to run these tests" };
+}

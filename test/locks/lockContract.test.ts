@@ -1,0 +1,234 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { beforeEach, describe, test } from "node:test";
+import { LockLostError, LockTimeoutError } from "../../src/core/errors.js";
+import { etcdLock } from "../../src/locks/etcdLock.js";
+import { distributedKeyedLock, globalLock, shardedLock, shardedRwLock, type KeyedLock } from "../../src/locks/keyedLock.js";
+import type { DistributedLock, Lease } from "../../src/locks/lease.js";
+import { redisDistributedLock } from "../../src/locks/redisDistributedLock.js";
+import { DEFAULT_REDIS_LOCK_SETTINGS } from "../../src/locks/redisLock.js";
+import { DEFAULT_REDIS_CLIENT_SETTINGS } from "../../src/redis/client.js";
+import { Mutex } from "../../src/sync/mutex.js";
+import { ShardedMutex } from "../../src/sync/shardedMutex.js";
+import { ShardedRwMutex } from "../../src/sync/shardedRwMutex.js";
+import { throwawayEtcd } from "../etcdEnv.js";
+import { REDIS_URL, skipWithoutRedis, testPrefix, threeNodes } from "../redisEnv.js";
+
+/** How a lock under test is made: how long it waits, how long it lives, whether it is kept alive. */
+interface Timing {
+  readonly waitMs: number;
+  readonly ttlMs: number;
+  readonly watchdog: boolean;
+}
+
+interface Subject {
+  readonly lock: KeyedLock;
+  /** Cuts the lock off its service (distributed locks). */
+  readonly cut?: () => void;
+  close(): Promise<void>;
+}
+
+const redisPrefix = testPrefix();
+const quorum = threeNodes();
+const etcdServer = throwawayEtcd();
+
+/**
+ * A world one test's locks share: the same in-process mutex, or the same key prefix on the same service. Each
+ * `make` is one client of it (with its own wait and TTL), as several processes would be.
+ */
+type World = (t: Timing) => Subject;
+
+function distributed(make: (t: Timing, prefix: string) => DistributedLock): () => World {
+  return () => {
+    const prefix = `${redisPrefix}${randomBytes(3).toString("hex")}:`;
+    return (t) => {
+      const lock = make(t, prefix);
+      return { lock: distributedKeyedLock(lock), cut: () => lock.cut(), close: () => lock.close() };
+    };
+  };
+}
+
+/** In-process locks: one mutex per world, each client with its own wait. */
+function inProcess(newWorld: () => (t: Timing) => KeyedLock): () => World {
+  return () => {
+    const world = newWorld();
+    return (t) => ({ lock: world(t), close: async () => {} });
+  };
+}
+
+const redisSettings = (t: Timing, reentrant = false) => ({ ...DEFAULT_REDIS_LOCK_SETTINGS, waitMs: t.waitMs, ttlMs: t.ttlMs, watchdog: t.watchdog, reentrant });
+
+/** Every lock regbench has, and what skips it when its backend is missing. */
+const LOCKS: { name: string; skip: string | false; world: () => World; distinctKeys: [string, string] }[] = [
+  { name: "global (in-process mutex)", skip: false, world: inProcess(() => { const m = new Mutex(); return (t) => globalLock(m, t.waitMs); }), distinctKeys: ["a", "b"] },
+  { name: "sharded", skip: false, world: inProcess(() => { const m = new ShardedMutex(16); return (t) => shardedLock(m, t.waitMs); }), distinctKeys: distinctShards(new ShardedMutex(16)) },
+  { name: "sharded read-write", skip: false, world: inProcess(() => { const m = new ShardedRwMutex(16); return (t) => shardedRwLock(m, t.waitMs); }), distinctKeys: distinctShards(new ShardedMutex(16)) },
+  { name: "redis", skip: skipWithoutRedis, world: distributed((t, p) => redisDistributedLock([REDIS_URL], p, redisSettings(t), DEFAULT_REDIS_CLIENT_SETTINGS, Math.random)), distinctKeys: ["a", "b"] },
+  { name: "redis reentrant", skip: skipWithoutRedis, world: distributed((t, p) => redisDistributedLock([REDIS_URL], p, redisSettings(t, true), DEFAULT_REDIS_CLIENT_SETTINGS, Math.random)), distinctKeys: ["a", "b"] },
+  { name: "redis quorum (three nodes)", skip: quorum.skip, world: distributed((t, p) => redisDistributedLock(quorum.urls(), p, redisSettings(t), DEFAULT_REDIS_CLIENT_SETTINGS, Math.random)), distinctKeys: ["a", "b"] },
+  { name: "etcd", skip: etcdServer.skip, world: distributed((t, p) => etcdLock(etcdServer.urls(), p.replace(/:/g, "/"), { ttlMs: t.ttlMs, waitMs: t.waitMs, watchdog: t.watchdog, fencing: true })), distinctKeys: ["a", "b"] },
+];
+
+/** Two keys the sharded mutexes put on different shards. */
+function distinctShards(m: ShardedMutex): [string, string] {
+  for (let i = 1; ; i++) if (m.shardOf(`k${i}`) !== m.shardOf("k0")) return ["k0", `k${i}`];
+}
+
+const patient: Timing = { waitMs: 10_000, ttlMs: 10_000, watchdog: true };
+const impatient: Timing = { waitMs: 200, ttlMs: 10_000, watchdog: true };
+
+async function using<T>(subject: Subject, fn: (lock: KeyedLock) => Promise<T>): Promise<T> {
+  try {
+    return await fn(subject.lock);
+  } finally {
+    await subject.close();
+  }
+}
+
+for (const { name, skip, world, distinctKeys } of LOCKS) {
+  describe(`lock contract: ${name}`, { skip }, () => {
+    let make: World = () => {
+      throw new Error("no world");
+    };
+    beforeEach(() => {
+      make = world();
+    });
+    test("mutual exclusion: sections on one key never overlap", async () => {
+      await using(make(patient), async (lock) => {
+        let inside = 0;
+        let most = 0;
+        await Promise.all(
+          Array.from({ length: 12 }, async () => {
+            const lease = await lock.acquire("k");
+            inside++;
+            most = Math.max(most, inside);
+            await sleep(2);
+            inside--;
+            await lease.release();
+          }),
+        );
+        assert.equal(most, 1);
+      });
+    });
+
+    test("an acquisition gives up with LockTimeoutError after its wait, and never enters afterwards", async () => {
+      const holder = make(patient);
+      const waiter = make(impatient);
+      try {
+        const held = await holder.lock.acquire("k");
+        const started = performance.now();
+        await assert.rejects(waiter.lock.acquire("k"), LockTimeoutError);
+        assert.ok(performance.now() - started >= 150, `gave up after ${(performance.now() - started).toFixed(0)} ms`);
+        await held.release();
+        // The lock is free: nobody who gave up holds it.
+        await (await holder.lock.acquire("k")).release();
+      } finally {
+        await holder.close();
+        await waiter.close();
+      }
+    });
+
+    test("a release is its owner's only: releasing twice does not free the next holder's lock", async () => {
+      const a = make(patient);
+      const b = make(impatient);
+      try {
+        const first = await a.lock.acquire("k");
+        await first.release();
+        const second = await a.lock.acquire("k");
+        await first.release();
+        await assert.rejects(b.lock.acquire("k"), LockTimeoutError, "the second holder still holds it");
+        await second.release();
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    test("different keys never wait for each other, unless the lock is one for all keys (global)", async () => {
+      await using(make(impatient), async (lock) => {
+        const one = await lock.acquire(distinctKeys[0]);
+        if (lock.promises.keyed) {
+          const two = await lock.acquire(distinctKeys[1]);
+          await two.release();
+        } else {
+          await assert.rejects(lock.acquire(distinctKeys[1]), LockTimeoutError);
+        }
+        await one.release();
+      });
+    });
+
+    test("reentrancy only where promised: a reentrant lock grants its holder the lock again, a plain one waits for itself", async () => {
+      await using(make(impatient), async (lock) => {
+        const outer = await lock.acquire("k");
+        if (lock.promises.reentrant) {
+          const inner = await lock.reenter(outer);
+          await inner.release();
+          const other = make(impatient);
+          await assert.rejects(other.lock.acquire("k"), LockTimeoutError, "still held after the inner release");
+          await outer.release();
+          await other.close();
+          return;
+        } else {
+          await assert.rejects(lock.reenter(outer), LockTimeoutError);
+        }
+        await outer.release();
+      });
+    });
+
+    test("readers share where promised; a writer waits for them", async () => {
+      await using(make(impatient), async (lock) => {
+        if (!lock.promises.shared) return;
+        const r1 = await lock.acquire("k", "shared");
+        const r2 = await lock.acquire("k", "shared");
+        await assert.rejects(lock.acquire("k", "exclusive"), LockTimeoutError);
+        await r1.release();
+        await r2.release();
+        await (await lock.acquire("k", "exclusive")).release();
+      });
+    });
+
+    test("a lock that expires: lost without its keep-alive (released late: LockLostError); kept with it; the signal fires once it cannot be kept", { timeout: 30_000 }, async (t) => {
+      const probe = make(impatient);
+      const expires = probe.lock.promises.expires;
+      await probe.close();
+      if (!expires) return t.skip("an in-process lock is never lost");
+      // Without the keep-alive the lock is gone after its TTL: another holder gets it; the first one's release says so.
+      const lapsing = make({ waitMs: 200, ttlMs: 1000, watchdog: false });
+      const other = make({ waitMs: 3000, ttlMs: 10_000, watchdog: true });
+      try {
+        const stale = await lapsing.lock.acquire("k");
+        const next = await other.lock.acquire("k");
+        await assert.rejects(stale.release(), LockLostError);
+        await next.release();
+      } finally {
+        await lapsing.close();
+        await other.close();
+      }
+      // With it, the lock outlives its TTL.
+      const kept = make({ waitMs: 200, ttlMs: 1000, watchdog: true });
+      const rival = make(impatient);
+      try {
+        const lease = await kept.lock.acquire("k2");
+        await sleep(2500);
+        await assert.rejects(rival.lock.acquire("k2"), LockTimeoutError);
+        assert.equal(lease.signal.aborted, false);
+        // Cut off from its service, the holder learns it through the signal (a quorum survives one node: not cut here).
+        if (name.includes("quorum")) return await lease.release();
+        kept.cut!();
+        const lost = await waitForAbort(lease, 5000);
+        assert.ok(lost, "the lost-lock signal fired");
+        assert.ok(lease.signal.reason instanceof LockLostError);
+      } finally {
+        await kept.close();
+        await rival.close();
+      }
+    });
+  });
+}
+
+async function waitForAbort(lease: Lease, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (!lease.signal.aborted && performance.now() < deadline) await sleep(50);
+  return lease.signal.aborted;
+}
