@@ -25,11 +25,13 @@ function regbench(args) {
 }
 
 const scenarios = (
-  process.env.BENCH_SCENARIOS ?? "storm,storm-remote-db,fleet,fleet-remote-db,retry-storm,storm-postgres,fleet-postgres,storm-mysql,fleet-mysql,seed-table"
+  process.env.BENCH_SCENARIOS ?? "storm,storm-remote-db,fleet,fleet-remote-db,retry-storm,resend-heavy,storm-postgres,fleet-postgres,storm-mysql,fleet-mysql,seed-table"
 ).split(",");
 // On a database server every strategy runs against a real server: the local strategies (a scenario may name its own),
 // since the Redis ones wait on the same locks as on SQLite and the seed-table scenario has the seed's Redis lock.
 const SERVER_STRATEGIES = "none,global,singleflight,sharded,db-unique,sharded-db,atomic";
+// Where the scenario's point is a few strategies (and every strategy at 1 ms a round trip would take minutes).
+const SCENARIO_STRATEGIES = { "resend-heavy": "none,global,sharded,sharded-rw,sharded-db,atomic" };
 const reports = {};
 const ceilings = {};
 let md = `# regbench benchmark — ${stamp}\n\nEach table: \`regbench run --scenario NAME\` (every strategy on SQLite, the local ones on a database server), one process per strategy, a fresh store each.\n`;
@@ -38,7 +40,7 @@ for (const scenario of scenarios) {
   const file = loadScenario(scenario);
   const store = typeof file === "string" ? undefined : file.options.store;
   const onServer = typeof store === "string" && /^(postgres|mysql)/.test(store);
-  const strategyArgs = typeof file !== "string" && file.options.strategy ? [] : ["--strategy", onServer ? SERVER_STRATEGIES : "all"];
+  const strategyArgs = typeof file !== "string" && file.options.strategy ? [] : ["--strategy", SCENARIO_STRATEGIES[scenario] ?? (onServer ? SERVER_STRATEGIES : "all")];
   const json = regbench(["run", "--scenario", scenario, ...strategyArgs, "--json", "--seed", "1", "--no-save"]);
   const report = JSON.parse(json.stdout);
   reports[scenario] = report;
@@ -56,12 +58,21 @@ for (const scenario of scenarios) {
 }
 
 // Named runs: the Redis strategies (the issue's command, then a holder stalled past its TTL with and without the
-// watchdog) and HTTP (regbench serve in its own process, regbench's HTTP client in this one).
+// watchdog), reentrancy, etcd, and HTTP (regbench serve in its own process, regbench's HTTP client in this one).
 const namedRuns = {
   ...(process.env.BENCH_REDIS !== "0" && {
     "redis-fleet": ["run", "--strategy", "redis,redlock,redis-fenced,redis-db", "--systems", "100", "-c", "1000", "-n", "10000", "--redis", "auto"],
     "redis-stall-no-watchdog": ["run", "--strategy", "redis,redis-fenced,redis-db", "--systems", "10", "-c", "100", "-n", "1000", "--fault", "pause:0.05:500", "--lock-ttl", "200", "--no-watchdog"],
     "redis-stall-watchdog": ["run", "--strategy", "redis", "--systems", "10", "-c", "100", "-n", "1000", "--fault", "pause:0.05:500", "--lock-ttl", "200"],
+    "reentrant-fleet": ["run", "--scenario", "fleet", "--strategy", "redis,redis-reentrant"],
+    // The registration path nests the pool lock: the plain lock waits on itself until --lock-wait, the reentrant one re-enters.
+    "nesting-redis": ["run", "--strategy", "redis", "--lock-nesting", "--lock-wait", "500ms", "--systems", "10", "-c", "100", "-n", "1000"],
+    "nesting-redis-reentrant": ["run", "--strategy", "redis-reentrant", "--lock-nesting", "--systems", "10", "-c", "100", "-n", "1000"],
+  }),
+  ...(process.env.BENCH_ETCD !== "0" && spawnSync("etcd", ["--version"]).error === undefined && {
+    "etcd-issue": ["run", "--strategy", "etcd,etcd-fenced", "--etcd", "auto", "--systems", "100", "-c", "500", "-n", "5000"],
+    "etcd-fleet": ["run", "--scenario", "fleet", "--strategy", "etcd,etcd-fenced", "--etcd", "auto"],
+    "etcd-stall-no-keepalive": ["run", "--strategy", "etcd,etcd-fenced", "--etcd", "auto", "--fault", "pause:0.01:3000", "--lock-ttl", "1s", "--no-watchdog", "--systems", "20", "-c", "200", "-n", "1000"],
   }),
   ...(process.env.BENCH_HTTP !== "0" && {
     "http-atomic": ["run", "--mode", "http", "--strategy", "atomic", "-c", "100", "-n", "5000"],
@@ -122,6 +133,36 @@ if (reports["redis-stall-no-watchdog"]) {
   const fenced = pick("redis-stall-no-watchdog", "redis-fenced");
   check("stall past the TTL, no watchdog: redis shows duplicates", plain.audit.duplicateIps + plain.audit.duplicateSystems + plain.audit.duplicateMachines > 0, JSON.stringify(plain.audit));
   check("stall past the TTL, no watchdog: redis-fenced 0 violations", fenced.audit.violations === 0, `${fenced.audit.violations} violations, stale-fence ${fenced.errors["stale-fence"] ?? 0}`);
+}
+if (reports["reentrant-fleet"]) {
+  const r = pick("reentrant-fleet", "redis-reentrant");
+  check("redis-reentrant: 0 violations on fleet", r.audit.violations === 0 && r.failed === 0, `${r.audit.violations} violations, ${r.failed} failed, ${Math.round(r.tps)} /s vs redis ${Math.round(pick("reentrant-fleet", "redis").tps)} /s`);
+}
+if (reports["nesting-redis"]) {
+  const plain = pick("nesting-redis", "redis");
+  const re = pick("nesting-redis-reentrant", "redis-reentrant");
+  check("--lock-nesting: redis shows lock-timeout errors", (plain.errors["lock-timeout"] ?? 0) > 0 && plain.audit.violations === 0, `${plain.errors["lock-timeout"] ?? 0} lock-timeout of ${plain.requests}`);
+  check("--lock-nesting: redis-reentrant none, 0 violations", (re.errors["lock-timeout"] ?? 0) === 0 && re.audit.violations === 0 && re.failed === 0, `${re.errors["lock-timeout"] ?? 0} lock-timeout, ${re.failed} failed, ${Math.round(re.tps)} /s`);
+}
+if (reports["etcd-issue"]) {
+  for (const r of reports["etcd-issue"].results) {
+    check(`${r.strategy} --systems 100 -c 500 -n 5000: 5000 succeeded, 0 violations`, r.succeeded === 5000 && r.audit.violations === 0, `${r.succeeded} succeeded, ${r.audit.violations} violations, ${Math.round(r.tps)} /s`);
+  }
+  const r = pick("etcd-fleet", "etcd");
+  check("etcd on fleet ≥ 2,000 registrations/s, 0 violations", r.tps >= 2000 && r.audit.violations === 0, `${Math.round(r.tps)} /s, ${r.audit.violations} violations`);
+  const plain = pick("etcd-stall-no-keepalive", "etcd");
+  const fenced = pick("etcd-stall-no-keepalive", "etcd-fenced");
+  check("stall past the lease, no keep-alive: etcd shows violations", plain.audit.violations > 0, JSON.stringify(plain.audit));
+  check("stall past the lease, no keep-alive: etcd-fenced 0 violations", fenced.audit.violations === 0, `${fenced.audit.violations} violations, stale-fence ${fenced.errors["stale-fence"] ?? 0}, lease granted ${fenced.strategyStats?.grantedTtlS ?? "n/a"} s`);
+}
+if (reports["resend-heavy"]) {
+  const rw = pick("resend-heavy", "sharded-rw");
+  const sh = pick("resend-heavy", "sharded");
+  check("resend-heavy: sharded-rw 0 violations and faster than sharded", rw.audit.violations === 0 && rw.tps > sh.tps, `${Math.round(rw.tps)} vs ${Math.round(sh.tps)} /s = ${(rw.tps / sh.tps).toFixed(1)}×`);
+}
+if (reports["retry-storm"]) {
+  const rw = pick("retry-storm", "sharded-rw");
+  check("retry-storm: sharded-rw 0 violations", rw.audit.violations === 0, `${rw.audit.violations} violations, ${Math.round(rw.tps)} /s`);
 }
 if (reports["redis-stall-watchdog"]) {
   const r = pick("redis-stall-watchdog", "redis");
