@@ -44,7 +44,7 @@ export function runConfig(strategy: string, workload: Partial<WorkloadConfig> = 
     strategies: [strategy],
     selection: "explicit",
     mode: "in-process",
-    http: { target: undefined, projects: [], serverKey: undefined, instances: 1, serverWarmup: true, timeoutMs: 10_000, auditToken: undefined },
+    http: { workers: 1, target: undefined, projects: [], serverKey: undefined, instances: 1, serverWarmup: true, timeoutMs: 10_000, auditToken: undefined },
     scenario: undefined,
     workload: { requests: 400, concurrency: 100, warmup: 0, systems: 1, projects: 1, resend: 0, dbLatencyMs: 0, seed: 7, cidr: "10.0.0.0/16", ...workload },
     strategy: { lockKey: undefined, lockTimeoutMs: 30_000, shards: 16, retries: 30, lockNesting: false },

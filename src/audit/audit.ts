@@ -1,12 +1,7 @@
-import type { RegisterResponse } from "../core/types.js";
-import type { AuditRows } from "../store/store.js";
-import { interfaceIpv4 } from "./configAddress.js";
+import type { AuditInput } from "../store/store.js";
+import type { CheckedAck } from "./ackLog.js";
 
-/** A successful response, with the machineID the device sent (which the response may not carry). */
-export interface Acknowledgement {
-  readonly requestMachineId: string;
-  readonly response: RegisterResponse;
-}
+export type { CheckedAck } from "./ackLog.js";
 
 /** What the stored rows say about a run. Counted from the rows, never from the client's bookkeeping. */
 export interface AuditResult {
@@ -38,36 +33,70 @@ function surplus(keys: Iterable<string>): number {
   return extra;
 }
 
+/** Acknowledged: added to a single row's address number (below 2^33: see addressNumber). */
+const ACKED = 2 ** 40;
+
 /**
- * Counts duplicates, lost registrations and unacknowledged rows. An acknowledgement is lost when the response
- * names another machine, when its sealed config does not open or its `interfaceAddr` (read as YAML) names another
- * IP than the response, or when no stored row of the device's machineID carries that IP. `openConfig` opens a
- * sealed config (undefined when it cannot); without it (a target whose server key is not known) the configs are
- * not checked, only the IPs.
+ * Counts duplicates, lost registrations and unacknowledged rows. An acknowledgement is lost when it does not agree
+ * (the response named another machine, or its sealed config did not open or named another IP than the response:
+ * see AckLog) or when no stored row of the device's machineID carries the IP the response carried.
+ *
+ * Built for a million rows: one map from machineID to its address as a number (with an "acknowledged" mark), a set
+ * of numeric addresses per project, and no key string built per row.
  */
-export function auditRun(rows: AuditRows, acks: Iterable<Acknowledgement>, openConfig?: (sealed: string) => string | undefined): AuditResult {
+export function auditRun(rows: AuditInput, acks: Iterable<CheckedAck>): AuditResult {
   const duplicateSystems = surplus(rows.systems.map((s) => `${s.projectId}\u0000${s.systemUuid}`));
-  const duplicateMachines = surplus(rows.machines.map((m) => m.machineId));
-  const duplicateIps = surplus(rows.machines.map((m) => `${m.projectId}\u0000${m.ipv4}`));
-  const stored = new Map<string, Set<string>>();
+  // machineID → its row's address (+ ACKED once a request of it succeeded); a machineID with several rows → −(k+1),
+  // the k-th entry of `several`.
+  const stored = new Map<string, number>();
+  const several: { ips: number[]; acked: boolean }[] = [];
+  const addressesOf = new Map<string, Set<number>>();
+  let duplicateMachines = 0;
+  let duplicateIps = 0;
   for (const m of rows.machines) {
-    let ips = stored.get(m.machineId);
-    if (!ips) stored.set(m.machineId, (ips = new Set()));
-    ips.add(m.ipv4);
+    const ip = addressNumber(m.ipv4);
+    let taken = addressesOf.get(m.projectId);
+    if (!taken) addressesOf.set(m.projectId, (taken = new Set()));
+    if (taken.has(ip)) duplicateIps++;
+    else taken.add(ip);
+    const known = stored.get(m.machineId);
+    if (known === undefined) {
+      stored.set(m.machineId, ip);
+    } else {
+      duplicateMachines++;
+      if (known >= 0) {
+        several.push({ ips: [known, ip], acked: false });
+        stored.set(m.machineId, -several.length);
+      } else {
+        several[-known - 1]!.ips.push(ip);
+      }
+    }
   }
-  const acknowledged = new Set<string>();
+  addressesOf.clear();
   let lostRegistrations = 0;
   for (const ack of acks) {
-    const { response } = ack;
-    acknowledged.add(ack.requestMachineId);
-    let agrees = response.machineId === ack.requestMachineId;
-    if (agrees && openConfig) {
-      const yaml = openConfig(response.config);
-      agrees = yaml !== undefined && interfaceIpv4(yaml) === response.ipv4;
+    const known = stored.get(ack.machineId);
+    const ip = addressNumber(ack.ipv4);
+    let holds = false;
+    if (known !== undefined && known >= 0) {
+      holds = known % ACKED === ip;
+      if (known < ACKED) stored.set(ack.machineId, known + ACKED);
+    } else if (known !== undefined) {
+      const entry = several[-known - 1]!;
+      entry.acked = true;
+      holds = entry.ips.includes(ip);
     }
-    if (!agrees || !stored.get(ack.requestMachineId)?.has(response.ipv4)) lostRegistrations++;
+    if (!ack.agrees || !holds) lostRegistrations++;
   }
-  const unacknowledgedRows = rows.machines.reduce((n, m) => (acknowledged.has(m.machineId) ? n : n + 1), 0);
+  let unacknowledgedRows = 0;
+  for (const value of stored.values()) {
+    if (value >= 0) {
+      if (value < ACKED) unacknowledgedRows++;
+    } else {
+      const entry = several[-value - 1]!;
+      if (!entry.acked) unacknowledgedRows += entry.ips.length;
+    }
+  }
   return {
     duplicateSystems,
     duplicateMachines,
@@ -76,4 +105,25 @@ export function auditRun(rows: AuditRows, acks: Iterable<Acknowledgement>, openC
     violations: duplicateSystems + duplicateMachines + duplicateIps + lostRegistrations,
     unacknowledgedRows,
   };
+}
+
+/** A dotted quad as its 32-bit number; anything else (a malformed stored value) as a number no address has. */
+function addressNumber(text: string): number {
+  const parts = text.split(".");
+  if (parts.length !== 4) return 2 ** 32 + hashOf(text);
+  let n = 0;
+  for (const p of parts) {
+    const v = Number(p);
+    if (!Number.isInteger(v) || v < 0 || v > 255 || !/^\d{1,3}$/.test(p)) return 2 ** 32 + hashOf(text);
+    n = n * 256 + v;
+  }
+  return n;
+}
+
+/** Distinct malformed texts stay distinct from each other and from every address (2^32 and up). */
+const malformed = new Map<string, number>();
+function hashOf(text: string): number {
+  let k = malformed.get(text);
+  if (k === undefined) malformed.set(text, (k = malformed.size));
+  return k;
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { parseCidr, poolSize } from "../core/ipv4.js";
 import { DEFAULT_STORE_SPEC, describeStoreSpec, isServerStore, isShareable, ISOLATIONS, parseStoreSpec, type Isolation, type StoreSpec } from "../store/registry.js";
 import { describeFault, parseFault, type Fault } from "../faults/faults.js";
@@ -28,6 +29,9 @@ const FLAG: Record<string, string> = {
   requests: "--requests (-n)",
   concurrency: "--concurrency (-c)",
   warmup: "--warmup",
+  duration: "--duration",
+  stages: "--stages",
+  workers: "--workers",
   systems: "--systems",
   projects: "--projects",
   resend: "--resend",
@@ -115,6 +119,37 @@ function duration(key: string, value: unknown, example: string, allowZero = true
   return ms;
 }
 
+/**
+ * Load-generator threads by default: against a target, one more than the cores (a generator thread waits on the
+ * network about a third of the time: measured against a fixed-answer nginx on 2 cores, 1/2/3 threads gave
+ * 62k/65k/71k requests/s); half the cores when regbench's own server shares this machine with them. At most 8.
+ */
+export function defaultWorkers(target: boolean): number {
+  const cores = availableParallelism();
+  return Math.max(1, Math.min(8, target ? cores + 1 : Math.floor(cores / 2)));
+}
+
+/** `--stages 30s:200,1m:1000,30s:0` (concurrencies) or `30s:500/s,…` (rates). */
+function parseStages(value: unknown): { stages: { durationMs: number; target: number }[]; of: "concurrency" | "rate" } {
+  const fix = "For example: --stages 30s:200,1m:1000,30s:0 (ramping the concurrency) or --stages 30s:500/s,1m:2000/s (ramping the rate).";
+  const parts = String(value).split(",").map((p) => p.trim()).filter(Boolean);
+  if (parts.length === 0) throw new UsageError("--stages", "is empty", fix);
+  const stages: { durationMs: number; target: number }[] = [];
+  const kinds = new Set<string>();
+  for (const part of parts) {
+    const m = /^([^:]+):(\d+(?:\.\d+)?)(\/s)?$/.exec(part);
+    const ms = m ? parseDurationMs(m[1]!) : undefined;
+    if (!m || ms === undefined || ms <= 0) throw new UsageError("--stages", `has a stage that is not DURATION:TARGET (got ${JSON.stringify(part)})`, fix);
+    kinds.add(m[3] ? "rate" : "concurrency");
+    const target = Number(m[2]);
+    if (!m[3] && !Number.isInteger(target)) throw new UsageError("--stages", `has a concurrency that is not a whole number (got ${JSON.stringify(part)})`, fix);
+    stages.push({ durationMs: ms, target });
+  }
+  if (kinds.size > 1) throw new UsageError("--stages", "mixes concurrencies and rates", `${fix} Every stage is one or the other.`);
+  if (stages.every((s) => s.target === 0)) throw new UsageError("--stages", "never sends: every target is 0", fix);
+  return { stages, of: kinds.has("rate") ? "rate" : "concurrency" };
+}
+
 /** Expands `--strategy` (a comma list, `all`) against the registry. */
 export function parseStrategies(value: unknown): string[] {
   const known = strategyNames();
@@ -162,7 +197,22 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
     rate = Number(get("rate"));
     if (!Number.isFinite(rate) || rate <= 0 || String(get("rate")).trim() === "") throw new UsageError("--rate", `must be a number of requests per second above 0 (got ${text(get("rate"))})`, "For example: --rate 2000.");
   }
-  const warmup = has("warmup") ? integer("warmup", get("warmup"), 0, "--warmup 500") : DEFAULT_WORKLOAD.warmup;
+  // --warmup is a count of registrations, or a time (any duration with a unit).
+  let warmup: number = DEFAULT_WORKLOAD.warmup;
+  let warmupMs: number | undefined;
+  if (has("warmup")) {
+    if (/^\s*\d+\s*$/.test(String(get("warmup")))) warmup = integer("warmup", get("warmup"), 0, "--warmup 500");
+    else warmupMs = duration("warmup", get("warmup"), "--warmup 500 (registrations) or --warmup 5s", false);
+  }
+  const durationMs = has("duration") ? duration("duration", get("duration"), "--duration 30s", false) : undefined;
+  if (durationMs !== undefined && has("requests") && cli.requests !== undefined) {
+    throw new UsageError("--duration", "cannot be combined with -n: a run is bounded by requests or by time", "Drop -n to run for --duration, or drop --duration to send -n requests.");
+  }
+  const stagesParsed = has("stages") ? parseStages(get("stages")) : undefined;
+  if (stagesParsed && (durationMs !== undefined || (has("requests") && cli.requests !== undefined))) {
+    throw new UsageError("--stages", "cannot be combined with -n or --duration: the stages decide how long the run lasts", "Drop -n and --duration, or drop --stages.");
+  }
+  if (stagesParsed?.of === "rate" && has("rate")) throw new UsageError("--stages", "with rates (N/s) cannot be combined with --rate: the stages give the rate", "Drop --rate, or give the stages as concurrencies (30s:200).");
   const systems = has("systems") ? integer("systems", get("systems"), 1, "--systems 100") : DEFAULT_WORKLOAD.systems;
   const projects = has("projects") ? integer("projects", get("projects"), 1, "--projects 4") : DEFAULT_WORKLOAD.projects;
   const resend = has("resend") ? ratio("resend", get("resend"), "--resend 0.1") : DEFAULT_WORKLOAD.resend;
@@ -261,6 +311,9 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
     throw new UsageError("--fault", "cannot be injected into a --target: regbench does not control that server", "Drop --fault, or use --mode http, which starts regbench's own server per strategy and injects the faults there.");
   }
   const instances = has("instances") ? integer("instances", get("instances"), 1, "--instances 2") : 1;
+  if (has("workers") && modeText !== "http") throw new UsageError("--workers", "needs --mode http or --target", "In-process runs measure the strategy in one thread, as a service instance runs it; generator threads send HTTP requests.");
+  const workers = has("workers") ? integer("workers", get("workers"), 1, "--workers 2") : defaultWorkers(target !== undefined);
+  if (workers > 64) throw new UsageError("--workers", `(${workers}) is more than 64`, "Use at most one generator thread per core: --workers 2 on this machine's cores.");
   if (instances > 1 && modeText !== "http") throw new UsageError("--instances", "needs --mode http", "Add --mode http: instances are server processes.");
   if (instances > 1 && target !== undefined) throw new UsageError("--instances", "cannot be combined with --target", "Start the target with regbench serve --instances N instead.");
   if (modeText === "http" && target === undefined && !isShareable(storeSpec)) {
@@ -270,16 +323,30 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
   // Cross-option checks: each is a mistake that would make the run meaningless rather than merely slow.
   if (projects > systems) throw new UsageError("--projects", `(${projects}) is more than --systems (${systems}): a project without a system gets no registrations`, `Use --systems ${projects} or more, or fewer projects.`);
   const capacity = poolSize(cidr);
-  const perProject = Math.ceil((warmup + requests) / projects);
+  const perProject = durationMs !== undefined || stagesParsed ? 0 : Math.ceil((warmup + requests) / projects);
   if (perProject > capacity) throw new UsageError("--cidr", `${cidr.text} holds ${capacity} devices, but a project may receive up to ${perProject} registrations`, `Use a larger pool, such as --cidr 10.0.0.0/8, or fewer requests.`);
 
   return Object.freeze({
     strategies: Object.freeze(strategies),
     selection,
     mode: modeText,
-    http: Object.freeze({ target: target?.replace(/\/+$/, ""), projects: Object.freeze(givenProjects), serverKey, instances, serverWarmup: get("serverWarmup") !== false, timeoutMs, auditToken }),
+    http: Object.freeze({ workers, target: target?.replace(/\/+$/, ""), projects: Object.freeze(givenProjects), serverKey, instances, serverWarmup: get("serverWarmup") !== false, timeoutMs, auditToken }),
     scenario,
-    workload: Object.freeze({ requests, concurrency, warmup, systems, projects, resend, dbLatencyMs, seed, cidr: cidr.text, ...(rate !== undefined ? { rate } : {}) }),
+    workload: Object.freeze({
+      requests,
+      concurrency: stagesParsed?.of === "concurrency" ? Math.max(...stagesParsed.stages.map((s) => s.target), 1) : concurrency,
+      warmup,
+      systems,
+      projects,
+      resend,
+      dbLatencyMs,
+      seed,
+      cidr: cidr.text,
+      ...(rate !== undefined ? { rate } : {}),
+      ...(warmupMs !== undefined ? { warmupMs } : {}),
+      ...(durationMs !== undefined ? { durationMs } : {}),
+      ...(stagesParsed ? { stages: Object.freeze(stagesParsed.stages), stagesOf: stagesParsed.of } : {}),
+    }),
     strategy: Object.freeze({ lockKey: lockKeyText as LockKeyMode | undefined, lockTimeoutMs, shards, retries, lockNesting }),
     store: Object.freeze(storeSpec),
     storeOptions: Object.freeze({ keep: keepStore, pool, isolation: isolationText as Isolation | undefined }),
@@ -303,6 +370,8 @@ export function describeConfig(config: RunConfig): Record<string, unknown> {
     scenario: config.scenario ?? null,
     strategies: config.strategies,
     ...config.workload,
+    ...(config.workload.durationMs !== undefined || config.workload.stages ? { requests: null } : {}),
+    ...(config.mode === "http" ? { workers: config.http.workers } : {}),
     ...config.strategy,
     lockKey: config.strategy.lockKey ?? "per strategy",
     store: describeStoreSpec(config.store),

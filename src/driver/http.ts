@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { auditRun, type AuditResult } from "../audit/audit.js";
 import { fetchAuditRows } from "../audit/remoteRows.js";
-import { newServerKey, open } from "../core/crypto.js";
+import { newServerKey } from "../core/crypto.js";
 import { lockServiceFault } from "../faults/faults.js";
 import type { ServeSpec } from "../http/serve.js";
 import { findStrategy } from "../strategies/registry.js";
@@ -13,10 +13,9 @@ import type { RunConfig } from "../workload/config.js";
 import { Workload } from "../workload/generator.js";
 import { startEmbedded, type EmbeddedServer } from "./embeddedServer.js";
 import { CannotRunError, InterruptedError } from "./errors.js";
-import { httpRegistration } from "./httpClient.js";
+import { generateHttp } from "./httpGenerator.js";
 import { newRunPrefix, runSite, type RunHooks, type RunPlace } from "./inProcess.js";
-import { closedLoop, openLoop, type LoopWindow, type PacingStats } from "./loops.js";
-import { Recorder, type RunEvent } from "./recorder.js";
+import type { RunEvent } from "./recorder.js";
 
 /** How long the audit rows may take to come back, at most, however long `--timeout` is. */
 const AUDIT_TIMEOUT_MS = 30_000;
@@ -77,38 +76,35 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
     }
   }
   const url = server?.url ?? target!;
-  const client = httpRegistration(url, { connections: w.concurrency, timeoutMs: config.http.timeoutMs, requireConfig: serverKey !== undefined });
+  const serviceDown = strategy ? lockServiceFault(config.faults, findStrategy(strategy)?.backend.kind ?? "local") : undefined;
+  let cut: NodeJS.Timeout | undefined;
   try {
-    const recorder = new Recorder();
     // The load stops when the run is interrupted, or when the server dies under it (the strategy then fails).
     const stops = [hooks.signal, server?.gone].filter((s): s is AbortSignal => s !== undefined);
     const control = { signal: stops.length ? AbortSignal.any(stops) : undefined, drainMs: hooks.drainMs };
-    const requestAt = (i: number) => workload.request(i);
-    if (w.warmup > 0) {
-      emit({ type: "phase", phase: "warmup" });
-      await closedLoop(client.register, requestAt, 0, w.warmup, w.concurrency, recorder.unmeasured, control);
-    }
-    emit({ type: "phase", phase: "measure" });
-    const stopProgress = recorder.reportProgress(emit, w.requests, hooks.progressEveryMs);
-    const serviceDown = strategy ? lockServiceFault(config.faults, findStrategy(strategy)?.backend.kind ?? "local") : undefined;
-    const cut = serviceDown && server ? setTimeout(() => server!.cutLockService(), serviceDown.atMs) : undefined;
-    let window: LoopWindow;
-    let pacing: PacingStats | undefined;
+    const { recorder, window, pacing } = await generateHttp(
+      {
+        url,
+        client: { connections: w.concurrency, timeoutMs: config.http.timeoutMs, requireConfig: serverKey !== undefined },
+        workload: w,
+        prefix: workload.prefix,
+        projects: workload.projects.map((p) => ({ id: p.id, key: p.key })),
+        serverKey: serverKey?.toString("hex"),
+        progressEveryMs: hooks.progressEveryMs ?? 100,
+      },
+      config.http.workers,
+      control,
+      emit,
+      () => {
+        if (serviceDown && server) cut = setTimeout(() => server!.cutLockService(), serviceDown.atMs);
+      },
+    );
+    if (cut) clearTimeout(cut);
     try {
-      if (w.rate !== undefined) {
-        // Open loop: latency from each request's due time.
-        const paced = await openLoop(client.register, requestAt, w.warmup, w.warmup + w.requests, w.rate, w.concurrency, recorder.record, control);
-        window = paced;
-        pacing = paced;
-      } else {
-        window = await closedLoop(client.register, requestAt, w.warmup, w.warmup + w.requests, w.concurrency, recorder.record, control);
-      }
+      await recorder.acks.finish();
     } finally {
-      stopProgress();
-      if (cut) clearTimeout(cut);
-      emit({ type: "progress", done: recorder.done, total: w.requests });
+      recorder.acks.dispose();
     }
-    await client.destroy();
     const died = server?.died();
     if (died) throw new CannotRunError(name, "worker", `the server ${died} during the measurement`);
 
@@ -120,7 +116,7 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
       notes.push(`audit n/a: ${rows}`);
     } else {
       // Without the server key the sealed configs cannot be opened: check the IPs only, and say so.
-      audit = auditRun(rows, recorder.acks, serverKey ? (sealed) => open(sealed, serverKey) : undefined);
+      audit = auditRun(rows, recorder.acks.entries((i) => workload.machineIdOf(i)));
       if (!serverKey) notes.push("configs not opened (no --server-key): lost registrations checked against the stored IPs only");
     }
     if (window.abandoned > 0) notes.push(`interrupted with ${window.abandoned} registration(s) in flight; their outcomes are not counted`);
@@ -139,7 +135,7 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
       ...(pacing && w.rate ? { pacing: { targetRate: w.rate, achievedRate: pacing.achievedRate, late: pacing.late } } : {}),
     };
   } finally {
-    await client.destroy();
+    if (cut) clearTimeout(cut);
     await server?.stop();
     await removeServerStore();
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { auditRun } from "../audit/audit.js";
-import { newServerKey, open } from "../core/crypto.js";
+import { newServerKey } from "../core/crypto.js";
 import { defaultServiceSettings, RegistrationService } from "../core/registration.js";
 import { lockServiceFault, pauseHook } from "../faults/faults.js";
 import type { StrategyResult } from "../report/result.js";
@@ -10,7 +10,8 @@ import type { Strategy, StrategyDefinition } from "../strategies/strategy.js";
 import type { RunConfig } from "../workload/config.js";
 import { Workload } from "../workload/generator.js";
 import { mulberry32 } from "../workload/prng.js";
-import { closedLoop, openLoop, type LoopWindow, type PacingStats } from "./loops.js";
+import type { LoopWindow, PacingStats } from "./loops.js";
+import { measureWindow } from "./measure.js";
 import { Recorder, type RunEvent } from "./recorder.js";
 
 export type { RunEvent } from "./recorder.js";
@@ -69,22 +70,29 @@ export async function runStrategy(definition: StrategyDefinition, config: RunCon
     const service = new RegistrationService(store, defaultServiceSettings(serverKey, pause && pauseHook(pause, mulberry32(w.seed ^ 0xfa17))));
     const strategy = definition.create(service, strategySettingsFrom(config, definition, workload.prefix));
     try {
-      const recorder = new Recorder();
-      const { window, pacing } = await measure(config, hooks, strategy, workload, recorder, lockServiceFault(config.faults, definition.backend.kind));
-      emit({ type: "phase", phase: "audit" });
-      const rows = await store.auditRows(workload.prefix);
+      const recorder = new Recorder(serverKey);
+      let measured: Awaited<ReturnType<typeof measure>>;
+      try {
+        measured = await measure(config, hooks, strategy, workload, recorder, lockServiceFault(config.faults, definition.backend.kind));
+        emit({ type: "phase", phase: "audit" });
+        await recorder.acks.finish();
+      } finally {
+        recorder.acks.dispose();
+      }
+      const { window, pacing } = measured;
+      const rows = store.auditRowsLazily ? await store.auditRowsLazily(workload.prefix) : await store.auditRows(workload.prefix);
       return {
         strategy: definition.name,
         state: hooks.signal?.aborted ? "interrupted" : "completed",
         ...recorder.figures(window),
-        audit: auditRun(rows, recorder.acks, (sealed) => open(sealed, serverKey)),
+        audit: auditRun(rows, recorder.acks.entries((i) => workload.machineIdOf(i))),
         memory: { peakRssMb: process.resourceUsage().maxRSS / 1024 },
         strategyStats: { ...strategy.stats(), ...store.stats?.() },
         store: `${describeLocation(opened.placement.location)}${opened.placement.temporary ? " (removed after the run)" : " (kept)"}`,
         resends: workload.resends,
         notes: window.abandoned > 0 ? [`interrupted with ${window.abandoned} registration(s) in flight; their outcomes are not counted`] : [],
         run: workload.prefix,
-        ...(pacing ? { pacing: { targetRate: w.rate!, achievedRate: pacing.achievedRate, late: pacing.late } } : {}),
+        ...(pacing && w.rate !== undefined ? { pacing: { targetRate: w.rate!, achievedRate: pacing.achievedRate, late: pacing.late } } : {}),
       };
     } finally {
       await strategy.close();
@@ -94,7 +102,7 @@ export async function runStrategy(definition: StrategyDefinition, config: RunCon
   }
 }
 
-/** The warmup, then the measured window, closed or open loop; a lock-service fault is timed from its start. */
+/** The warmup, then the measured window; a lock-service fault is timed from its start. */
 async function measure(
   config: RunConfig,
   hooks: RunHooks,
@@ -103,29 +111,18 @@ async function measure(
   recorder: Recorder,
   serviceDown: { readonly atMs: number } | undefined,
 ): Promise<{ window: LoopWindow; pacing?: PacingStats }> {
-  const emit = hooks.onEvent ?? (() => {});
-  const w = config.workload;
   const register = (request: Parameters<Strategy["register"]>[0]) => strategy.register(request);
-  const requestAt = (i: number) => workload.request(i);
-  const control = { signal: hooks.signal, drainMs: hooks.drainMs };
-  if (w.warmup > 0) {
-    emit({ type: "phase", phase: "warmup" });
-    await closedLoop(register, requestAt, 0, w.warmup, w.concurrency, recorder.unmeasured, control);
-  }
-  emit({ type: "phase", phase: "measure" });
-  const stopProgress = recorder.reportProgress(emit, w.requests, hooks.progressEveryMs);
-  const cut = serviceDown && strategy.cutLockService ? setTimeout(() => strategy.cutLockService!(), serviceDown.atMs) : undefined;
+  let cut: NodeJS.Timeout | undefined;
   try {
-    const from = w.warmup;
-    const to = w.warmup + w.requests;
-    if (w.rate !== undefined) {
-      const paced = await openLoop(register, requestAt, from, to, w.rate, w.concurrency, recorder.record, control);
-      return { window: paced, pacing: paced };
-    }
-    return { window: await closedLoop(register, requestAt, from, to, w.concurrency, recorder.record, control) };
+    return await measureWindow(register, (i) => workload.request(i), config.workload, recorder, {
+      emit: hooks.onEvent,
+      progressEveryMs: hooks.progressEveryMs,
+      control: { signal: hooks.signal, drainMs: hooks.drainMs },
+      onMeasureStart: () => {
+        if (serviceDown && strategy.cutLockService) cut = setTimeout(() => strategy.cutLockService!(), serviceDown.atMs);
+      },
+    });
   } finally {
-    stopProgress();
     if (cut) clearTimeout(cut);
-    emit({ type: "progress", done: recorder.done, total: w.requests });
   }
 }

@@ -1,14 +1,32 @@
-import type { Acknowledgement } from "../audit/audit.js";
-import type { RegisterRequest, RegisterResponse } from "../core/types.js";
+import { AckLog } from "../audit/ackLog.js";
 import { rates, type StrategyResult, type Tally } from "../report/result.js";
-import { encodeHistogram, newLatencyHistogram, recordMs, summarise } from "../stats/histogram.js";
-import { noiseFromSamples, Timeline } from "../stats/noise.js";
+import { decodeHistogram as decodeHistogramData, encodeHistogram, newLatencyHistogram, recordMs, summarise } from "../stats/histogram.js";
+import { noiseFromSamples } from "../stats/noise.js";
+import { Timeline, type TimelineData } from "../stats/timeline.js";
+import type { Histogram } from "hdr-histogram-js";
 import type { LoopWindow, Outcome } from "./loops.js";
+
+/** The last second of a run, as the live progress line shows it. */
+export interface RecentFigures {
+  readonly tps: number;
+  readonly errors: number;
+  readonly p99Ms: number | null;
+}
 
 /** What a run tells its subscribers; the drivers never print. */
 export type RunEvent =
   | { readonly type: "phase"; readonly phase: "setup" | "warmup" | "measure" | "audit" }
-  | { readonly type: "progress"; readonly done: number; readonly total: number };
+  | {
+      readonly type: "progress";
+      readonly done: number;
+      /** Requests of the window, or undefined for a run bounded by `--duration`. */
+      readonly total: number | undefined;
+      /** Seconds since the window began, and its planned length for a `--duration` run. */
+      readonly elapsedS: number;
+      readonly durationS?: number;
+      readonly failed: number;
+      readonly recent: RecentFigures;
+    };
 
 /** The kind a failure is counted under: the core's error kinds, the HTTP client's, else `internal`. */
 export function outcomeKind(error: unknown): string {
@@ -19,65 +37,119 @@ export function outcomeKind(error: unknown): string {
 /** The figures of a measured window that every driver reports alike. */
 export type MeasuredFigures = Pick<
   StrategyResult,
-  "requests" | "succeeded" | "failed" | "errorRate" | "durationMs" | "tps" | "errors" | "latencyMs" | "histogram" | "noise" | "startedAt" | "endedAt"
+  "requests" | "succeeded" | "failed" | "errorRate" | "durationMs" | "tps" | "errors" | "latencyMs" | "histogram" | "noise" | "startedAt" | "endedAt" | "timeline"
 >;
+
+/** What one generator thread measured, as it travels to the recorder that merges it. */
+export interface RecorderData {
+  readonly tally: Tally;
+  readonly histogram: string;
+  readonly timeline: TimelineData;
+  readonly acks: ReturnType<AckLog["toData"]>;
+  /** The thread's window on the wall clock (epoch ms): threads each have their own performance.now(). */
+  readonly firstSentEpoch: number;
+  readonly lastDoneEpoch: number;
+  readonly abandoned: number;
+}
 
 /**
  * The one place a measured window is recorded: the tally, the HDR histogram of successful latencies in µs, the
- * timeline for the noise estimate, and the acknowledgements the audit checks. Drivers hand `record` to a loop and
- * ask for the figures at the end; a new metric is added here once.
+ * per-second timeline, and the acknowledgements the audit checks (compact: see AckLog). Drivers hand `record` to a
+ * loop and ask for the figures at the end; a new metric is added here once. Memory is bounded by the run's length
+ * in seconds, not by its requests, apart from ~10 bytes per acknowledgement.
  */
 export class Recorder {
-  private readonly histogram = newLatencyHistogram();
+  private readonly histogram: Histogram = newLatencyHistogram();
   private readonly tally: Tally = { succeeded: 0, failed: 0, errors: {} };
   private readonly timeline = new Timeline();
+  private windowStart = NaN;
   /** Every acknowledged registration (warmup included), for the audit. */
-  readonly acks: Acknowledgement[] = [];
+  readonly acks: AckLog;
+
+  /**
+   * `openKey`: the server key that opens the configs the answers carry (checked off this thread as the run goes);
+   * undefined when it is not known.
+   */
+  constructor(openKey: Buffer | undefined) {
+    this.acks = new AckLog(openKey);
+  }
 
   /** Records one measured outcome; the loops call it. */
-  readonly record: Outcome = (request, latencyMs, response, error) => {
+  readonly record: Outcome = (index, request, latencyMs, response, error) => {
+    const now = performance.now();
+    if (Number.isNaN(this.windowStart)) {
+      this.windowStart = now - latencyMs;
+      this.timeline.reset(this.windowStart);
+    }
     if (response) {
       recordMs(this.histogram, latencyMs);
-      this.timeline.add(performance.now(), latencyMs);
+      this.timeline.success(now, latencyMs);
       this.tally.succeeded++;
-      this.acknowledge(request, response);
+      this.acks.add(index, request.machineId, response);
     } else {
       this.tally.failed++;
+      this.timeline.failure(now);
       const kind = outcomeKind(error);
       this.tally.errors[kind] = (this.tally.errors[kind] ?? 0) + 1;
     }
   };
 
   /** An outcome outside the measured window (warmup): only its acknowledgement is kept, for the audit. */
-  readonly unmeasured: Outcome = (request, _latencyMs, response) => {
-    if (response) this.acknowledge(request, response);
+  readonly unmeasured: Outcome = (index, request, _latencyMs, response) => {
+    if (response) this.acks.add(index, request.machineId, response);
   };
-
-  private acknowledge(request: RegisterRequest, response: RegisterResponse): void {
-    this.acks.push({ requestMachineId: request.machineId, response });
-  }
 
   /** Outcomes recorded so far. */
   get done(): number {
     return this.tally.succeeded + this.tally.failed;
   }
 
+  /** Adds what a generator thread measured. */
+  merge(data: RecorderData): void {
+    this.tally.succeeded += data.tally.succeeded;
+    this.tally.failed += data.tally.failed;
+    for (const [kind, n] of Object.entries(data.tally.errors)) this.tally.errors[kind] = (this.tally.errors[kind] ?? 0) + n;
+    if (data.tally.succeeded > 0) this.histogram.add(decodeHistogramData(data.histogram));
+    this.timeline.merge(data.timeline);
+    this.acks.merge(data.acks);
+  }
+
+  /** The recorder as plain data (a generator thread sends it to its parent); the acknowledgements must be finished. */
+  toData(window: LoopWindow): RecorderData {
+    return {
+      tally: this.tally,
+      histogram: encodeHistogram(this.histogram),
+      timeline: this.timeline.toData(),
+      acks: this.acks.toData(),
+      firstSentEpoch: performance.timeOrigin + window.firstSent,
+      lastDoneEpoch: performance.timeOrigin + window.lastDone,
+      abandoned: window.abandoned,
+    };
+  }
+
+  /** The live figures: done so far, and the last second's TPS, errors and p99. */
+  progress(total: number | undefined, durationS?: number): Extract<RunEvent, { type: "progress" }> {
+    const now = performance.now();
+    const started = Number.isNaN(this.windowStart) ? now : this.windowStart;
+    return { type: "progress", done: this.done, total, elapsedS: (now - started) / 1000, ...(durationS !== undefined ? { durationS } : {}), failed: this.tally.failed, recent: this.timeline.recent(now) };
+  }
+
   /** Emits progress every `everyMs` until the returned function is called. */
-  reportProgress(emit: (event: RunEvent) => void, total: number, everyMs = 100): () => void {
-    const timer = setInterval(() => emit({ type: "progress", done: this.done, total }), everyMs);
+  reportProgress(emit: (event: RunEvent) => void, total: number | undefined, everyMs = 100, durationS?: number): () => void {
+    const timer = setInterval(() => emit(this.progress(total, durationS)), everyMs);
     return () => clearInterval(timer);
   }
 
   /**
    * The window's figures: counts and rates over the span from the first request sent to the last outcome, latency
-   * from the histogram, the noise from ten time slices, and the window on the wall clock (so that results of several
-   * load generators can be merged).
+   * from the histogram, the per-second timeline, the noise from ten time slices, and the window on the wall clock
+   * (so that results of several load generators can be merged).
    */
   figures(window: LoopWindow): MeasuredFigures {
     const sent = Number.isFinite(window.firstSent);
     const durationMs = sent && Number.isFinite(window.lastDone) ? Math.max(0, window.lastDone - window.firstSent) : 0;
-    const startedAt = sent ? Date.now() - (performance.now() - window.firstSent) : Date.now();
-    const slices = this.timeline.slices(window.firstSent, window.firstSent + durationMs);
+    const startedAt = sent ? performance.timeOrigin + window.firstSent : Date.now();
+    const slices = sent ? this.timeline.slices(window.firstSent, window.firstSent + durationMs) : { tps: [], p99: [] };
     return {
       ...rates(this.tally, durationMs),
       latencyMs: summarise(this.histogram),
@@ -85,6 +157,7 @@ export class Recorder {
       noise: noiseFromSamples(slices.tps, slices.p99, "slices"),
       startedAt,
       endedAt: startedAt + durationMs,
+      timeline: sent ? this.timeline.points(window.firstSent, window.firstSent + durationMs) : [],
     };
   }
 }

@@ -1,3 +1,4 @@
+import type { TimelinePoint } from "../stats/timeline.js";
 import type { AuditResult } from "../audit/audit.js";
 import type { LatencySummary } from "../stats/histogram.js";
 import type { Noise } from "../stats/noise.js";
@@ -44,6 +45,11 @@ export interface StrategyResult {
   readonly noise?: Noise;
   /** The run prefix every ID of this result carries (for audits and merges). */
   readonly run?: string;
+  /**
+   * What happened each second of the measured window: successes, failures, p50/p99 of the successes (within 4%).
+   * Absent in results of older versions.
+   */
+  readonly timeline?: readonly TimelinePoint[];
   /** With --rate: the rate asked for, the rate achieved, and how many requests started late. */
   readonly pacing?: { readonly targetRate: number; readonly achievedRate: number; readonly late: number };
   /** What a reader must know about this result (an audit that could not be taken, say). */

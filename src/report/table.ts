@@ -23,6 +23,21 @@ export function renderHeader(report: RunReport, version: string): string {
   return lines.join("\n");
 }
 
+const seconds = (ms: unknown) => `${Number(ms) / 1000} s`;
+
+function describeStages(stages: unknown, of: unknown): string {
+  if (!Array.isArray(stages)) return "?";
+  return stages.map((s: { durationMs: number; target: number }) => `${s.durationMs / 1000}s:${s.target}${of === "rate" ? "/s" : ""}`).join(",");
+}
+
+/** How much load and how it was sent: requests, a duration or stages; closed loop or open. */
+export function loadParts(c: Record<string, unknown>): string[] {
+  const size = c.durationMs !== undefined ? `--duration ${seconds(c.durationMs)}` : c.stages ? `--stages ${describeStages(c.stages, c.stagesOf)}` : `-n ${c.requests}`;
+  const loop =
+    c.rate !== undefined ? `open loop ${c.rate}/s, at most ${c.concurrency} in flight` : c.stagesOf === "rate" ? `open loop, at most ${c.concurrency} in flight` : c.stagesOf === "concurrency" ? undefined : `-c ${c.concurrency}`;
+  return loop ? [size, loop] : [size];
+}
+
 /** The headline line of the conditions, so that a table is never read without them. */
 export function conditionsLine(config: RunReport["config"]): string {
   const c = config as Record<string, unknown>;
@@ -31,13 +46,13 @@ export function conditionsLine(config: RunReport["config"]): string {
     c.mode === "http" ? `target ${c.target}` : undefined,
     c.mode === "http" && Number(c.instances) > 1 ? `${c.instances} instances` : undefined,
     c.scenario ? `scenario ${c.scenario}` : undefined,
-    `-n ${c.requests}`,
-    c.rate !== undefined ? `open loop ${c.rate}/s, at most ${c.concurrency} in flight` : `-c ${c.concurrency}`,
+    ...loadParts(c),
+    c.mode === "http" && c.workers !== undefined ? `${c.workers} generator thread(s)` : undefined,
     `systems ${c.systems}`,
     `projects ${c.projects}`,
     Number(c.resend) > 0 ? `resend ${c.resend}` : undefined,
     `db latency ${c.dbLatencyMs} ms`,
-    Number(c.warmup) > 0 ? `warmup ${c.warmup}` : undefined,
+    Number(c.warmup) > 0 ? `warmup ${c.warmup}` : c.warmupMs !== undefined ? `warmup ${seconds(c.warmupMs)}` : undefined,
     `lock key ${c.lockKey}`,
     c.redis ? `redis ${c.redis}` : undefined,
     c.etcd ? `etcd ${c.etcd}` : undefined,

@@ -7,7 +7,7 @@ import { RegbenchError, StaleFenceError, StoreError, UniqueViolationError, type 
 import { formatIpv4 } from "../core/ipv4.js";
 import type { MachineRecord, Project } from "../core/types.js";
 import type { StoreKind, StoreLocation } from "./kind.js";
-import type { AuditRows, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
+import type { AuditInput, AuditRows, Claim, ClaimResult, Fence, MachineRow, NewMachine, NewProject, NewSystem, Store } from "./store.js";
 
 export interface SqliteSettings {
   /** File path, or `:memory:`. */
@@ -289,6 +289,14 @@ export class SqliteStore implements Store {
     return this.run("auditRows", () => ({
       systems: this.s.auditSystems!.all(prefix.length, prefix) as AuditRows["systems"],
       machines: this.s.auditMachines!.all(prefix.length, prefix) as AuditRows["machines"],
+    }));
+  }
+
+  async auditRowsLazily(run: string): Promise<AuditInput> {
+    const prefix = `${run}-`;
+    return this.run("auditRows", () => ({
+      systems: this.s.auditSystems!.all(prefix.length, prefix) as AuditRows["systems"],
+      machines: { [Symbol.iterator]: () => this.s.auditMachines!.iterate(prefix.length, prefix) as IterableIterator<MachineRow> },
     }));
   }
 

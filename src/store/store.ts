@@ -58,7 +58,19 @@ export type ClaimResult =
 /** The rows the audit counts from: identities and addresses only, never keys or configs. */
 export interface AuditRows {
   readonly systems: readonly { readonly projectId: string; readonly systemUuid: string }[];
-  readonly machines: readonly { readonly machineId: string; readonly projectId: string; readonly ipv4: string }[];
+  readonly machines: readonly MachineRow[];
+}
+
+export interface MachineRow {
+  readonly machineId: string;
+  readonly projectId: string;
+  readonly ipv4: string;
+}
+
+/** The rows as the audit reads them: the machine rows may come one at a time (a million of them need not be held at once). */
+export interface AuditInput {
+  readonly systems: AuditRows["systems"];
+  readonly machines: Iterable<MachineRow>;
 }
 
 /**
@@ -105,6 +117,11 @@ export interface Store {
    * run is its prefix, a dash, and the rest), so that one run's rows are never mixed with another's.
    */
   auditRows(run: string): Promise<AuditRows>;
+  /**
+   * The same rows with the machine rows read one at a time as the audit goes (optional; `auditRows` otherwise).
+   * The iterable is read once, before any other call on the store.
+   */
+  auditRowsLazily?(run: string): Promise<AuditInput>;
   /**
    * Runs `fn` with a view of this store whose calls all belong to one database transaction, committed when `fn`
    * resolves and rolled back when it throws. Absent where the store cannot hold a transaction open across awaits

@@ -12,6 +12,13 @@ export interface WorkloadConfig {
   readonly rate?: number;
   /** Registrations run before the measured window, on the same store, not counted. */
   readonly warmup: number;
+  /** Or the warmup as a time: registrations (closed loop at `concurrency`) for this long before the window. */
+  readonly warmupMs?: number;
+  /** The measured window as a time instead of `requests` (closed or open loop). */
+  readonly durationMs?: number;
+  /** k6-style stages: the concurrency (closed loop) or the rate (`stagesOf` "rate") ramps linearly to each target. */
+  readonly stages?: readonly { readonly durationMs: number; readonly target: number }[];
+  readonly stagesOf?: "concurrency" | "rate";
   /** Distinct systemUUIDs the devices spread over. */
   readonly systems: number;
   readonly projects: number;
@@ -58,6 +65,8 @@ export interface RedisOptions {
 
 /** How requests reach the core: in this process, or over HTTP to an embedded server or a target. */
 export interface HttpOptions {
+  /** Load-generator threads sending the HTTP requests (worker_threads), their measurements merged exactly. */
+  readonly workers: number;
   /** An already running server to drive; undefined starts regbench's own per strategy. */
   readonly target: string | undefined;
   /** Projects the target knows, with their keys (`--project ID:KEY`). */

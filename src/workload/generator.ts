@@ -10,6 +10,12 @@ const DISTROS = ["debian 12", "ubuntu 24.04", "alpine 3.20", "rocky 9"];
 const KERNELS = ["6.1.0-28-amd64", "6.8.0-45-generic", "6.6.58-0-lts", "5.14.0-427.el9"];
 
 /**
+ * Requests of a timed warmup (`--warmup 5s`) are numbered from here, so that the measured window's stay 0, 1, 2…
+ * whatever the warmup sent; their machineIDs are `<prefix>-w<k>`.
+ */
+export const WARMUP_BASE = 2 ** 30;
+
+/**
  * The requests of one run. Every ID starts with the run's prefix, fresh per run, so that a kept store never sees
  * an old ID and the audit can select a run's rows. The seed fixes everything else: which system each device
  * belongs to, which requests are re-sends and of what, and the field values.
@@ -19,8 +25,7 @@ export class Workload {
   readonly prefix: string;
   readonly projects: readonly (NewProject & { readonly key: string })[];
   /** For request i, the index of the fresh request it sends (itself, or an earlier one for a re-send). */
-  private readonly source: Int32Array;
-  readonly resends: number;
+  private source: Int32Array;
 
   /**
    * `given` replaces the generated projects with ones a target already knows (`--project ID:KEY`); systems are
@@ -45,28 +50,59 @@ export class Workload {
         relayNodes: [`relay-1.${prefix}.regbench.internal:3478`, `relay-2.${prefix}.regbench.internal:3478`],
       };
     });
-    const total = config.warmup + config.requests;
-    const random = mulberry32(config.seed);
-    this.source = new Int32Array(total);
-    let resends = 0;
-    for (let i = 0; i < total; i++) {
-      if (i > 0 && config.resend > 0 && random() < config.resend) {
-        this.source[i] = this.source[Math.floor(random() * i)]!;
-        resends++;
+    this.random = mulberry32(config.seed);
+    // A run bounded by time (`--duration`, `--stages`) grows the sources as it goes.
+    const planned = config.warmup + (Number.isFinite(config.requests) ? config.requests : 0);
+    this.source = new Int32Array(Math.max(1024, Math.min(planned, 1 << 24)));
+    this.extend(planned);
+  }
+
+  private readonly random: () => number;
+  private made = 0;
+  private resent = 0;
+
+  /** Decides the sources of requests up to `total` (deterministic: the same seed gives the same sequence whatever the growth). */
+  private extend(total: number): void {
+    if (total > this.source.length) {
+      let n = this.source.length;
+      while (n < total) n *= 2;
+      const grown = new Int32Array(n);
+      grown.set(this.source.subarray(0, this.made));
+      this.source = grown;
+    }
+    const { resend } = this.config;
+    for (let i = this.made; i < total; i++) {
+      if (i > 0 && resend > 0 && this.random() < resend) {
+        this.source[i] = this.source[Math.floor(this.random() * i)]!;
+        this.resent++;
       } else {
         this.source[i] = i;
       }
     }
-    this.resends = resends;
+    this.made = Math.max(this.made, total);
   }
 
-  get total(): number {
-    return this.source.length;
+  /** Requests that re-send an earlier machineID, among those made so far. */
+  get resends(): number {
+    return this.resent;
+  }
+
+  /** The index of the fresh request request `i` repeats (itself, unless it is a re-send). */
+  private sourceOf(i: number): number {
+    // A timed warmup's requests (numbered from WARMUP_BASE) are all fresh devices of their own.
+    if (i >= WARMUP_BASE) return i;
+    if (i >= this.made) this.extend(i + 1);
+    return this.source[i]!;
+  }
+
+  /** The machineID request i sends. */
+  machineIdOf(i: number): string {
+    return i >= WARMUP_BASE ? `${this.prefix}-w${i - WARMUP_BASE}` : `${this.prefix}-m${this.sourceOf(i)}`;
   }
 
   /** Request i (0-based, warmup first); re-sends are identical to the request they repeat. */
   request(i: number): RegisterRequest {
-    const f = this.source[i]!;
+    const f = this.sourceOf(i);
     const system = f % this.config.systems;
     const project = this.projects[system % this.projects.length]!;
     const mix = Math.imul(f ^ this.config.seed, 0x9e3779b1) >>> 0;
@@ -75,7 +111,7 @@ export class Workload {
       key: project.key,
       systemUuid: `${this.prefix}-s${system}`,
       systemName: `edge-system-${system}`,
-      machineId: `${this.prefix}-m${f}`,
+      machineId: f >= WARMUP_BASE ? `${this.prefix}-w${f - WARMUP_BASE}` : `${this.prefix}-m${f}`,
       peerId: `peer-${mix.toString(16).padStart(8, "0")}`,
       hostname: `edge-${system}-${f}`,
       arch: ARCHES[mix % ARCHES.length]!,

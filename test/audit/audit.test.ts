@@ -1,18 +1,31 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { auditRun, type Acknowledgement } from "../../src/audit/audit.js";
-import { newServerKey, open, seal } from "../../src/core/crypto.js";
+import { AckLog } from "../../src/audit/ackLog.js";
+import { auditRun, type CheckedAck } from "../../src/audit/audit.js";
+import { newServerKey, seal } from "../../src/core/crypto.js";
+import type { RegisterResponse } from "../../src/core/types.js";
 import type { AuditRows } from "../../src/store/store.js";
 
 const key = newServerKey();
 const sealedFor = (ip: string) => seal(`machineId: "x"\ninterfaceAddr: "${ip}/24"\n`, key);
-const ack = (requestMachineId: string, machineId: string, ipv4: string, configIp = ipv4): Acknowledgement => ({
+interface Ack {
+  requestMachineId: string;
+  response: RegisterResponse;
+}
+const ack = (requestMachineId: string, machineId: string, ipv4: string, configIp = ipv4): Ack => ({
   requestMachineId,
   response: { machineId, ipv4, config: sealedFor(configIp) },
 });
-const openConfig = (s: string) => open(s, key);
 
-test("a clean run has no violations", () => {
+/** The acknowledgements as the drivers keep them: in an AckLog that opens each config with the server key. */
+async function checked(acks: readonly Ack[], openKey: Buffer | null = key): Promise<CheckedAck[]> {
+  const log = new AckLog(openKey ?? undefined);
+  acks.forEach((a, i) => log.add(i, a.requestMachineId, a.response));
+  await log.finish();
+  return [...log.entries((i) => acks[i]!.requestMachineId)];
+}
+
+test("a clean run has no violations", async () => {
   const rows: AuditRows = {
     systems: [{ projectId: "p", systemUuid: "s" }],
     machines: [
@@ -20,7 +33,7 @@ test("a clean run has no violations", () => {
       { machineId: "m2", projectId: "p", ipv4: "10.0.0.3" },
     ],
   };
-  const result = auditRun(rows, [ack("m1", "m1", "10.0.0.2"), ack("m2", "m2", "10.0.0.3"), ack("m1", "m1", "10.0.0.2")], openConfig);
+  const result = auditRun(rows, await checked([ack("m1", "m1", "10.0.0.2"), ack("m2", "m2", "10.0.0.3"), ack("m1", "m1", "10.0.0.2")]));
   assert.deepEqual(result, { duplicateSystems: 0, duplicateMachines: 0, duplicateIps: 0, lostRegistrations: 0, violations: 0, unacknowledgedRows: 0 });
 });
 
@@ -40,11 +53,11 @@ test("planted duplicates are counted as rows beyond the first", () => {
       { machineId: "m4", projectId: "q", ipv4: "10.0.0.2" }, // same IP, other project: fine
     ],
   };
-  const result = auditRun(rows, [], openConfig);
+  const result = auditRun(rows, []);
   assert.deepEqual(result, { duplicateSystems: 2, duplicateMachines: 1, duplicateIps: 2, lostRegistrations: 0, violations: 5, unacknowledgedRows: 5 });
 });
 
-test("each kind of lost acknowledgement is counted once", () => {
+test("each kind of lost acknowledgement is counted once", async () => {
   const rows: AuditRows = {
     systems: [],
     machines: [
@@ -60,12 +73,12 @@ test("each kind of lost acknowledgement is counted once", () => {
     ack("m2", "m2", "10.0.0.3", "10.0.0.7"), // config disagrees with the IP in clear
     { requestMachineId: "m1", response: { machineId: "m1", ipv4: "10.0.0.2", config: seal("x", newServerKey()) } }, // cannot open
   ];
-  const result = auditRun(rows, acks, openConfig);
+  const result = auditRun(rows, await checked(acks));
   assert.equal(result.lostRegistrations, 5);
   assert.equal(result.violations, 5);
 });
 
-test("a row whose every request failed is counted as unacknowledged, not as a violation", () => {
+test("a row whose every request failed is counted as unacknowledged, not as a violation", async () => {
   const rows: AuditRows = {
     systems: [],
     machines: [
@@ -74,13 +87,35 @@ test("a row whose every request failed is counted as unacknowledged, not as a vi
       { machineId: "m3", projectId: "p", ipv4: "10.0.0.4" }, // a re-send of m3 succeeded later
     ],
   };
-  const result = auditRun(rows, [ack("m1", "m1", "10.0.0.2"), ack("m3", "m3", "10.0.0.4")], openConfig);
+  const result = auditRun(rows, await checked([ack("m1", "m1", "10.0.0.2"), ack("m3", "m3", "10.0.0.4")]));
   assert.equal(result.unacknowledgedRows, 1);
   assert.equal(result.violations, 0);
 });
 
-test("a third party's config is read as YAML: an unquoted interfaceAddr is not a lost registration", () => {
+test("a third party's config is read as YAML: an unquoted interfaceAddr is not a lost registration", async () => {
   const rows: AuditRows = { systems: [], machines: [{ machineId: "m1", projectId: "p", ipv4: "10.0.0.2" }] };
   const unquoted = { requestMachineId: "m1", response: { machineId: "m1", ipv4: "10.0.0.2", config: seal("interfaceAddr: 10.0.0.2/12\nmdns: false\n", key) } };
-  assert.equal(auditRun(rows, [unquoted], openConfig).lostRegistrations, 0);
+  assert.equal(auditRun(rows, await checked([unquoted])).lostRegistrations, 0);
+});
+
+test("without the server key the configs are not checked, only the IPs", async () => {
+  const rows: AuditRows = { systems: [], machines: [{ machineId: "m1", projectId: "p", ipv4: "10.0.0.2" }] };
+  const unopenable = { requestMachineId: "m1", response: { machineId: "m1", ipv4: "10.0.0.2", config: "not sealed" } };
+  assert.equal(auditRun(rows, await checked([unopenable], null)).lostRegistrations, 0);
+  assert.equal(auditRun(rows, await checked([unopenable])).lostRegistrations, 1);
+});
+
+test("a large log checks its configs on the verifier thread, chunk by chunk, with the same answers", async () => {
+  // 20,000 acknowledgements: two full chunks go to the verifier thread, the rest is checked at the end.
+  const acks: Ack[] = [];
+  const machines: AuditRows["machines"][number][] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    // Every 1,000th config names another address than the answer: a lost registration each.
+    acks.push(ack(`m${i}`, `m${i}`, ip, i % 1000 === 0 ? "10.255.255.255" : ip));
+    machines.push({ machineId: `m${i}`, projectId: "p", ipv4: ip });
+  }
+  const result = auditRun({ systems: [], machines }, await checked(acks));
+  assert.equal(result.lostRegistrations, 20);
+  assert.equal(result.duplicateIps, 0);
 });

@@ -46,8 +46,8 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
   }
   const outputs = Outputs.plan(options, config.scenario ?? config.strategies.join("-"));
   const json = Boolean(options.json);
-  const progress = new ProgressBar(io.stderr, Boolean(io.stderr.isTTY) && !json);
   const lines = !io.stderr.isTTY;
+  const progress = new ProgressBar(io.stderr, io.stderr.isTTY ? (json ? "off" : "tty") : "lines");
   const interruption = trapSignals((signal) => {
     progress.clear();
     io.stderr.write(`regbench: ${signal}: stopping — the running strategy reports what it measured, every child process is stopped\n`);
@@ -62,7 +62,7 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
           label = `${event.strategy} (${event.index + 1}/${event.count})`;
           progress.restart();
         } else if (event.type === "strategy-event" && event.event.type === "progress") {
-          progress.update(label, event.event.done, event.event.total);
+          progress.update(label, event.event);
         } else if (event.type === "strategy-done" || event.type === "strategy-failed") {
           progress.clear();
           if (lines || event.type === "strategy-failed") io.stderr.write(`${finishedLine(event)}\n`);

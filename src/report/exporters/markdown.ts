@@ -1,5 +1,6 @@
 import { fmtInt, fmtMs, fmtPct, fmtRatio, NA } from "../format.js";
 import type { RunReport, StrategyResult } from "../result.js";
+import { loadParts } from "../table.js";
 import { verdictOf } from "../verdict.js";
 import type { Exporter } from "./exporter.js";
 
@@ -22,15 +23,33 @@ function label(text: string): string {
   return `"${text.replace(/"/g, "")}"`;
 }
 
+/** The y-axis from 0 (a bar's height is its value) to a round number above the largest value. */
+function yAxis(axis: string, values: readonly number[]): string {
+  const top = Math.max(0, ...values);
+  if (top <= 0) return `    y-axis ${label(axis)} 0 --> 1`;
+  const magnitude = 10 ** Math.floor(Math.log10(top));
+  const nice = Math.ceil((top * 1.05) / magnitude) * magnitude;
+  return `    y-axis ${label(axis)} 0 --> ${+nice.toPrecision(6)}`;
+}
+
 function chart(title: string, axis: string, names: readonly string[], values: readonly (number | null)[]): string {
   const known = values.map((v) => (v === null || !Number.isFinite(v) ? 0 : +v.toFixed(3)));
+  return ["```mermaid", "xychart-beta", `    title ${label(title)}`, `    x-axis [${names.map(label).join(", ")}]`, yAxis(axis, known), `    bar [${known.join(", ")}]`, "```"].join("\n");
+}
+
+/** One strategy's per-second timeline: successful registrations each second, as a line from 0. */
+function timelineChart(r: StrategyResult): string | undefined {
+  // A last, partial second is scaled to a rate, so that it does not read as a drop; a sliver under 0.1 s is left out.
+  const points = (r.timeline ?? []).filter((p) => p.spanS >= 0.1);
+  if (points.length < 2) return undefined;
+  const tps = points.map((p) => (p.spanS > 0 ? Math.round(p.completed / p.spanS) : 0));
   return [
     "```mermaid",
     "xychart-beta",
-    `    title ${label(title)}`,
-    `    x-axis [${names.map(label).join(", ")}]`,
-    `    y-axis ${label(axis)}`,
-    `    bar [${known.join(", ")}]`,
+    `    title ${label(`${r.strategy}: successful registrations per second over the run`)}`,
+    `    x-axis ${label("second")} [${points.map((p) => label(String(Math.round(p.t)))).join(", ")}]`,
+    yAxis("TPS", tps),
+    `    line [${tps.join(", ")}]`,
     "```",
   ].join("\n");
 }
@@ -44,7 +63,7 @@ function conditions(report: RunReport): string[] {
     ["strategies", (c.strategies as string[]).join(", ")],
     [
       "workload",
-      `-n ${c.requests} · ${c.rate !== undefined ? `open loop ${c.rate}/s, ≤ ${c.concurrency} in flight` : `-c ${c.concurrency}`} · ${c.systems} system(s) · ${c.projects} project(s) · resend ${c.resend} · warmup ${c.warmup}`,
+      `${loadParts(c).join(" · ")} · ${c.systems} system(s) · ${c.projects} project(s) · resend ${c.resend} · warmup ${c.warmupMs !== undefined ? `${Number(c.warmupMs) / 1000} s` : c.warmup}`,
     ],
     ["database latency", `${c.dbLatencyMs} ms per store call`],
     ["store", String(c.store)],
@@ -106,6 +125,11 @@ export const markdownExporter: Exporter = {
     out.push("## Charts", "", chart("Successful registrations per second", "TPS", names, results.map((r) => r.tps)), "");
     out.push(chart("p99 latency (ms)", "ms", names, results.map((r) => r.latencyMs?.p99 ?? null)), "");
     if (results.some((r) => r.latencyMs === null)) out.push("A strategy with no successful registration has no latency: its bar is drawn at 0 and its p99 is n/a in the table.", "");
+    const timelines = results.map(timelineChart).filter((x): x is string => x !== undefined);
+    if (timelines.length) {
+      out.push("## Over time", "", "Per second of the measured window (the JSON's `timeline` also carries errors and p50/p99 per second).", "");
+      for (const t of timelines) out.push(t, "");
+    }
     if (report.thresholds?.length) {
       out.push("## Thresholds", "", "| | threshold | strategy | result |", "|---|---|---|---|");
       for (const t of report.thresholds) out.push(row([t.passed ? "✓" : "✗", t.expression, t.strategy, t.detail]));

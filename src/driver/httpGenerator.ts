@@ -1,0 +1,142 @@
+import { Worker } from "node:worker_threads";
+import type { WorkloadConfig } from "../workload/config.js";
+import { Workload } from "../workload/generator.js";
+import { httpRegistration, type HttpClientSettings } from "./httpClient.js";
+import { rawHttpRegistration } from "./rawHttp.js";
+import type { LoopControl, LoopWindow, PacingStats } from "./loops.js";
+import { measureWindow, type Share } from "./measure.js";
+import { Recorder, type RecentFigures, type RecorderData, type RunEvent } from "./recorder.js";
+
+/** What one generator thread is given. */
+export interface GeneratorSpec {
+  readonly url: string;
+  readonly client: HttpClientSettings;
+  readonly workload: WorkloadConfig;
+  readonly prefix: string;
+  readonly projects: readonly { readonly id: string; readonly key: string }[];
+  readonly serverKey: string | undefined;
+  readonly share: Share;
+  readonly progressEveryMs: number;
+}
+
+/** Generator thread → parent. */
+export type GeneratorMessage =
+  | { readonly type: "event"; readonly event: RunEvent }
+  | { readonly type: "done"; readonly data: RecorderData; readonly pacing?: PacingStats; readonly sent: number }
+  | { readonly type: "failed"; readonly message: string };
+
+export interface Generated {
+  readonly recorder: Recorder;
+  readonly window: LoopWindow;
+  readonly pacing?: PacingStats;
+}
+
+/**
+ * Sends the run's HTTP requests from `workers` threads (worker_threads), each with its own keep-alive pool and its
+ * share of the schedule (every N-th request, 1/N of the concurrency or the rate), and merges what they measured
+ * exactly: tallies add, HDR histograms add, timelines and acknowledgements merge. One thread runs in this one.
+ */
+export async function generateHttp(
+  spec: Omit<GeneratorSpec, "share">,
+  workers: number,
+  control: LoopControl,
+  emit: (event: RunEvent) => void,
+  onMeasureStart: () => void,
+): Promise<Generated> {
+  if (workers <= 1) return generateHere({ ...spec, share: { index: 0, of: 1 } }, control, emit, onMeasureStart);
+  const recorder = new Recorder(spec.serverKey ? Buffer.from(spec.serverKey, "hex") : undefined);
+  const latest = new Map<number, Extract<RunEvent, { type: "progress" }>>();
+  let measuring = false;
+  const threads = Array.from({ length: workers }, (_, index) => {
+    const share = { index, of: workers };
+    return new Worker(new URL("./httpGeneratorThread.js", import.meta.url), { workerData: { ...spec, share, client: { ...spec.client, connections: Math.max(1, Math.ceil(spec.client.connections / workers)) } } satisfies GeneratorSpec });
+  });
+  const onAbort = () => threads.forEach((t) => t.postMessage("stop"));
+  control.signal?.addEventListener("abort", onAbort, { once: true });
+  if (control.signal?.aborted) onAbort();
+  try {
+    const outcomes = await Promise.all(
+      threads.map(
+        (thread, index) =>
+          new Promise<Extract<GeneratorMessage, { type: "done" }>>((resolve, reject) => {
+            thread.on("message", (m: GeneratorMessage) => {
+              if (m.type === "event") {
+                if (m.event.type === "progress") {
+                  latest.set(index, m.event);
+                  if (latest.size === workers) emit(sumProgress([...latest.values()]));
+                } else if (index === 0) {
+                  if (m.event.type === "phase" && m.event.phase === "measure" && !measuring) {
+                    measuring = true;
+                    onMeasureStart();
+                  }
+                  emit(m.event);
+                }
+              } else if (m.type === "done") {
+                resolve(m);
+              } else {
+                reject(new Error(`a load-generator thread failed: ${m.message}`));
+              }
+            });
+            thread.once("error", reject);
+            thread.once("exit", (code) => reject(new Error(`a load-generator thread exited (${code}) before reporting`)));
+          }),
+      ),
+    );
+    let firstSent = Infinity;
+    let lastDone = -Infinity;
+    let abandoned = 0;
+    for (const o of outcomes) {
+      recorder.merge(o.data);
+      firstSent = Math.min(firstSent, o.data.firstSentEpoch - performance.timeOrigin);
+      lastDone = Math.max(lastDone, o.data.lastDoneEpoch - performance.timeOrigin);
+      abandoned += o.data.abandoned;
+    }
+    const paced = outcomes.filter((o) => o.pacing);
+    const pacing = paced.length
+      ? { achievedRate: paced.reduce((t, o) => t + o.pacing!.achievedRate, 0) / paced.length, late: paced.reduce((t, o) => t + o.pacing!.late, 0) }
+      : undefined;
+    return { recorder, window: { firstSent: Number.isFinite(firstSent) ? firstSent : NaN, lastDone: Number.isFinite(lastDone) ? lastDone : NaN, abandoned }, ...(pacing ? { pacing } : {}) };
+  } finally {
+    control.signal?.removeEventListener("abort", onAbort);
+    await Promise.all(threads.map((t) => t.terminate()));
+  }
+}
+
+/** The threads' progress as one: counts and TPS add, the worst p99 stands for all. */
+function sumProgress(parts: readonly Extract<RunEvent, { type: "progress" }>[]): Extract<RunEvent, { type: "progress" }> {
+  const recent: RecentFigures = {
+    tps: parts.reduce((t, p) => t + p.recent.tps, 0),
+    errors: parts.reduce((t, p) => t + p.recent.errors, 0),
+    p99Ms: parts.reduce<number | null>((m, p) => (p.recent.p99Ms === null ? m : Math.max(m ?? 0, p.recent.p99Ms)), null),
+  };
+  const first = parts[0]!;
+  return {
+    type: "progress",
+    done: parts.reduce((t, p) => t + p.done, 0),
+    total: first.total,
+    elapsedS: Math.max(...parts.map((p) => p.elapsedS)),
+    ...(first.durationS !== undefined ? { durationS: first.durationS } : {}),
+    failed: parts.reduce((t, p) => t + p.failed, 0),
+    recent,
+  };
+}
+
+/** One generator's work: its pool, its share of the schedule, its recorder. */
+export async function generateHere(spec: GeneratorSpec, control: LoopControl, emit: (event: RunEvent) => void, onMeasureStart: () => void): Promise<Generated & { sent: number }> {
+  const workload = new Workload(spec.workload, spec.prefix, spec.projects);
+  // Plain http: the hand-written client (twice undici's pace for these exchanges); https: undici.
+  const client = spec.url.startsWith("http:") ? rawHttpRegistration(spec.url, spec.client) : httpRegistration(spec.url, spec.client);
+  const recorder = new Recorder(spec.serverKey ? Buffer.from(spec.serverKey, "hex") : undefined);
+  try {
+    const { window, pacing, sent } = await measureWindow(client.register, (i) => workload.request(i), spec.workload, recorder, {
+      emit,
+      progressEveryMs: spec.progressEveryMs,
+      control,
+      share: spec.share,
+      onMeasureStart,
+    });
+    return { recorder, window, sent, ...(pacing ? { pacing } : {}) };
+  } finally {
+    await client.destroy();
+  }
+}

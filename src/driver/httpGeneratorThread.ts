@@ -1,0 +1,20 @@
+/** A load-generator thread: sends its share of the run's HTTP requests and posts what it measured. */
+import { parentPort, workerData } from "node:worker_threads";
+import { generateHere, type GeneratorMessage, type GeneratorSpec } from "./httpGenerator.js";
+
+const spec = workerData as GeneratorSpec;
+const stop = new AbortController();
+const post = (m: GeneratorMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
+parentPort!.on("message", (m: unknown) => {
+  if (m === "stop") stop.abort();
+});
+
+try {
+  const { recorder, window, pacing, sent } = await generateHere(spec, { signal: stop.signal, drainMs: 1000 }, (event) => post({ type: "event", event }), () => {});
+  await recorder.acks.finish();
+  const data = recorder.toData(window);
+  post({ type: "done", data, sent, ...(pacing ? { pacing } : {}) }, [data.acks.index.buffer as ArrayBuffer, data.acks.ip.buffer as ArrayBuffer, data.acks.flags.buffer as ArrayBuffer]);
+} catch (error) {
+  post({ type: "failed", message: (error as Error).message });
+}
+parentPort!.close();
