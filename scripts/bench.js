@@ -101,6 +101,25 @@ if (process.env.BENCH_WRK !== "0" && spawnSync("wrk", ["--version"]).error === u
   md += `\n## regbench vs wrk (scripts/compare-wrk.sh)\n\n\`\`\`\n${r.stdout}${r.stderr}\`\`\`\n`;
 }
 
+// The HTTP load generator's ceiling against wrk on a fixed-answer nginx, and the open loop at 80% of it.
+let ceiling;
+if (process.env.BENCH_WRK !== "0" && spawnSync("wrk", ["--version"]).error === undefined && spawnSync("nginx", ["-v"]).error === undefined) {
+  process.stderr.write("bench: generator ceiling (scripts/ceiling.sh)…\n");
+  const r = spawnSync("bash", [join(root, "scripts", "ceiling.sh"), "100", "300000"], { encoding: "utf8" });
+  const rounds = [...r.stdout.matchAll(/^ceiling round \d+ -c \d+: wrk (\d+) req\/s; regbench --target (\d+) req\/s; ratio ([\d.]+)$/gm)].map((m) => ({ wrk: Number(m[1]), rb: Number(m[2]), ratio: Number(m[3]) }));
+  const open = /^open loop at 80% of regbench's ceiling: target (\d+)\/s; achieved (\d+)\/s; off by ([\d.]+)%$/m.exec(r.stdout);
+  ceiling = { rounds, open: open ? { target: Number(open[1]), achieved: Number(open[2]), offPct: Number(open[3]) } : undefined };
+  md += `\n## generator ceiling (scripts/ceiling.sh 100 300000)\n\n\`\`\`\n${r.stdout}${r.stderr}\`\`\`\n`;
+}
+
+// Long runs in constant memory; a run bounded by time.
+const million = process.env.BENCH_MILLION !== "0" ? regbench(["run", "--strategy", "atomic", "-n", "1000000", "-c", "1000", "--json", "--no-save"]) : undefined;
+if (million) {
+  writeFileSync(join(out, `${stamp}-million.json`), million.stdout);
+  md += `\n## regbench run --strategy atomic -n 1000000 -c 1000\n\n\`\`\`\n${EXPORTERS.table.render(JSON.parse(million.stdout))}\`\`\`\n`;
+}
+const timed = regbench(["run", "--strategy", "atomic", "--duration", "5s", "--json", "--no-save"]);
+
 // The first command every user types, timed as a user would: start-up included.
 const first = regbench(["run", "--strategy", "sharded", "-c", "1000", "-n", "10000", "--json", "--no-save"]);
 const firstResult = JSON.parse(first.stdout).results[0];
@@ -109,7 +128,20 @@ const targets = [];
 const check = (name, ok, measured) => targets.push({ name, ok, measured });
 const pick = (scenario, strategy) => reports[scenario]?.results.find((r) => r.strategy === strategy);
 check("sharded -c 1000 -n 10000: 10000 succeeded, 0 violations, < 3 s wall", firstResult.succeeded === 10000 && firstResult.audit.violations === 0 && first.wallMs < 3000, `${firstResult.succeeded} succeeded, ${firstResult.audit.violations} violations, ${(first.wallMs / 1000).toFixed(2)} s wall`);
-if (reports.storm) check("atomic ≥ 10,000 registrations/s on storm", pick("storm", "atomic").tps >= 10_000, `${Math.round(pick("storm", "atomic").tps)} /s`);
+if (reports.storm) check("atomic ≥ 15,000 registrations/s on storm", pick("storm", "atomic").tps >= 15_000, `${Math.round(pick("storm", "atomic").tps)} /s`);
+if (ceiling?.rounds.length) {
+  const best = Math.max(...ceiling.rounds.map((x) => x.ratio));
+  check("regbench --target ≥ 0.6 × wrk on the fixed-answer nginx (-c 100)", best >= 0.6, ceiling.rounds.map((x) => `${x.rb} vs ${x.wrk} req/s = ${x.ratio}`).join("; "));
+}
+if (ceiling?.open) check("--rate at 80% of the ceiling achieved within 2%", ceiling.open.offPct <= 2, `target ${ceiling.open.target}/s, achieved ${ceiling.open.achieved}/s (${ceiling.open.offPct}% off)`);
+if (million) {
+  const r = JSON.parse(million.stdout).results[0];
+  check("atomic -n 1000000 -c 1000: peak RSS ≤ 400 MB, 0 violations", r.memory.peakRssMb <= 400 && r.audit.violations === 0 && r.succeeded === 1_000_000, `peak RSS ${Math.round(r.memory.peakRssMb)} MB, ${r.succeeded} succeeded, ${r.audit.violations} violations, ${Math.round(r.tps)} /s`);
+}
+{
+  const r = JSON.parse(timed.stdout).results[0];
+  check("--duration 5s ends within 5–7 s, the window reported", timed.wallMs >= 5000 && timed.wallMs <= 7000 && r.durationMs >= 4990, `${(timed.wallMs / 1000).toFixed(2)} s wall, window ${(r.durationMs / 1000).toFixed(2)} s, ${r.timeline.length} timeline points`);
+}
 if (reports["storm-remote-db"]) {
   const a = pick("storm-remote-db", "atomic");
   const g = pick("storm-remote-db", "global");

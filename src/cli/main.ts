@@ -101,9 +101,13 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--out <dir>", "where the JSON result is saved (default: results/)")
     .option("--export-markdown <file>", "also write a Markdown report with Mermaid charts")
     .option("--export-json <file>", "also write the JSON document to a file")
+    .option("--export-html <file>", "also write a self-contained HTML report: table, TPS bars, timeline, latency distribution")
     .option("--export-csv <file>", "also write one CSV row per strategy")
     .option("--threshold <expr>", "a CI gate, repeatable: [strategy:]metric op value, e.g. p99<50ms, tps>=1000, violations==0; a miss exits 99", collect)
     .option("--fail-on-violations", "shorthand for --threshold violations==0 on every strategy")
+    .option("--max-error-rate <share>", "a correct strategy failing more registrations than this is ⚠, not ✓ (default: 1%)")
+    .option("--fail-on-verdict <level>", "exit 99 when a strategy is ✗ (fail), or ⚠ / ? / ✗ (warn)")
+    .option("--percentiles <list>", "the table's latency columns (default: 50,95,99,99.9)")
     .option("--save-baseline <file>", "save this run as a baseline")
     .option("--baseline <file>", "compare TPS and p99 with a saved baseline of the same workload; a regression exits 99")
     .option("--max-regression <pct>", "how much worse than the baseline counts as a regression (default: 10%)")
@@ -118,6 +122,9 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description("re-render saved results (several files become one table)")
     .argument("<files...>", "JSON results written by regbench run")
     .addOption(new Option("--format <format>", "output format (default: table)").choices(Object.keys(EXPORTERS)))
+    .option("--allow-mixed", "render results of different workloads together, each row labelled with its workload")
+    .option("--max-error-rate <share>", "a correct strategy failing more registrations than this is ⚠, not ✓ (default: as recorded, else 1%)")
+    .option("--percentiles <list>", "the table's latency columns (default: 50,95,99,99.9)")
     .action((files: string[], options: Record<string, unknown>) => {
       setExit(reportCommand(files, options, io));
     });

@@ -77,6 +77,7 @@ export class Outputs {
       ["exportMarkdown", "--export-markdown", "md"],
       ["exportJson", "--export-json", "json"],
       ["exportCsv", "--export-csv", "csv"],
+      ["exportHtml", "--export-html", "html"],
       ["saveBaseline", "--save-baseline", "json"],
     ] as const) {
       if (options[key] === undefined) continue;

@@ -105,22 +105,27 @@ class Connection {
         if (this.buf.length > MAX_HEAD) this.fail("malformed-response", "a response head of more than 64 KiB");
         return;
       }
-      const text = this.buf.toString("latin1", 0, end);
-      const status = /^HTTP\/1\.[01] (\d{3})/.exec(text);
-      if (!status) {
-        this.fail("malformed-response", `not an HTTP/1.1 response: ${JSON.stringify(text.slice(0, 80))}`);
-        return;
+      const fast = fastHead(this.buf, end);
+      if (fast) {
+        this.head = { status: fast.status, framing: { kind: "length", length: fast.length }, close: false, bodyStart: end + 4 };
+      } else {
+        const text = this.buf.toString("latin1", 0, end);
+        const status = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+        if (!status) {
+          this.fail("malformed-response", `not an HTTP/1.1 response: ${JSON.stringify(text.slice(0, 80))}`);
+          return;
+        }
+        const lower = text.toLowerCase();
+        const length = /\r\ncontent-length:[ \t]*(\d+)[ \t]*(?:\r\n|$)/.exec(lower);
+        const chunked = /\r\ntransfer-encoding:[^\r\n]*chunked/.test(lower);
+        const close = /\r\nconnection:[ \t]*close/.test(lower) || text.startsWith("HTTP/1.0");
+        const framing: Framing = chunked ? { kind: "chunked" } : length ? { kind: "length", length: Number(length[1]) } : { kind: "close" };
+        if (framing.kind === "length" && framing.length > MAX_BODY) {
+          this.fail("malformed-response", `a body of ${framing.length} bytes`);
+          return;
+        }
+        this.head = { status: Number(status[1]), framing, close, bodyStart: end + 4 };
       }
-      const lower = text.toLowerCase();
-      const length = /\r\ncontent-length:[ \t]*(\d+)[ \t]*(?:\r\n|$)/.exec(lower);
-      const chunked = /\r\ntransfer-encoding:[^\r\n]*chunked/.test(lower);
-      const close = /\r\nconnection:[ \t]*close/.test(lower) || text.startsWith("HTTP/1.0");
-      const framing: Framing = chunked ? { kind: "chunked" } : length ? { kind: "length", length: Number(length[1]) } : { kind: "close" };
-      if (framing.kind === "length" && framing.length > MAX_BODY) {
-        this.fail("malformed-response", `a body of ${framing.length} bytes`);
-        return;
-      }
-      this.head = { status: Number(status[1]), framing, close, bodyStart: end + 4 };
     }
     const { framing, bodyStart } = this.head;
     if (framing.kind === "length") {
@@ -165,6 +170,43 @@ class Connection {
     if (!close) this.onFree(this);
     p.resolve(response);
   }
+}
+
+const CONTENT_LENGTH = Buffer.from("\r\nContent-Length: ");
+const RANSFER = Buffer.from("ransfer-");
+const LOSE = Buffer.from("lose");
+const LOSE_UPPER = Buffer.from("LOSE");
+
+/**
+ * The common answer read without making a string: `HTTP/1.1 DDD`, a `Content-Length: N` header spelled so, and
+ * neither a Transfer-Encoding nor anything that could say "close" in the head. Anything else: undefined, and the
+ * general parser reads it.
+ */
+function fastHead(buf: Buffer, end: number): { status: number; length: number } | undefined {
+  // "HTTP/1.1 " then three digits.
+  if (buf[0] !== 72 || buf[4] !== 47 || buf[5] !== 49 || buf[6] !== 46 || buf[7] !== 49 || buf[8] !== 32) return undefined;
+  const d0 = buf[9]! - 48;
+  const d1 = buf[10]! - 48;
+  const d2 = buf[11]! - 48;
+  if (d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return undefined;
+  const at = buf.indexOf(CONTENT_LENGTH);
+  if (at < 0 || at > end) return undefined;
+  const t = buf.indexOf(RANSFER);
+  if (t >= 0 && t < end) return undefined;
+  const c = buf.indexOf(LOSE);
+  if (c >= 0 && c < end) return undefined;
+  const C = buf.indexOf(LOSE_UPPER);
+  if (C >= 0 && C < end) return undefined;
+  let length = 0;
+  let i = at + CONTENT_LENGTH.length;
+  for (; i < end; i++) {
+    const d = buf[i]! - 48;
+    if (d < 0 || d > 9) break;
+    length = length * 10 + d;
+  }
+  // The digits must end the header line, and the length be sane.
+  if (i === at + CONTENT_LENGTH.length || (buf[i] !== 13 && i !== end) || length > MAX_BODY) return undefined;
+  return { status: d0 * 100 + d1 * 10 + d2, length };
 }
 
 /** A chunked body decoded, or whether more bytes are needed. */

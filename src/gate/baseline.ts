@@ -2,10 +2,27 @@ import type { RunReport, StrategyResult } from "../report/result.js";
 import { compareMetric, type Comparison, type Verdict } from "../stats/noise.js";
 
 /** What makes two runs the same workload; strategy settings (shards, lock key…) may differ, these may not. */
-const WORKLOAD_KEYS = ["mode", "target", "instances", "requests", "concurrency", "rate", "systems", "projects", "resend", "dbLatencyMs", "faults"] as const;
+const WORKLOAD_KEYS = ["mode", "target", "instances", "requests", "concurrency", "rate", "durationMs", "stages", "systems", "projects", "resend", "dbLatencyMs", "faults"] as const;
 
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/** How two reports' workload settings differ (strategies aside), in words; empty when they are the same workload. */
+export function settingDifferences(a: RunReport, b: RunReport, names: readonly [string, string] = ["the first", "this one"]): string[] {
+  const ca = a.config as Record<string, unknown>;
+  const cb = b.config as Record<string, unknown>;
+  return WORKLOAD_KEYS.filter((key) => !same(ca[key], cb[key])).map((key) => `${key} ${JSON.stringify(ca[key] ?? null)} in ${names[0]}, ${JSON.stringify(cb[key] ?? null)} in ${names[1]}`);
+}
+
+/** A short name for a report's workload: its scenario, or its main settings. */
+export function workloadLabel(report: RunReport): string {
+  const c = report.config as Record<string, unknown>;
+  if (typeof c.scenario === "string") return c.scenario;
+  const size = c.durationMs != null ? `${Number(c.durationMs) / 1000}s` : `n ${c.requests}`;
+  return [size, c.rate != null ? `rate ${c.rate}/s` : `c ${c.concurrency}`, `systems ${c.systems}`, Number(c.resend) > 0 ? `resend ${c.resend}` : undefined, Number(c.dbLatencyMs) > 0 ? `db ${c.dbLatencyMs} ms` : undefined]
+    .filter(Boolean)
+    .join(", ");
 }
 
 /** Every way the two reports' workloads differ, in words; empty when they can be compared. */

@@ -1,10 +1,21 @@
+import { resultPercentile } from "../stats/histogram.js";
 import type { StrategyResult } from "../report/result.js";
+
+/** Any other percentile, p0.1 to p99.999, read from the result's histogram. */
+function percentileMetric(name: string): (typeof METRICS)[string] | undefined {
+  const m = /^p(\d{1,2}(?:\.\d{1,3})?)$/.exec(name);
+  if (!m) return undefined;
+  const percentile = Number(m[1]);
+  return percentile > 0 && percentile < 100 ? { unit: "ms", read: (r) => resultPercentile(r, percentile) } : undefined;
+}
 
 /** What a threshold can be about, and how to read it off a result (null when unknown). */
 const METRICS: Readonly<Record<string, { readonly unit: "ms" | "ratio" | "count" | "rate"; readonly read: (r: StrategyResult) => number | null }>> = Object.freeze({
-  p50: { unit: "ms", read: (r) => r.latencyMs?.p50 ?? null },
-  p90: { unit: "ms", read: (r) => r.latencyMs?.p90 ?? null },
-  p99: { unit: "ms", read: (r) => r.latencyMs?.p99 ?? null },
+  p50: { unit: "ms", read: (r) => resultPercentile(r, 50) },
+  p90: { unit: "ms", read: (r) => resultPercentile(r, 90) },
+  p95: { unit: "ms", read: (r) => resultPercentile(r, 95) },
+  p99: { unit: "ms", read: (r) => resultPercentile(r, 99) },
+  "p99.9": { unit: "ms", read: (r) => resultPercentile(r, 99.9) },
   max: { unit: "ms", read: (r) => r.latencyMs?.max ?? null },
   mean: { unit: "ms", read: (r) => r.latencyMs?.mean ?? null },
   tps: { unit: "rate", read: (r) => r.tps },
@@ -53,7 +64,8 @@ export function parseThreshold(source: string, strategies?: readonly string[]): 
     while (text[pos] === " ") pos++;
   };
   const ident = () => {
-    const m = /^[A-Za-z][A-Za-z0-9_-]*/.exec(text.slice(pos));
+    // p99.9: a percentile's decimals belong to its name.
+    const m = /^(p\d+\.\d+|[A-Za-z][A-Za-z0-9_-]*)/.exec(text.slice(pos));
     return m ? m[0] : undefined;
   };
   skip();
@@ -75,7 +87,7 @@ export function parseThreshold(source: string, strategies?: readonly string[]): 
     skip();
   }
   const metric = first;
-  const spec = METRICS[metric];
+  const spec = METRICS[metric] ?? percentileMetric(metric);
   if (!spec) throw new ThresholdSyntaxError(source, metricStart, `expected a metric (${THRESHOLD_METRICS.join(", ")}), not ${JSON.stringify(metric)}`);
   const opMatch = /^(<=|>=|==|!=|<|>)/.exec(text.slice(pos));
   if (!opMatch) throw new ThresholdSyntaxError(source, pos, "expected a comparison: <, <=, >, >=, == or !=");
@@ -129,7 +141,7 @@ export function evaluateThresholds(thresholds: readonly Threshold[], results: re
   for (const threshold of thresholds) {
     for (const result of results) {
       if (threshold.strategy !== undefined && threshold.strategy !== result.strategy) continue;
-      const measured = METRICS[threshold.metric]!.read(result);
+      const measured = (METRICS[threshold.metric] ?? percentileMetric(threshold.metric))!.read(result);
       out.push({ threshold, strategy: result.strategy, measured, passed: measured !== null && holds(measured, threshold.op, threshold.value) });
     }
   }
@@ -139,7 +151,7 @@ export function evaluateThresholds(thresholds: readonly Threshold[], results: re
 /** How far a measured value is from its bound, in words: "by 12.3 ms", "by 999,999,000/s". */
 export function describeMiss(outcome: ThresholdOutcome): string {
   if (outcome.measured === null) return "not measured in this run";
-  const unit = METRICS[outcome.threshold.metric]!.unit;
+  const unit = (METRICS[outcome.threshold.metric] ?? percentileMetric(outcome.threshold.metric))!.unit;
   const gap = Math.abs(outcome.measured - outcome.threshold.value);
   const fmt = (n: number) => (unit === "ms" ? `${+n.toFixed(3)} ms` : unit === "ratio" ? `${+(n * 100).toFixed(3)}%` : unit === "rate" ? `${Math.round(n).toLocaleString("en-US")}/s` : Math.round(n).toLocaleString("en-US"));
   return outcome.passed ? `measured ${fmt(outcome.measured)}` : `measured ${fmt(outcome.measured)}, off by ${fmt(gap)}`;

@@ -1,3 +1,4 @@
+import type { StrategyVerdict } from "./verdict.js";
 import type { TimelinePoint } from "../stats/timeline.js";
 import type { AuditResult } from "../audit/audit.js";
 import type { LatencySummary } from "../stats/histogram.js";
@@ -54,6 +55,10 @@ export interface StrategyResult {
   readonly pacing?: { readonly targetRate: number; readonly achievedRate: number; readonly late: number };
   /** What a reader must know about this result (an audit that could not be taken, say). */
   readonly notes: readonly string[];
+  /** pass / warn / fail / unknown (see StrategyVerdict), as of the report's `maxErrorRate`. */
+  readonly verdict?: StrategyVerdict;
+  /** TPS relative to the fastest passing strategy of the report; null when none passes. */
+  readonly relativeTps?: number | null;
 }
 
 /** A threshold's outcome as reports carry it. */

@@ -1,15 +1,21 @@
 import { Chalk } from "chalk";
 import Table from "cli-table3";
-import type { RunReport, StrategyResult } from "./result.js";
+import type { RunReport } from "./result.js";
 import { fmtInt, fmtMb, fmtMs, fmtPct, fmtRatio, NA } from "./format.js";
+import { resultPercentile } from "../stats/histogram.js";
+import { DEFAULT_MAX_ERROR_RATE, ranked, rankedFirst, VERDICT_MARK, withReportVerdicts, type StrategyVerdict } from "./verdict.js";
 
 export interface TableOptions {
   readonly color: boolean;
+  /** The latency percentiles shown as columns (`--percentiles`). */
+  readonly percentiles?: readonly number[];
 }
 
-/** The fastest TPS among strategies; relative TPS is measured against it. */
-function bestTps(results: readonly StrategyResult[]): number {
-  return Math.max(0, ...results.map((r) => r.tps));
+export const DEFAULT_PERCENTILES: readonly number[] = Object.freeze([50, 95, 99, 99.9]);
+
+/** A percentile's column label: p50, p99.9. */
+export function percentileLabel(p: number): string {
+  return `p${p}`;
 }
 
 /** What stands above the table: the tool, the conditions, the faults, the notes. */
@@ -64,36 +70,51 @@ export function conditionsLine(config: RunReport["config"]): string {
   return parts.filter(Boolean).join(" · ");
 }
 
-/** The comparison table: one row per strategy, violations in red. */
-export function renderTable(report: RunReport, options: TableOptions): string {
+/**
+ * The comparison table: one row per strategy, ranked ones (✓ pass, ⚠ correct but failing more than allowed) first
+ * with their speed relative to the fastest ✓, then — set apart under a rule, dimmed — the broken (✗) and unaudited
+ * (?) ones, whose TPS is shown but not ranked. Violations in red.
+ */
+export function renderTable(input: RunReport, options: TableOptions): string {
+  const report = withReportVerdicts(input);
   const chalk = new Chalk({ level: options.color ? 1 : 0 });
-  const best = bestTps(report.results);
+  const percentiles = options.percentiles ?? DEFAULT_PERCENTILES;
+  const spread = report.results.some((r) => (r.runs ?? 1) > 1 && r.noise?.tpsStderr != null);
+  const head = ["strategy", spread ? "TPS ± SE" : "TPS", "rel", "mean ms", ...percentiles.map((p) => `${percentileLabel(p)} ms`), "max ms", "errors", "dup sys", "dup mach", "dup IPs", "lost", "unacked", "peak RSS"];
   const table = new Table({
-    head: ["strategy", "TPS", "rel", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "dup sys", "dup mach", "dup IPs", "lost", "unacked", "peak RSS"],
-    colAligns: ["left", ...Array(14).fill("right")] as ("left" | "right")[],
+    head,
+    colAligns: ["left", ...Array(head.length - 1).fill("right")] as ("left" | "right")[],
     style: options.color ? { head: ["cyan"], border: ["grey"] } : { head: [], border: [] },
   });
-  for (const r of report.results) {
+  const colour: Record<StrategyVerdict, (s: string) => string> = { pass: chalk.green, warn: chalk.yellow, fail: chalk.red, unknown: (s) => s };
+  const ordered = rankedFirst(report.results);
+  let apart = false;
+  for (const r of ordered) {
+    const verdict = r.verdict ?? "unknown";
+    if (!ranked(r) && !apart) {
+      apart = true;
+      if (ordered.some(ranked)) table.push([{ colSpan: head.length, content: chalk.dim("not ranked by speed: ✗ the audit found violations · ? no audit") }]);
+    }
+    const dim = ranked(r) ? (s: string) => s : chalk.dim;
     const a = r.audit;
-    const count = (n: number | undefined) => (a === null || n === undefined ? NA : n > 0 ? chalk.red.bold(fmtInt(n)) : fmtInt(n));
-    const mark = a !== null && a.violations > 0 ? chalk.red(`${r.strategy} ✗`) : a === null ? `${r.strategy} ?` : chalk.green(`${r.strategy} ✓`);
+    const count = (n: number | undefined) => (a === null || n === undefined ? NA : n > 0 ? chalk.red.bold(fmtInt(n)) : dim(fmtInt(n)));
+    const mark = colour[verdict](`${r.strategy} ${VERDICT_MARK[verdict]}`);
     const name = r.state === "interrupted" ? `${mark} ${chalk.yellow("(interrupted)")}` : mark;
+    const se = r.noise?.tpsStderr;
     table.push([
       name,
-      fmtInt(r.tps),
-      best > 0 ? fmtRatio(r.tps / best) : NA,
-      fmtMs(r.latencyMs?.mean),
-      fmtMs(r.latencyMs?.p50),
-      fmtMs(r.latencyMs?.p90),
-      fmtMs(r.latencyMs?.p99),
-      fmtMs(r.latencyMs?.max),
-      r.failed > 0 ? chalk.yellow(fmtPct(r.errorRate)) : fmtPct(r.errorRate),
+      dim(spread && se != null ? `${fmtInt(r.tps)} ± ${fmtInt(se)}` : fmtInt(r.tps)),
+      ranked(r) && r.relativeTps != null ? fmtRatio(r.relativeTps) : dim("–"),
+      dim(fmtMs(r.latencyMs?.mean)),
+      ...percentiles.map((p) => dim(fmtMs(resultPercentile(r, p)))),
+      dim(fmtMs(r.latencyMs?.max)),
+      verdict === "warn" ? chalk.yellow.bold(fmtPct(r.errorRate)) : r.failed > 0 ? chalk.yellow(fmtPct(r.errorRate)) : dim(fmtPct(r.errorRate)),
       count(a?.duplicateSystems),
       count(a?.duplicateMachines),
       count(a?.duplicateIps),
       count(a?.lostRegistrations),
-      a === null ? NA : a.unacknowledgedRows !== undefined && a.unacknowledgedRows > 0 ? chalk.yellow(fmtInt(a.unacknowledgedRows)) : fmtInt(a.unacknowledgedRows),
-      fmtMb(r.memory.peakRssMb),
+      a === null ? NA : a.unacknowledgedRows !== undefined && a.unacknowledgedRows > 0 ? chalk.yellow(fmtInt(a.unacknowledgedRows)) : dim(fmtInt(a.unacknowledgedRows)),
+      dim(fmtMb(r.memory.peakRssMb)),
     ]);
   }
   return table.toString();
@@ -117,8 +138,10 @@ export function renderNotes(report: RunReport, options: TableOptions): string {
     lines.push(`  ${r.strategy}: ${bits.join(" · ")}`);
   }
   for (const f of report.failed ?? []) lines.push(chalk.red(`  ${f.strategy}: failed — ${f.reason}`));
+  const bound = typeof report.config.maxErrorRate === "number" ? report.config.maxErrorRate : DEFAULT_MAX_ERROR_RATE;
+  const spread = report.results.some((r) => (r.runs ?? 1) > 1 && r.noise?.tpsStderr != null);
   lines.push(
-    `  ✓ no duplicate or lost row in the store · ✗ the audit found violations · unacked = stored rows whose every request was reported failed · TPS = successful registrations per second`,
+    `  ✓ no duplicate or lost row in the store, at most ${fmtPct(bound)} failed · ⚠ correct, but more failed · ✗ the audit found violations · rel = TPS / the fastest ✓ · unacked = stored rows whose every request was reported failed · TPS = successful registrations per second${spread ? " · ± = standard error between runs" : ""}`,
   );
   return lines.join("\n");
 }

@@ -1,15 +1,70 @@
 import type { StrategyResult } from "./result.js";
 
-/** A short verdict per strategy, from its audit, its failures and its speed among the correct ones. */
-export function verdictOf(result: StrategyResult, all: readonly StrategyResult[]): string {
-  const correct = all.filter((r) => r.audit !== null && r.audit.violations === 0 && r.errorRate < 0.01);
-  const bestCorrect = Math.max(0, ...correct.map((r) => r.tps));
+/**
+ * A strategy's state at a glance: `pass` — the audit found nothing and at most the allowed share of registrations
+ * failed; `warn` — correct, but failing more; `fail` — the audit found duplicates or lost registrations; `unknown`
+ * — no audit could be taken (a target without its audit endpoint).
+ */
+export type StrategyVerdict = "pass" | "warn" | "fail" | "unknown";
+
+/** The share of failed registrations a correct strategy may have and still pass. */
+export const DEFAULT_MAX_ERROR_RATE = 0.01;
+
+export function verdictState(result: StrategyResult, maxErrorRate = DEFAULT_MAX_ERROR_RATE): StrategyVerdict {
+  const a = result.audit;
+  if (a === null) return "unknown";
+  if (a.violations > 0) return "fail";
+  // A run where nothing succeeded proves nothing correct: it is at least a warning.
+  if (result.errorRate > maxErrorRate || result.succeeded === 0) return "warn";
+  return "pass";
+}
+
+export const VERDICT_MARK: Readonly<Record<StrategyVerdict, string>> = Object.freeze({ pass: "✓", warn: "⚠", fail: "✗", unknown: "?" });
+
+/** Worse first: what `--fail-on-verdict` compares against. */
+const SEVERITY: Readonly<Record<StrategyVerdict, number>> = Object.freeze({ pass: 0, unknown: 1, warn: 1, fail: 2 });
+
+/** The strategies at or worse than `level` (`warn` catches warn, unknown and fail; `fail` only fail). */
+export function atOrWorse(results: readonly StrategyResult[], level: "warn" | "fail"): StrategyResult[] {
+  return results.filter((r) => SEVERITY[r.verdict ?? "unknown"] >= SEVERITY[level]);
+}
+
+/**
+ * The results with their verdicts and their TPS relative to the fastest passing strategy (null when none passes):
+ * speed is ranked among correct strategies only, so a fast broken one never sets the scale.
+ */
+export function withVerdicts(results: readonly StrategyResult[], maxErrorRate = DEFAULT_MAX_ERROR_RATE): StrategyResult[] {
+  const verdicts = results.map((r) => verdictState(r, maxErrorRate));
+  const best = Math.max(0, ...results.filter((_, i) => verdicts[i] === "pass").map((r) => r.tps));
+  return results.map((r, i) => ({ ...r, verdict: verdicts[i]!, relativeTps: best > 0 ? r.tps / best : null }));
+}
+
+/** Whether a result is ranked by speed: correct ones are (pass, and warn with its error rate shown); broken and unknown are set apart. */
+export function ranked(r: StrategyResult): boolean {
+  return r.verdict === "pass" || r.verdict === "warn";
+}
+
+/** Results in reading order: ranked ones first (in the run's order), then the ones set apart. */
+export function rankedFirst(results: readonly StrategyResult[]): StrategyResult[] {
+  return [...results.filter(ranked), ...results.filter((r) => !ranked(r))];
+}
+
+/** A short verdict per strategy, in words. */
+export function verdictText(result: StrategyResult, all: readonly StrategyResult[]): string {
   const a = result.audit;
   if (a === null) return "not audited: correctness unknown";
-  const fast = bestCorrect > 0 && result.tps >= bestCorrect ? "fast but " : "";
+  const best = Math.max(0, ...all.filter((r) => r.verdict === "pass").map((r) => r.tps));
+  const fast = best > 0 && result.tps >= best ? "fast but " : "";
   if (a.lostRegistrations > 0) return `${fast}loses registrations (${a.lostRegistrations.toLocaleString("en-US")} acknowledged, not stored)`;
   if (a.violations > 0) return `${fast}duplicates rows (${(a.duplicateSystems + a.duplicateMachines + a.duplicateIps).toLocaleString("en-US")})`;
-  if (result.errorRate >= 0.01) return `correct, but fails ${(result.errorRate * 100).toFixed(1)}% of registrations`;
-  if (result.tps >= bestCorrect) return "correct and fastest";
-  return `correct, ${(bestCorrect / Math.max(result.tps, 1e-9)).toFixed(1)}× slower than the fastest correct`;
+  if (result.verdict === "warn") return result.succeeded === 0 ? "correct, but no registration succeeded" : `correct, but fails ${(result.errorRate * 100).toFixed(1)}% of registrations`;
+  if (result.tps >= best) return "correct and fastest";
+  return `correct, ${(best / Math.max(result.tps, 1e-9)).toFixed(1)}× slower than the fastest correct`;
+}
+
+/** A report whose results carry verdicts (those of older versions get them from the report's or the default bound). */
+export function withReportVerdicts<T extends { readonly config: Readonly<Record<string, unknown>>; readonly results: readonly StrategyResult[] }>(report: T): T {
+  if (report.results.every((r) => r.verdict !== undefined)) return report;
+  const bound = typeof report.config.maxErrorRate === "number" ? report.config.maxErrorRate : DEFAULT_MAX_ERROR_RATE;
+  return { ...report, results: withVerdicts(report.results, bound) };
 }

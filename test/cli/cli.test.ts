@@ -7,7 +7,7 @@ import { regbench, tempDir } from "../helpers.js";
 test("run prints the table with every column and the audit, exit 0", () => {
   const r = regbench(["run", "--strategy", "global,none", "-c", "50", "-n", "300", "--seed", "3"]);
   assert.equal(r.code, 0, r.stderr);
-  for (const head of ["strategy", "TPS", "rel", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "dup sys", "dup mach", "dup IPs", "lost", "peak RSS"]) {
+  for (const head of ["strategy", "TPS", "rel", "mean ms", "p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "dup sys", "dup mach", "dup IPs", "lost", "peak RSS"]) {
     assert.ok(r.stdout.includes(head), head);
   }
   assert.match(r.stdout, /global ✓/);
@@ -28,7 +28,10 @@ test("--json prints exactly one JSON document on stdout", () => {
   for (const field of ["strategy", "requests", "succeeded", "failed", "errorRate", "durationMs", "tps", "latencyMs", "errors", "audit", "memory", "histogram"]) {
     assert.ok(field in atomic, field);
   }
-  assert.deepEqual(Object.keys(atomic.latencyMs).sort(), ["max", "mean", "p50", "p90", "p99", "stddev"]);
+  assert.deepEqual(Object.keys(atomic.latencyMs).sort(), ["max", "mean", "p50", "p90", "p95", "p99", "p999", "stddev"]);
+  assert.equal(atomic.verdict, "pass");
+  assert.equal(atomic.relativeTps, 1);
+  assert.equal(doc.config.maxErrorRate, 0.01);
   assert.deepEqual(Object.keys(atomic.audit).sort(), ["duplicateIps", "duplicateMachines", "duplicateSystems", "lostRegistrations", "unacknowledgedRows", "violations"]);
   assert.equal(atomic.state, "completed");
   assert.equal(atomic.succeeded, 200);

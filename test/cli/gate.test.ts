@@ -34,7 +34,7 @@ test("every run is saved under results/ unless --no-save; exports are written; a
   assert.equal(saved.length, 1);
   assert.match(saved[0]!, /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-storm\.json$/);
   assert.match(readFileSync(join(cwd, "r.md"), "utf8"), /xychart-beta/);
-  assert.match(readFileSync(join(cwd, "r.csv"), "utf8"), /^strategy,state,runs,/);
+  assert.match(readFileSync(join(cwd, "r.csv"), "utf8"), /^strategy,state,verdict,runs,/);
   assert.equal(JSON.parse(readFileSync(join(cwd, "r.json"), "utf8")).tool, "regbench");
   const quiet = tempDir();
   assert.equal(regbench(["run", ...small, "--no-save"], { cwd: quiet }).code, 0);

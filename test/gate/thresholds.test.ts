@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { evaluateThresholds, parseThreshold, ThresholdSyntaxError } from "../../src/gate/thresholds.js";
-import { fixtureReport } from "../report/fixture.js";
+import { fixtureReport, histogramOf } from "../report/fixture.js";
+
+const resultFor = (strategy: string) => ({ ...fixtureReport().results[0]!, strategy });
 
 test("valid expressions parse into metric, operator and value in the metric's unit", () => {
   const cases: [string, object][] = [
@@ -27,7 +29,7 @@ test("valid expressions parse into metric, operator and value in the metric's un
 test("invalid expressions fail at the exact position with what was expected", () => {
   const cases: [string, number, RegExp][] = [
     ["", 0, /expected a metric/],
-    ["p98<5ms", 0, /expected a metric .*not "p98"/],
+    ["p100<5ms", 0, /expected a metric .*not "p100"/],
     ["p99", 3, /expected a comparison/],
     ["p99=<5", 3, /expected a comparison/],
     ["p99<<5", 4, /expected a number/],
@@ -57,4 +59,16 @@ test("thresholds are checked per strategy in scope; unknown values fail", () => 
   assert.equal(by("violations==0", "target").passed, false);
   assert.equal(outcomes.filter((o) => o.threshold.source === "atomic:p99<20ms").length, 1);
   assert.equal(by("p99<1000ms", "global").passed, true);
+});
+
+test("p95, p99.9 and any other percentile parse, and are read from the result's histogram", () => {
+  assert.deepEqual(parseThreshold("atomic:p99.9<500ms"), { source: "atomic:p99.9<500ms", strategy: "atomic", metric: "p99.9", op: "<", value: 500 });
+  assert.equal(parseThreshold("p95 <= 250us").value, 0.25);
+  const { histogram, latencyMs } = histogramOf(Array.from({ length: 1000 }, (_, i) => i + 1));
+  const result = { ...resultFor("x"), histogram, latencyMs };
+  const [p999] = evaluateThresholds([parseThreshold("p99.9<1000ms")], [result]);
+  assert.equal(p999!.measured, latencyMs!.p999);
+  assert.ok(p999!.passed);
+  const [p75] = evaluateThresholds([parseThreshold("p75<=751ms")], [result]);
+  assert.ok(p75!.measured! >= 749 && p75!.measured! <= 751, String(p75!.measured));
 });

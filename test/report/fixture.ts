@@ -63,7 +63,19 @@ export function fixtureReport(): RunReport {
       runs: 1,
     },
     results: [
-      result("atomic", { tps: 20000, durationMs: 50 }, [1, 2, 2, 3, 5, 8, 13]),
+      result(
+        "atomic",
+        {
+          tps: 20000,
+          durationMs: 2500,
+          timeline: [
+            { t: 0, spanS: 1, completed: 19000, errors: 0, p50Ms: 2, p99Ms: 8 },
+            { t: 1, spanS: 1, completed: 21000, errors: 0, p50Ms: 2, p99Ms: 13 },
+            { t: 2, spanS: 0.5, completed: 10000, errors: 0, p50Ms: 3, p99Ms: 9 },
+          ],
+        },
+        [1, 2, 2, 3, 5, 8, 13],
+      ),
       result("none", { tps: 25000, audit: { duplicateSystems: 999, duplicateMachines: 0, duplicateIps: 9990, lostRegistrations: 0, violations: 10989 } }, [1, 1, 2]),
       result("global", { tps: 175, failed: 20, errorRate: 0.02, errors: { "lock-timeout": 20 } }, [100, 200, 300, 400]),
       result("target", { tps: 5000, audit: null, memory: { peakRssMb: null }, notes: ["audit n/a: the target answered 404 on GET /v1/audit/rows"] }, [4, 5, 6]),

@@ -1,23 +1,26 @@
 import { runAll, type OrchestratorEvent } from "../../driver/orchestrator.js";
 import { compareReports, renderComparisons, workloadDifferences } from "../../gate/baseline.js";
 import { describeMiss, evaluateThresholds } from "../../gate/thresholds.js";
-import { fmtInt, fmtMs } from "../../report/format.js";
+import { fmtInt, fmtMs, fmtPct } from "../../report/format.js";
 import { ProgressBar } from "../../report/progress.js";
 import type { RunReport, StrategyResult } from "../../report/result.js";
 import { renderHeader, renderNotes, renderTable } from "../../report/table.js";
 import { EXIT } from "../exitCodes.js";
 import { buildRunConfig, UsageError } from "../options.js";
 import { Outputs } from "../outputs.js";
-import { boundOf, emptyReport, loadReport, parseThresholds, renderStrategies, useColor, version, type Io } from "../shared.js";
+import { atOrWorse, VERDICT_MARK, verdictState, verdictText } from "../../report/verdict.js";
+import { boundOf, emptyReport, failOnVerdictOf, judged, loadReport, maxErrorRateOf, parseThresholds, percentilesOf, renderStrategies, useColor, version, type Io } from "../shared.js";
 import { resolveSecrets } from "../secrets.js";
 import { SIGNAL_EXIT, trapSignals } from "../signals.js";
 
 /** One line per finished strategy, for logs that are not a terminal (CI): a long run is never silent for minutes. */
-function finishedLine(event: Extract<OrchestratorEvent, { type: "strategy-done" | "strategy-failed" }>): string {
+function finishedLine(event: Extract<OrchestratorEvent, { type: "strategy-done" | "strategy-failed" }>, maxErrorRate: number): string {
   const where = `[${event.index + 1}/${event.count}]`;
   if (event.type === "strategy-failed") return `regbench: ${where} ${event.strategy} failed: ${event.reason}`;
   const r: StrategyResult = event.result;
-  const audit = r.audit === null ? "audit n/a" : r.audit.violations > 0 ? `✗ ${fmtInt(r.audit.violations)} violation(s)` : "✓ no violation";
+  const verdict = verdictState(r, maxErrorRate);
+  const audit =
+    verdict === "unknown" ? "? audit n/a" : verdict === "fail" ? `✗ ${fmtInt(r.audit!.violations)} violation(s)` : verdict === "warn" ? `⚠ no violation, but ${fmtPct(r.errorRate)} failed` : "✓ no violation";
   return [
     `regbench: ${where} ${r.strategy}${r.state === "interrupted" ? " (interrupted)" : ""}: ${fmtInt(r.succeeded)}/${fmtInt(r.requests)} succeeded in ${(r.durationMs / 1000).toFixed(2)} s`,
     `${fmtInt(r.tps)}/s`,
@@ -38,6 +41,9 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
     io.stderr.write(`regbench: note: ${secrets.onCommandLine.join(", ")} puts a secret on the command line, where other users can read it (ps); REGBENCH_PROJECTS, REGBENCH_SERVER_KEY, REGBENCH_AUDIT_TOKEN or --secrets-file keep it off\n`);
   }
   const thresholds = parseThresholds(options, config.strategies);
+  const maxErrorRate = maxErrorRateOf(options);
+  const failOnVerdict = failOnVerdictOf(options);
+  const percentiles = percentilesOf(options);
   const bound = boundOf(options);
   const baseline = options.baseline === undefined ? undefined : loadReport(String(options.baseline), "--baseline");
   if (baseline) {
@@ -65,7 +71,7 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
           progress.update(label, event.event);
         } else if (event.type === "strategy-done" || event.type === "strategy-failed") {
           progress.clear();
-          if (lines || event.type === "strategy-failed") io.stderr.write(`${finishedLine(event)}\n`);
+          if (lines || event.type === "strategy-failed") io.stderr.write(`${finishedLine(event, maxErrorRate)}\n`);
         }
       },
       interruption.signal,
@@ -75,7 +81,7 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
   }
   const signal = interruption.received();
   const checked = evaluateThresholds(thresholds, outcome.results);
-  const report: RunReport = {
+  const report: RunReport = judged({
     ...emptyReport(outcome.config),
     results: outcome.results,
     skipped: outcome.skipped,
@@ -85,7 +91,7 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
     ...(checked.length
       ? { thresholds: checked.map((t) => ({ expression: t.threshold.source, strategy: t.strategy, passed: t.passed, measured: t.measured, detail: describeMiss(t) })) }
       : {}),
-  };
+  }, maxErrorRate);
   const failedRun = outcome.failed.length > 0;
   const comparisons = baseline && !signal ? compareReports(baseline, report, bound) : [];
   if (report.results.length > 0 || failedRun) {
@@ -98,7 +104,7 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
     io.stdout.write(`${JSON.stringify(report)}\n`);
   } else if (report.results.length > 0 || failedRun) {
     const color = useColor(io);
-    io.stdout.write(`${renderHeader(report, version())}\n${report.results.length ? `${renderTable(report, { color })}\n` : ""}${renderNotes(report, { color })}\n`);
+    io.stdout.write(`${renderHeader(report, version())}\n${report.results.length ? `${renderTable(report, { color, percentiles })}\n` : ""}${renderNotes(report, { color })}\n`);
     if (report.thresholds?.length) {
       io.stdout.write(`thresholds:\n${report.thresholds.map((t) => `  ${t.passed ? "✓" : "✗"} ${t.strategy}: ${t.expression} — ${t.detail}`).join("\n")}\n`);
     }
@@ -108,9 +114,11 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
   if (failedRun) return EXIT.cannotRun;
   const failedThresholds = (report.thresholds ?? []).filter((t) => !t.passed);
   const regressed = comparisons.filter((c) => c.verdict === "regressed");
-  if (failedThresholds.length || regressed.length) {
+  const judgedBadly = failOnVerdict ? atOrWorse(report.results, failOnVerdict) : [];
+  if (failedThresholds.length || regressed.length || judgedBadly.length) {
     for (const t of failedThresholds) io.stderr.write(`regbench: threshold failed: ${t.strategy}: ${t.expression} — ${t.detail}\n`);
     for (const c of regressed) io.stderr.write(`regbench: ${c.strategy} regressed against the baseline\n`);
+    for (const r of judgedBadly) io.stderr.write(`regbench: ${r.strategy} is ${VERDICT_MARK[r.verdict ?? "unknown"]} ${r.verdict} (--fail-on-verdict ${failOnVerdict}): ${verdictText(r, report.results)}\n`);
     return EXIT.gate;
   }
   return EXIT.ok;

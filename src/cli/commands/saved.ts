@@ -1,5 +1,6 @@
 import { auditAcross } from "../../audit/across.js";
-import { compareReports, renderComparisons, workloadDifferences } from "../../gate/baseline.js";
+import { compareReports, renderComparisons, settingDifferences, workloadDifferences, workloadLabel } from "../../gate/baseline.js";
+import { DEFAULT_MAX_ERROR_RATE } from "../../report/verdict.js";
 import { mergeAgents } from "../../report/aggregate.js";
 import { EXPORTERS } from "../../report/exporters/registry.js";
 import type { RunReport, StrategyResult } from "../../report/result.js";
@@ -7,7 +8,7 @@ import { EXIT } from "../exitCodes.js";
 import { parseDurationMs, UsageError } from "../options.js";
 import { writeAtomically } from "../outputs.js";
 import { resolveSecrets } from "../secrets.js";
-import { boundOf, loadReport, type Io } from "../shared.js";
+import { boundOf, judged, loadReport, maxErrorRateOf, percentilesOf, type Io } from "../shared.js";
 
 /** `regbench report FILE…`: re-renders saved results; several files become one table. */
 export function reportCommand(files: string[], options: Record<string, unknown>, io: Io): number {
@@ -16,13 +17,24 @@ export function reportCommand(files: string[], options: Record<string, unknown>,
   if (!exporter) throw new UsageError("--format", `must be one of ${Object.keys(EXPORTERS).join(", ")} (got ${JSON.stringify(format)})`, "For example: --format md.");
   const reports = files.map((f) => loadReport(f, "FILE"));
   const first = reports[0]!;
-  const combined: RunReport = {
-    ...first,
-    results: reports.flatMap((r) => r.results),
-    notes: [...new Set(reports.flatMap((r) => r.notes))],
-    ...(reports.length > 1 ? { config: { ...first.config, strategies: reports.flatMap((r) => r.results.map((x) => x.strategy)) } } : {}),
-  };
-  io.stdout.write(exporter.render(combined));
+  const mixed = options.allowMixed === true;
+  const differences = reports.slice(1).flatMap((r, i) => settingDifferences(first, r, [files[0]!, files[i + 1]!]));
+  if (differences.length && !mixed) {
+    throw new UsageError("report", `refuses to put different workloads in one table: ${differences.join("; ")}`, "Render each file on its own, or pass --allow-mixed to label each row with its workload.");
+  }
+  // Mixed workloads: every row says which workload it measured.
+  const label = (r: RunReport, x: StrategyResult): StrategyResult => (differences.length ? { ...x, strategy: `${x.strategy} [${workloadLabel(r)}]` } : x);
+  const maxErrorRate = options.maxErrorRate !== undefined ? maxErrorRateOf(options) : typeof first.config.maxErrorRate === "number" ? first.config.maxErrorRate : DEFAULT_MAX_ERROR_RATE;
+  const combined: RunReport = judged(
+    {
+      ...first,
+      results: reports.flatMap((r) => r.results.map((x) => label(r, x))),
+      notes: [...new Set([...reports.flatMap((r) => r.notes), ...(differences.length ? [`mixed workloads (--allow-mixed): ${differences.join("; ")}`] : [])])],
+      ...(reports.length > 1 ? { config: { ...first.config, strategies: reports.flatMap((r) => r.results.map((x) => label(r, x).strategy)) } } : {}),
+    },
+    maxErrorRate,
+  );
+  io.stdout.write(exporter.render(combined, { percentiles: percentilesOf(options) }));
   return EXIT.ok;
 }
 
@@ -67,7 +79,9 @@ export async function mergeCommand(files: string[], options: Record<string, unkn
     }
     results.push(merged);
   }
-  const report: RunReport = { ...reports[0]!, results, notes: [...new Set([...reports.flatMap((r) => r.notes), ...notes])] };
+  const first = reports[0]!;
+  const bound = typeof first.config.maxErrorRate === "number" ? first.config.maxErrorRate : DEFAULT_MAX_ERROR_RATE;
+  const report: RunReport = judged({ ...first, results, notes: [...new Set([...reports.flatMap((r) => r.notes), ...notes])] }, bound);
   const text = EXPORTERS.json!.render(report);
   if (options.out !== undefined) writeAtomically(String(options.out), text);
   else io.stdout.write(text);

@@ -4,5 +4,11 @@ import type { RunReport } from "../result.js";
 export interface Exporter {
   readonly format: string;
   readonly extension: string;
-  render(report: RunReport): string;
+  render(report: RunReport, options?: RenderOptions): string;
+}
+
+/** What a reader may choose about a rendering. */
+export interface RenderOptions {
+  /** Latency percentile columns of the table (`--percentiles`). */
+  readonly percentiles?: readonly number[];
 }

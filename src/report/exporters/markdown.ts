@@ -1,7 +1,8 @@
 import { fmtInt, fmtMs, fmtPct, fmtRatio, NA } from "../format.js";
 import type { RunReport, StrategyResult } from "../result.js";
+import { resultPercentile } from "../../stats/histogram.js";
 import { loadParts } from "../table.js";
-import { verdictOf } from "../verdict.js";
+import { DEFAULT_MAX_ERROR_RATE, ranked, rankedFirst, VERDICT_MARK, verdictText, withReportVerdicts } from "../verdict.js";
 import type { Exporter } from "./exporter.js";
 
 /** Escapes what would break a Markdown table cell. */
@@ -17,6 +18,9 @@ function tpsWithError(r: StrategyResult): string {
   const se = r.noise?.tpsStderr;
   return se === null || se === undefined ? fmtInt(r.tps) : `${fmtInt(r.tps)} ± ${fmtInt(se)}`;
 }
+
+/** A strategy's name with its state, as every chart label and row carries it. */
+const named = (r: StrategyResult) => `${r.strategy} ${VERDICT_MARK[r.verdict ?? "unknown"]}`;
 
 /** Mermaid's xychart labels are quoted strings; quotes inside are dropped. */
 function label(text: string): string {
@@ -80,50 +84,65 @@ function conditions(report: RunReport): string[] {
 export const markdownExporter: Exporter = {
   format: "md",
   extension: "md",
-  render(report) {
+  render(input) {
+    const report = withReportVerdicts(input);
     const c = report.config as Record<string, unknown>;
-    const results = report.results;
-    const best = Math.max(0, ...results.map((r) => r.tps));
+    const results = rankedFirst(report.results);
     const title = c.scenario ? `scenario ${c.scenario}` : (c.strategies as string[]).join(", ");
     const out: string[] = [`# regbench: ${mdCell(title)}`, "", ...conditions(report), ""];
     if (report.interrupted) out.push(`> **interrupted** (${mdCell(report.interrupted.signal)}): the figures are what was measured until then.`, "");
     for (const note of report.notes) out.push(`> note: ${mdCell(note)}`, "");
+    const spread = results.some((r) => r.noise?.tpsStderr != null);
+    const basis = results.find((r) => r.noise?.tpsStderr != null)?.noise?.basis;
     out.push(
       "## Results",
       "",
-      "| strategy | TPS ± σ | relative | p50 ms | p99 ms | errors | duplicates | lost | verdict |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+      `| strategy | ${spread ? "TPS ± SE" : "TPS"} | rel | p50 ms | p95 ms | p99 ms | p99.9 ms | errors | duplicates | lost | verdict |`,
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     );
+    let apart = false;
     for (const r of results) {
+      if (!ranked(r) && !apart) {
+        apart = true;
+        if (results.some(ranked)) out.push(row(["*not ranked by speed*", "", "", "", "", "", "", "", "", "", ""]));
+      }
       const a = r.audit;
       const dups = a === null ? NA : fmtInt(a.duplicateSystems + a.duplicateMachines + a.duplicateIps);
-      const mark = a === null ? "?" : a.violations > 0 ? "✗" : "✓";
       const bold = (s: string, on: boolean) => (on ? `**${s}**` : s);
       out.push(
         row([
-          `${r.strategy} ${mark}${r.state === "interrupted" ? " (interrupted)" : ""}`,
+          `${named(r)}${r.state === "interrupted" ? " (interrupted)" : ""}`,
           tpsWithError(r),
-          best > 0 ? fmtRatio(r.tps / best) : NA,
-          fmtMs(r.latencyMs?.p50),
-          fmtMs(r.latencyMs?.p99),
-          fmtPct(r.errorRate),
+          ranked(r) && r.relativeTps != null ? fmtRatio(r.relativeTps) : "–",
+          fmtMs(resultPercentile(r, 50)),
+          fmtMs(resultPercentile(r, 95)),
+          fmtMs(resultPercentile(r, 99)),
+          fmtMs(resultPercentile(r, 99.9)),
+          bold(fmtPct(r.errorRate), r.verdict === "warn"),
           bold(dups, a !== null && a.violations - a.lostRegistrations > 0),
           bold(a === null ? NA : fmtInt(a.lostRegistrations), a !== null && a.lostRegistrations > 0),
-          verdictOf(r, results),
+          verdictText(r, results),
         ]),
       );
     }
+    const bound = typeof c.maxErrorRate === "number" ? c.maxErrorRate : DEFAULT_MAX_ERROR_RATE;
     out.push(
       "",
-      "✓ the audit found no duplicate or lost row · ✗ it did (counted from the stored rows) · TPS = successful registrations per second" +
-        (results.some((r) => r.noise?.tpsStderr != null) ? ` · ± is the standard error (${results[0]?.noise?.basis === "runs" ? "between runs" : "between time slices of the run"})` : ""),
+      `✓ the audit found no duplicate or lost row (counted from the stored rows) and at most ${fmtPct(bound)} of registrations failed · ⚠ correct, but more failed · ✗ the audit found violations: not ranked by speed · ? not audited · rel = TPS / the fastest ✓ · TPS = successful registrations per second` +
+        (spread ? ` · ± is the standard error of the mean TPS (${basis === "runs" ? "between runs" : "between ten time slices of the run"}), not a standard deviation` : ""),
       "",
     );
     for (const r of results) for (const note of r.notes) out.push(`> ${mdCell(r.strategy)}: ${mdCell(note)}`, "");
     for (const f of report.failed ?? []) out.push(`> **${mdCell(f.strategy)} failed**: ${mdCell(f.reason)}`, "");
-    const names = results.map((r) => r.strategy);
-    out.push("## Charts", "", chart("Successful registrations per second", "TPS", names, results.map((r) => r.tps)), "");
-    out.push(chart("p99 latency (ms)", "ms", names, results.map((r) => r.latencyMs?.p99 ?? null)), "");
+    // Speed is drawn for the ranked strategies only: a broken one's speed is not a result to compare against.
+    const drawn = results.filter(ranked);
+    const apartOnes = results.filter((r) => !ranked(r));
+    out.push("## Charts", "", "Each label carries the strategy's state (✓ ⚠); axes start at 0.", "");
+    if (drawn.length) {
+      out.push(chart("Successful registrations per second", "registrations/s", drawn.map(named), drawn.map((r) => r.tps)), "");
+      out.push(chart("p99 latency of successful registrations", "ms", drawn.map(named), drawn.map((r) => resultPercentile(r, 99))), "");
+    }
+    if (apartOnes.length) out.push(`Not drawn, not ranked: ${apartOnes.map((r) => `${mdCell(named(r))} (${fmtInt(r.tps)}/s, ${r.verdict === "unknown" ? "not audited" : "broken"})`).join(", ")}.`, "");
     if (results.some((r) => r.latencyMs === null)) out.push("A strategy with no successful registration has no latency: its bar is drawn at 0 and its p99 is n/a in the table.", "");
     const timelines = results.map(timelineChart).filter((x): x is string => x !== undefined);
     if (timelines.length) {

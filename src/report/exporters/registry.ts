@@ -1,4 +1,5 @@
 import { csvExporter } from "./csv.js";
+import { htmlExporter } from "./html.js";
 import type { Exporter } from "./exporter.js";
 import { jsonExporter } from "./json.js";
 import { markdownExporter } from "./markdown.js";
@@ -10,4 +11,5 @@ export const EXPORTERS: Readonly<Record<string, Exporter>> = Object.freeze({
   json: jsonExporter,
   csv: csvExporter,
   table: tableExporter,
+  html: htmlExporter,
 });

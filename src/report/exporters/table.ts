@@ -5,6 +5,6 @@ import type { Exporter } from "./exporter.js";
 export const tableExporter: Exporter = {
   format: "table",
   extension: "txt",
-  render: (report) =>
-    `${renderHeader(report, String((report.environment as { regbench?: string } | undefined)?.regbench ?? ""))}\n${renderTable(report, { color: false })}\n${renderNotes(report, { color: false })}\n`,
+  render: (report, options) =>
+    `${renderHeader(report, String((report.environment as { regbench?: string } | undefined)?.regbench ?? ""))}\n${renderTable(report, { color: false, percentiles: options?.percentiles })}\n${renderNotes(report, { color: false })}\n`,
 };
