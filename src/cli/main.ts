@@ -7,14 +7,35 @@ import { serveCommand } from "./commands/serve.js";
 import { EXIT } from "./exitCodes.js";
 import { UsageError } from "./options.js";
 import { shippedScenarios } from "../workload/scenario.js";
-import { renderStrategies, version, type Io } from "./shared.js";
+import { renderStrategies, versionLine, type Io } from "./shared.js";
+import { describeScenarios } from "../workload/scenario.js";
 
 export type { Io } from "./shared.js";
+
+const RUN_EXAMPLES = `
+Examples:
+  regbench run --strategy sharded -c 1000 -n 10000          the seed's storm: 10,000 devices of one system at once
+  regbench run --scenario fleet --strategy atomic,sharded     a shipped workload (regbench scenarios lists them)
+  regbench run --strategy redis,etcd --redis auto --etcd auto throwaway Redis and etcd servers for the run
+  regbench run --store postgres://postgres@127.0.0.1:5432/test --strategy db-unique,atomic
+  regbench run --mode http --strategy atomic --duration 30s   through regbench's own server, for 30 s
+  regbench run --target http://svc:8080 --secrets-file s.json --rate 2000 --duration 1m
+  regbench run --strategy atomic --fail-on-verdict fail --threshold 'atomic:p99.9<500ms' --export-html r.html
+
+Durations take us (or µs), ms, s or m: 250us, 500ms, 1.5s, 2m; a bare number is milliseconds.
+
+Exit codes:
+  0    it ran (whatever the verdicts, unless a gate says otherwise)
+  2    bad arguments: nothing ran; the message names the flag and the fix
+  3    it could not run, or a strategy could not be measured (unreachable service, dead worker)
+  99   a gate failed: a threshold, a baseline regression, or --fail-on-verdict
+  129, 130, 143  interrupted by SIGHUP, SIGINT or SIGTERM; what was measured is reported
+`;
 
 function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command("regbench")
     .description("Benchmark the concurrency-control strategies of a device-registration service, and audit what they store.")
-    .version(version())
+    .version(versionLine(), "-V, --version", "print the version and the commit")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError("(regbench run --help lists every flag)");
@@ -24,6 +45,13 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description("list the strategies, what each protects and what it does not")
     .action(() => {
       io.stdout.write(`${renderStrategies()}\n`);
+    });
+
+  program
+    .command("scenarios")
+    .description("list the shipped scenarios with their descriptions, options and thresholds")
+    .action(() => {
+      io.stdout.write(`${describeScenarios()}\n`);
     });
 
   const given = (options: Record<string, unknown>, command: Command) =>
@@ -111,7 +139,8 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--save-baseline <file>", "save this run as a baseline")
     .option("--baseline <file>", "compare TPS and p99 with a saved baseline of the same workload; a regression exits 99")
     .option("--max-regression <pct>", "how much worse than the baseline counts as a regression (default: 10%)")
-    .option("--json", "print exactly one JSON document on stdout and nothing else there"),
+    .option("--json", "print exactly one JSON document on stdout and nothing else there")
+    .addHelpText("after", RUN_EXAMPLES),
   ).action(async (options: Record<string, unknown>, command: Command) => {
       // Only values given on the command line override a scenario; commander's own defaults (--no-watchdog's
       // implied true) must not.

@@ -6,6 +6,7 @@ import type { RunReport } from "../report/result.js";
 import { DEFAULT_MAX_ERROR_RATE, withVerdicts } from "../report/verdict.js";
 import { STRATEGIES } from "../strategies/registry.js";
 import type { RunConfig } from "../workload/config.js";
+import { loadScenario } from "../workload/scenario.js";
 import { describeConfig, UsageError } from "./options.js";
 
 /** Where a command writes, and the environment it reads. */
@@ -18,6 +19,12 @@ export interface Io {
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
+}
+
+/** `--version`: the version, and the git commit when regbench runs from a checkout. */
+export function versionLine(): string {
+  const env = describeEnvironment();
+  return `regbench ${env.regbench}${env.commit ? ` (commit ${env.commit})` : ""} · Node ${env.node}`;
 }
 
 export function useColor(io: Io): boolean {
@@ -88,9 +95,18 @@ export function boundOf(options: Record<string, unknown>): number {
   return bound;
 }
 
-/** Parses every `--threshold`, plus `--fail-on-violations`; a bad expression is exit 2 with its position. */
+/**
+ * Parses the scenario file's thresholds, every `--threshold`, plus `--fail-on-violations`; a bad expression is
+ * exit 2 with its position.
+ */
 export function parseThresholds(options: Record<string, unknown>, strategies: readonly string[]): Threshold[] {
-  const expressions = ([] as unknown[]).concat(options.threshold ?? []).map(String);
+  const fromScenario: string[] = [];
+  if (options.scenario !== undefined) {
+    const file = loadScenario(String(options.scenario));
+    // A scenario's gate about a strategy this run does not measure does not apply to it.
+    if (typeof file !== "string") fromScenario.push(...(file.thresholds ?? []).filter((t) => !/^\s*[A-Za-z][A-Za-z0-9_-]*\s*:/.test(t) || strategies.includes(t.split(":")[0]!.trim())));
+  }
+  const expressions = [...fromScenario, ...([] as unknown[]).concat(options.threshold ?? []).map(String)];
   if (options.failOnViolations) expressions.push("violations==0");
   return expressions.map((expression) => {
     try {

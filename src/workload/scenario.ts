@@ -5,11 +5,15 @@ import { fileURLToPath } from "node:url";
 /** The scenarios shipped with regbench, resolvable by bare name (`--scenario storm`). */
 export const SCENARIO_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "scenarios");
 
-/** A scenario file: a name, a description and option values under the same names as the long flags. */
+/**
+ * A scenario file: a name, a description, option values under the same names as the long flags, and thresholds
+ * (gates as code, k6-style: the same expressions as `--threshold`, to which the command line's are added).
+ */
 export interface ScenarioFile {
   readonly name: string;
   readonly description?: string;
   readonly options: Readonly<Record<string, string | number | boolean>>;
+  readonly thresholds?: readonly string[];
 }
 
 /** Resolves `--scenario` (a path, or the name of a shipped scenario) and reads it; errors are messages for exit 2. */
@@ -27,6 +31,9 @@ export function loadScenario(ref: string): ScenarioFile | string {
   if (typeof file !== "object" || file === null || typeof file.name !== "string" || typeof file.options !== "object" || file.options === null) {
     return `${path} must hold {"name": "...", "options": {...}}`;
   }
+  if (file.thresholds !== undefined && (!Array.isArray(file.thresholds) || file.thresholds.some((t) => typeof t !== "string"))) {
+    return `${path}: "thresholds" must be a list of expressions such as "p99<50ms" or "atomic:tps>=1000"`;
+  }
   return file as ScenarioFile;
 }
 
@@ -40,4 +47,21 @@ export function shippedScenarios(): string[] {
   } catch {
     return [];
   }
+}
+
+/** Every shipped scenario with its description (`regbench scenarios`). */
+export function describeScenarios(): string {
+  const files = shippedScenarios()
+    .map((name) => loadScenario(name))
+    .filter((f): f is ScenarioFile => typeof f !== "string");
+  const width = Math.max(0, ...files.map((f) => f.name.length));
+  return files
+    .map((f) => {
+      const options = Object.entries(f.options)
+        .map(([k, v]) => `--${k} ${v}`)
+        .join(" ");
+      const gates = f.thresholds?.length ? `\n${" ".repeat(width)}  thresholds: ${f.thresholds.join(", ")}` : "";
+      return `${f.name.padEnd(width)}  ${f.description ?? ""}\n${" ".repeat(width)}  ${options}${gates}`;
+    })
+    .join("\n");
 }

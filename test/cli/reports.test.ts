@@ -71,3 +71,24 @@ test("--export-html writes the page atomically beside the other exports; an olde
   const again = regbench(["report", json, "--format", "json"]);
   assert.deepEqual(JSON.parse(again.stdout).results.map((x: { verdict: string }) => x.verdict), ["fail", "pass"]);
 });
+
+test("a scenario file carries thresholds; the command line's are added; a gate about a strategy not in the run does not apply", () => {
+  const file = join(dir, "gated.json");
+  writeFileSync(file, JSON.stringify({ name: "gated", description: "a gated scenario", options: { requests: 200, concurrency: 20 }, thresholds: ["violations==0", "sharded:tps>=1"] }));
+  const none = regbench(["run", "--scenario", file, "--strategy", "none", "--no-save"]);
+  assert.equal(none.code, 99, none.stderr);
+  assert.match(none.stdout, /✗ none: violations==0/);
+  const atomic = regbench(["run", "--scenario", file, "--strategy", "atomic", "--threshold", "p99.9<1ms", "--no-save"]);
+  assert.match(atomic.stdout, /✓ atomic: violations==0/);
+  assert.match(atomic.stdout, /atomic: p99\.9<1ms/);
+  writeFileSync(file, JSON.stringify({ name: "bad", options: {}, thresholds: "p99<1" }));
+  assert.equal(regbench(["run", "--scenario", file, "--strategy", "atomic"]).code, 2);
+});
+
+test("regbench scenarios lists every shipped scenario with its description; --version names the commit when known", () => {
+  const r = regbench(["scenarios"]);
+  assert.equal(r.code, 0);
+  for (const name of ["storm", "fleet", "retry-storm", "resend-heavy", "seed-table"]) assert.match(r.stdout, new RegExp(`^${name} +\\S`, "m"));
+  assert.match(regbench(["--version"]).stdout, /^regbench \d+\.\d+\.\d+( \(commit [0-9a-f]{12}(\+dirty)?\))? · Node v\d+/);
+  assert.match(regbench(["run", "--help"]).stdout, /Exit codes:\n  0 .*\n  2 .*\n  3 .*\n  99 /);
+});
