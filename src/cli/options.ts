@@ -173,7 +173,7 @@ export function parseStrategies(value: unknown): string[] {
  */
 export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): RunConfig {
   let scenario: string | undefined;
-  let merged: Record<string, unknown> = {};
+  const merged: Record<string, unknown> = {};
   if (cli.scenario !== undefined) {
     const file = loadScenario(String(cli.scenario));
     if (typeof file === "string") throw new UsageError("--scenario", `cannot be used: ${file}`, `Pass a scenario file or one of the shipped names: ${shippedScenarios().join(", ")}.`);

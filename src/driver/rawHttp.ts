@@ -4,7 +4,7 @@ import { checkRegistration, HttpOutcomeError, type HttpClientSettings, type Http
 
 const HEADER_END = Buffer.from("\r\n\r\n");
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
-// eslint-disable-next-line no-control-regex
+ 
 const ASCII = /^[\x00-\x7f]*$/;
 const CRLF = Buffer.from("\r\n");
 /** A response head larger than this is not a registration answer. */

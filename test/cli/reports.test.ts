@@ -90,5 +90,5 @@ test("regbench scenarios lists every shipped scenario with its description; --ve
   assert.equal(r.code, 0);
   for (const name of ["storm", "fleet", "retry-storm", "resend-heavy", "seed-table"]) assert.match(r.stdout, new RegExp(`^${name} +\\S`, "m"));
   assert.match(regbench(["--version"]).stdout, /^regbench \d+\.\d+\.\d+( \(commit [0-9a-f]{12}(\+dirty)?\))? · Node v\d+/);
-  assert.match(regbench(["run", "--help"]).stdout, /Exit codes:\n  0 .*\n  2 .*\n  3 .*\n  99 /);
+  assert.match(regbench(["run", "--help"]).stdout, /Exit codes:\n {2}0 .*\n {2}2 .*\n {2}3 .*\n {2}99 /);
 });

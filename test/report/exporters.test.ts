@@ -32,7 +32,7 @@ test("the Markdown report carries the conditions, verdicts and Mermaid xycharts 
   assert.ok(md.indexOf("global ⚠") < md.indexOf("*not ranked by speed*") && md.indexOf("*not ranked by speed*") < md.indexOf("none ✗ |"));
   // TPS and p99 bars of the ranked strategies, and the timeline of the one that has it.
   assert.equal((md.match(/```mermaid\nxychart-beta/g) ?? []).length, 3);
-  assert.match(md, /x-axis \["atomic ✓", "global ⚠"\]\n    y-axis "registrations\/s" 0 --> 30000\n    bar \[20000, 175\]/);
+  assert.match(md, /x-axis \["atomic ✓", "global ⚠"\]\n {4}y-axis "registrations\/s" 0 --> 30000\n {4}bar \[20000, 175\]/);
   assert.match(md, /Not drawn, not ranked: none ✗ \(25,000\/s, broken\), target \? \(5,000\/s, not audited\)/);
   assert.match(md, /line \[19000, 21000, 20000\]/);
   assert.equal(mdCell("a|b\\c\nd"), "a\\|b\\\\c d");

@@ -89,7 +89,7 @@ test("a release function works once", async () => {
 
 test("keys on different shards do not wait for each other; the timeout error names the key", async () => {
   const m = new ShardedMutex(64);
-  let a = "k0";
+  const a = "k0";
   let b = "k1";
   for (let i = 1; m.shardOf(a) === m.shardOf(b); i++) b = `k${i}`;
   const slow = m.runExclusive(a, () => sleep(50));

@@ -1,0 +1,24 @@
+// ESLint (flat config): the recommended JavaScript and typescript-eslint rules over the sources, the tests and the
+// scripts; formatting is Prettier's business (npm run format), not the linter's.
+import js from "@eslint/js";
+import globals from "globals";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/", "node_modules/", "results/", "coverage/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { ecmaVersion: 2023, sourceType: "module", globals: { ...globals.node } },
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+      // Binary protocols and control characters are checked on purpose (the HTTP parser, the ID validation).
+      "no-control-regex": "off",
+    },
+  },
+  {
+    // The HTML report's page script runs in a browser.
+    files: ["scripts/**/*.js"],
+    languageOptions: { globals: { ...globals.node } },
+  },
+);
