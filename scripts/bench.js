@@ -25,7 +25,8 @@ function regbench(args) {
 }
 
 const scenarios = (
-  process.env.BENCH_SCENARIOS ?? "storm,storm-remote-db,fleet,fleet-remote-db,retry-storm,resend-heavy,storm-postgres,fleet-postgres,storm-mysql,fleet-mysql,seed-table"
+  process.env.BENCH_SCENARIOS ??
+  "storm,storm-remote-db,fleet,fleet-remote-db,retry-storm,resend-heavy,storm-postgres,fleet-postgres,storm-mysql,fleet-mysql,seed-table"
 ).split(",");
 // On a database server every strategy runs against a real server: the local strategies (a scenario may name its own),
 // since the Redis ones wait on the same locks as on SQLite and the seed-table scenario has the seed's Redis lock.
@@ -40,7 +41,8 @@ for (const scenario of scenarios) {
   const file = loadScenario(scenario);
   const store = typeof file === "string" ? undefined : file.options.store;
   const onServer = typeof store === "string" && /^(postgres|mysql)/.test(store);
-  const strategyArgs = typeof file !== "string" && file.options.strategy ? [] : ["--strategy", SCENARIO_STRATEGIES[scenario] ?? (onServer ? SERVER_STRATEGIES : "all")];
+  const strategyArgs =
+    typeof file !== "string" && file.options.strategy ? [] : ["--strategy", SCENARIO_STRATEGIES[scenario] ?? (onServer ? SERVER_STRATEGIES : "all")];
   const json = regbench(["run", "--scenario", scenario, ...strategyArgs, "--json", "--seed", "1", "--no-save"]);
   const report = JSON.parse(json.stdout);
   reports[scenario] = report;
@@ -62,18 +64,51 @@ for (const scenario of scenarios) {
 const namedRuns = {
   ...(process.env.BENCH_REDIS !== "0" && {
     "redis-fleet": ["run", "--strategy", "redis,redlock,redis-fenced,redis-db", "--systems", "100", "-c", "1000", "-n", "10000", "--redis", "auto"],
-    "redis-stall-no-watchdog": ["run", "--strategy", "redis,redis-fenced,redis-db", "--systems", "10", "-c", "100", "-n", "1000", "--fault", "pause:0.05:500", "--lock-ttl", "200", "--no-watchdog"],
+    "redis-stall-no-watchdog": [
+      "run",
+      "--strategy",
+      "redis,redis-fenced,redis-db",
+      "--systems",
+      "10",
+      "-c",
+      "100",
+      "-n",
+      "1000",
+      "--fault",
+      "pause:0.05:500",
+      "--lock-ttl",
+      "200",
+      "--no-watchdog",
+    ],
     "redis-stall-watchdog": ["run", "--strategy", "redis", "--systems", "10", "-c", "100", "-n", "1000", "--fault", "pause:0.05:500", "--lock-ttl", "200"],
     "reentrant-fleet": ["run", "--scenario", "fleet", "--strategy", "redis,redis-reentrant"],
     // The registration path nests the pool lock: the plain lock waits on itself until --lock-wait, the reentrant one re-enters.
     "nesting-redis": ["run", "--strategy", "redis", "--lock-nesting", "--lock-wait", "500ms", "--systems", "10", "-c", "100", "-n", "1000"],
     "nesting-redis-reentrant": ["run", "--strategy", "redis-reentrant", "--lock-nesting", "--systems", "10", "-c", "100", "-n", "1000"],
   }),
-  ...(process.env.BENCH_ETCD !== "0" && spawnSync("etcd", ["--version"]).error === undefined && {
-    "etcd-issue": ["run", "--strategy", "etcd,etcd-fenced", "--etcd", "auto", "--systems", "100", "-c", "500", "-n", "5000"],
-    "etcd-fleet": ["run", "--scenario", "fleet", "--strategy", "etcd,etcd-fenced", "--etcd", "auto"],
-    "etcd-stall-no-keepalive": ["run", "--strategy", "etcd,etcd-fenced", "--etcd", "auto", "--fault", "pause:0.01:3000", "--lock-ttl", "1s", "--no-watchdog", "--systems", "20", "-c", "200", "-n", "1000"],
-  }),
+  ...(process.env.BENCH_ETCD !== "0" &&
+    spawnSync("etcd", ["--version"]).error === undefined && {
+      "etcd-issue": ["run", "--strategy", "etcd,etcd-fenced", "--etcd", "auto", "--systems", "100", "-c", "500", "-n", "5000"],
+      "etcd-fleet": ["run", "--scenario", "fleet", "--strategy", "etcd,etcd-fenced", "--etcd", "auto"],
+      "etcd-stall-no-keepalive": [
+        "run",
+        "--strategy",
+        "etcd,etcd-fenced",
+        "--etcd",
+        "auto",
+        "--fault",
+        "pause:0.01:3000",
+        "--lock-ttl",
+        "1s",
+        "--no-watchdog",
+        "--systems",
+        "20",
+        "-c",
+        "200",
+        "-n",
+        "1000",
+      ],
+    }),
   ...(process.env.BENCH_HTTP !== "0" && {
     "http-atomic": ["run", "--mode", "http", "--strategy", "atomic", "-c", "100", "-n", "5000"],
     "http-instances-2-storm": ["run", "--mode", "http", "--instances", "2", "--strategy", "sharded,db-unique,atomic", "--scenario", "storm"],
@@ -106,7 +141,11 @@ let ceiling;
 if (process.env.BENCH_WRK !== "0" && spawnSync("wrk", ["--version"]).error === undefined && spawnSync("nginx", ["-v"]).error === undefined) {
   process.stderr.write("bench: generator ceiling (scripts/ceiling.sh)…\n");
   const r = spawnSync("bash", [join(root, "scripts", "ceiling.sh"), "100", "300000"], { encoding: "utf8" });
-  const rounds = [...r.stdout.matchAll(/^ceiling round \d+ -c \d+: wrk (\d+) req\/s; regbench --target (\d+) req\/s; ratio ([\d.]+)$/gm)].map((m) => ({ wrk: Number(m[1]), rb: Number(m[2]), ratio: Number(m[3]) }));
+  const rounds = [...r.stdout.matchAll(/^ceiling round \d+ -c \d+: wrk (\d+) req\/s; regbench --target (\d+) req\/s; ratio ([\d.]+)$/gm)].map((m) => ({
+    wrk: Number(m[1]),
+    rb: Number(m[2]),
+    ratio: Number(m[3]),
+  }));
   const open = /^open loop at 80% of regbench's ceiling: target (\d+)\/s; achieved (\d+)\/s; off by ([\d.]+)%$/m.exec(r.stdout);
   ceiling = { rounds, open: open ? { target: Number(open[1]), achieved: Number(open[2]), offPct: Number(open[3]) } : undefined };
   md += `\n## generator ceiling (scripts/ceiling.sh 100 300000)\n\n\`\`\`\n${r.stdout}${r.stderr}\`\`\`\n`;
@@ -127,25 +166,50 @@ const firstResult = JSON.parse(first.stdout).results[0];
 const targets = [];
 const check = (name, ok, measured) => targets.push({ name, ok, measured });
 const pick = (scenario, strategy) => reports[scenario]?.results.find((r) => r.strategy === strategy);
-check("sharded -c 1000 -n 10000: 10000 succeeded, 0 violations, < 3 s wall", firstResult.succeeded === 10000 && firstResult.audit.violations === 0 && first.wallMs < 3000, `${firstResult.succeeded} succeeded, ${firstResult.audit.violations} violations, ${(first.wallMs / 1000).toFixed(2)} s wall`);
+check(
+  "sharded -c 1000 -n 10000: 10000 succeeded, 0 violations, < 3 s wall",
+  firstResult.succeeded === 10000 && firstResult.audit.violations === 0 && first.wallMs < 3000,
+  `${firstResult.succeeded} succeeded, ${firstResult.audit.violations} violations, ${(first.wallMs / 1000).toFixed(2)} s wall`,
+);
 if (reports.storm) check("atomic ≥ 15,000 registrations/s on storm", pick("storm", "atomic").tps >= 15_000, `${Math.round(pick("storm", "atomic").tps)} /s`);
 if (ceiling?.rounds.length) {
   const best = Math.max(...ceiling.rounds.map((x) => x.ratio));
-  check("regbench --target ≥ 0.6 × wrk on the fixed-answer nginx (-c 100)", best >= 0.6, ceiling.rounds.map((x) => `${x.rb} vs ${x.wrk} req/s = ${x.ratio}`).join("; "));
+  check(
+    "regbench --target ≥ 0.6 × wrk on the fixed-answer nginx (-c 100)",
+    best >= 0.6,
+    ceiling.rounds.map((x) => `${x.rb} vs ${x.wrk} req/s = ${x.ratio}`).join("; "),
+  );
 }
-if (ceiling?.open) check("--rate at 80% of the ceiling achieved within 2%", ceiling.open.offPct <= 2, `target ${ceiling.open.target}/s, achieved ${ceiling.open.achieved}/s (${ceiling.open.offPct}% off)`);
+if (ceiling?.open)
+  check(
+    "--rate at 80% of the ceiling achieved within 2%",
+    ceiling.open.offPct <= 2,
+    `target ${ceiling.open.target}/s, achieved ${ceiling.open.achieved}/s (${ceiling.open.offPct}% off)`,
+  );
 if (million) {
   const r = JSON.parse(million.stdout).results[0];
-  check("atomic -n 1000000 -c 1000: peak RSS ≤ 400 MB, 0 violations", r.memory.peakRssMb <= 400 && r.audit.violations === 0 && r.succeeded === 1_000_000, `peak RSS ${Math.round(r.memory.peakRssMb)} MB, ${r.succeeded} succeeded, ${r.audit.violations} violations, ${Math.round(r.tps)} /s`);
+  check(
+    "atomic -n 1000000 -c 1000: peak RSS ≤ 400 MB, 0 violations",
+    r.memory.peakRssMb <= 400 && r.audit.violations === 0 && r.succeeded === 1_000_000,
+    `peak RSS ${Math.round(r.memory.peakRssMb)} MB, ${r.succeeded} succeeded, ${r.audit.violations} violations, ${Math.round(r.tps)} /s`,
+  );
 }
 {
   const r = JSON.parse(timed.stdout).results[0];
-  check("--duration 5s ends within 5–7 s, the window reported", timed.wallMs >= 5000 && timed.wallMs <= 7000 && r.durationMs >= 4990, `${(timed.wallMs / 1000).toFixed(2)} s wall, window ${(r.durationMs / 1000).toFixed(2)} s, ${r.timeline.length} timeline points`);
+  check(
+    "--duration 5s ends within 5–7 s, the window reported",
+    timed.wallMs >= 5000 && timed.wallMs <= 7000 && r.durationMs >= 4990,
+    `${(timed.wallMs / 1000).toFixed(2)} s wall, window ${(r.durationMs / 1000).toFixed(2)} s, ${r.timeline.length} timeline points`,
+  );
 }
 if (reports["storm-remote-db"]) {
   const a = pick("storm-remote-db", "atomic");
   const g = pick("storm-remote-db", "global");
-  check("atomic ≥ 20× global on storm-remote-db, 0 violations", a.tps >= 20 * g.tps && a.audit.violations === 0, `${Math.round(a.tps)} vs ${Math.round(g.tps)} /s = ${(a.tps / g.tps).toFixed(1)}×`);
+  check(
+    "atomic ≥ 20× global on storm-remote-db, 0 violations",
+    a.tps >= 20 * g.tps && a.audit.violations === 0,
+    `${Math.round(a.tps)} vs ${Math.round(g.tps)} /s = ${(a.tps / g.tps).toFixed(1)}×`,
+  );
 }
 if (reports["retry-storm"]) {
   for (const s of ["global", "db-unique", "sharded-db", "atomic"]) {
@@ -155,7 +219,11 @@ if (reports["retry-storm"]) {
 }
 if (reports["redis-fleet"]) {
   for (const r of reports["redis-fleet"].results) {
-    check(`${r.strategy}: 0 violations, 0 failed on --systems 100 -c 1000 -n 10000`, r.audit.violations === 0 && r.failed === 0, `${r.audit.violations} violations, ${r.failed} failed, ${Math.round(r.tps)} /s`);
+    check(
+      `${r.strategy}: 0 violations, 0 failed on --systems 100 -c 1000 -n 10000`,
+      r.audit.violations === 0 && r.failed === 0,
+      `${r.audit.violations} violations, ${r.failed} failed, ${Math.round(r.tps)} /s`,
+    );
   }
   const r = pick("redis-fleet", "redis");
   check("redis ≥ 5,000 registrations/s in-process", r.tps >= 5000, `${Math.round(r.tps)} /s`);
@@ -163,34 +231,70 @@ if (reports["redis-fleet"]) {
 if (reports["redis-stall-no-watchdog"]) {
   const plain = pick("redis-stall-no-watchdog", "redis");
   const fenced = pick("redis-stall-no-watchdog", "redis-fenced");
-  check("stall past the TTL, no watchdog: redis shows duplicates", plain.audit.duplicateIps + plain.audit.duplicateSystems + plain.audit.duplicateMachines > 0, JSON.stringify(plain.audit));
-  check("stall past the TTL, no watchdog: redis-fenced 0 violations", fenced.audit.violations === 0, `${fenced.audit.violations} violations, stale-fence ${fenced.errors["stale-fence"] ?? 0}`);
+  check(
+    "stall past the TTL, no watchdog: redis shows duplicates",
+    plain.audit.duplicateIps + plain.audit.duplicateSystems + plain.audit.duplicateMachines > 0,
+    JSON.stringify(plain.audit),
+  );
+  check(
+    "stall past the TTL, no watchdog: redis-fenced 0 violations",
+    fenced.audit.violations === 0,
+    `${fenced.audit.violations} violations, stale-fence ${fenced.errors["stale-fence"] ?? 0}`,
+  );
 }
 if (reports["reentrant-fleet"]) {
   const r = pick("reentrant-fleet", "redis-reentrant");
-  check("redis-reentrant: 0 violations on fleet", r.audit.violations === 0 && r.failed === 0, `${r.audit.violations} violations, ${r.failed} failed, ${Math.round(r.tps)} /s vs redis ${Math.round(pick("reentrant-fleet", "redis").tps)} /s`);
+  check(
+    "redis-reentrant: 0 violations on fleet",
+    r.audit.violations === 0 && r.failed === 0,
+    `${r.audit.violations} violations, ${r.failed} failed, ${Math.round(r.tps)} /s vs redis ${Math.round(pick("reentrant-fleet", "redis").tps)} /s`,
+  );
 }
 if (reports["nesting-redis"]) {
   const plain = pick("nesting-redis", "redis");
   const re = pick("nesting-redis-reentrant", "redis-reentrant");
-  check("--lock-nesting: redis shows lock-timeout errors", (plain.errors["lock-timeout"] ?? 0) > 0 && plain.audit.violations === 0, `${plain.errors["lock-timeout"] ?? 0} lock-timeout of ${plain.requests}`);
-  check("--lock-nesting: redis-reentrant none, 0 violations", (re.errors["lock-timeout"] ?? 0) === 0 && re.audit.violations === 0 && re.failed === 0, `${re.errors["lock-timeout"] ?? 0} lock-timeout, ${re.failed} failed, ${Math.round(re.tps)} /s`);
+  check(
+    "--lock-nesting: redis shows lock-timeout errors",
+    (plain.errors["lock-timeout"] ?? 0) > 0 && plain.audit.violations === 0,
+    `${plain.errors["lock-timeout"] ?? 0} lock-timeout of ${plain.requests}`,
+  );
+  check(
+    "--lock-nesting: redis-reentrant none, 0 violations",
+    (re.errors["lock-timeout"] ?? 0) === 0 && re.audit.violations === 0 && re.failed === 0,
+    `${re.errors["lock-timeout"] ?? 0} lock-timeout, ${re.failed} failed, ${Math.round(re.tps)} /s`,
+  );
 }
 if (reports["etcd-issue"]) {
   for (const r of reports["etcd-issue"].results) {
-    check(`${r.strategy} --systems 100 -c 500 -n 5000: 5000 succeeded, 0 violations`, r.succeeded === 5000 && r.audit.violations === 0, `${r.succeeded} succeeded, ${r.audit.violations} violations, ${Math.round(r.tps)} /s`);
+    check(
+      `${r.strategy} --systems 100 -c 500 -n 5000: 5000 succeeded, 0 violations`,
+      r.succeeded === 5000 && r.audit.violations === 0,
+      `${r.succeeded} succeeded, ${r.audit.violations} violations, ${Math.round(r.tps)} /s`,
+    );
   }
   const r = pick("etcd-fleet", "etcd");
-  check("etcd on fleet ≥ 2,000 registrations/s, 0 violations", r.tps >= 2000 && r.audit.violations === 0, `${Math.round(r.tps)} /s, ${r.audit.violations} violations`);
+  check(
+    "etcd on fleet ≥ 2,000 registrations/s, 0 violations",
+    r.tps >= 2000 && r.audit.violations === 0,
+    `${Math.round(r.tps)} /s, ${r.audit.violations} violations`,
+  );
   const plain = pick("etcd-stall-no-keepalive", "etcd");
   const fenced = pick("etcd-stall-no-keepalive", "etcd-fenced");
   check("stall past the lease, no keep-alive: etcd shows violations", plain.audit.violations > 0, JSON.stringify(plain.audit));
-  check("stall past the lease, no keep-alive: etcd-fenced 0 violations", fenced.audit.violations === 0, `${fenced.audit.violations} violations, stale-fence ${fenced.errors["stale-fence"] ?? 0}, lease granted ${fenced.strategyStats?.grantedTtlS ?? "n/a"} s`);
+  check(
+    "stall past the lease, no keep-alive: etcd-fenced 0 violations",
+    fenced.audit.violations === 0,
+    `${fenced.audit.violations} violations, stale-fence ${fenced.errors["stale-fence"] ?? 0}, lease granted ${fenced.strategyStats?.grantedTtlS ?? "n/a"} s`,
+  );
 }
 if (reports["resend-heavy"]) {
   const rw = pick("resend-heavy", "sharded-rw");
   const sh = pick("resend-heavy", "sharded");
-  check("resend-heavy: sharded-rw 0 violations and faster than sharded", rw.audit.violations === 0 && rw.tps > sh.tps, `${Math.round(rw.tps)} vs ${Math.round(sh.tps)} /s = ${(rw.tps / sh.tps).toFixed(1)}×`);
+  check(
+    "resend-heavy: sharded-rw 0 violations and faster than sharded",
+    rw.audit.violations === 0 && rw.tps > sh.tps,
+    `${Math.round(rw.tps)} vs ${Math.round(sh.tps)} /s = ${(rw.tps / sh.tps).toFixed(1)}×`,
+  );
 }
 if (reports["retry-storm"]) {
   const rw = pick("retry-storm", "sharded-rw");
@@ -202,23 +306,42 @@ if (reports["redis-stall-watchdog"]) {
 }
 if (reports["http-atomic"]) {
   const r = pick("http-atomic", "atomic");
-  check("HTTP atomic -c 100 -n 5000: 5000 succeeded, 0 violations, ≥ 5,000/s", r.succeeded === 5000 && r.audit.violations === 0 && r.tps >= 5000, `${r.succeeded} succeeded, ${r.audit.violations} violations, ${Math.round(r.tps)} /s`);
+  check(
+    "HTTP atomic -c 100 -n 5000: 5000 succeeded, 0 violations, ≥ 5,000/s",
+    r.succeeded === 5000 && r.audit.violations === 0 && r.tps >= 5000,
+    `${r.succeeded} succeeded, ${r.audit.violations} violations, ${Math.round(r.tps)} /s`,
+  );
 }
 if (reports["http-instances-2-storm"]) {
   const sh = pick("http-instances-2-storm", "sharded");
   const others = ["db-unique", "atomic"].map((s) => pick("http-instances-2-storm", s));
-  check("--instances 2 on storm: sharded shows violations, db-unique and atomic none", sh.audit.violations > 0 && others.every((o) => o.audit.violations === 0), `sharded ${sh.audit.violations}, db-unique ${others[0].audit.violations}, atomic ${others[1].audit.violations}`);
+  check(
+    "--instances 2 on storm: sharded shows violations, db-unique and atomic none",
+    sh.audit.violations > 0 && others.every((o) => o.audit.violations === 0),
+    `sharded ${sh.audit.violations}, db-unique ${others[0].audit.violations}, atomic ${others[1].audit.violations}`,
+  );
 }
 if (wrk) {
   const dt = Math.abs(wrk.rbTps - wrk.wrkTps) / wrk.wrkTps;
   const dp = Math.abs(wrk.rbP50 - wrk.wrkP50) / wrk.wrkP50;
-  check("regbench and wrk agree within 10% on TPS and p50", dt <= 0.1 && dp <= 0.1, `TPS ${wrk.rbTps} vs ${wrk.wrkTps} (${(dt * 100).toFixed(1)}%), p50 ${wrk.rbP50} vs ${wrk.wrkP50} ms (${(dp * 100).toFixed(1)}%)`);
+  check(
+    "regbench and wrk agree within 10% on TPS and p50",
+    dt <= 0.1 && dp <= 0.1,
+    `TPS ${wrk.rbTps} vs ${wrk.wrkTps} (${(dt * 100).toFixed(1)}%), p50 ${wrk.rbP50} vs ${wrk.wrkP50} ms (${(dp * 100).toFixed(1)}%)`,
+  );
 }
-for (const [scenario, target, factor] of [["storm-postgres", 8000, 5], ["storm-mysql", 6000, 5]]) {
+for (const [scenario, target, factor] of [
+  ["storm-postgres", 8000, 5],
+  ["storm-mysql", 6000, 5],
+]) {
   if (!reports[scenario]) continue;
   const a = pick(scenario, "atomic");
   const g = pick(scenario, "global");
-  check(`${scenario}: atomic ≥ ${target.toLocaleString("en-US")}/s, ≥ ${factor}× global, 0 violations`, a.tps >= target && a.tps >= factor * g.tps && a.audit.violations === 0, `${Math.round(a.tps)} vs ${Math.round(g.tps)} /s = ${(a.tps / g.tps).toFixed(1)}×, ${a.audit.violations} violations`);
+  check(
+    `${scenario}: atomic ≥ ${target.toLocaleString("en-US")}/s, ≥ ${factor}× global, 0 violations`,
+    a.tps >= target && a.tps >= factor * g.tps && a.audit.violations === 0,
+    `${Math.round(a.tps)} vs ${Math.round(g.tps)} /s = ${(a.tps / g.tps).toFixed(1)}×, ${a.audit.violations} violations`,
+  );
 }
 for (const scenario of ["fleet-postgres", "fleet-mysql"]) {
   if (!reports[scenario]) continue;
@@ -227,17 +350,24 @@ for (const scenario of ["fleet-postgres", "fleet-mysql"]) {
     check(`${scenario}: ${s} 0 violations`, r.audit.violations === 0, `${r.audit.violations} violations, ${r.failed} failed`);
   }
   const none = pick(scenario, "none");
-  check(`${scenario}: none shows duplicates`, none.audit.duplicateIps + none.audit.duplicateSystems + none.audit.duplicateMachines > 0, JSON.stringify(none.audit));
+  check(
+    `${scenario}: none shows duplicates`,
+    none.audit.duplicateIps + none.audit.duplicateSystems + none.audit.duplicateMachines > 0,
+    JSON.stringify(none.audit),
+  );
 }
 for (const [scenario, report] of Object.entries(reports)) {
   if (!scenarios.includes(scenario) || scenario === "seed-table") continue;
   // Among the strategies that run in any deployment without an extra service, and among all.
   const correct = report.results.filter((r) => r.audit && r.audit.violations === 0 && r.failed === 0);
   const fastest = correct.sort((a, b) => b.tps - a.tps)[0];
-  check(`atomic is the fastest correct strategy on ${scenario}`, fastest?.strategy === "atomic", `fastest correct: ${fastest?.strategy ?? "none"} (${Math.round(fastest?.tps ?? 0)} /s)`);
+  check(
+    `atomic is the fastest correct strategy on ${scenario}`,
+    fastest?.strategy === "atomic",
+    `fastest correct: ${fastest?.strategy ?? "none"} (${Math.round(fastest?.tps ?? 0)} /s)`,
+  );
 }
 md += `\n## Targets\n\n| target | measured | |\n|---|---|---|\n${targets.map((t) => `| ${t.name} | ${t.measured} | ${t.ok ? "✓" : "✗"} |`).join("\n")}\n`;
 writeFileSync(join(out, `${stamp}-bench.md`), md);
 process.stdout.write(md);
 process.exitCode = targets.every((t) => t.ok) ? 0 : 1;
-

@@ -7,7 +7,8 @@ import { etcdOnPath, startThrowawayEtcd, type ThrowawayEtcd } from "../src/etcd/
  */
 export function throwawayEtcd(members = 1): { urls: () => readonly string[]; skip: string | false } {
   const present = etcdOnPath();
-  if (!present && process.env.REGBENCH_REQUIRE_ETCD === "1") throw new Error("REGBENCH_REQUIRE_ETCD=1 but there is no etcd on the PATH (apt-get install etcd-server)");
+  if (!present && process.env.REGBENCH_REQUIRE_ETCD === "1")
+    throw new Error("REGBENCH_REQUIRE_ETCD=1 but there is no etcd on the PATH (apt-get install etcd-server)");
   let cluster: ThrowawayEtcd | undefined;
   if (present) {
     before(async () => {

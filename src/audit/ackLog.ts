@@ -86,7 +86,10 @@ export class AckLog {
     }
     this.verifier ??= new ConfigVerifier(this.openKey!);
     const check: Promise<void> = this.verifier
-      .check(batch.map((p) => p.config), ips)
+      .check(
+        batch.map((p) => p.config),
+        ips,
+      )
       .then((agrees) => batch.forEach((p, k) => this.settle(p.at, agrees[k] === 1)))
       .finally(() => this.checks.delete(check));
     this.checks.add(check);

@@ -21,7 +21,9 @@ export async function auditAcross(endpoint: AuditEndpoint, parts: readonly Strat
   if (parts.some((p) => p.audit === null)) return "an agent's lost registrations are unknown";
   const counted = auditRun({ systems, machines }, []);
   const lost = parts.reduce((t, p) => t + p.audit!.lostRegistrations, 0);
-  const unacknowledged = parts.every((p) => p.audit!.unacknowledgedRows !== undefined) ? parts.reduce((t, p) => t + p.audit!.unacknowledgedRows!, 0) : undefined;
+  const unacknowledged = parts.every((p) => p.audit!.unacknowledgedRows !== undefined)
+    ? parts.reduce((t, p) => t + p.audit!.unacknowledgedRows!, 0)
+    : undefined;
   return {
     duplicateSystems: counted.duplicateSystems,
     duplicateMachines: counted.duplicateMachines,

@@ -65,87 +65,126 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .option("--db-latency <ms>", "simulated round trip before every store call, e.g. 1 or 500ms (default: 0)")
       .option("--shards <n>", "shard count of the sharded lock, a power of two (default: 4 per core, 16 to 64)")
       .option("--lock-timeout <duration>", "how long a registration waits for a lock, e.g. 5s (default: 30s)")
-      .addOption(new Option("--lock-key <what>", "what locks and flights are keyed on (default: system for the local strategies, project for Redis)").choices(["system", "project"]))
+      .addOption(
+        new Option("--lock-key <what>", "what locks and flights are keyed on (default: system for the local strategies, project for Redis)").choices([
+          "system",
+          "project",
+        ]),
+      )
       .option("--retries <n>", "attempts in all after unique-constraint conflicts (default: 30)")
-      .option("--redis <urls>", "Redis node URL(s), comma-separated (redlock uses all), or auto to start a throwaway redis-server if none answers (default: redis://127.0.0.1:6379)")
+      .option(
+        "--redis <urls>",
+        "Redis node URL(s), comma-separated (redlock uses all), or auto to start a throwaway redis-server if none answers (default: redis://127.0.0.1:6379)",
+      )
       .option("--lock-ttl <duration>", "distributed lock time to live (etcd: the lease TTL, whole seconds) (default: 10s)")
       .option("--lock-wait <duration>", "how long a distributed lock acquisition waits for a held lock; 0 fails fast (default: --lock-timeout)")
-      .option("--etcd <urls>", "etcd client URL(s), comma-separated, or auto / auto:3 to start a throwaway member / cluster if none answers (default: http://127.0.0.1:2379)")
+      .option(
+        "--etcd <urls>",
+        "etcd client URL(s), comma-separated, or auto / auto:3 to start a throwaway member / cluster if none answers (default: http://127.0.0.1:2379)",
+      )
       .option("--no-watchdog", "do not extend distributed locks while held (Redis: the watchdog; etcd: the lease keep-alive)")
-      .option("--lock-nesting", "take the held distributed lock again around the system row's creation, as a locked helper does (a plain lock then waits for itself)")
+      .option(
+        "--lock-nesting",
+        "take the held distributed lock again around the system row's creation, as a locked helper does (a plain lock then waits for itself)",
+      )
       .option("--lock-batch <n>", "registrations of one process that may share one distributed lock acquisition; 1 = one each (default: 64)")
       .option("--pool <n>", "database servers: connections per process; the time waited for one is reported (default: 16)")
-      .addOption(new Option("--isolation <level>", "database servers: transaction isolation (default: the database's — READ COMMITTED on PostgreSQL, REPEATABLE READ on InnoDB)").choices(["read-committed", "repeatable-read", "serializable"]));
+      .addOption(
+        new Option(
+          "--isolation <level>",
+          "database servers: transaction isolation (default: the database's — READ COMMITTED on PostgreSQL, REPEATABLE READ on InnoDB)",
+        ).choices(["read-committed", "repeatable-read", "serializable"]),
+      );
 
-  withCoreOptions(program
-    .command("serve")
-    .description("run the registration core behind its HTTP API (POST /v1/register, GET /v1/audit/rows, GET /healthz)")
-    .option("-s, --strategy <name>", "the strategy the server runs (default: atomic)")
-    .option("--port <n>", "port to listen on; 0 picks a free one (default: 8080)")
-    .option("--host <addr>", "address to listen on (default: 127.0.0.1, loopback only)")
-    .option("--instances <m>", "server processes sharing one store on one port (node cluster) (default: 1)")
-    .option("--store <spec>", "sqlite (temporary file, removed at exit), sqlite:PATH, postgres://… or mysql://… (tables in schema regbench, or ?schema=NAME) (default: sqlite)")
-    .option("--secrets-file <file>", "JSON with projects, serverKey, auditToken; read if it exists, else the generated secrets are written there (default: a temporary file, removed at exit)")
-    .option("--project <id:key>", "a project the server accepts registrations for, repeatable; keeps the key on the command line (prefer REGBENCH_PROJECTS or --secrets-file) (default: one generated)", collect)
-    .option("--server-key <hex>", "the AES-256 key sealing configs, 64 hex digits (prefer REGBENCH_SERVER_KEY or --secrets-file) (default: generated)")
-    .option("--audit-token <token>", "the bearer token of GET /v1/audit/rows (prefer REGBENCH_AUDIT_TOKEN or --secrets-file) (default: generated)")
-    .option("--max-connections <n>", "open connections each instance accepts; beyond, a 503 with Retry-After (default: 4096)")
-    .option("--fault <spec>", "inject pause:P:MS into the server's registrations, repeatable", collect)
-    .option("--no-server-warmup", "take traffic cold (by default the server warms its code paths on a scratch store before listening)")
+  withCoreOptions(
+    program
+      .command("serve")
+      .description("run the registration core behind its HTTP API (POST /v1/register, GET /v1/audit/rows, GET /healthz)")
+      .option("-s, --strategy <name>", "the strategy the server runs (default: atomic)")
+      .option("--port <n>", "port to listen on; 0 picks a free one (default: 8080)")
+      .option("--host <addr>", "address to listen on (default: 127.0.0.1, loopback only)")
+      .option("--instances <m>", "server processes sharing one store on one port (node cluster) (default: 1)")
+      .option(
+        "--store <spec>",
+        "sqlite (temporary file, removed at exit), sqlite:PATH, postgres://… or mysql://… (tables in schema regbench, or ?schema=NAME) (default: sqlite)",
+      )
+      .option(
+        "--secrets-file <file>",
+        "JSON with projects, serverKey, auditToken; read if it exists, else the generated secrets are written there (default: a temporary file, removed at exit)",
+      )
+      .option(
+        "--project <id:key>",
+        "a project the server accepts registrations for, repeatable; keeps the key on the command line (prefer REGBENCH_PROJECTS or --secrets-file) (default: one generated)",
+        collect,
+      )
+      .option("--server-key <hex>", "the AES-256 key sealing configs, 64 hex digits (prefer REGBENCH_SERVER_KEY or --secrets-file) (default: generated)")
+      .option("--audit-token <token>", "the bearer token of GET /v1/audit/rows (prefer REGBENCH_AUDIT_TOKEN or --secrets-file) (default: generated)")
+      .option("--max-connections <n>", "open connections each instance accepts; beyond, a 503 with Retry-After (default: 4096)")
+      .option("--fault <spec>", "inject pause:P:MS into the server's registrations, repeatable", collect)
+      .option("--no-server-warmup", "take traffic cold (by default the server warms its code paths on a scratch store before listening)"),
   ).action(async (options: Record<string, unknown>, command: Command) => {
-      setExit(await serveCommand(given(options, command), io));
-    });
+    setExit(await serveCommand(given(options, command), io));
+  });
 
-  withCoreOptions(program
-    .command("run")
-    .description("fire concurrent registrations through one or more strategies, then audit the stored rows")
-    .option("-s, --strategy <names>", "strategies to compare: a comma list, all, or list to describe them (default: all)")
-    .option("-n, --requests <n>", "measured registrations (default: 10000)")
-    .option("-c, --concurrency <n>", "registrations in flight at once, closed loop (default: 1000)")
-    .option("--warmup <n|duration>", "registrations before the measured window, not counted: a count (500) or a time (5s) (default: 0)")
-    .option("--duration <duration>", "measure for this long instead of -n requests, e.g. 30s (closed or open loop)")
-    .option("--stages <list>", "k6-style ramps instead of -n: 30s:200,1m:1000,30s:0 ramps the concurrency; 30s:500/s,1m:2000/s the rate")
-    .option("--systems <k>", "distinct systemUUIDs the devices share (default: 1, the seed's case)")
-    .option("--projects <p>", "projects the systems spread over (default: 1)")
-    .option("--resend <ratio>", "share of requests that re-send an earlier machineID (default: 0)")
-    .option("--seed <int>", "seed of the workload's shape: systems, re-sends, field values (default: random, printed)")
-    .option("--store <spec>", "sqlite (fresh temporary file), sqlite:PATH (kept), sqlite::memory:, memory, postgres://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB (a schema or database per strategy, dropped after) (default: sqlite)")
-    .option("--keep-store", "keep each strategy's store (its schema, database or file) to count the rows again afterwards")
-    .option("--fault <spec>", "inject a fault, repeatable: pause:P:MS (stall between read and write), redis-down:AT_MS or etcd-down:AT_MS", collect)
-    .option("--rate <r>", "open loop: start this many registrations per second, latency from each one's intended start (-c caps those in flight)")
-    .addOption(new Option("--mode <mode>", "in-process (default), or http: through regbench's own server, one process per strategy").choices(["in-process", "http"]))
-    .option("--target <url>", "drive an already running server (regbench serve, or any service with the same API) instead")
-    .option("--secrets-file <file>", "with --target: the secrets file regbench serve printed (projects, server key, audit token)")
-    .option("--project <id:key>", "with --target: a project the target knows, repeatable (or REGBENCH_PROJECTS=ID:KEY,…)", collect)
-    .option("--server-key <hex>", "with --target: the key sealing the target's configs, to check them in the audit (or REGBENCH_SERVER_KEY)")
-    .option("--audit-token <token>", "with --target: the target's audit token, for GET /v1/audit/rows (or REGBENCH_AUDIT_TOKEN)")
-    .option("--timeout <duration>", "HTTP runs: a request without a complete answer after this long fails as timeout (default: 10s)")
-    .option("--instances <m>", "with --mode http: server processes sharing one store on one port (default: 1)")
-    .option("--workers <n>", "HTTP runs: load-generator threads, their histograms merged exactly (default: the cores with --target, half of them with --mode http)")
-    .option("--no-server-warmup", "with --mode http: measure cold servers (by default each warms its code paths on a scratch store first)")
-    .option("--scenario <file>", `a scenario file, or a shipped name: ${shippedScenarios().join(", ")}; flags override it`)
-    .option("--runs <r>", "measure each strategy R times, interleaved; report mean ± standard error (default: 1)")
-    .option("--no-save", "do not write the JSON result under results/")
-    .option("--out <dir>", "where the JSON result is saved (default: results/)")
-    .option("--export-markdown <file>", "also write a Markdown report with Mermaid charts")
-    .option("--export-json <file>", "also write the JSON document to a file")
-    .option("--export-html <file>", "also write a self-contained HTML report: table, TPS bars, timeline, latency distribution")
-    .option("--export-csv <file>", "also write one CSV row per strategy")
-    .option("--threshold <expr>", "a CI gate, repeatable: [strategy:]metric op value, e.g. p99<50ms, tps>=1000, violations==0; a miss exits 99", collect)
-    .option("--fail-on-violations", "shorthand for --threshold violations==0 on every strategy")
-    .option("--max-error-rate <share>", "a correct strategy failing more registrations than this is ⚠, not ✓ (default: 1%)")
-    .option("--fail-on-verdict <level>", "exit 99 when a strategy is ✗ (fail), or ⚠ / ? / ✗ (warn)")
-    .option("--percentiles <list>", "the table's latency columns (default: 50,95,99,99.9)")
-    .option("--save-baseline <file>", "save this run as a baseline")
-    .option("--baseline <file>", "compare TPS and p99 with a saved baseline of the same workload; a regression exits 99")
-    .option("--max-regression <pct>", "how much worse than the baseline counts as a regression (default: 10%)")
-    .option("--json", "print exactly one JSON document on stdout and nothing else there")
-    .addHelpText("after", RUN_EXAMPLES),
+  withCoreOptions(
+    program
+      .command("run")
+      .description("fire concurrent registrations through one or more strategies, then audit the stored rows")
+      .option("-s, --strategy <names>", "strategies to compare: a comma list, all, or list to describe them (default: all)")
+      .option("-n, --requests <n>", "measured registrations (default: 10000)")
+      .option("-c, --concurrency <n>", "registrations in flight at once, closed loop (default: 1000)")
+      .option("--warmup <n|duration>", "registrations before the measured window, not counted: a count (500) or a time (5s) (default: 0)")
+      .option("--duration <duration>", "measure for this long instead of -n requests, e.g. 30s (closed or open loop)")
+      .option("--stages <list>", "k6-style ramps instead of -n: 30s:200,1m:1000,30s:0 ramps the concurrency; 30s:500/s,1m:2000/s the rate")
+      .option("--systems <k>", "distinct systemUUIDs the devices share (default: 1, the seed's case)")
+      .option("--projects <p>", "projects the systems spread over (default: 1)")
+      .option("--resend <ratio>", "share of requests that re-send an earlier machineID (default: 0)")
+      .option("--seed <int>", "seed of the workload's shape: systems, re-sends, field values (default: random, printed)")
+      .option(
+        "--store <spec>",
+        "sqlite (fresh temporary file), sqlite:PATH (kept), sqlite::memory:, memory, postgres://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB (a schema or database per strategy, dropped after) (default: sqlite)",
+      )
+      .option("--keep-store", "keep each strategy's store (its schema, database or file) to count the rows again afterwards")
+      .option("--fault <spec>", "inject a fault, repeatable: pause:P:MS (stall between read and write), redis-down:AT_MS or etcd-down:AT_MS", collect)
+      .option("--rate <r>", "open loop: start this many registrations per second, latency from each one's intended start (-c caps those in flight)")
+      .addOption(
+        new Option("--mode <mode>", "in-process (default), or http: through regbench's own server, one process per strategy").choices(["in-process", "http"]),
+      )
+      .option("--target <url>", "drive an already running server (regbench serve, or any service with the same API) instead")
+      .option("--secrets-file <file>", "with --target: the secrets file regbench serve printed (projects, server key, audit token)")
+      .option("--project <id:key>", "with --target: a project the target knows, repeatable (or REGBENCH_PROJECTS=ID:KEY,…)", collect)
+      .option("--server-key <hex>", "with --target: the key sealing the target's configs, to check them in the audit (or REGBENCH_SERVER_KEY)")
+      .option("--audit-token <token>", "with --target: the target's audit token, for GET /v1/audit/rows (or REGBENCH_AUDIT_TOKEN)")
+      .option("--timeout <duration>", "HTTP runs: a request without a complete answer after this long fails as timeout (default: 10s)")
+      .option("--instances <m>", "with --mode http: server processes sharing one store on one port (default: 1)")
+      .option(
+        "--workers <n>",
+        "HTTP runs: load-generator threads, their histograms merged exactly (default: the cores with --target, half of them with --mode http)",
+      )
+      .option("--no-server-warmup", "with --mode http: measure cold servers (by default each warms its code paths on a scratch store first)")
+      .option("--scenario <file>", `a scenario file, or a shipped name: ${shippedScenarios().join(", ")}; flags override it`)
+      .option("--runs <r>", "measure each strategy R times, interleaved; report mean ± standard error (default: 1)")
+      .option("--no-save", "do not write the JSON result under results/")
+      .option("--out <dir>", "where the JSON result is saved (default: results/)")
+      .option("--export-markdown <file>", "also write a Markdown report with Mermaid charts")
+      .option("--export-json <file>", "also write the JSON document to a file")
+      .option("--export-html <file>", "also write a self-contained HTML report: table, TPS bars, timeline, latency distribution")
+      .option("--export-csv <file>", "also write one CSV row per strategy")
+      .option("--threshold <expr>", "a CI gate, repeatable: [strategy:]metric op value, e.g. p99<50ms, tps>=1000, violations==0; a miss exits 99", collect)
+      .option("--fail-on-violations", "shorthand for --threshold violations==0 on every strategy")
+      .option("--max-error-rate <share>", "a correct strategy failing more registrations than this is ⚠, not ✓ (default: 1%)")
+      .option("--fail-on-verdict <level>", "exit 99 when a strategy is ✗ (fail), or ⚠ / ? / ✗ (warn)")
+      .option("--percentiles <list>", "the table's latency columns (default: 50,95,99,99.9)")
+      .option("--save-baseline <file>", "save this run as a baseline")
+      .option("--baseline <file>", "compare TPS and p99 with a saved baseline of the same workload; a regression exits 99")
+      .option("--max-regression <pct>", "how much worse than the baseline counts as a regression (default: 10%)")
+      .option("--json", "print exactly one JSON document on stdout and nothing else there")
+      .addHelpText("after", RUN_EXAMPLES),
   ).action(async (options: Record<string, unknown>, command: Command) => {
-      // Only values given on the command line override a scenario; commander's own defaults (--no-watchdog's
-      // implied true) must not.
-      setExit(await runCommand(given(options, command), io));
-    });
+    // Only values given on the command line override a scenario; commander's own defaults (--no-watchdog's
+    // implied true) must not.
+    setExit(await runCommand(given(options, command), io));
+  });
   program
     .command("report")
     .description("re-render saved results (several files become one table)")

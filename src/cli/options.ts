@@ -1,6 +1,15 @@
 import { availableParallelism } from "node:os";
 import { parseCidr, poolSize } from "../core/ipv4.js";
-import { DEFAULT_STORE_SPEC, describeStoreSpec, isServerStore, isShareable, ISOLATIONS, parseStoreSpec, type Isolation, type StoreSpec } from "../store/registry.js";
+import {
+  DEFAULT_STORE_SPEC,
+  describeStoreSpec,
+  isServerStore,
+  isShareable,
+  ISOLATIONS,
+  parseStoreSpec,
+  type Isolation,
+  type StoreSpec,
+} from "../store/registry.js";
 import { describeFault, parseFault, type Fault } from "../faults/faults.js";
 import { DEFAULT_REDIS_LOCK_SETTINGS } from "../locks/redisLock.js";
 import { checkEtcdUrl } from "../etcd/client.js";
@@ -15,7 +24,11 @@ const NO_SECRETS: Secrets = Object.freeze({ projects: [], serverKey: undefined, 
 
 /** A flag or scenario value that cannot be used: exit 2, the flag named, the fix given. */
 export class UsageError extends Error {
-  constructor(readonly flag: string, problem: string, readonly fix: string) {
+  constructor(
+    readonly flag: string,
+    problem: string,
+    readonly fix: string,
+  ) {
     super(`${flag} ${problem}. ${fix}`);
   }
 }
@@ -114,7 +127,11 @@ export function parseDurationMs(value: string): number | undefined {
 function duration(key: string, value: unknown, example: string, allowZero = true): number {
   const ms = parseDurationMs(String(value));
   if (ms === undefined || (!allowZero && ms === 0)) {
-    throw new UsageError(FLAG[key] ?? key, `must be a duration such as 250us, 250ms, 1.5s, 2m or a number of milliseconds${allowZero ? "" : " above 0"} (got ${text(value)})`, `For example: ${example}.`);
+    throw new UsageError(
+      FLAG[key] ?? key,
+      `must be a duration such as 250us, 250ms, 1.5s, 2m or a number of milliseconds${allowZero ? "" : " above 0"} (got ${text(value)})`,
+      `For example: ${example}.`,
+    );
   }
   return ms;
 }
@@ -132,7 +149,10 @@ export function defaultWorkers(target: boolean): number {
 /** `--stages 30s:200,1m:1000,30s:0` (concurrencies) or `30s:500/s,…` (rates). */
 function parseStages(value: unknown): { stages: { durationMs: number; target: number }[]; of: "concurrency" | "rate" } {
   const fix = "For example: --stages 30s:200,1m:1000,30s:0 (ramping the concurrency) or --stages 30s:500/s,1m:2000/s (ramping the rate).";
-  const parts = String(value).split(",").map((p) => p.trim()).filter(Boolean);
+  const parts = String(value)
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (parts.length === 0) throw new UsageError("--stages", "is empty", fix);
   const stages: { durationMs: number; target: number }[] = [];
   const kinds = new Set<string>();
@@ -162,7 +182,12 @@ export function parseStrategies(value: unknown): string[] {
   for (const name of names) {
     if (name === "all") out.push(...known);
     else if (known.includes(name)) out.push(name);
-    else throw new UsageError("--strategy", `names an unknown strategy ${JSON.stringify(name)}`, `Known strategies: ${known.join(", ")} (or all); \`regbench strategies\` describes them.`);
+    else
+      throw new UsageError(
+        "--strategy",
+        `names an unknown strategy ${JSON.stringify(name)}`,
+        `Known strategies: ${known.join(", ")} (or all); \`regbench strategies\` describes them.`,
+      );
   }
   return [...new Set(out)];
 }
@@ -176,11 +201,19 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
   const merged: Record<string, unknown> = {};
   if (cli.scenario !== undefined) {
     const file = loadScenario(String(cli.scenario));
-    if (typeof file === "string") throw new UsageError("--scenario", `cannot be used: ${file}`, `Pass a scenario file or one of the shipped names: ${shippedScenarios().join(", ")}.`);
+    if (typeof file === "string")
+      throw new UsageError("--scenario", `cannot be used: ${file}`, `Pass a scenario file or one of the shipped names: ${shippedScenarios().join(", ")}.`);
     scenario = file.name;
     for (const [name, value] of Object.entries(file.options)) {
       const key = scenarioKey(name);
-      if (!(key in FLAG)) throw new UsageError("--scenario", `file ${JSON.stringify(file.name)} sets an unknown option ${JSON.stringify(name)}`, `Use the long flag names: ${Object.values(FLAG).map((f) => f.split(" ")[0]).join(", ")}.`);
+      if (!(key in FLAG))
+        throw new UsageError(
+          "--scenario",
+          `file ${JSON.stringify(file.name)} sets an unknown option ${JSON.stringify(name)}`,
+          `Use the long flag names: ${Object.values(FLAG)
+            .map((f) => f.split(" ")[0])
+            .join(", ")}.`,
+        );
       merged[key] = value;
     }
   }
@@ -189,13 +222,20 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
   const has = (key: string) => merged[key] !== undefined;
 
   const strategies = has("target") ? ["target"] : parseStrategies(has("strategy") ? get("strategy") : "all");
-  const selection = !has("strategy") || String(get("strategy")).split(",").some((s) => s.trim() === "all") ? ("all" as const) : ("explicit" as const);
+  const selection =
+    !has("strategy") ||
+    String(get("strategy"))
+      .split(",")
+      .some((s) => s.trim() === "all")
+      ? ("all" as const)
+      : ("explicit" as const);
   const requests = has("requests") ? integer("requests", get("requests"), 1, "-n 10000") : DEFAULT_WORKLOAD.requests;
   const concurrency = has("concurrency") ? integer("concurrency", get("concurrency"), 1, "-c 100") : DEFAULT_WORKLOAD.concurrency;
   let rate: number | undefined;
   if (has("rate")) {
     rate = Number(get("rate"));
-    if (!Number.isFinite(rate) || rate <= 0 || String(get("rate")).trim() === "") throw new UsageError("--rate", `must be a number of requests per second above 0 (got ${text(get("rate"))})`, "For example: --rate 2000.");
+    if (!Number.isFinite(rate) || rate <= 0 || String(get("rate")).trim() === "")
+      throw new UsageError("--rate", `must be a number of requests per second above 0 (got ${text(get("rate"))})`, "For example: --rate 2000.");
   }
   // --warmup is a count of registrations, or a time (any duration with a unit).
   let warmup: number = DEFAULT_WORKLOAD.warmup;
@@ -206,13 +246,26 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
   }
   const durationMs = has("duration") ? duration("duration", get("duration"), "--duration 30s", false) : undefined;
   if (durationMs !== undefined && has("requests") && cli.requests !== undefined) {
-    throw new UsageError("--duration", "cannot be combined with -n: a run is bounded by requests or by time", "Drop -n to run for --duration, or drop --duration to send -n requests.");
+    throw new UsageError(
+      "--duration",
+      "cannot be combined with -n: a run is bounded by requests or by time",
+      "Drop -n to run for --duration, or drop --duration to send -n requests.",
+    );
   }
   const stagesParsed = has("stages") ? parseStages(get("stages")) : undefined;
   if (stagesParsed && (durationMs !== undefined || (has("requests") && cli.requests !== undefined))) {
-    throw new UsageError("--stages", "cannot be combined with -n or --duration: the stages decide how long the run lasts", "Drop -n and --duration, or drop --stages.");
+    throw new UsageError(
+      "--stages",
+      "cannot be combined with -n or --duration: the stages decide how long the run lasts",
+      "Drop -n and --duration, or drop --stages.",
+    );
   }
-  if (stagesParsed?.of === "rate" && has("rate")) throw new UsageError("--stages", "with rates (N/s) cannot be combined with --rate: the stages give the rate", "Drop --rate, or give the stages as concurrencies (30s:200).");
+  if (stagesParsed?.of === "rate" && has("rate"))
+    throw new UsageError(
+      "--stages",
+      "with rates (N/s) cannot be combined with --rate: the stages give the rate",
+      "Drop --rate, or give the stages as concurrencies (30s:200).",
+    );
   const systems = has("systems") ? integer("systems", get("systems"), 1, "--systems 100") : DEFAULT_WORKLOAD.systems;
   const projects = has("projects") ? integer("projects", get("projects"), 1, "--projects 4") : DEFAULT_WORKLOAD.projects;
   const resend = has("resend") ? ratio("resend", get("resend"), "--resend 0.1") : DEFAULT_WORKLOAD.resend;
@@ -220,31 +273,68 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
   const seed = has("seed") ? integer("seed", get("seed"), 0, "--seed 42") : Math.floor(Math.random() * 2 ** 31);
   const cidrText = has("cidr") ? String(get("cidr")) : DEFAULT_WORKLOAD.cidr;
   const cidr = parseCidr(cidrText);
-  if (!cidr) throw new UsageError("--cidr", `is not an IPv4 network with a prefix from /1 to /29 (got ${JSON.stringify(cidrText)})`, "For example: --cidr 10.0.0.0/12 (the address must be the network's first).");
+  if (!cidr)
+    throw new UsageError(
+      "--cidr",
+      `is not an IPv4 network with a prefix from /1 to /29 (got ${JSON.stringify(cidrText)})`,
+      "For example: --cidr 10.0.0.0/12 (the address must be the network's first).",
+    );
   const storeSpec: StoreSpec | string = has("store") ? parseStoreSpec(String(get("store"))) : DEFAULT_STORE_SPEC;
-  if (typeof storeSpec === "string") throw new UsageError("--store", `is not understood (got ${JSON.stringify(get("store"))}): ${storeSpec}`, "For example: --store sqlite, --store postgres://postgres@127.0.0.1:5432/test or --store mysql://root@127.0.0.1:3306/test.");
+  if (typeof storeSpec === "string")
+    throw new UsageError(
+      "--store",
+      `is not understood (got ${JSON.stringify(get("store"))}): ${storeSpec}`,
+      "For example: --store sqlite, --store postgres://postgres@127.0.0.1:5432/test or --store mysql://root@127.0.0.1:3306/test.",
+    );
   const pool = has("pool") ? integer("pool", get("pool"), 1, "--pool 16") : undefined;
   const isolationText = has("isolation") ? String(get("isolation")) : undefined;
   if (isolationText !== undefined && !ISOLATIONS.includes(isolationText as Isolation)) {
-    throw new UsageError("--isolation", `must be one of ${ISOLATIONS.join(", ")} (got ${JSON.stringify(isolationText)})`, "For example: --isolation serializable; leave it out for the database's default.");
+    throw new UsageError(
+      "--isolation",
+      `must be one of ${ISOLATIONS.join(", ")} (got ${JSON.stringify(isolationText)})`,
+      "For example: --isolation serializable; leave it out for the database's default.",
+    );
   }
   if (!isServerStore(storeSpec)) {
     for (const key of ["pool", "isolation"] as const) {
-      if (has(key)) throw new UsageError(FLAG[key]!, `applies to database servers only (--store postgres://… or mysql://…), not ${describeStoreSpec(storeSpec)}`, `Drop ${FLAG[key]}, or use a postgres:// or mysql:// store.`);
+      if (has(key))
+        throw new UsageError(
+          FLAG[key]!,
+          `applies to database servers only (--store postgres://… or mysql://…), not ${describeStoreSpec(storeSpec)}`,
+          `Drop ${FLAG[key]}, or use a postgres:// or mysql:// store.`,
+        );
     }
   }
   const keepStore = has("keepStore") && get("keepStore") !== false && get("keepStore") !== "false";
-  if (keepStore && storeSpec.kind === "memory") throw new UsageError("--keep-store", "has nothing to keep in the memory store", "Use --store sqlite (kept as regbench-PREFIX.db in this folder), sqlite:PATH, or a database server.");
+  if (keepStore && storeSpec.kind === "memory")
+    throw new UsageError(
+      "--keep-store",
+      "has nothing to keep in the memory store",
+      "Use --store sqlite (kept as regbench-PREFIX.db in this folder), sqlite:PATH, or a database server.",
+    );
   const shards = has("shards") ? integer("shards", get("shards"), 1, "--shards 32") : defaultShardCount();
-  if ((shards & (shards - 1)) !== 0) throw new UsageError("--shards", `must be a power of two (got ${shards})`, `Use ${2 ** Math.ceil(Math.log2(shards))} or ${2 ** Math.floor(Math.log2(shards))}.`);
+  if ((shards & (shards - 1)) !== 0)
+    throw new UsageError(
+      "--shards",
+      `must be a power of two (got ${shards})`,
+      `Use ${2 ** Math.ceil(Math.log2(shards))} or ${2 ** Math.floor(Math.log2(shards))}.`,
+    );
   const lockTimeoutMs = has("lockTimeout") ? duration("lockTimeout", get("lockTimeout"), "--lock-timeout 5s", false) : DEFAULT_STRATEGY_SETTINGS.lockTimeoutMs;
   const lockKeyText = has("lockKey") ? String(get("lockKey")) : undefined;
-  if (lockKeyText !== undefined && lockKeyText !== "system" && lockKeyText !== "project") throw new UsageError("--lock-key", `must be system or project (got ${JSON.stringify(lockKeyText)})`, "Use --lock-key system (the seed's) or --lock-key project.");
+  if (lockKeyText !== undefined && lockKeyText !== "system" && lockKeyText !== "project")
+    throw new UsageError(
+      "--lock-key",
+      `must be system or project (got ${JSON.stringify(lockKeyText)})`,
+      "Use --lock-key system (the seed's) or --lock-key project.",
+    );
   const retries = has("retries") ? integer("retries", get("retries"), 1, "--retries 30") : DEFAULT_STRATEGY_SETTINGS.retry.maxAttempts;
   const redisText = has("redis") ? String(get("redis")) : DEFAULT_STRATEGY_SETTINGS.redis.urls.join(",");
   let urls: string[] | "auto" = "auto";
   if (redisText !== "auto") {
-    urls = redisText.split(",").map((u) => u.trim()).filter(Boolean);
+    urls = redisText
+      .split(",")
+      .map((u) => u.trim())
+      .filter(Boolean);
     if (urls.length === 0) throw new UsageError("--redis", "is empty", "Pass a URL such as redis://127.0.0.1:6379, a comma list of them, or auto.");
     for (const url of urls) {
       const problem = checkRedisUrl(url);
@@ -257,25 +347,42 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
   const autoMatch = /^auto(?::(\d+))?$/.exec(etcdText);
   if (autoMatch) {
     autoMembers = autoMatch[1] === undefined ? 1 : Number(autoMatch[1]);
-    if (autoMembers !== 1 && autoMembers !== 3 && autoMembers !== 5) throw new UsageError("--etcd", `auto:${autoMatch[1]} is not a cluster size regbench starts`, "Use --etcd auto (one member) or --etcd auto:3 (a three-member cluster).");
+    if (autoMembers !== 1 && autoMembers !== 3 && autoMembers !== 5)
+      throw new UsageError(
+        "--etcd",
+        `auto:${autoMatch[1]} is not a cluster size regbench starts`,
+        "Use --etcd auto (one member) or --etcd auto:3 (a three-member cluster).",
+      );
   } else {
-    etcdUrls = etcdText.split(",").map((u) => u.trim()).filter(Boolean);
-    if (etcdUrls.length === 0) throw new UsageError("--etcd", "is empty", "Pass a URL such as http://127.0.0.1:2379, a comma list of a cluster's members, or auto.");
+    etcdUrls = etcdText
+      .split(",")
+      .map((u) => u.trim())
+      .filter(Boolean);
+    if (etcdUrls.length === 0)
+      throw new UsageError("--etcd", "is empty", "Pass a URL such as http://127.0.0.1:2379, a comma list of a cluster's members, or auto.");
     for (const url of etcdUrls) {
       const problem = checkEtcdUrl(url);
-      if (problem) throw new UsageError("--etcd", `has ${problem}`, "Pass client URLs such as http://127.0.0.1:2379 (comma-separated for a cluster), auto, or auto:3.");
+      if (problem)
+        throw new UsageError("--etcd", `has ${problem}`, "Pass client URLs such as http://127.0.0.1:2379 (comma-separated for a cluster), auto, or auto:3.");
     }
   }
   const lockNesting = has("lockNesting") && get("lockNesting") !== false && get("lockNesting") !== "false";
   const ttlMs = has("lockTtl") ? duration("lockTtl", get("lockTtl"), "--lock-ttl 10s", false) : DEFAULT_REDIS_LOCK_SETTINGS.ttlMs;
   const waitMs = has("lockWait") ? duration("lockWait", get("lockWait"), "--lock-wait 0 (fail fast) or --lock-wait 5s") : lockTimeoutMs;
-  const lockBatch = has("lockBatch") ? integer("lockBatch", get("lockBatch"), 1, "--lock-batch 1 (one acquisition per registration)") : DEFAULT_STRATEGY_SETTINGS.redis.lockBatch;
+  const lockBatch = has("lockBatch")
+    ? integer("lockBatch", get("lockBatch"), 1, "--lock-batch 1 (one acquisition per registration)")
+    : DEFAULT_STRATEGY_SETTINGS.redis.lockBatch;
   const watchdog = has("watchdog") ? get("watchdog") !== false && get("watchdog") !== "false" : true;
   const faultValues = has("fault") ? ([] as unknown[]).concat(get("fault")) : [];
   const faults: Fault[] = [];
   for (const value of faultValues) {
     const fault = parseFault(String(value));
-    if (typeof fault === "string") throw new UsageError("--fault", `is not understood: ${fault}`, "Use --fault pause:0.05:500 (probability, stall in ms), --fault redis-down:2000 or --fault etcd-down:2000 (ms into the run).");
+    if (typeof fault === "string")
+      throw new UsageError(
+        "--fault",
+        `is not understood: ${fault}`,
+        "Use --fault pause:0.05:500 (probability, stall in ms), --fault redis-down:2000 or --fault etcd-down:2000 (ms into the run).",
+      );
     faults.push(fault);
   }
 
@@ -287,50 +394,118 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
     } catch {
       parsed = undefined;
     }
-    if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) throw new UsageError("--target", `is not an http:// URL (got ${JSON.stringify(target)})`, "For example: --target http://127.0.0.1:8080 (the server's base URL).");
-    if (has("strategy")) throw new UsageError("--strategy", "cannot be combined with --target: the target runs its own strategy", "Drop --strategy, or drop --target to let regbench start its own server per strategy.");
+    if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:"))
+      throw new UsageError(
+        "--target",
+        `is not an http:// URL (got ${JSON.stringify(target)})`,
+        "For example: --target http://127.0.0.1:8080 (the server's base URL).",
+      );
+    if (has("strategy"))
+      throw new UsageError(
+        "--strategy",
+        "cannot be combined with --target: the target runs its own strategy",
+        "Drop --strategy, or drop --target to let regbench start its own server per strategy.",
+      );
   }
   const modeText = has("mode") ? String(get("mode")) : target !== undefined ? "http" : "in-process";
-  if (modeText !== "in-process" && modeText !== "http") throw new UsageError("--mode", `must be in-process or http (got ${JSON.stringify(modeText)})`, "Use --mode http to go through regbench's HTTP server, or leave it out.");
+  if (modeText !== "in-process" && modeText !== "http")
+    throw new UsageError(
+      "--mode",
+      `must be in-process or http (got ${JSON.stringify(modeText)})`,
+      "Use --mode http to go through regbench's HTTP server, or leave it out.",
+    );
   if (target !== undefined && modeText !== "http") throw new UsageError("--mode", "must be http with --target", "Drop --mode, or use --mode http.");
   // Secrets (projects, keys, the audit token) come resolved from the command line, --secrets-file or the
   // environment; given on the command line without a target they are a mistake, from the environment they are ignored.
   for (const key of ["project", "serverKey", "auditToken", "secretsFile"] as const) {
-    if (has(key) && target === undefined) throw new UsageError(FLAG[key]!, "only applies with --target", `Drop ${FLAG[key]}: without a target, regbench starts its own servers with their own secrets.`);
+    if (has(key) && target === undefined)
+      throw new UsageError(
+        FLAG[key]!,
+        "only applies with --target",
+        `Drop ${FLAG[key]}: without a target, regbench starts its own servers with their own secrets.`,
+      );
   }
   const givenProjects = target !== undefined ? secrets.projects : [];
   if (target !== undefined && givenProjects.length === 0) {
-    throw new UsageError("--target", "needs at least one project the target knows", "Pass --secrets-file FILE (regbench serve prints one), REGBENCH_PROJECTS=ID:KEY in the environment, or --project ID:KEY.");
+    throw new UsageError(
+      "--target",
+      "needs at least one project the target knows",
+      "Pass --secrets-file FILE (regbench serve prints one), REGBENCH_PROJECTS=ID:KEY in the environment, or --project ID:KEY.",
+    );
   }
   const serverKey = target !== undefined ? secrets.serverKey : undefined;
-  if (serverKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(serverKey)) throw new UsageError("--server-key", "must be 64 hex digits (a 256-bit AES key)", "Pass the key the target was started with, or leave it out to check IPs only.");
+  if (serverKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(serverKey))
+    throw new UsageError(
+      "--server-key",
+      "must be 64 hex digits (a 256-bit AES key)",
+      "Pass the key the target was started with, or leave it out to check IPs only.",
+    );
   const auditToken = target !== undefined ? secrets.auditToken : undefined;
   const timeoutMs = has("timeout") ? duration("timeout", get("timeout"), "--timeout 10s", false) : 10_000;
-  if (has("timeout") && modeText !== "http") throw new UsageError("--timeout", "applies to HTTP runs only", "Add --mode http or --target, or drop --timeout (in-process registrations wait for their locks with --lock-timeout).");
+  if (has("timeout") && modeText !== "http")
+    throw new UsageError(
+      "--timeout",
+      "applies to HTTP runs only",
+      "Add --mode http or --target, or drop --timeout (in-process registrations wait for their locks with --lock-timeout).",
+    );
   if (target !== undefined && faults.length > 0) {
-    throw new UsageError("--fault", "cannot be injected into a --target: regbench does not control that server", "Drop --fault, or use --mode http, which starts regbench's own server per strategy and injects the faults there.");
+    throw new UsageError(
+      "--fault",
+      "cannot be injected into a --target: regbench does not control that server",
+      "Drop --fault, or use --mode http, which starts regbench's own server per strategy and injects the faults there.",
+    );
   }
   const instances = has("instances") ? integer("instances", get("instances"), 1, "--instances 2") : 1;
-  if (has("workers") && modeText !== "http") throw new UsageError("--workers", "needs --mode http or --target", "In-process runs measure the strategy in one thread, as a service instance runs it; generator threads send HTTP requests.");
+  if (has("workers") && modeText !== "http")
+    throw new UsageError(
+      "--workers",
+      "needs --mode http or --target",
+      "In-process runs measure the strategy in one thread, as a service instance runs it; generator threads send HTTP requests.",
+    );
   const workers = has("workers") ? integer("workers", get("workers"), 1, "--workers 2") : defaultWorkers(target !== undefined);
-  if (workers > 64) throw new UsageError("--workers", `(${workers}) is more than 64`, "Use at most one generator thread per core: --workers 2 on this machine's cores.");
+  if (workers > 64)
+    throw new UsageError("--workers", `(${workers}) is more than 64`, "Use at most one generator thread per core: --workers 2 on this machine's cores.");
   if (instances > 1 && modeText !== "http") throw new UsageError("--instances", "needs --mode http", "Add --mode http: instances are server processes.");
-  if (instances > 1 && target !== undefined) throw new UsageError("--instances", "cannot be combined with --target", "Start the target with regbench serve --instances N instead.");
+  if (instances > 1 && target !== undefined)
+    throw new UsageError("--instances", "cannot be combined with --target", "Start the target with regbench serve --instances N instead.");
   if (modeText === "http" && target === undefined && !isShareable(storeSpec)) {
-    throw new UsageError("--store", `${describeStoreSpec(storeSpec)} cannot be opened by the server, which runs in another process`, "Use --store sqlite (a temporary file), sqlite:PATH, or a postgres:// or mysql:// server.");
+    throw new UsageError(
+      "--store",
+      `${describeStoreSpec(storeSpec)} cannot be opened by the server, which runs in another process`,
+      "Use --store sqlite (a temporary file), sqlite:PATH, or a postgres:// or mysql:// server.",
+    );
   }
 
   // Cross-option checks: each is a mistake that would make the run meaningless rather than merely slow.
-  if (projects > systems) throw new UsageError("--projects", `(${projects}) is more than --systems (${systems}): a project without a system gets no registrations`, `Use --systems ${projects} or more, or fewer projects.`);
+  if (projects > systems)
+    throw new UsageError(
+      "--projects",
+      `(${projects}) is more than --systems (${systems}): a project without a system gets no registrations`,
+      `Use --systems ${projects} or more, or fewer projects.`,
+    );
   const capacity = poolSize(cidr);
   const perProject = durationMs !== undefined || stagesParsed ? 0 : Math.ceil((warmup + requests) / projects);
-  if (perProject > capacity) throw new UsageError("--cidr", `${cidr.text} holds ${capacity} devices, but a project may receive up to ${perProject} registrations`, `Use a larger pool, such as --cidr 10.0.0.0/8, or fewer requests.`);
+  if (perProject > capacity)
+    throw new UsageError(
+      "--cidr",
+      `${cidr.text} holds ${capacity} devices, but a project may receive up to ${perProject} registrations`,
+      `Use a larger pool, such as --cidr 10.0.0.0/8, or fewer requests.`,
+    );
 
   return Object.freeze({
     strategies: Object.freeze(strategies),
     selection,
     mode: modeText,
-    http: Object.freeze({ workers, target: target?.replace(/\/+$/, ""), projects: Object.freeze(givenProjects), serverKey, instances, serverWarmup: get("serverWarmup") !== false, timeoutMs, auditToken }),
+    http: Object.freeze({
+      workers,
+      target: target?.replace(/\/+$/, ""),
+      projects: Object.freeze(givenProjects),
+      serverKey,
+      instances,
+      serverWarmup: get("serverWarmup") !== false,
+      timeoutMs,
+      auditToken,
+    }),
     scenario,
     workload: Object.freeze({
       requests,
@@ -365,7 +540,12 @@ export function describeConfig(config: RunConfig): Record<string, unknown> {
   return {
     mode: config.mode,
     ...(config.mode === "http"
-      ? { target: config.http.target ?? "embedded regbench serve", instances: config.http.instances, serverWarmup: config.http.target ? null : config.http.serverWarmup, timeoutMs: config.http.timeoutMs }
+      ? {
+          target: config.http.target ?? "embedded regbench serve",
+          instances: config.http.instances,
+          serverWarmup: config.http.target ? null : config.http.serverWarmup,
+          timeoutMs: config.http.timeoutMs,
+        }
       : {}),
     scenario: config.scenario ?? null,
     strategies: config.strategies,
@@ -378,8 +558,12 @@ export function describeConfig(config: RunConfig): Record<string, unknown> {
     ...(isServerStore(config.store) ? { pool: config.storeOptions.pool ?? "default", isolation: config.storeOptions.isolation ?? "database default" } : {}),
     ...(config.storeOptions.keep ? { keepStore: true } : {}),
     ...(usesRedis ? { redis: config.redis.urls === "auto" ? "auto" : config.redis.urls.join(",") } : {}),
-    ...(usesEtcd ? { etcd: config.etcd.urls === "auto" ? `auto${config.etcd.autoMembers > 1 ? `:${config.etcd.autoMembers}` : ""}` : config.etcd.urls.join(",") } : {}),
-    ...(usesLocks ? { lockTtlMs: config.redis.ttlMs, lockWaitMs: config.redis.waitMs, watchdog: config.redis.watchdog, lockBatch: config.redis.lockBatch } : {}),
+    ...(usesEtcd
+      ? { etcd: config.etcd.urls === "auto" ? `auto${config.etcd.autoMembers > 1 ? `:${config.etcd.autoMembers}` : ""}` : config.etcd.urls.join(",") }
+      : {}),
+    ...(usesLocks
+      ? { lockTtlMs: config.redis.ttlMs, lockWaitMs: config.redis.waitMs, watchdog: config.redis.watchdog, lockBatch: config.redis.lockBatch }
+      : {}),
     faults: config.faults.map(describeFault),
     runs: config.runs,
   };

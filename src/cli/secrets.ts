@@ -19,7 +19,11 @@ export interface SecretsFile {
 export function parseProject(value: string, source: string): { id: string; key: string } {
   const colon = value.indexOf(":");
   if (colon <= 0 || colon === value.length - 1) {
-    throw new UsageError(source, `must be ID:KEY (got ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)})`, "For example: fleet-a:s3cret (regbench serve writes its projects to the secrets file it prints).");
+    throw new UsageError(
+      source,
+      `must be ID:KEY (got ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)})`,
+      "For example: fleet-a:s3cret (regbench serve writes its projects to the secrets file it prints).",
+    );
   }
   return { id: value.slice(0, colon), key: value.slice(colon + 1) };
 }
@@ -30,16 +34,26 @@ export function readSecretsFile(path: string): SecretsFile {
   try {
     doc = JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
-    throw new UsageError("--secrets-file", `cannot be read: ${(error as Error).message}`, 'Pass a JSON file such as {"projects": [{"id": "p", "key": "…"}], "serverKey": "…", "auditToken": "…"} (regbench serve writes one).');
+    throw new UsageError(
+      "--secrets-file",
+      `cannot be read: ${(error as Error).message}`,
+      'Pass a JSON file such as {"projects": [{"id": "p", "key": "…"}], "serverKey": "…", "auditToken": "…"} (regbench serve writes one).',
+    );
   }
   const file = doc as SecretsFile;
   const ok =
     typeof file === "object" &&
     file !== null &&
-    (file.projects === undefined || (Array.isArray(file.projects) && file.projects.every((p) => typeof p?.id === "string" && p.id !== "" && typeof p?.key === "string" && p.key !== ""))) &&
+    (file.projects === undefined ||
+      (Array.isArray(file.projects) && file.projects.every((p) => typeof p?.id === "string" && p.id !== "" && typeof p?.key === "string" && p.key !== ""))) &&
     (file.serverKey === undefined || typeof file.serverKey === "string") &&
     (file.auditToken === undefined || typeof file.auditToken === "string");
-  if (!ok) throw new UsageError("--secrets-file", `${path} is not a secrets file`, 'Its shape: {"projects": [{"id": "p", "key": "…"}], "serverKey": "64 hex digits", "auditToken": "…"}, every field optional.');
+  if (!ok)
+    throw new UsageError(
+      "--secrets-file",
+      `${path} is not a secrets file`,
+      'Its shape: {"projects": [{"id": "p", "key": "…"}], "serverKey": "64 hex digits", "auditToken": "…"}, every field optional.',
+    );
   return file;
 }
 

@@ -35,7 +35,8 @@ export function useColor(io: Io): boolean {
 export function renderStrategies(): string {
   const width = Math.max(...STRATEGIES.map((s) => s.name.length));
   return STRATEGIES.map(
-    (s) => `${s.name.padEnd(width)}  [${s.kind}${s.constraints ? ", unique constraints" : ""}]\n${" ".repeat(width)}  protects: ${s.protects}\n${" ".repeat(width)}  does not: ${s.exposes}`,
+    (s) =>
+      `${s.name.padEnd(width)}  [${s.kind}${s.constraints ? ", unique constraints" : ""}]\n${" ".repeat(width)}  protects: ${s.protects}\n${" ".repeat(width)}  does not: ${s.exposes}`,
   ).join("\n");
 }
 
@@ -45,7 +46,11 @@ export function loadReport(path: string, flag: string): RunReport {
   try {
     doc = JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
-    throw new UsageError(flag, `cannot read ${path}: ${(error as Error).message}`, "Pass a file written by regbench run (--json, --export-json, --save-baseline or results/).");
+    throw new UsageError(
+      flag,
+      `cannot read ${path}: ${(error as Error).message}`,
+      "Pass a file written by regbench run (--json, --export-json, --save-baseline or results/).",
+    );
   }
   const report = doc as Partial<RunReport>;
   if (report?.tool !== "regbench" || report.schemaVersion !== 1 || !Array.isArray(report.results)) {
@@ -60,7 +65,12 @@ export function maxErrorRateOf(options: Record<string, unknown>): number {
   const text = String(options.maxErrorRate).trim();
   const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(text);
   const value = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
-  if (!m || !(value >= 0 && value <= 1)) throw new UsageError("--max-error-rate", `must be a share of registrations from 0% to 100% (got ${JSON.stringify(text)})`, "For example: --max-error-rate 1% (or 0.01).");
+  if (!m || !(value >= 0 && value <= 1))
+    throw new UsageError(
+      "--max-error-rate",
+      `must be a share of registrations from 0% to 100% (got ${JSON.stringify(text)})`,
+      "For example: --max-error-rate 1% (or 0.01).",
+    );
   return value;
 }
 
@@ -68,17 +78,28 @@ export function maxErrorRateOf(options: Record<string, unknown>): number {
 export function failOnVerdictOf(options: Record<string, unknown>): "warn" | "fail" | undefined {
   if (options.failOnVerdict === undefined) return undefined;
   const level = String(options.failOnVerdict);
-  if (level !== "warn" && level !== "fail") throw new UsageError("--fail-on-verdict", `must be warn or fail (got ${JSON.stringify(level)})`, "--fail-on-verdict fail exits 99 when a strategy is ✗; --fail-on-verdict warn also when one is ⚠ or not audited.");
+  if (level !== "warn" && level !== "fail")
+    throw new UsageError(
+      "--fail-on-verdict",
+      `must be warn or fail (got ${JSON.stringify(level)})`,
+      "--fail-on-verdict fail exits 99 when a strategy is ✗; --fail-on-verdict warn also when one is ⚠ or not audited.",
+    );
   return level;
 }
 
 /** `--percentiles 50,95,99,99.9`: the table's latency columns. */
 export function percentilesOf(options: Record<string, unknown>): number[] | undefined {
   if (options.percentiles === undefined) return undefined;
-  const parts = String(options.percentiles).split(",").map((p) => p.trim().replace(/^p/, ""));
+  const parts = String(options.percentiles)
+    .split(",")
+    .map((p) => p.trim().replace(/^p/, ""));
   const values = parts.map(Number);
   if (parts.length === 0 || parts.length > 8 || values.some((v, i) => !/^\d{1,2}(\.\d{1,3})?$/.test(parts[i]!) || !(v > 0 && v < 100))) {
-    throw new UsageError("--percentiles", `must be a comma list of 1 to 8 percentiles above 0 and below 100 (got ${JSON.stringify(String(options.percentiles))})`, "For example: --percentiles 50,95,99,99.9.");
+    throw new UsageError(
+      "--percentiles",
+      `must be a comma list of 1 to 8 percentiles above 0 and below 100 (got ${JSON.stringify(String(options.percentiles))})`,
+      "For example: --percentiles 50,95,99,99.9.",
+    );
   }
   return values;
 }
@@ -91,7 +112,8 @@ export function judged(report: RunReport, maxErrorRate: number): RunReport {
 /** `--max-regression` as a fraction (default 10%). */
 export function boundOf(options: Record<string, unknown>): number {
   const bound = options.maxRegression === undefined ? 0.1 : parseBound(String(options.maxRegression));
-  if (bound === undefined) throw new UsageError("--max-regression", `must be a percentage such as 10% (got ${String(options.maxRegression)})`, "For example: --max-regression 10%.");
+  if (bound === undefined)
+    throw new UsageError("--max-regression", `must be a percentage such as 10% (got ${String(options.maxRegression)})`, "For example: --max-regression 10%.");
   return bound;
 }
 
@@ -104,7 +126,8 @@ export function parseThresholds(options: Record<string, unknown>, strategies: re
   if (options.scenario !== undefined) {
     const file = loadScenario(String(options.scenario));
     // A scenario's gate about a strategy this run does not measure does not apply to it.
-    if (typeof file !== "string") fromScenario.push(...(file.thresholds ?? []).filter((t) => !/^\s*[A-Za-z][A-Za-z0-9_-]*\s*:/.test(t) || strategies.includes(t.split(":")[0]!.trim())));
+    if (typeof file !== "string")
+      fromScenario.push(...(file.thresholds ?? []).filter((t) => !/^\s*[A-Za-z][A-Za-z0-9_-]*\s*:/.test(t) || strategies.includes(t.split(":")[0]!.trim())));
   }
   const expressions = [...fromScenario, ...([] as unknown[]).concat(options.threshold ?? []).map(String)];
   if (options.failOnViolations) expressions.push("violations==0");

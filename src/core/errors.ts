@@ -29,7 +29,10 @@ export abstract class RegbenchError extends Error {
 /** A request field is missing, of the wrong type, too long or malformed. */
 export class ValidationError extends RegbenchError {
   readonly kind = "invalid-request" as const;
-  constructor(readonly field: string, readonly reason: string) {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
     super(`invalid request: ${field} ${reason}`);
   }
 }
@@ -50,7 +53,10 @@ export class WrongKeyError extends RegbenchError {
 
 export class PoolExhaustedError extends RegbenchError {
   readonly kind = "pool-exhausted" as const;
-  constructor(readonly projectId: string, readonly cidr: string) {
+  constructor(
+    readonly projectId: string,
+    readonly cidr: string,
+  ) {
     super(`no free IPv4 left in ${cidr} for project ${JSON.stringify(projectId)}`);
   }
 }
@@ -69,7 +75,10 @@ export class MachineConflictError extends RegbenchError {
 /** A waiter gave up on a lock after `waitedMs`; it never enters the critical section afterwards. */
 export class LockTimeoutError extends RegbenchError {
   readonly kind = "lock-timeout" as const;
-  constructor(readonly key: string, readonly waitedMs: number) {
+  constructor(
+    readonly key: string,
+    readonly waitedMs: number,
+  ) {
     super(`timed out after ${waitedMs.toFixed(0)} ms waiting for the lock on ${JSON.stringify(key)}`);
   }
 }
@@ -85,7 +94,10 @@ export class LockBusyError extends RegbenchError {
 /** A lock expired or was taken over while its holder still needed it; the holder must not write. */
 export class LockLostError extends RegbenchError {
   readonly kind = "lock-lost" as const;
-  constructor(readonly key: string, readonly when: "extend" | "release") {
+  constructor(
+    readonly key: string,
+    readonly when: "extend" | "release",
+  ) {
     super(`the lock on ${JSON.stringify(key)} was lost (found gone at ${when})`);
   }
 }
@@ -112,7 +124,10 @@ export type Constraint = "system" | "machine" | "ip";
 /** A write hit a unique constraint (only on stores created with constraints). */
 export class UniqueViolationError extends RegbenchError {
   readonly kind = "unique-violation" as const;
-  constructor(readonly constraint: Constraint, cause?: unknown) {
+  constructor(
+    readonly constraint: Constraint,
+    cause?: unknown,
+  ) {
     super(`unique constraint on ${constraint} violated`, { cause });
   }
 }
@@ -127,8 +142,14 @@ export type TransactionConflict = "deadlock" | "serialization" | "lock-wait-time
  */
 export class TransactionConflictError extends RegbenchError {
   readonly kind = "transaction-conflict" as const;
-  constructor(readonly reason: TransactionConflict, cause?: unknown) {
-    super(`the database aborted the write: ${reason === "deadlock" ? "a deadlock" : reason === "serialization" ? "a serialization failure" : "a lock wait timed out"}`, { cause });
+  constructor(
+    readonly reason: TransactionConflict,
+    cause?: unknown,
+  ) {
+    super(
+      `the database aborted the write: ${reason === "deadlock" ? "a deadlock" : reason === "serialization" ? "a serialization failure" : "a lock wait timed out"}`,
+      { cause },
+    );
   }
 }
 
@@ -138,7 +159,10 @@ export type ConflictCause = Constraint | TransactionConflict;
 /** Retrying after constraint or transaction conflicts ran out of attempts. */
 export class ConflictError extends RegbenchError {
   readonly kind = "conflict" as const;
-  constructor(readonly attempts: number, readonly last: ConflictCause) {
+  constructor(
+    readonly attempts: number,
+    readonly last: ConflictCause,
+  ) {
     super(`still conflicting (${last}) after ${attempts} attempts`);
   }
 }
@@ -154,7 +178,11 @@ export class StoreError extends RegbenchError {
 /** A write carried a fencing token older than one the store already accepted for that resource. */
 export class StaleFenceError extends RegbenchError {
   readonly kind = "stale-fence" as const;
-  constructor(readonly resource: string, readonly token: number, readonly newest: number) {
+  constructor(
+    readonly resource: string,
+    readonly token: number,
+    readonly newest: number,
+  ) {
     super(`stale fencing token ${token} for ${resource}: ${newest} was already accepted`);
   }
 }

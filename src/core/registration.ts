@@ -99,7 +99,11 @@ export class RegistrationService {
     return existing ? this.respondExisting(existing, project.id) : undefined;
   }
 
-  private async readThenWrite(store: Store, { request, project, cidr }: { request: RegisterRequest } & AuthenticatedProject, options: RegisterOptions): Promise<RegisterResponse> {
+  private async readThenWrite(
+    store: Store,
+    { request, project, cidr }: { request: RegisterRequest } & AuthenticatedProject,
+    options: RegisterOptions,
+  ): Promise<RegisterResponse> {
     const ensureSystem = async () => {
       if (await store.hasSystem(project.id, request.systemUuid)) return;
       await this.beforeWrite(options);

@@ -56,7 +56,9 @@ export async function startEmbedded(spec: ServeSpec, strategy: string, signal?: 
         if (m.type === "listening") resolve(m.url);
         else if (m.type === "failed") reject(new Error(m.message));
       });
-      void exited(child).then(() => reject(signal?.aborted ? new InterruptedError(strategy) : new Error(`the server ${describeExit(child.exitCode, child.signalCode)} before listening`)));
+      void exited(child).then(() =>
+        reject(signal?.aborted ? new InterruptedError(strategy) : new Error(`the server ${describeExit(child.exitCode, child.signalCode)} before listening`)),
+      );
       signal?.addEventListener("abort", onAbort, { once: true });
       if (signal?.aborted) onAbort();
       send({ type: "start", spec });

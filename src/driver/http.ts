@@ -21,7 +21,15 @@ import type { RunEvent } from "./recorder.js";
 const AUDIT_TIMEOUT_MS = 30_000;
 
 /** The spec of the server process started for one strategy: a fresh store, placed as an in-process run's would be. */
-function embeddedSpec(config: RunConfig, strategy: string, workload: Workload, serverKey: Buffer, auditToken: string, placement: Placement, tempDir: string): ServeSpec {
+function embeddedSpec(
+  config: RunConfig,
+  strategy: string,
+  workload: Workload,
+  serverKey: Buffer,
+  auditToken: string,
+  placement: Placement,
+  tempDir: string,
+): ServeSpec {
   return {
     ...(placement.temporary ? { temporary: { tempDir } } : {}),
     run: config,
@@ -46,7 +54,12 @@ function embeddedSpec(config: RunConfig, strategy: string, workload: Workload, s
  * the target's /v1/audit/rows. `strategy` is undefined for an external target. A server that dies during the run
  * fails the strategy with the reason.
  */
-export async function runHttp(config: RunConfig, strategy: string | undefined, hooks: RunHooks = {}, place: RunPlace = { prefix: newRunPrefix() }): Promise<StrategyResult> {
+export async function runHttp(
+  config: RunConfig,
+  strategy: string | undefined,
+  hooks: RunHooks = {},
+  place: RunPlace = { prefix: newRunPrefix() },
+): Promise<StrategyResult> {
   const emit = hooks.onEvent ?? ((_: RunEvent) => {});
   const w = config.workload;
   const name = strategy ?? "target";
@@ -109,14 +122,20 @@ export async function runHttp(config: RunConfig, strategy: string | undefined, h
     if (died) throw new CannotRunError(name, "worker", `the server ${died} during the measurement`);
 
     emit({ type: "phase", phase: "audit" });
-    const rows = await fetchAuditRows({ url, token: auditToken, timeoutMs: Math.min(AUDIT_TIMEOUT_MS, Math.max(config.http.timeoutMs, 2000)) }, workload.prefix);
+    const rows = await fetchAuditRows(
+      { url, token: auditToken, timeoutMs: Math.min(AUDIT_TIMEOUT_MS, Math.max(config.http.timeoutMs, 2000)) },
+      workload.prefix,
+    );
     let audit: AuditResult | null = null;
     const notes: string[] = [];
     if (typeof rows === "string") {
       notes.push(`audit n/a: ${rows}`);
     } else {
       // Without the server key the sealed configs cannot be opened: check the IPs only, and say so.
-      audit = auditRun(rows, recorder.acks.entries((i) => workload.machineIdOf(i)));
+      audit = auditRun(
+        rows,
+        recorder.acks.entries((i) => workload.machineIdOf(i)),
+      );
       if (!serverKey) notes.push("configs not opened (no --server-key): lost registrations checked against the stored IPs only");
     }
     if (window.abandoned > 0) notes.push(`interrupted with ${window.abandoned} registration(s) in flight; their outcomes are not counted`);

@@ -4,7 +4,10 @@ import type { Register } from "./loops.js";
 
 /** A non-200 answer, a malformed 200 or a failed exchange, with the kind the report counts it under. */
 export class HttpOutcomeError extends Error {
-  constructor(readonly kind: string, message: string) {
+  constructor(
+    readonly kind: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -136,7 +139,10 @@ export function httpRegistration(baseUrl: string, settings: HttpClientSettings):
   return {
     register(request: RegisterRequest) {
       return new Promise<RegisterResponse>((resolve, reject) => {
-        pool.dispatch({ origin, path, method: "POST", headers: HEADERS, body: JSON.stringify(request) }, new RegistrationHandler(requireConfig, resolve, reject));
+        pool.dispatch(
+          { origin, path, method: "POST", headers: HEADERS, body: JSON.stringify(request) },
+          new RegistrationHandler(requireConfig, resolve, reject),
+        );
       });
     },
     close: () => pool.close(),

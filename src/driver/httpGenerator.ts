@@ -49,7 +49,13 @@ export async function generateHttp(
   let measuring = false;
   const threads = Array.from({ length: workers }, (_, index) => {
     const share = { index, of: workers };
-    return new Worker(new URL("./httpGeneratorThread.js", import.meta.url), { workerData: { ...spec, share, client: { ...spec.client, connections: Math.max(1, Math.ceil(spec.client.connections / workers)) } } satisfies GeneratorSpec });
+    return new Worker(new URL("./httpGeneratorThread.js", import.meta.url), {
+      workerData: {
+        ...spec,
+        share,
+        client: { ...spec.client, connections: Math.max(1, Math.ceil(spec.client.connections / workers)) },
+      } satisfies GeneratorSpec,
+    });
   });
   const onAbort = () => threads.forEach((t) => t.postMessage("stop"));
   control.signal?.addEventListener("abort", onAbort, { once: true });
@@ -95,7 +101,11 @@ export async function generateHttp(
     const pacing = paced.length
       ? { achievedRate: paced.reduce((t, o) => t + o.pacing!.achievedRate, 0) / paced.length, late: paced.reduce((t, o) => t + o.pacing!.late, 0) }
       : undefined;
-    return { recorder, window: { firstSent: Number.isFinite(firstSent) ? firstSent : NaN, lastDone: Number.isFinite(lastDone) ? lastDone : NaN, abandoned }, ...(pacing ? { pacing } : {}) };
+    return {
+      recorder,
+      window: { firstSent: Number.isFinite(firstSent) ? firstSent : NaN, lastDone: Number.isFinite(lastDone) ? lastDone : NaN, abandoned },
+      ...(pacing ? { pacing } : {}),
+    };
   } finally {
     control.signal?.removeEventListener("abort", onAbort);
     await Promise.all(threads.map((t) => t.terminate()));
@@ -122,7 +132,12 @@ function sumProgress(parts: readonly Extract<RunEvent, { type: "progress" }>[]):
 }
 
 /** One generator's work: its pool, its share of the schedule, its recorder. */
-export async function generateHere(spec: GeneratorSpec, control: LoopControl, emit: (event: RunEvent) => void, onMeasureStart: () => void): Promise<Generated & { sent: number }> {
+export async function generateHere(
+  spec: GeneratorSpec,
+  control: LoopControl,
+  emit: (event: RunEvent) => void,
+  onMeasureStart: () => void,
+): Promise<Generated & { sent: number }> {
   const workload = new Workload(spec.workload, spec.prefix, spec.projects);
   // Plain http: the hand-written client (twice undici's pace for these exchanges); https: undici.
   const client = spec.url.startsWith("http:") ? rawHttpRegistration(spec.url, spec.client) : httpRegistration(spec.url, spec.client);

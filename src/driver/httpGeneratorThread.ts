@@ -10,10 +10,19 @@ parentPort!.on("message", (m: unknown) => {
 });
 
 try {
-  const { recorder, window, pacing, sent } = await generateHere(spec, { signal: stop.signal, drainMs: 1000 }, (event) => post({ type: "event", event }), () => {});
+  const { recorder, window, pacing, sent } = await generateHere(
+    spec,
+    { signal: stop.signal, drainMs: 1000 },
+    (event) => post({ type: "event", event }),
+    () => {},
+  );
   await recorder.acks.finish();
   const data = recorder.toData(window);
-  post({ type: "done", data, sent, ...(pacing ? { pacing } : {}) }, [data.acks.index.buffer as ArrayBuffer, data.acks.ip.buffer as ArrayBuffer, data.acks.flags.buffer as ArrayBuffer]);
+  post({ type: "done", data, sent, ...(pacing ? { pacing } : {}) }, [
+    data.acks.index.buffer as ArrayBuffer,
+    data.acks.ip.buffer as ArrayBuffer,
+    data.acks.flags.buffer as ArrayBuffer,
+  ]);
 } catch (error) {
   post({ type: "failed", message: (error as Error).message });
 }

@@ -50,7 +50,12 @@ export function newRunPrefix(): string {
  * the requested registrations, then audits the stored rows against every acknowledgement. Interrupted (the
  * signal), it stops starting requests, gives those in flight a moment, audits and reports what it measured.
  */
-export async function runStrategy(definition: StrategyDefinition, config: RunConfig, hooks: RunHooks = {}, place: RunPlace = { prefix: newRunPrefix() }): Promise<StrategyResult> {
+export async function runStrategy(
+  definition: StrategyDefinition,
+  config: RunConfig,
+  hooks: RunHooks = {},
+  place: RunPlace = { prefix: newRunPrefix() },
+): Promise<StrategyResult> {
   const emit = hooks.onEvent ?? (() => {});
   const { workload: w } = config;
   emit({ type: "phase", phase: "setup" });
@@ -85,7 +90,10 @@ export async function runStrategy(definition: StrategyDefinition, config: RunCon
         strategy: definition.name,
         state: hooks.signal?.aborted ? "interrupted" : "completed",
         ...recorder.figures(window),
-        audit: auditRun(rows, recorder.acks.entries((i) => workload.machineIdOf(i))),
+        audit: auditRun(
+          rows,
+          recorder.acks.entries((i) => workload.machineIdOf(i)),
+        ),
         memory: { peakRssMb: process.resourceUsage().maxRSS / 1024 },
         strategyStats: { ...strategy.stats(), ...store.stats?.() },
         store: `${describeLocation(opened.placement.location)}${opened.placement.temporary ? " (removed after the run)" : " (kept)"}`,

@@ -49,10 +49,12 @@ function untilDoneOrDrained(work: Promise<unknown>, control: LoopControl): Promi
     const onAbort = () => (timer = setTimeout(resolve, control.drainMs ?? DEFAULT_DRAIN_MS));
     if (signal.aborted) onAbort();
     else signal.addEventListener("abort", onAbort, { once: true });
-    work.then(() => resolve(), reject).finally(() => {
-      if (timer) clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-    });
+    work
+      .then(() => resolve(), reject)
+      .finally(() => {
+        if (timer) clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+      });
   });
 }
 

@@ -41,7 +41,10 @@ export async function measureWindow(
     emit({ type: "phase", phase: "warmup" });
     if (w.warmupMs !== undefined) {
       // A timed warmup takes indices from the top of the range, so the measured window's indices stay 0, 1, 2…
-      await closedLoop(register, requestAt, { from: WARMUP_BASE + share.index, to: Infinity, step: share.of }, concurrency, recorder.unmeasured, { ...control, durationMs: w.warmupMs });
+      await closedLoop(register, requestAt, { from: WARMUP_BASE + share.index, to: Infinity, step: share.of }, concurrency, recorder.unmeasured, {
+        ...control,
+        durationMs: w.warmupMs,
+      });
     } else {
       await closedLoop(register, requestAt, { from: share.index, to: w.warmup, step: share.of }, concurrency, recorder.unmeasured, control);
     }
@@ -61,7 +64,17 @@ export async function measureWindow(
     if (w.rate !== undefined || rateStages) {
       // Open loop: latency from each request's due time; a share's schedule is offset by its place in the whole one.
       const rate = w.rate ?? 1;
-      const paced = await openLoop(register, requestAt, indices, rate, w.concurrency === 0 ? Infinity : concurrency, recorder.record, loopControl, rateStages, rateStages ? 0 : (share.index * 1000) / rate);
+      const paced = await openLoop(
+        register,
+        requestAt,
+        indices,
+        rate,
+        w.concurrency === 0 ? Infinity : concurrency,
+        recorder.record,
+        loopControl,
+        rateStages,
+        rateStages ? 0 : (share.index * 1000) / rate,
+      );
       return { window: paced, pacing: paced, sent: recorder.done - before };
     }
     const window = await closedLoop(register, requestAt, indices, concurrency, recorder.record, loopControl, concurrencyStages);

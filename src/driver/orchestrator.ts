@@ -33,7 +33,13 @@ const WORKER = new URL("./worker.js", import.meta.url);
  * it measured), and stops it by PID if it does not within a few seconds. A child that dies fails the strategy with
  * the reason.
  */
-export function runInWorker(config: RunConfig, strategy: string, place: RunPlace, onEvent: (event: RunEvent) => void, signal?: AbortSignal): Promise<StrategyResult> {
+export function runInWorker(
+  config: RunConfig,
+  strategy: string,
+  place: RunPlace,
+  onEvent: (event: RunEvent) => void,
+  signal?: AbortSignal,
+): Promise<StrategyResult> {
   return new Promise((resolve, reject) => {
     const child = fork(WORKER, [], { stdio: ["ignore", "ignore", "inherit", "ipc"], serialization: "advanced" });
     let settled = false;
@@ -54,7 +60,11 @@ export function runInWorker(config: RunConfig, strategy: string, place: RunPlace
     });
     void exited(child).then(() =>
       settle(() =>
-        reject(signal?.aborted ? new InterruptedError(strategy) : new CannotRunError(strategy, "worker", `the measuring process ${describeExit(child.exitCode, child.signalCode)} before reporting`)),
+        reject(
+          signal?.aborted
+            ? new InterruptedError(strategy)
+            : new CannotRunError(strategy, "worker", `the measuring process ${describeExit(child.exitCode, child.signalCode)} before reporting`),
+        ),
       ),
     );
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -114,7 +124,11 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
   if (config.http.target) {
     const down = await probeTarget(config.http.target, Math.min(3000, config.http.timeoutMs));
     if (down) {
-      throw new CannotRunError("target", "target", `cannot reach the target at ${config.http.target} (${down}): start the server first (regbench serve prints how to drive it), or check --target`);
+      throw new CannotRunError(
+        "target",
+        "target",
+        `cannot reach the target at ${config.http.target} (${down}): start the server first (regbench serve prints how to drive it), or check --target`,
+      );
     }
   }
   if (!config.http.target) {

@@ -79,7 +79,9 @@ export async function prepareRedis(config: RunConfig): Promise<Preflight> {
     return { config, skipped: [], notes, unavailable: { strategy: needing[0]!, message }, stop };
   }
   if (needing.includes("redlock") && urls.length < 3) {
-    notes.push(`redlock runs over ${urls.length} node(s), quorum ${Math.floor(urls.length / 2) + 1}: pass three --redis URLs (or --redis auto) for a real quorum`);
+    notes.push(
+      `redlock runs over ${urls.length} node(s), quorum ${Math.floor(urls.length / 2) + 1}: pass three --redis URLs (or --redis auto) for a real quorum`,
+    );
   }
   return { config: { ...config, redis: { ...config.redis, urls } }, skipped: [], notes, stop };
 }
@@ -106,7 +108,9 @@ export async function prepareEtcd(config: RunConfig): Promise<Preflight> {
       try {
         cluster = await startThrowawayEtcd(config.etcd.autoMembers);
         urls = cluster.urls;
-        notes.push(`--etcd auto: started ${cluster.urls.length} throwaway etcd member(s) on ${urls.join(", ")}; stopped, and their data removed, after the run`);
+        notes.push(
+          `--etcd auto: started ${cluster.urls.length} throwaway etcd member(s) on ${urls.join(", ")}; stopped, and their data removed, after the run`,
+        );
       } catch (error) {
         problem = `could not start a throwaway etcd: ${(error as Error).message}`;
       }

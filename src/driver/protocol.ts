@@ -6,8 +6,7 @@ import type { RunEvent } from "./recorder.js";
 
 /** Parent → worker: measure this strategy under this config, in this place; or stop (the run was interrupted). */
 export type WorkerRequest =
-  | { readonly type: "run"; readonly config: RunConfig; readonly strategy: string; readonly place: RunPlace }
-  | { readonly type: "stop" };
+  { readonly type: "run"; readonly config: RunConfig; readonly strategy: string; readonly place: RunPlace } | { readonly type: "stop" };
 
 /** Worker → parent. */
 export type WorkerMessage =

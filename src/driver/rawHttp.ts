@@ -4,7 +4,7 @@ import { checkRegistration, HttpOutcomeError, type HttpClientSettings, type Http
 
 const HEADER_END = Buffer.from("\r\n\r\n");
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
- 
+
 const ASCII = /^[\x00-\x7f]*$/;
 const CRLF = Buffer.from("\r\n");
 /** A response head larger than this is not a registration answer. */
@@ -268,15 +268,19 @@ export function rawHttpRegistration(baseUrl: string, settings: HttpClientSetting
   };
 
   // Requests past their time are failed by one sweep, not a timer each.
-  const sweep = setInterval(() => {
-    const now = performance.now();
-    for (const c of all) if (c.pending && now - c.pending.startedAt > settings.timeoutMs) c.fail("timeout", `no complete answer within ${settings.timeoutMs} ms`);
-    for (let i = 0; i < waiting.length; ) {
-      if (now - waiting[i]!.pending.startedAt > settings.timeoutMs) {
-        waiting.splice(i, 1)[0]!.pending.reject(new HttpOutcomeError("timeout", `no connection within ${settings.timeoutMs} ms`));
-      } else i++;
-    }
-  }, Math.max(5, Math.min(100, settings.timeoutMs / 10)));
+  const sweep = setInterval(
+    () => {
+      const now = performance.now();
+      for (const c of all)
+        if (c.pending && now - c.pending.startedAt > settings.timeoutMs) c.fail("timeout", `no complete answer within ${settings.timeoutMs} ms`);
+      for (let i = 0; i < waiting.length;) {
+        if (now - waiting[i]!.pending.startedAt > settings.timeoutMs) {
+          waiting.splice(i, 1)[0]!.pending.reject(new HttpOutcomeError("timeout", `no connection within ${settings.timeoutMs} ms`));
+        } else i++;
+      }
+    },
+    Math.max(5, Math.min(100, settings.timeoutMs / 10)),
+  );
   sweep.unref();
 
   const stop = () => {
@@ -305,7 +309,9 @@ export function rawHttpRegistration(baseUrl: string, settings: HttpClientSetting
     },
     async close() {
       stop();
-      await Promise.all([...all].map((c) => new Promise<void>((resolve) => (c.pending ? c.socket.once("close", () => resolve()) : (c.socket.end(), resolve())))));
+      await Promise.all(
+        [...all].map((c) => new Promise<void>((resolve) => (c.pending ? c.socket.once("close", () => resolve()) : (c.socket.end(), resolve())))),
+      );
     },
     async destroy() {
       stop();

@@ -37,7 +37,19 @@ export function outcomeKind(error: unknown): string {
 /** The figures of a measured window that every driver reports alike. */
 export type MeasuredFigures = Pick<
   StrategyResult,
-  "requests" | "succeeded" | "failed" | "errorRate" | "durationMs" | "tps" | "errors" | "latencyMs" | "histogram" | "noise" | "startedAt" | "endedAt" | "timeline"
+  | "requests"
+  | "succeeded"
+  | "failed"
+  | "errorRate"
+  | "durationMs"
+  | "tps"
+  | "errors"
+  | "latencyMs"
+  | "histogram"
+  | "noise"
+  | "startedAt"
+  | "endedAt"
+  | "timeline"
 >;
 
 /** What one generator thread measured, as it travels to the recorder that merges it. */
@@ -131,7 +143,15 @@ export class Recorder {
   progress(total: number | undefined, durationS?: number): Extract<RunEvent, { type: "progress" }> {
     const now = performance.now();
     const started = Number.isNaN(this.windowStart) ? now : this.windowStart;
-    return { type: "progress", done: this.done, total, elapsedS: (now - started) / 1000, ...(durationS !== undefined ? { durationS } : {}), failed: this.tally.failed, recent: this.timeline.recent(now) };
+    return {
+      type: "progress",
+      done: this.done,
+      total,
+      elapsedS: (now - started) / 1000,
+      ...(durationS !== undefined ? { durationS } : {}),
+      failed: this.tally.failed,
+      recent: this.timeline.recent(now),
+    };
   }
 
   /** Emits progress every `everyMs` until the returned function is called. */

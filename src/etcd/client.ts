@@ -32,7 +32,10 @@ export async function probeEtcd(url: string, timeoutMs = 3000): Promise<string |
 function conciseReason(message: string): string {
   const code = /\b(E[A-Z]{3,}[A-Z_]*)\b/.exec(message);
   if (code) return code[1]!;
-  return message.split("\n")[0]!.replace(/\s*Resolution note:\s*$/, "").trim();
+  return message
+    .split("\n")[0]!
+    .replace(/\s*Resolution note:\s*$/, "")
+    .trim();
 }
 
 /** Validates an `--etcd` URL; returns an error message or undefined. */

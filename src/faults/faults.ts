@@ -44,6 +44,5 @@ export function lockServiceFault(faults: readonly Fault[], backend: "local" | "r
 
 /** The stall of the pause fault, drawn per registration from a seeded source. */
 export function pauseHook(fault: Extract<Fault, { kind: "pause" }>, random: () => number): () => Promise<void> {
-  return () =>
-    random() < fault.probability ? new Promise<void>((resolve) => setTimeout(resolve, fault.ms)) : Promise.resolve();
+  return () => (random() < fault.probability ? new Promise<void>((resolve) => setTimeout(resolve, fault.ms)) : Promise.resolve());
 }

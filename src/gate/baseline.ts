@@ -2,7 +2,21 @@ import type { RunReport, StrategyResult } from "../report/result.js";
 import { compareMetric, type Comparison, type Verdict } from "../stats/noise.js";
 
 /** What makes two runs the same workload; strategy settings (shards, lock key…) may differ, these may not. */
-const WORKLOAD_KEYS = ["mode", "target", "instances", "requests", "concurrency", "rate", "durationMs", "stages", "systems", "projects", "resend", "dbLatencyMs", "faults"] as const;
+const WORKLOAD_KEYS = [
+  "mode",
+  "target",
+  "instances",
+  "requests",
+  "concurrency",
+  "rate",
+  "durationMs",
+  "stages",
+  "systems",
+  "projects",
+  "resend",
+  "dbLatencyMs",
+  "faults",
+] as const;
 
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
@@ -12,7 +26,9 @@ function same(a: unknown, b: unknown): boolean {
 export function settingDifferences(a: RunReport, b: RunReport, names: readonly [string, string] = ["the first", "this one"]): string[] {
   const ca = a.config as Record<string, unknown>;
   const cb = b.config as Record<string, unknown>;
-  return WORKLOAD_KEYS.filter((key) => !same(ca[key], cb[key])).map((key) => `${key} ${JSON.stringify(ca[key] ?? null)} in ${names[0]}, ${JSON.stringify(cb[key] ?? null)} in ${names[1]}`);
+  return WORKLOAD_KEYS.filter((key) => !same(ca[key], cb[key])).map(
+    (key) => `${key} ${JSON.stringify(ca[key] ?? null)} in ${names[0]}, ${JSON.stringify(cb[key] ?? null)} in ${names[1]}`,
+  );
 }
 
 /** A short name for a report's workload: its scenario, or its main settings. */
@@ -20,7 +36,13 @@ export function workloadLabel(report: RunReport): string {
   const c = report.config as Record<string, unknown>;
   if (typeof c.scenario === "string") return c.scenario;
   const size = c.durationMs != null ? `${Number(c.durationMs) / 1000}s` : `n ${c.requests}`;
-  return [size, c.rate != null ? `rate ${c.rate}/s` : `c ${c.concurrency}`, `systems ${c.systems}`, Number(c.resend) > 0 ? `resend ${c.resend}` : undefined, Number(c.dbLatencyMs) > 0 ? `db ${c.dbLatencyMs} ms` : undefined]
+  return [
+    size,
+    c.rate != null ? `rate ${c.rate}/s` : `c ${c.concurrency}`,
+    `systems ${c.systems}`,
+    Number(c.resend) > 0 ? `resend ${c.resend}` : undefined,
+    Number(c.dbLatencyMs) > 0 ? `db ${c.dbLatencyMs} ms` : undefined,
+  ]
     .filter(Boolean)
     .join(", ");
 }
@@ -33,7 +55,8 @@ export function workloadDifferences(baseline: RunReport, current: RunReport): st
   const sa = [...baseline.results.map((r) => r.strategy)].sort();
   const sb = [...current.results.map((r) => r.strategy)].sort();
   if (!same(sa, sb)) out.push(`strategies: ${sa.join(",")} in the baseline, ${sb.join(",")} now`);
-  for (const key of WORKLOAD_KEYS) if (!same(a[key], b[key])) out.push(`${key}: ${JSON.stringify(a[key] ?? null)} in the baseline, ${JSON.stringify(b[key] ?? null)} now`);
+  for (const key of WORKLOAD_KEYS)
+    if (!same(a[key], b[key])) out.push(`${key}: ${JSON.stringify(a[key] ?? null)} in the baseline, ${JSON.stringify(b[key] ?? null)} now`);
   return out;
 }
 
@@ -95,7 +118,10 @@ export function renderComparisons(comparisons: readonly StrategyComparison[], bo
     const mark = c.verdict === "regressed" ? "✗" : "✓";
     return `${mark} ${c.strategy}: ${c.verdict} · ${tps} · ${p99}`;
   });
-  return [`compared with the baseline, bound ±${(bound * 100).toFixed(0)}% (a change inside 2 standard errors is inconclusive):`, ...lines.map((l) => `  ${l}`)].join("\n");
+  return [
+    `compared with the baseline, bound ±${(bound * 100).toFixed(0)}% (a change inside 2 standard errors is inconclusive):`,
+    ...lines.map((l) => `  ${l}`),
+  ].join("\n");
 }
 
 /** Parses `10%` or `0.1`; undefined when it is neither. */

@@ -10,23 +10,24 @@ function percentileMetric(name: string): (typeof METRICS)[string] | undefined {
 }
 
 /** What a threshold can be about, and how to read it off a result (null when unknown). */
-const METRICS: Readonly<Record<string, { readonly unit: "ms" | "ratio" | "count" | "rate"; readonly read: (r: StrategyResult) => number | null }>> = Object.freeze({
-  p50: { unit: "ms", read: (r) => resultPercentile(r, 50) },
-  p90: { unit: "ms", read: (r) => resultPercentile(r, 90) },
-  p95: { unit: "ms", read: (r) => resultPercentile(r, 95) },
-  p99: { unit: "ms", read: (r) => resultPercentile(r, 99) },
-  "p99.9": { unit: "ms", read: (r) => resultPercentile(r, 99.9) },
-  max: { unit: "ms", read: (r) => r.latencyMs?.max ?? null },
-  mean: { unit: "ms", read: (r) => r.latencyMs?.mean ?? null },
-  tps: { unit: "rate", read: (r) => r.tps },
-  errorRate: { unit: "ratio", read: (r) => r.errorRate },
-  failed: { unit: "count", read: (r) => r.failed },
-  violations: { unit: "count", read: (r) => r.audit?.violations ?? null },
-  lostRegistrations: { unit: "count", read: (r) => r.audit?.lostRegistrations ?? null },
-  duplicateSystems: { unit: "count", read: (r) => r.audit?.duplicateSystems ?? null },
-  duplicateMachines: { unit: "count", read: (r) => r.audit?.duplicateMachines ?? null },
-  duplicateIps: { unit: "count", read: (r) => r.audit?.duplicateIps ?? null },
-});
+const METRICS: Readonly<Record<string, { readonly unit: "ms" | "ratio" | "count" | "rate"; readonly read: (r: StrategyResult) => number | null }>> =
+  Object.freeze({
+    p50: { unit: "ms", read: (r) => resultPercentile(r, 50) },
+    p90: { unit: "ms", read: (r) => resultPercentile(r, 90) },
+    p95: { unit: "ms", read: (r) => resultPercentile(r, 95) },
+    p99: { unit: "ms", read: (r) => resultPercentile(r, 99) },
+    "p99.9": { unit: "ms", read: (r) => resultPercentile(r, 99.9) },
+    max: { unit: "ms", read: (r) => r.latencyMs?.max ?? null },
+    mean: { unit: "ms", read: (r) => r.latencyMs?.mean ?? null },
+    tps: { unit: "rate", read: (r) => r.tps },
+    errorRate: { unit: "ratio", read: (r) => r.errorRate },
+    failed: { unit: "count", read: (r) => r.failed },
+    violations: { unit: "count", read: (r) => r.audit?.violations ?? null },
+    lostRegistrations: { unit: "count", read: (r) => r.audit?.lostRegistrations ?? null },
+    duplicateSystems: { unit: "count", read: (r) => r.audit?.duplicateSystems ?? null },
+    duplicateMachines: { unit: "count", read: (r) => r.audit?.duplicateMachines ?? null },
+    duplicateIps: { unit: "count", read: (r) => r.audit?.duplicateIps ?? null },
+  });
 
 export const THRESHOLD_METRICS = Object.freeze(Object.keys(METRICS));
 
@@ -44,7 +45,11 @@ export interface Threshold {
 
 /** A threshold that does not parse: the expression, where (0-based) and what was expected. */
 export class ThresholdSyntaxError extends Error {
-  constructor(readonly source: string, readonly position: number, readonly expected: string) {
+  constructor(
+    readonly source: string,
+    readonly position: number,
+    readonly expected: string,
+  ) {
     super(`${expected} at column ${position + 1}:\n  ${source}\n  ${" ".repeat(position)}^`);
   }
 }
@@ -77,7 +82,8 @@ export function parseThreshold(source: string, strategies?: readonly string[]): 
   skip();
   if (text[pos] === ":") {
     strategy = first;
-    if (strategies && !strategies.includes(strategy)) throw new ThresholdSyntaxError(source, metricStart, `expected a strategy of this run (${strategies.join(", ")})`);
+    if (strategies && !strategies.includes(strategy))
+      throw new ThresholdSyntaxError(source, metricStart, `expected a strategy of this run (${strategies.join(", ")})`);
     pos++;
     skip();
     metricStart = pos;
@@ -104,7 +110,11 @@ export function parseThreshold(source: string, strategies?: readonly string[]): 
   const factor = factors[unit];
   if (factor === undefined) {
     const allowed = Object.keys(factors).filter(Boolean);
-    throw new ThresholdSyntaxError(source, unitStart, allowed.length ? `expected a unit for ${metric} (${allowed.join(", ")}) or none` : `expected the end: ${metric} takes no unit`);
+    throw new ThresholdSyntaxError(
+      source,
+      unitStart,
+      allowed.length ? `expected a unit for ${metric} (${allowed.join(", ")}) or none` : `expected the end: ${metric} takes no unit`,
+    );
   }
   return { source, strategy, metric, op, value: number * factor };
 }
@@ -153,6 +163,13 @@ export function describeMiss(outcome: ThresholdOutcome): string {
   if (outcome.measured === null) return "not measured in this run";
   const unit = (METRICS[outcome.threshold.metric] ?? percentileMetric(outcome.threshold.metric))!.unit;
   const gap = Math.abs(outcome.measured - outcome.threshold.value);
-  const fmt = (n: number) => (unit === "ms" ? `${+n.toFixed(3)} ms` : unit === "ratio" ? `${+(n * 100).toFixed(3)}%` : unit === "rate" ? `${Math.round(n).toLocaleString("en-US")}/s` : Math.round(n).toLocaleString("en-US"));
+  const fmt = (n: number) =>
+    unit === "ms"
+      ? `${+n.toFixed(3)} ms`
+      : unit === "ratio"
+        ? `${+(n * 100).toFixed(3)}%`
+        : unit === "rate"
+          ? `${Math.round(n).toLocaleString("en-US")}/s`
+          : Math.round(n).toLocaleString("en-US");
   return outcome.passed ? `measured ${fmt(outcome.measured)}` : `measured ${fmt(outcome.measured)}, off by ${fmt(gap)}`;
 }

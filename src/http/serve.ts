@@ -91,7 +91,13 @@ export async function prepareStore(spec: ServeSpec): Promise<string[]> {
       const existing = await store.getProject(p.id);
       const digest = keyDigest(p.key);
       if (!existing) {
-        await store.createProject({ id: p.id, name: `project ${p.id}`, cidr: p.cidr, keyDigest: digest, relayNodes: [`relay-1.${p.id}.regbench.internal:3478`] });
+        await store.createProject({
+          id: p.id,
+          name: `project ${p.id}`,
+          cidr: p.cidr,
+          keyDigest: digest,
+          relayNodes: [`relay-1.${p.id}.regbench.internal:3478`],
+        });
       } else if (existing.cidr !== p.cidr) {
         throw new StoreError(
           `project ${p.id} exists in ${describeLocation(spec.store)} with the pool ${existing.cidr}, not ${p.cidr}: its machines hold addresses of the old pool. Start with --cidr ${existing.cidr}, or use a new store`,
@@ -199,7 +205,9 @@ export async function serve(spec: ServeSpec): Promise<RunningServer> {
               else if (m.type === "listening") resolve(m.port);
               else if (m.type === "failed") reject(new Error(m.message));
             });
-            void exited(worker.process).then(() => reject(new Error(`an instance exited (${worker.process.exitCode ?? worker.process.signalCode}) before listening`)));
+            void exited(worker.process).then(() =>
+              reject(new Error(`an instance exited (${worker.process.exitCode ?? worker.process.signalCode}) before listening`)),
+            );
           }),
       ),
     );

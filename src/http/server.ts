@@ -82,7 +82,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const type = req.headers["content-type"];
     if (type === undefined || !/^application\/json\s*(;|$)/i.test(type)) {
-      reject(new HttpError(415, "unsupported-media-type", type === undefined ? "send the body as application/json (the content-type header is missing)" : `content-type must be application/json, not ${type}`));
+      reject(
+        new HttpError(
+          415,
+          "unsupported-media-type",
+          type === undefined ? "send the body as application/json (the content-type header is missing)" : `content-type must be application/json, not ${type}`,
+        ),
+      );
       req.resume();
       return;
     }
@@ -124,7 +130,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
  * origin-form path (`//[`, `*`, a full URL) is a 400, never a 500.
  */
 function routeOf(target: string | undefined): { path: string; query: URLSearchParams } {
-  if (!target || target[0] !== "/" || target.startsWith("//")) throw new HttpError(400, "invalid-request", "the request target must be a path such as /v1/register");
+  if (!target || target[0] !== "/" || target.startsWith("//"))
+    throw new HttpError(400, "invalid-request", "the request target must be a path such as /v1/register");
   const q = target.indexOf("?");
   return q < 0 ? { path: target, query: new URLSearchParams() } : { path: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) };
 }
@@ -182,7 +189,9 @@ export function createRegistrationServer(deps: ServerDeps): Server {
         if (req.method !== "GET") throw new HttpError(405, "method-not-allowed", "use GET", { allow: "GET" });
         if (deps.auditToken === undefined) throw new HttpError(404, "not-found", "the audit endpoint is disabled on this server");
         if (!tokenMatches(req.headers.authorization, deps.auditToken)) {
-          throw new HttpError(401, "unauthorized", "the audit endpoint needs the server's audit token: Authorization: Bearer TOKEN", { "www-authenticate": "Bearer" });
+          throw new HttpError(401, "unauthorized", "the audit endpoint needs the server's audit token: Authorization: Bearer TOKEN", {
+            "www-authenticate": "Bearer",
+          });
         }
         const run = query.get("run") ?? "";
         if (!RUN_ID.test(run)) throw new HttpError(400, "invalid-request", "run must be a run prefix: 1 to 64 letters, digits or _");

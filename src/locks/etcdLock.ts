@@ -93,13 +93,23 @@ export class EtcdLock implements DistributedLock {
       const put = await lease.put(myKey).value("");
       myRevision = Number(put.header.revision);
     } catch (error) {
-      return giveUp(error instanceof Error ? new EtcdUnavailableError(`etcd failed while locking ${JSON.stringify(key)}: ${error.message.split("\n")[0]}`, error) : new Error(String(error)));
+      return giveUp(
+        error instanceof Error
+          ? new EtcdUnavailableError(`etcd failed while locking ${JSON.stringify(key)}: ${error.message.split("\n")[0]}`, error)
+          : new Error(String(error)),
+      );
     }
     // Wait until no key under the prefix was created before ours.
-    for (let waitedOnce = false; ; ) {
+    for (let waitedOnce = false; ;) {
       let before;
       try {
-        before = await this.client.getAll().prefix(this.prefixOf(key)).maxCreateRevision(myRevision - 1).sort("Create", "Descend").limit(1).exec();
+        before = await this.client
+          .getAll()
+          .prefix(this.prefixOf(key))
+          .maxCreateRevision(myRevision - 1)
+          .sort("Create", "Descend")
+          .limit(1)
+          .exec();
       } catch (error) {
         return giveUp(new EtcdUnavailableError(`etcd failed while locking ${JSON.stringify(key)}`, error));
       }
@@ -114,7 +124,8 @@ export class EtcdLock implements DistributedLock {
         waitedOnce = true;
       }
       const left = this.settings.waitMs - (performance.now() - started);
-      const deleted = left > 0 ? await this.watchDeletion(predecessor.key.toString(), Number(before.header.revision) + 1, left).catch((error: Error) => error) : false;
+      const deleted =
+        left > 0 ? await this.watchDeletion(predecessor.key.toString(), Number(before.header.revision) + 1, left).catch((error: Error) => error) : false;
       if (deleted instanceof Error) return giveUp(new EtcdUnavailableError(`etcd failed while waiting for the lock on ${JSON.stringify(key)}`, deleted));
       if (!deleted) {
         this.counters.timeouts++;

@@ -7,7 +7,13 @@ import { RedisLock, type RedisLockSettings } from "./redisLock.js";
  * A Redis lock over its own clients (one per node), as the strategies use it: the lock, its counters, the
  * redis-down fault (the first node's connection closed) and the clean-up of every key under its prefix.
  */
-export function redisDistributedLock(urls: readonly string[], keyPrefix: string, settings: RedisLockSettings, client: RedisClientSettings, random: () => number): DistributedLock {
+export function redisDistributedLock(
+  urls: readonly string[],
+  keyPrefix: string,
+  settings: RedisLockSettings,
+  client: RedisClientSettings,
+  random: () => number,
+): DistributedLock {
   const clients: Redis[] = urls.map((url) => createRedisClient(url, client));
   // Failures reach the lock through the commands; the clients' own error events would only be noise.
   for (const c of clients) c.on("error", () => {});

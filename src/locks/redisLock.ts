@@ -198,7 +198,9 @@ export class RedisLock {
       const every = Math.max(1, Math.floor(this.settings.ttlMs / 3));
       watchdog = setInterval(async () => {
         const sent = performance.now();
-        const results = await this.onNodes((node) => node.eval(this.settings.reentrant ? EXTEND_REENTRANT : EXTEND, 1, this.lockKey(key), token, this.settings.ttlMs));
+        const results = await this.onNodes((node) =>
+          node.eval(this.settings.reentrant ? EXTEND_REENTRANT : EXTEND, 1, this.lockKey(key), token, this.settings.ttlMs),
+        );
         const extended = results.filter((r) => r.ok && Number(r.value) === 1).length;
         const gone = results.filter((r) => r.ok && Number(r.value) !== 1).length;
         if (extended >= this.quorum) {
@@ -253,7 +255,8 @@ export class RedisLock {
     const won = results.filter((r) => r.ok && Number(r.value) > 1).length;
     if (won < this.quorum) {
       const failed = results.filter((r) => !r.ok);
-      if (failed.length > this.nodes.length - this.quorum) throw new RedisUnavailableError(`Redis failed while re-entering the lock on ${JSON.stringify(key)}`, (failed[0] as { error: unknown }).error);
+      if (failed.length > this.nodes.length - this.quorum)
+        throw new RedisUnavailableError(`Redis failed while re-entering the lock on ${JSON.stringify(key)}`, (failed[0] as { error: unknown }).error);
       this.stats.lost++;
       throw new LockLostError(key, "extend");
     }
@@ -275,7 +278,9 @@ export class RedisLock {
   }
 
   private releaseOn(node: Redis, key: string, token: string): Promise<unknown> {
-    return this.settings.reentrant ? node.eval(RELEASE_REENTRANT, 1, this.lockKey(key), token, this.settings.ttlMs) : node.eval(RELEASE, 1, this.lockKey(key), token);
+    return this.settings.reentrant
+      ? node.eval(RELEASE_REENTRANT, 1, this.lockKey(key), token, this.settings.ttlMs)
+      : node.eval(RELEASE, 1, this.lockKey(key), token);
   }
 
   private onNodes(command: (node: Redis) => Promise<unknown>): Promise<NodeResult[]> {

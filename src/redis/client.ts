@@ -37,7 +37,13 @@ export function createRedisClient(url: string, settings: RedisClientSettings = D
 
 /** Pings a node; resolves undefined when it answers, else the reason. Never takes longer than `timeoutMs`. */
 export async function probeRedis(url: string, timeoutMs = 2000): Promise<string | undefined> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   let first: { code?: string; message?: string } | undefined;
   client.on("error", (error: { code?: string; message?: string }) => {
     first ??= error;

@@ -22,7 +22,8 @@ export function regbenchVersion(): string {
 /** The machine, the runtime, and regbench's version and git commit when it runs from a checkout. */
 export function describeEnvironment(): Environment {
   const git = spawnSync("git", ["-C", ROOT, "rev-parse", "--short=12", "HEAD"], { encoding: "utf8" });
-  const dirty = git.status === 0 ? spawnSync("git", ["-C", ROOT, "status", "--porcelain", "--untracked-files=no"], { encoding: "utf8" }).stdout.trim() !== "" : false;
+  const dirty =
+    git.status === 0 ? spawnSync("git", ["-C", ROOT, "status", "--porcelain", "--untracked-files=no"], { encoding: "utf8" }).stdout.trim() !== "" : false;
   return {
     cpu: cpus()[0]?.model?.trim() || null,
     cores: cpus().length,

@@ -97,7 +97,10 @@ export interface Tally {
 }
 
 /** The figures every driver derives the same way from its tally and window. */
-export function rates(tally: Tally, durationMs: number): Pick<StrategyResult, "requests" | "succeeded" | "failed" | "errorRate" | "durationMs" | "tps" | "errors"> {
+export function rates(
+  tally: Tally,
+  durationMs: number,
+): Pick<StrategyResult, "requests" | "succeeded" | "failed" | "errorRate" | "durationMs" | "tps" | "errors"> {
   const requests = tally.succeeded + tally.failed;
   return {
     requests,

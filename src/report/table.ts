@@ -38,9 +38,16 @@ function describeStages(stages: unknown, of: unknown): string {
 
 /** How much load and how it was sent: requests, a duration or stages; closed loop or open. */
 export function loadParts(c: Record<string, unknown>): string[] {
-  const size = c.durationMs !== undefined ? `--duration ${seconds(c.durationMs)}` : c.stages ? `--stages ${describeStages(c.stages, c.stagesOf)}` : `-n ${c.requests}`;
+  const size =
+    c.durationMs !== undefined ? `--duration ${seconds(c.durationMs)}` : c.stages ? `--stages ${describeStages(c.stages, c.stagesOf)}` : `-n ${c.requests}`;
   const loop =
-    c.rate !== undefined ? `open loop ${c.rate}/s, at most ${c.concurrency} in flight` : c.stagesOf === "rate" ? `open loop, at most ${c.concurrency} in flight` : c.stagesOf === "concurrency" ? undefined : `-c ${c.concurrency}`;
+    c.rate !== undefined
+      ? `open loop ${c.rate}/s, at most ${c.concurrency} in flight`
+      : c.stagesOf === "rate"
+        ? `open loop, at most ${c.concurrency} in flight`
+        : c.stagesOf === "concurrency"
+          ? undefined
+          : `-c ${c.concurrency}`;
   return loop ? [size, loop] : [size];
 }
 
@@ -62,7 +69,9 @@ export function conditionsLine(config: RunReport["config"]): string {
     `lock key ${c.lockKey}`,
     c.redis ? `redis ${c.redis}` : undefined,
     c.etcd ? `etcd ${c.etcd}` : undefined,
-    c.lockTtlMs !== undefined ? `lock ttl ${c.lockTtlMs} ms · lock wait ${c.lockWaitMs} ms · watchdog ${c.watchdog ? "on" : "off"} · lock batch ${c.lockBatch}` : undefined,
+    c.lockTtlMs !== undefined
+      ? `lock ttl ${c.lockTtlMs} ms · lock wait ${c.lockWaitMs} ms · watchdog ${c.watchdog ? "on" : "off"} · lock batch ${c.lockBatch}`
+      : undefined,
     c.lockNesting ? "lock nesting" : undefined,
     `store ${c.store}`,
     `seed ${c.seed}`,
@@ -80,7 +89,21 @@ export function renderTable(input: RunReport, options: TableOptions): string {
   const chalk = new Chalk({ level: options.color ? 1 : 0 });
   const percentiles = options.percentiles ?? DEFAULT_PERCENTILES;
   const spread = report.results.some((r) => (r.runs ?? 1) > 1 && r.noise?.tpsStderr != null);
-  const head = ["strategy", spread ? "TPS ± SE" : "TPS", "rel", "mean ms", ...percentiles.map((p) => `${percentileLabel(p)} ms`), "max ms", "errors", "dup sys", "dup mach", "dup IPs", "lost", "unacked", "peak RSS"];
+  const head = [
+    "strategy",
+    spread ? "TPS ± SE" : "TPS",
+    "rel",
+    "mean ms",
+    ...percentiles.map((p) => `${percentileLabel(p)} ms`),
+    "max ms",
+    "errors",
+    "dup sys",
+    "dup mach",
+    "dup IPs",
+    "lost",
+    "unacked",
+    "peak RSS",
+  ];
   const table = new Table({
     head,
     colAligns: ["left", ...Array(head.length - 1).fill("right")] as ("left" | "right")[],
@@ -113,7 +136,11 @@ export function renderTable(input: RunReport, options: TableOptions): string {
       count(a?.duplicateMachines),
       count(a?.duplicateIps),
       count(a?.lostRegistrations),
-      a === null ? NA : a.unacknowledgedRows !== undefined && a.unacknowledgedRows > 0 ? chalk.yellow(fmtInt(a.unacknowledgedRows)) : dim(fmtInt(a.unacknowledgedRows)),
+      a === null
+        ? NA
+        : a.unacknowledgedRows !== undefined && a.unacknowledgedRows > 0
+          ? chalk.yellow(fmtInt(a.unacknowledgedRows))
+          : dim(fmtInt(a.unacknowledgedRows)),
       dim(fmtMb(r.memory.peakRssMb)),
     ]);
   }
@@ -153,7 +180,9 @@ function summariseStats(stats: Readonly<Record<string, unknown>>): string {
     else if (key === "shards" && Array.isArray(value)) {
       const shards = value as { contended: number; timeouts: number; longestQueue: number }[];
       const sum = (f: (s: (typeof shards)[number]) => number) => shards.reduce((t, s) => t + f(s), 0);
-      parts.push(`shards used ${shards.length}, contended ${fmtInt(sum((s) => s.contended))}, lock timeouts ${fmtInt(sum((s) => s.timeouts))}, longest queue ${fmtInt(Math.max(0, ...shards.map((s) => s.longestQueue)))}`);
+      parts.push(
+        `shards used ${shards.length}, contended ${fmtInt(sum((s) => s.contended))}, lock timeouts ${fmtInt(sum((s) => s.timeouts))}, longest queue ${fmtInt(Math.max(0, ...shards.map((s) => s.longestQueue)))}`,
+      );
     } else if (key === "rwShards" && Array.isArray(value)) {
       const shards = value as { readAcquisitions: number; writeAcquisitions: number; readContended: number; writeContended: number; timeouts: number }[];
       const sum = (f: (s: (typeof shards)[number]) => number) => fmtInt(shards.reduce((t, s) => t + f(s), 0));

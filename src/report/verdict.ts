@@ -57,13 +57,16 @@ export function verdictText(result: StrategyResult, all: readonly StrategyResult
   const fast = best > 0 && result.tps >= best ? "fast but " : "";
   if (a.lostRegistrations > 0) return `${fast}loses registrations (${a.lostRegistrations.toLocaleString("en-US")} acknowledged, not stored)`;
   if (a.violations > 0) return `${fast}duplicates rows (${(a.duplicateSystems + a.duplicateMachines + a.duplicateIps).toLocaleString("en-US")})`;
-  if (result.verdict === "warn") return result.succeeded === 0 ? "correct, but no registration succeeded" : `correct, but fails ${(result.errorRate * 100).toFixed(1)}% of registrations`;
+  if (result.verdict === "warn")
+    return result.succeeded === 0 ? "correct, but no registration succeeded" : `correct, but fails ${(result.errorRate * 100).toFixed(1)}% of registrations`;
   if (result.tps >= best) return "correct and fastest";
   return `correct, ${(best / Math.max(result.tps, 1e-9)).toFixed(1)}× slower than the fastest correct`;
 }
 
 /** A report whose results carry verdicts (those of older versions get them from the report's or the default bound). */
-export function withReportVerdicts<T extends { readonly config: Readonly<Record<string, unknown>>; readonly results: readonly StrategyResult[] }>(report: T): T {
+export function withReportVerdicts<T extends { readonly config: Readonly<Record<string, unknown>>; readonly results: readonly StrategyResult[] }>(
+  report: T,
+): T {
   if (report.results.every((r) => r.verdict !== undefined)) return report;
   const bound = typeof report.config.maxErrorRate === "number" ? report.config.maxErrorRate : DEFAULT_MAX_ERROR_RATE;
   return { ...report, results: withVerdicts(report.results, bound) };

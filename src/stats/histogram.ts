@@ -52,7 +52,14 @@ export function summarise(histogram: Histogram): LatencySummary | null {
 /** A percentile of a result: from its summary when it carries it, else from its histogram; null when unknown. */
 export function resultPercentile(result: { readonly latencyMs: LatencySummary | null; readonly histogram?: string }, percentile: number): number | null {
   if (result.latencyMs === null) return null;
-  const known: Record<string, number | undefined> = { "50": result.latencyMs.p50, "90": result.latencyMs.p90, "95": result.latencyMs.p95, "99": result.latencyMs.p99, "99.9": result.latencyMs.p999, "100": result.latencyMs.max };
+  const known: Record<string, number | undefined> = {
+    "50": result.latencyMs.p50,
+    "90": result.latencyMs.p90,
+    "95": result.latencyMs.p95,
+    "99": result.latencyMs.p99,
+    "99.9": result.latencyMs.p999,
+    "100": result.latencyMs.max,
+  };
   const direct = known[String(percentile)];
   if (direct !== undefined) return direct;
   if (!result.histogram) return null;

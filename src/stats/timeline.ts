@@ -120,7 +120,14 @@ export class Timeline {
       const last = Math.min(this.buckets.length, Math.round((from + span - this.start) / this.width));
       const sum: Bucket = { completed: 0, errors: 0, bins: undefined };
       for (let i = first; i < last; i++) addBucket(sum, this.buckets[i]!);
-      out.push({ t: Math.round((from - startMs) / 10) / 100, spanS: Math.round(Math.min(span, endMs - from) / 10) / 100, completed: sum.completed, errors: sum.errors, p50Ms: percentile(sum, 0.5), p99Ms: percentile(sum, 0.99) });
+      out.push({
+        t: Math.round((from - startMs) / 10) / 100,
+        spanS: Math.round(Math.min(span, endMs - from) / 10) / 100,
+        completed: sum.completed,
+        errors: sum.errors,
+        p50Ms: percentile(sum, 0.5),
+        p99Ms: percentile(sum, 0.99),
+      });
     }
     return out;
   }
@@ -146,7 +153,11 @@ export class Timeline {
 
   /** The timeline as plain data (to send it from a generator thread). */
   toData(): TimelineData {
-    return { startEpochMs: performance.timeOrigin + this.start, widthMs: this.width, buckets: this.buckets.map((b) => ({ completed: b.completed, errors: b.errors, ...(b.bins ? { bins: Array.from(b.bins) } : {}) })) };
+    return {
+      startEpochMs: performance.timeOrigin + this.start,
+      widthMs: this.width,
+      buckets: this.buckets.map((b) => ({ completed: b.completed, errors: b.errors, ...(b.bins ? { bins: Array.from(b.bins) } : {}) })),
+    };
   }
 
   /** Adds another timeline's buckets (a generator thread's). */

@@ -132,9 +132,7 @@ export class MemoryStore implements Store {
     const prefix = `${run}-`;
     return {
       systems: this.systems.filter((s) => s.systemUuid.startsWith(prefix)).map((s) => ({ projectId: s.projectId, systemUuid: s.systemUuid })),
-      machines: this.machines
-        .filter((m) => m.machineId.startsWith(prefix))
-        .map((m) => ({ machineId: m.machineId, projectId: m.projectId, ipv4: m.ipv4 })),
+      machines: this.machines.filter((m) => m.machineId.startsWith(prefix)).map((m) => ({ machineId: m.machineId, projectId: m.projectId, ipv4: m.ipv4 })),
     };
   }
 

@@ -4,7 +4,17 @@ import type { MachineRecord, Project } from "../core/types.js";
 import { claimBatch, retryAborted } from "./claims.js";
 import type { Isolation, ServerLocation, ServerSpec, StoreKind, StoreLocation, StoreSettings } from "./kind.js";
 import { PoolStats } from "./poolStats.js";
-import { CONSTRAINT_NAMES, constraintNamed, parseServerSpec, runNamespace, safeUrl, SERVE_NAMESPACE, SERVER_SCHEMA_VERSION, toRecord, type MachineRow } from "./serverSchema.js";
+import {
+  CONSTRAINT_NAMES,
+  constraintNamed,
+  parseServerSpec,
+  runNamespace,
+  safeUrl,
+  SERVE_NAMESPACE,
+  SERVER_SCHEMA_VERSION,
+  toRecord,
+  type MachineRow,
+} from "./serverSchema.js";
 import type { AuditRows, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
 
 const CONNECT_TIMEOUT_MS = 3000;
@@ -90,12 +100,16 @@ export class MysqlStore implements Store {
       await admin.query("SELECT GET_LOCK(?, 30)", [lock]);
       await admin.query(`CREATE DATABASE IF NOT EXISTS \`${location.schema}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
       await admin.query(`USE \`${location.schema}\``);
-      const [present] = (await admin.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_name = 'meta'", [location.schema])) as [Row[], unknown];
+      const [present] = (await admin.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_name = 'meta'", [
+        location.schema,
+      ])) as [Row[], unknown];
       if (Number(present[0]!.n) > 0) {
         const [rows] = (await admin.query("SELECT name, value FROM meta")) as [Row[], unknown];
         const values = new Map(rows.map((r) => [String(r.name), String(r.value)]));
         if (values.get("schema_version") !== SERVER_SCHEMA_VERSION) {
-          throw new StoreError(`database ${location.schema} has regbench schema version ${values.get("schema_version") ?? "unknown"}, expected ${SERVER_SCHEMA_VERSION}: use another database`);
+          throw new StoreError(
+            `database ${location.schema} has regbench schema version ${values.get("schema_version") ?? "unknown"}, expected ${SERVER_SCHEMA_VERSION}: use another database`,
+          );
         }
         const had = values.get("constraints") === "1";
         if (had !== settings.constraints) {
@@ -105,7 +119,10 @@ export class MysqlStore implements Store {
         }
       } else {
         for (const statement of schemaSql(settings.constraints)) await admin.query(statement);
-        await admin.query("INSERT INTO meta (name, value) VALUES ('schema_version', ?), ('constraints', ?)", [SERVER_SCHEMA_VERSION, settings.constraints ? "1" : "0"]);
+        await admin.query("INSERT INTO meta (name, value) VALUES ('schema_version', ?), ('constraints', ?)", [
+          SERVER_SCHEMA_VERSION,
+          settings.constraints ? "1" : "0",
+        ]);
       }
     } catch (error) {
       if (error instanceof StoreError) throw error;
@@ -194,7 +211,10 @@ export class MysqlStore implements Store {
 
   /** Inside a transaction: accepts the token (its row locked until commit) unless a newer one was accepted. */
   private async fence(c: mysql.PoolConnection, fence: Fence): Promise<void> {
-    await c.execute("INSERT INTO fences (resource, token) VALUES (?, ?) ON DUPLICATE KEY UPDATE token = IF(token <= VALUES(token), VALUES(token), token)", [fence.resource, fence.token]);
+    await c.execute("INSERT INTO fences (resource, token) VALUES (?, ?) ON DUPLICATE KEY UPDATE token = IF(token <= VALUES(token), VALUES(token), token)", [
+      fence.resource,
+      fence.token,
+    ]);
     const [rows] = (await c.execute("SELECT token FROM fences WHERE resource = ?", [fence.resource])) as [Row[], unknown];
     const newest = Number(rows[0]!.token);
     if (newest !== fence.token) throw new StaleFenceError(fence.resource, fence.token, newest);
@@ -212,12 +232,25 @@ export class MysqlStore implements Store {
   }
 
   async createProject(p: NewProject): Promise<void> {
-    await this.write("createProject", "INSERT INTO projects (id, name, cidr, key_sha256, relay_nodes, created_at) VALUES (?, ?, ?, ?, ?, ?)", [p.id, p.name, p.cidr, p.keyDigest, JSON.stringify(p.relayNodes), Date.now()], undefined);
+    await this.write(
+      "createProject",
+      "INSERT INTO projects (id, name, cidr, key_sha256, relay_nodes, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      [p.id, p.name, p.cidr, p.keyDigest, JSON.stringify(p.relayNodes), Date.now()],
+      undefined,
+    );
   }
 
   async getProject(id: string): Promise<Project | undefined> {
     const [row] = await this.rows("getProject", "SELECT id, name, cidr, key_sha256, relay_nodes FROM projects WHERE id = ?", [id]);
-    return row && { id: String(row.id), name: String(row.name), cidr: String(row.cidr), keyDigest: row.key_sha256 as Buffer, relayNodes: JSON.parse(String(row.relay_nodes)) as string[] };
+    return (
+      row && {
+        id: String(row.id),
+        name: String(row.name),
+        cidr: String(row.cidr),
+        keyDigest: row.key_sha256 as Buffer,
+        relayNodes: JSON.parse(String(row.relay_nodes)) as string[],
+      }
+    );
   }
 
   async updateProjectKey(id: string, keyDigest: Buffer): Promise<void> {
@@ -225,29 +258,52 @@ export class MysqlStore implements Store {
   }
 
   async hasSystem(projectId: string, systemUuid: string): Promise<boolean> {
-    return (await this.rows("hasSystem", "SELECT 1 AS present FROM systems WHERE project_id = ? AND system_uuid = ? LIMIT 1", [projectId, systemUuid])).length > 0;
+    return (
+      (await this.rows("hasSystem", "SELECT 1 AS present FROM systems WHERE project_id = ? AND system_uuid = ? LIMIT 1", [projectId, systemUuid])).length > 0
+    );
   }
 
   async insertSystem(system: NewSystem, fence?: Fence): Promise<void> {
-    await this.write("insertSystem", "INSERT INTO systems (project_id, system_uuid, system_name, created_at) VALUES (?, ?, ?, ?)", [system.projectId, system.systemUuid, system.systemName, Date.now()], fence);
+    await this.write(
+      "insertSystem",
+      "INSERT INTO systems (project_id, system_uuid, system_name, created_at) VALUES (?, ?, ?, ?)",
+      [system.projectId, system.systemUuid, system.systemName, Date.now()],
+      fence,
+    );
   }
 
   async insertSystemIfAbsent(system: NewSystem): Promise<boolean> {
     this.requireConstraints("insertSystemIfAbsent");
     // A no-op update on a duplicate: affectedRows is 1 for an insert, 0 when the row was there.
-    const result = await this.run("insertSystemIfAbsent", async (c) =>
-      (await c.execute("INSERT INTO systems (project_id, system_uuid, system_name, created_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id", [system.projectId, system.systemUuid, system.systemName, Date.now()]))[0] as mysql.ResultSetHeader,
+    const result = await this.run(
+      "insertSystemIfAbsent",
+      async (c) =>
+        (
+          await c.execute("INSERT INTO systems (project_id, system_uuid, system_name, created_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id", [
+            system.projectId,
+            system.systemUuid,
+            system.systemName,
+            Date.now(),
+          ])
+        )[0] as mysql.ResultSetHeader,
     );
     return result.affectedRows === 1;
   }
 
   async findMachine(machineId: string): Promise<MachineRecord | undefined> {
-    const [row] = await this.rows("findMachine", "SELECT machine_id, project_id, system_uuid, ipv4, config FROM machines WHERE machine_id = ? ORDER BY id LIMIT 1", [machineId]);
+    const [row] = await this.rows(
+      "findMachine",
+      "SELECT machine_id, project_id, system_uuid, ipv4, config FROM machines WHERE machine_id = ? ORDER BY id LIMIT 1",
+      [machineId],
+    );
     return row && toRecord(row as unknown as MachineRow);
   }
 
   async nextFreeIp(projectId: string, firstHost: number, lastHost: number): Promise<number | undefined> {
-    const [row] = await this.rows("nextFreeIp", "SELECT MAX(ip_num) AS max, MAX(ip_num = ?) AS first_used FROM machines WHERE project_id = ?", [firstHost, projectId]);
+    const [row] = await this.rows("nextFreeIp", "SELECT MAX(ip_num) AS max, MAX(ip_num = ?) AS first_used FROM machines WHERE project_id = ?", [
+      firstHost,
+      projectId,
+    ]);
     const max = row?.max === null || row?.max === undefined ? null : Number(row.max);
     if (max === null || max < firstHost) return firstHost;
     if (max < lastHost) return max + 1;
@@ -284,7 +340,9 @@ export class MysqlStore implements Store {
         this.inTransaction("claimMachines", (c) =>
           claimBatch(claims, {
             existing: async (ids) => {
-              const [rows] = (await c.query("SELECT machine_id, project_id, system_uuid, ipv4, config FROM machines WHERE machine_id IN (?) ORDER BY id", [ids])) as [Row[], unknown];
+              const [rows] = (await c.query("SELECT machine_id, project_id, system_uuid, ipv4, config FROM machines WHERE machine_id IN (?) ORDER BY id", [
+                ids,
+              ])) as [Row[], unknown];
               const found = new Map<string, MachineRecord>();
               for (const row of rows) if (!found.has(String(row.machine_id))) found.set(String(row.machine_id), toRecord(row as unknown as MachineRow));
               return found;
@@ -304,7 +362,23 @@ export class MysqlStore implements Store {
               await c.query(
                 `INSERT INTO machines (machine_id, project_id, system_uuid, ipv4, ip_num, peer_id, hostname, arch, distro, kernel_version, config, status, created_at)
                  VALUES ? ON DUPLICATE KEY UPDATE id = id`,
-                [machines.map((m) => [m.machineId, m.projectId, m.systemUuid, m.ipv4, m.ipNum, m.peerId, m.hostname, m.arch, m.distro, m.kernelVersion, m.config, "online", now])],
+                [
+                  machines.map((m) => [
+                    m.machineId,
+                    m.projectId,
+                    m.systemUuid,
+                    m.ipv4,
+                    m.ipNum,
+                    m.peerId,
+                    m.hostname,
+                    m.arch,
+                    m.distro,
+                    m.kernelVersion,
+                    m.config,
+                    "online",
+                    now,
+                  ]),
+                ],
               );
               return undefined;
             },
@@ -316,8 +390,16 @@ export class MysqlStore implements Store {
 
   async auditRows(run: string): Promise<AuditRows> {
     const pattern = likePrefix(`${run}-`);
-    const systems = await this.rows("auditRows", "SELECT project_id AS projectId, system_uuid AS systemUuid FROM systems WHERE system_uuid LIKE ? ORDER BY id", [pattern]);
-    const machines = await this.rows("auditRows", "SELECT machine_id AS machineId, project_id AS projectId, ipv4 FROM machines WHERE machine_id LIKE ? ORDER BY id", [pattern]);
+    const systems = await this.rows(
+      "auditRows",
+      "SELECT project_id AS projectId, system_uuid AS systemUuid FROM systems WHERE system_uuid LIKE ? ORDER BY id",
+      [pattern],
+    );
+    const machines = await this.rows(
+      "auditRows",
+      "SELECT machine_id AS machineId, project_id AS projectId, ipv4 FROM machines WHERE machine_id LIKE ? ORDER BY id",
+      [pattern],
+    );
     return { systems: systems as unknown as AuditRows["systems"], machines: machines as unknown as AuditRows["machines"] };
   }
 

@@ -4,7 +4,17 @@ import type { MachineRecord, Project } from "../core/types.js";
 import { claimBatch, retryAborted } from "./claims.js";
 import type { Isolation, ServerLocation, ServerSpec, StoreKind, StoreLocation, StoreSettings } from "./kind.js";
 import { PoolStats } from "./poolStats.js";
-import { CONSTRAINT_NAMES, constraintNamed, parseServerSpec, runNamespace, safeUrl, SERVE_NAMESPACE, SERVER_SCHEMA_VERSION, toRecord, type MachineRow } from "./serverSchema.js";
+import {
+  CONSTRAINT_NAMES,
+  constraintNamed,
+  parseServerSpec,
+  runNamespace,
+  safeUrl,
+  SERVE_NAMESPACE,
+  SERVER_SCHEMA_VERSION,
+  toRecord,
+  type MachineRow,
+} from "./serverSchema.js";
 import type { AuditRows, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
 
 /** How long connecting may take before the store counts as unreachable. */
@@ -100,7 +110,9 @@ export class PostgresStore implements Store {
         const rows = (await client.query<{ name: string; value: string }>(`SELECT name, value FROM ${location.schema}.meta`)).rows;
         const values = new Map(rows.map((r) => [r.name, r.value]));
         if (values.get("schema_version") !== SERVER_SCHEMA_VERSION) {
-          throw new StoreError(`schema ${location.schema} has regbench schema version ${values.get("schema_version") ?? "unknown"}, expected ${SERVER_SCHEMA_VERSION}: use another schema`);
+          throw new StoreError(
+            `schema ${location.schema} has regbench schema version ${values.get("schema_version") ?? "unknown"}, expected ${SERVER_SCHEMA_VERSION}: use another schema`,
+          );
         }
         const had = values.get("constraints") === "1";
         if (had !== settings.constraints) {
@@ -110,7 +122,10 @@ export class PostgresStore implements Store {
         }
       } else {
         await client.query(schemaSql(location.schema, settings.constraints));
-        await client.query(`INSERT INTO ${location.schema}.meta (name, value) VALUES ('schema_version', $1), ('constraints', $2)`, [SERVER_SCHEMA_VERSION, settings.constraints ? "1" : "0"]);
+        await client.query(`INSERT INTO ${location.schema}.meta (name, value) VALUES ('schema_version', $1), ('constraints', $2)`, [
+          SERVER_SCHEMA_VERSION,
+          settings.constraints ? "1" : "0",
+        ]);
       }
     } catch (error) {
       if (error instanceof StoreError) throw error;
@@ -119,7 +134,10 @@ export class PostgresStore implements Store {
       await client.query("SELECT pg_advisory_unlock(hashtext($1))", [`regbench:${location.schema}`]).catch(() => undefined);
       await client.end().catch(() => undefined);
     }
-    const options = [`-c search_path=${location.schema}`, ...(settings.isolation ? [`-c default_transaction_isolation=${ISOLATION_SQL[settings.isolation]}`] : [])].join(" ");
+    const options = [
+      `-c search_path=${location.schema}`,
+      ...(settings.isolation ? [`-c default_transaction_isolation=${ISOLATION_SQL[settings.isolation]}`] : []),
+    ].join(" ");
     const pool = new pg.Pool({ connectionString: location.url, max: settings.pool, options, connectionTimeoutMillis: 30_000, idleTimeoutMillis: 30_000 });
     // An idle client that loses its connection must not take the process down; the next query reports it.
     pool.on("error", () => {});
@@ -227,7 +245,12 @@ export class PostgresStore implements Store {
   }
 
   async getProject(id: string): Promise<Project | undefined> {
-    const { rows } = await this.query<RawProject>("getProject", "SELECT id, name, cidr, key_sha256, relay_nodes FROM projects WHERE id = $1", [id], "getProject");
+    const { rows } = await this.query<RawProject>(
+      "getProject",
+      "SELECT id, name, cidr, key_sha256, relay_nodes FROM projects WHERE id = $1",
+      [id],
+      "getProject",
+    );
     const row = rows[0];
     return row && { id: row.id, name: row.name, cidr: row.cidr, keyDigest: row.key_sha256, relayNodes: JSON.parse(row.relay_nodes) as string[] };
   }
@@ -237,7 +260,12 @@ export class PostgresStore implements Store {
   }
 
   async hasSystem(projectId: string, systemUuid: string): Promise<boolean> {
-    const { rowCount } = await this.query("hasSystem", "SELECT 1 FROM systems WHERE project_id = $1 AND system_uuid = $2 LIMIT 1", [projectId, systemUuid], "hasSystem");
+    const { rowCount } = await this.query(
+      "hasSystem",
+      "SELECT 1 FROM systems WHERE project_id = $1 AND system_uuid = $2 LIMIT 1",
+      [projectId, systemUuid],
+      "hasSystem",
+    );
     return (rowCount ?? 0) > 0;
   }
 

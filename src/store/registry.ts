@@ -91,7 +91,12 @@ export interface OpenedStore {
  * Places, opens and — on dispose — closes and removes one strategy's store. Without the run's temporary folder (a
  * caller outside a run, such as a test), temporary files go into a private folder of their own.
  */
-export async function openForRun(spec: StoreSpec, site: Omit<RunSite, "tempDir"> & { tempDir?: string }, settings: StoreSettings, dbLatencyMs: number): Promise<OpenedStore> {
+export async function openForRun(
+  spec: StoreSpec,
+  site: Omit<RunSite, "tempDir"> & { tempDir?: string },
+  settings: StoreSettings,
+  dbLatencyMs: number,
+): Promise<OpenedStore> {
   const own = site.tempDir === undefined ? mkdtempSync(join(tmpdir(), "regbench-")) : undefined;
   const placement = placeForRun(spec, { ...site, tempDir: site.tempDir ?? own! });
   const cleanUp = async () => {

@@ -125,9 +125,7 @@ export class SqliteStore implements Store {
       updateProjectKey: db.prepare("UPDATE projects SET key_sha256 = ? WHERE id = ?"),
       hasSystem: db.prepare("SELECT 1 FROM systems WHERE project_id = ? AND system_uuid = ? LIMIT 1").pluck(),
       insertSystem: db.prepare("INSERT INTO systems (project_id, system_uuid, system_name, created_at) VALUES (?, ?, ?, ?)"),
-      insertSystemIfAbsent: db.prepare(
-        "INSERT INTO systems (project_id, system_uuid, system_name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-      ),
+      insertSystemIfAbsent: db.prepare("INSERT INTO systems (project_id, system_uuid, system_name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"),
       findMachine: db.prepare("SELECT machine_id, project_id, system_uuid, ipv4, config FROM machines WHERE machine_id = ? ORDER BY id LIMIT 1"),
       maxIp: db.prepare("SELECT MAX(ip_num) FROM machines WHERE project_id = ?").pluck(),
       ipUsed: db.prepare("SELECT 1 FROM machines WHERE project_id = ? AND ip_num = ? LIMIT 1").pluck(),
@@ -155,9 +153,7 @@ export class SqliteStore implements Store {
       fenceGet: db.prepare("SELECT token FROM fences WHERE resource = ?").pluck(),
       fenceSet: db.prepare("INSERT INTO fences (resource, token) VALUES (?, ?) ON CONFLICT (resource) DO UPDATE SET token = excluded.token"),
       auditSystems: db.prepare("SELECT project_id AS projectId, system_uuid AS systemUuid FROM systems WHERE substr(system_uuid, 1, ?) = ?"),
-      auditMachines: db.prepare(
-        "SELECT machine_id AS machineId, project_id AS projectId, ipv4 FROM machines WHERE substr(machine_id, 1, ?) = ?",
-      ),
+      auditMachines: db.prepare("SELECT machine_id AS machineId, project_id AS projectId, ipv4 FROM machines WHERE substr(machine_id, 1, ?) = ?"),
     };
     this.claimTx = db.transaction((claims: readonly Claim[]): ClaimResult[] => claims.map((claim) => this.claimOne(claim)));
     // A fenced write checks and records the token in the same transaction as the write itself.
@@ -196,7 +192,9 @@ export class SqliteStore implements Store {
       const rows = this.db.prepare("SELECT key, value FROM meta").all() as { key: string; value: string }[];
       const meta = new Map(rows.map((r) => [r.key, r.value]));
       if (meta.get("schema_version") !== SCHEMA_VERSION) {
-        throw new StoreError(`${this.location} has regbench schema version ${meta.get("schema_version") ?? "unknown"}, expected ${SCHEMA_VERSION}: use a new file`);
+        throw new StoreError(
+          `${this.location} has regbench schema version ${meta.get("schema_version") ?? "unknown"}, expected ${SCHEMA_VERSION}: use a new file`,
+        );
       }
       const had = meta.get("constraints") === "1";
       if (had !== this.constraints) {
@@ -244,9 +242,7 @@ export class SqliteStore implements Store {
 
   async insertSystemIfAbsent(system: NewSystem): Promise<boolean> {
     this.requireConstraints("insertSystemIfAbsent");
-    const info = this.run("insertSystemIfAbsent", () =>
-      this.s.insertSystemIfAbsent!.run(system.projectId, system.systemUuid, system.systemName, Date.now()),
-    );
+    const info = this.run("insertSystemIfAbsent", () => this.s.insertSystemIfAbsent!.run(system.projectId, system.systemUuid, system.systemName, Date.now()));
     return info.changes === 1;
   }
 

@@ -54,14 +54,16 @@ export function lockedStrategy(options: LockedOptions): StrategyDefinition {
       };
       const batches = new LockBatches(acquire, settings.redis.lockBatch);
       const nesting = lock.reentrant || settings.lockNesting;
-      const nested = (lease: Lease) => async <T>(fn: () => Promise<T>): Promise<T> => {
-        const inner = await lock.reenter(lease);
-        try {
-          return await fn();
-        } finally {
-          await inner.release();
-        }
-      };
+      const nested =
+        (lease: Lease) =>
+        async <T>(fn: () => Promise<T>): Promise<T> => {
+          const inner = await lock.reenter(lease);
+          try {
+            return await fn();
+          } finally {
+            await inner.release();
+          }
+        };
       const lockedOnce = (request: RegisterRequest) => {
         const key = lockKeyOf(request, settings.lockKey);
         return batches.run(key, (lease, written) =>

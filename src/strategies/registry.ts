@@ -15,7 +15,23 @@ import { singleflight } from "./singleflight.js";
 import type { StrategyDefinition } from "./strategy.js";
 
 /** Every strategy, by name, in the order the report lists them. Adding one is one file and one line here. */
-export const STRATEGIES: readonly StrategyDefinition[] = Object.freeze([none, global, singleflight, sharded, shardedRw, dbUnique, shardedDb, atomic, redis, redlock, redisFenced, redisDb, redisReentrant, etcd, etcdFenced]);
+export const STRATEGIES: readonly StrategyDefinition[] = Object.freeze([
+  none,
+  global,
+  singleflight,
+  sharded,
+  shardedRw,
+  dbUnique,
+  shardedDb,
+  atomic,
+  redis,
+  redlock,
+  redisFenced,
+  redisDb,
+  redisReentrant,
+  etcd,
+  etcdFenced,
+]);
 
 export function findStrategy(name: string): StrategyDefinition | undefined {
   return STRATEGIES.find((s) => s.name === name);

@@ -57,8 +57,6 @@ export class ShardedRwMutex {
 
   /** Per-shard counters, only for shards that were used. */
   stats(): RwShardStats[] {
-    return this.shards
-      .map((m, shard) => ({ shard, ...m.stats }))
-      .filter((s) => s.readAcquisitions + s.writeAcquisitions + s.timeouts > 0);
+    return this.shards.map((m, shard) => ({ shard, ...m.stats })).filter((s) => s.readAcquisitions + s.writeAcquisitions + s.timeouts > 0);
   }
 }

@@ -40,16 +40,16 @@ export class Workload {
     this.projects = given?.length
       ? given.map((p) => ({ id: p.id, name: p.id, cidr: config.cidr, key: p.key, keyDigest: keyDigest(p.key), relayNodes: [] }))
       : Array.from({ length: config.projects }, (_, j) => {
-      const key = randomBytes(16).toString("hex");
-      return {
-        id: `${prefix}-p${j}`,
-        name: `regbench project ${j}`,
-        cidr: config.cidr,
-        key,
-        keyDigest: keyDigest(key),
-        relayNodes: [`relay-1.${prefix}.regbench.internal:3478`, `relay-2.${prefix}.regbench.internal:3478`],
-      };
-    });
+          const key = randomBytes(16).toString("hex");
+          return {
+            id: `${prefix}-p${j}`,
+            name: `regbench project ${j}`,
+            cidr: config.cidr,
+            key,
+            keyDigest: keyDigest(key),
+            relayNodes: [`relay-1.${prefix}.regbench.internal:3478`, `relay-2.${prefix}.regbench.internal:3478`],
+          };
+        });
     this.random = mulberry32(config.seed);
     // A run bounded by time (`--duration`, `--stages`) grows the sources as it goes.
     const planned = config.warmup + (Number.isFinite(config.requests) ? config.requests : 0);

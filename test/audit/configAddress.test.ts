@@ -31,7 +31,7 @@ test("a config's interface address is read as YAML, whatever style writes it", (
 
 test("regbench's own configs read the same through the shortcut as through the YAML library", () => {
   const random = mulberry32(11);
-  const alphabet = ['a', 'Z', '9', ' ', ':', '#', '"', "'", "\\", "-", "é", "主", "\u2028", "{", "]", "\t", "\n"];
+  const alphabet = ["a", "Z", "9", " ", ":", "#", '"', "'", "\\", "-", "é", "主", "\u2028", "{", "]", "\t", "\n"];
   const text = () => Array.from({ length: 1 + Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join("");
   for (let i = 0; i < 300; i++) {
     const prefix = 8 + Math.floor(random() * 22);

@@ -7,7 +7,23 @@ import { regbench, tempDir } from "../helpers.js";
 test("run prints the table with every column and the audit, exit 0", () => {
   const r = regbench(["run", "--strategy", "global,none", "-c", "50", "-n", "300", "--seed", "3"]);
   assert.equal(r.code, 0, r.stderr);
-  for (const head of ["strategy", "TPS", "rel", "mean ms", "p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "dup sys", "dup mach", "dup IPs", "lost", "peak RSS"]) {
+  for (const head of [
+    "strategy",
+    "TPS",
+    "rel",
+    "mean ms",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "p99.9 ms",
+    "max ms",
+    "errors",
+    "dup sys",
+    "dup mach",
+    "dup IPs",
+    "lost",
+    "peak RSS",
+  ]) {
     assert.ok(r.stdout.includes(head), head);
   }
   assert.match(r.stdout, /global ✓/);
@@ -23,16 +39,39 @@ test("--json prints exactly one JSON document on stdout", () => {
   assert.equal(doc.tool, "regbench");
   assert.equal(doc.schemaVersion, 1);
   assert.equal(doc.config.requests, 200);
-  assert.deepEqual(doc.results.map((x: { strategy: string }) => x.strategy), ["atomic", "sharded"]);
+  assert.deepEqual(
+    doc.results.map((x: { strategy: string }) => x.strategy),
+    ["atomic", "sharded"],
+  );
   const atomic = doc.results[0];
-  for (const field of ["strategy", "requests", "succeeded", "failed", "errorRate", "durationMs", "tps", "latencyMs", "errors", "audit", "memory", "histogram"]) {
+  for (const field of [
+    "strategy",
+    "requests",
+    "succeeded",
+    "failed",
+    "errorRate",
+    "durationMs",
+    "tps",
+    "latencyMs",
+    "errors",
+    "audit",
+    "memory",
+    "histogram",
+  ]) {
     assert.ok(field in atomic, field);
   }
   assert.deepEqual(Object.keys(atomic.latencyMs).sort(), ["max", "mean", "p50", "p90", "p95", "p99", "p999", "stddev"]);
   assert.equal(atomic.verdict, "pass");
   assert.equal(atomic.relativeTps, 1);
   assert.equal(doc.config.maxErrorRate, 0.01);
-  assert.deepEqual(Object.keys(atomic.audit).sort(), ["duplicateIps", "duplicateMachines", "duplicateSystems", "lostRegistrations", "unacknowledgedRows", "violations"]);
+  assert.deepEqual(Object.keys(atomic.audit).sort(), [
+    "duplicateIps",
+    "duplicateMachines",
+    "duplicateSystems",
+    "lostRegistrations",
+    "unacknowledgedRows",
+    "violations",
+  ]);
   assert.equal(atomic.state, "completed");
   assert.equal(atomic.succeeded, 200);
   assert.ok(atomic.memory.peakRssMb > 10);
@@ -67,7 +106,10 @@ test("bad flags exit 2 before anything runs, naming the flag and the fix", () =>
 });
 
 test("a database server that does not answer exits 3 within seconds, naming it and how to start one", () => {
-  for (const [store, name] of [["postgres://postgres@127.0.0.1:1/test", "PostgreSQL"], ["mysql://root@127.0.0.1:1/test", "MySQL"]] as const) {
+  for (const [store, name] of [
+    ["postgres://postgres@127.0.0.1:1/test", "PostgreSQL"],
+    ["mysql://root@127.0.0.1:1/test", "MySQL"],
+  ] as const) {
     const started = performance.now();
     const r = regbench(["run", "--strategy", "atomic", "-n", "10", "--store", store], { timeoutMs: 20_000 });
     assert.equal(r.code, 3, r.stderr);

@@ -28,13 +28,20 @@ after(() => {
 function start(args: readonly string[], opts: { detached?: boolean; cwd?: string } = {}): Running {
   const tmp = tempDir();
   const cwd = opts.cwd ?? tempDir();
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", TMPDIR: tmp }, detached: opts.detached ?? false, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: "1", TMPDIR: tmp },
+    detached: opts.detached ?? false,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   started.push(child);
   let out = "";
   let err = "";
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal, at: performance.now() })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal, at: performance.now() })),
+  );
   return {
     child,
     tmp,
@@ -142,18 +149,25 @@ test("a run killed outright (SIGKILL): its measuring process notices and cleans 
   assert.deepEqual(leftovers(run.tmp), [], "and removed its store and the run's folder");
 });
 
-test("--redis auto: SIGTERM stops the throwaway servers; a SIGKILL of regbench leaves none behind either", { skip: skipWithoutRedis, timeout: 60_000 }, async () => {
-  for (const signal of ["SIGTERM", "SIGKILL"] as const) {
-    const run = start(["run", "--strategy", "redlock", "--redis", "auto", "--db-latency", "1", "-n", "400000", "-c", "100", "--no-save"]);
-    await until(() => processesOf(run, /^redis-server/).length === 3 && processesOf(run, /worker\.js/).length === 1, "three throwaway redis-server and the measuring process");
-    await sleep(500);
-    const tree = descendants(run.child.pid!);
-    run.child.kill(signal);
-    await run.exit;
-    await sleep(3000);
-    assert.deepEqual(stillAlive(tree), [], `after ${signal}`);
-  }
-});
+test(
+  "--redis auto: SIGTERM stops the throwaway servers; a SIGKILL of regbench leaves none behind either",
+  { skip: skipWithoutRedis, timeout: 60_000 },
+  async () => {
+    for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+      const run = start(["run", "--strategy", "redlock", "--redis", "auto", "--db-latency", "1", "-n", "400000", "-c", "100", "--no-save"]);
+      await until(
+        () => processesOf(run, /^redis-server/).length === 3 && processesOf(run, /worker\.js/).length === 1,
+        "three throwaway redis-server and the measuring process",
+      );
+      await sleep(500);
+      const tree = descendants(run.child.pid!);
+      run.child.kill(signal);
+      await run.exit;
+      await sleep(3000);
+      assert.deepEqual(stillAlive(tree), [], `after ${signal}`);
+    }
+  },
+);
 
 test("an interrupted redis-fenced run removes its Redis keys, the fence key included", { skip: skipWithoutRedis }, async () => {
   const run = start(["run", "--strategy", "redis-fenced", "--db-latency", "1", "-n", "400000", "-c", "200", "--json", "--no-save"]);
@@ -180,7 +194,10 @@ test("the embedded server killed during the run: that strategy fails with the re
   assert.doesNotMatch(run.stderr(), /ERR_IPC_CHANNEL_CLOSED|unexpected failure/);
   const doc = JSON.parse(run.stdout());
   assert.deepEqual(doc.failed, [{ strategy: "atomic", reason: "the server exited on SIGKILL during the measurement" }]);
-  assert.deepEqual(doc.results.map((r: { strategy: string }) => r.strategy), ["none"]);
+  assert.deepEqual(
+    doc.results.map((r: { strategy: string }) => r.strategy),
+    ["none"],
+  );
   assert.equal(doc.results[0].succeeded, 200000);
   assert.deepEqual(leftovers(run.tmp), []);
 });
@@ -191,13 +208,32 @@ test("a run that exits 3 leaves an existing baseline and export byte-identical; 
   const markdown = join(cwd, "r.md");
   writeFileSync(baseline, '{"the": "old baseline"}\n');
   writeFileSync(markdown, "# the old report\n");
-  const failed = start(["run", "--strategy", "none", "-n", "10", "--store", "sqlite:/nonexistent-dir/x.db", "--save-baseline", baseline, "--export-markdown", markdown, "--no-save"], { cwd });
+  const failed = start(
+    [
+      "run",
+      "--strategy",
+      "none",
+      "-n",
+      "10",
+      "--store",
+      "sqlite:/nonexistent-dir/x.db",
+      "--save-baseline",
+      baseline,
+      "--export-markdown",
+      markdown,
+      "--no-save",
+    ],
+    { cwd },
+  );
   assert.equal((await failed.exit).code, 3);
   assert.equal(readFileSync(baseline, "utf8"), '{"the": "old baseline"}\n');
   assert.equal(readFileSync(markdown, "utf8"), "# the old report\n");
   assert.deepEqual(readdirSync(cwd).sort(), ["base.json", "r.md"], "no temporary file beside them");
 
-  const interrupted = start(["run", "--strategy", "global", "--db-latency", "1", "-n", "400000", "-c", "100", "--save-baseline", baseline, "--export-markdown", markdown, "--no-save"], { cwd });
+  const interrupted = start(
+    ["run", "--strategy", "global", "--db-latency", "1", "-n", "400000", "-c", "100", "--save-baseline", baseline, "--export-markdown", markdown, "--no-save"],
+    { cwd },
+  );
   await sleep(1500);
   interrupted.child.kill("SIGTERM");
   assert.equal((await interrupted.exit).code, 143);

@@ -20,7 +20,10 @@ test("--workers: generator threads share one schedule and their measurements mer
   assert.equal(doc.config.workers, 2);
   assert.equal(res.succeeded, 3000);
   assert.equal(decodeHistogram(res.histogram).totalCount, 3000);
-  assert.equal((res.timeline as Point[]).reduce((t, p) => t + p.completed, 0), 3000);
+  assert.equal(
+    (res.timeline as Point[]).reduce((t, p) => t + p.completed, 0),
+    3000,
+  );
   assert.equal(res.audit.violations, 0);
   assert.equal(res.audit.lostRegistrations, 0);
 });
@@ -34,7 +37,10 @@ test("--duration bounds the window by time; the per-second timeline accounts for
   assert.equal(res.requests, res.succeeded + res.failed);
   const points = res.timeline as Point[];
   assert.ok(points.length >= 2 && points.length <= 3, JSON.stringify(points.map((p) => p.t)));
-  assert.equal(points.reduce((t, p) => t + p.completed + p.errors, 0), res.requests);
+  assert.equal(
+    points.reduce((t, p) => t + p.completed + p.errors, 0),
+    res.requests,
+  );
   assert.ok(points[0]!.p99Ms! >= points[0]!.p50Ms!);
   assert.equal(res.audit.violations, 0);
   assert.equal(JSON.parse(r.stdout).config.requests, null);

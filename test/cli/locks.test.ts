@@ -14,7 +14,21 @@ interface Res {
 
 describe("reentrancy: the nested acquisition of the registration path", { skip: skipWithoutRedis }, () => {
   test("--lock-nesting deadlocks the plain redis lock until its wait; redis-reentrant re-enters and stores every device", () => {
-    const r = regbench(["run", "--strategy", "redis,redis-reentrant", "--redis", REDIS_URL, "--lock-nesting", "--lock-wait", "300ms", "-c", "4", "-n", "40", "--json"]);
+    const r = regbench([
+      "run",
+      "--strategy",
+      "redis,redis-reentrant",
+      "--redis",
+      REDIS_URL,
+      "--lock-nesting",
+      "--lock-wait",
+      "300ms",
+      "-c",
+      "4",
+      "-n",
+      "40",
+      "--json",
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const [plain, reentrant] = JSON.parse(r.stdout).results as Res[];
     assert.equal(plain!.succeeded, 0, JSON.stringify(plain!.errors));

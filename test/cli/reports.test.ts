@@ -69,12 +69,23 @@ test("--export-html writes the page atomically beside the other exports; an olde
   delete old.config.maxErrorRate;
   writeFileSync(json, JSON.stringify(old));
   const again = regbench(["report", json, "--format", "json"]);
-  assert.deepEqual(JSON.parse(again.stdout).results.map((x: { verdict: string }) => x.verdict), ["fail", "pass"]);
+  assert.deepEqual(
+    JSON.parse(again.stdout).results.map((x: { verdict: string }) => x.verdict),
+    ["fail", "pass"],
+  );
 });
 
 test("a scenario file carries thresholds; the command line's are added; a gate about a strategy not in the run does not apply", () => {
   const file = join(dir, "gated.json");
-  writeFileSync(file, JSON.stringify({ name: "gated", description: "a gated scenario", options: { requests: 200, concurrency: 20 }, thresholds: ["violations==0", "sharded:tps>=1"] }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: "gated",
+      description: "a gated scenario",
+      options: { requests: 200, concurrency: 20 },
+      thresholds: ["violations==0", "sharded:tps>=1"],
+    }),
+  );
   const none = regbench(["run", "--scenario", file, "--strategy", "none", "--no-save"]);
   assert.equal(none.code, 99, none.stderr);
   assert.match(none.stdout, /✗ none: violations==0/);

@@ -32,14 +32,18 @@ test("a batcher with one batch in flight collects the next batch meanwhile (grou
   const sizes: number[] = [];
   let inFlight = 0;
   let most = 0;
-  const batcher = new Batcher<number, number>(async (items) => {
-    inFlight++;
-    most = Math.max(most, inFlight);
-    sizes.push(items.length);
-    await sleep(10);
-    inFlight--;
-    return items.map((i) => i * 2);
-  }, 256, 1);
+  const batcher = new Batcher<number, number>(
+    async (items) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      sizes.push(items.length);
+      await sleep(10);
+      inFlight--;
+      return items.map((i) => i * 2);
+    },
+    256,
+    1,
+  );
   const first = Array.from({ length: 5 }, (_, i) => batcher.submit(i));
   await sleep(1);
   const later = Array.from({ length: 30 }, (_, i) => batcher.submit(100 + i));

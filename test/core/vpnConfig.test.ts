@@ -21,10 +21,20 @@ test("the rendered config is valid YAML with the interface address, mask, ACL, r
   assert.equal(doc.protocol, "udp");
   assert.equal(doc.listen, ":51820");
   assert.deepEqual(doc.relayNodes, ["relay-1:3478", "relay-2:3478"]);
-  assert.deepEqual((doc.acl as { action: string }[]).map((a) => a.action), ["allow", "deny"]);
+  assert.deepEqual(
+    (doc.acl as { action: string }[]).map((a) => a.action),
+    ["allow", "deny"],
+  );
 });
 
 test("no relays renders an empty list", () => {
-  const yaml = renderVpnConfig({ projectId: "p", machineId: "m", ipv4: "10.1.0.2", cidr: parseCidr("10.1.0.0/24")!, relayNodes: [], settings: DEFAULT_VPN_SETTINGS });
+  const yaml = renderVpnConfig({
+    projectId: "p",
+    machineId: "m",
+    ipv4: "10.1.0.2",
+    cidr: parseCidr("10.1.0.0/24")!,
+    relayNodes: [],
+    settings: DEFAULT_VPN_SETTINGS,
+  });
   assert.deepEqual((parse(yaml) as { relayNodes: unknown }).relayNodes, []);
 });

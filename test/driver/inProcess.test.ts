@@ -8,7 +8,11 @@ import type { RunConfig } from "../../src/workload/config.js";
 import { Workload } from "../../src/workload/generator.js";
 import { runConfig } from "../helpers.js";
 
-const base: RunConfig = runConfig("atomic", { requests: 300, concurrency: 30, warmup: 100, systems: 3, seed: 11 }, { strategy: { lockKey: "system", lockTimeoutMs: 5000, shards: 16, retries: 30, lockNesting: false } });
+const base: RunConfig = runConfig(
+  "atomic",
+  { requests: 300, concurrency: 30, warmup: 100, systems: 3, seed: 11 },
+  { strategy: { lockKey: "system", lockTimeoutMs: 5000, shards: 16, retries: 30, lockNesting: false } },
+);
 
 test("warmup is excluded from the counts and the histogram, but audited", async () => {
   const events: RunEvent[] = [];
@@ -27,7 +31,10 @@ test("warmup is excluded from the counts and the histogram, but audited", async 
   assert.equal(last.failed, 0);
   assert.ok(last.recent.tps > 0 && last.recent.p99Ms! > 0, JSON.stringify(last.recent));
   // The timeline: every success of the window in some second, none of the warmup's.
-  assert.equal(r.timeline!.reduce((t, p) => t + p.completed, 0), 300);
+  assert.equal(
+    r.timeline!.reduce((t, p) => t + p.completed, 0),
+    300,
+  );
   assert.ok(r.tps > 0 && r.durationMs > 0);
   assert.equal(r.audit!.violations, 0);
 });
@@ -46,7 +53,10 @@ test("errors are counted by kind and unknown latency stays null", async () => {
 
 test("each strategy runs in a process of its own and reports its own peak RSS", async () => {
   const { results } = await runAll({ ...base, strategies: ["none", "atomic"] });
-  assert.deepEqual(results.map((r) => r.strategy), ["none", "atomic"]);
+  assert.deepEqual(
+    results.map((r) => r.strategy),
+    ["none", "atomic"],
+  );
   for (const r of results) assert.ok(r.memory.peakRssMb! > 10);
 });
 
@@ -55,7 +65,13 @@ test("the workload: fresh prefixes, a seed that fixes the shape, re-sends of ear
   const a = new Workload(cfg);
   const b = new Workload(cfg);
   assert.notEqual(a.prefix, b.prefix);
-  const strip = (w: Workload, i: number) => ({ ...w.request(i), projectId: "", key: "", systemUuid: w.request(i).systemUuid.slice(w.prefix.length), machineId: w.request(i).machineId.slice(w.prefix.length) });
+  const strip = (w: Workload, i: number) => ({
+    ...w.request(i),
+    projectId: "",
+    key: "",
+    systemUuid: w.request(i).systemUuid.slice(w.prefix.length),
+    machineId: w.request(i).machineId.slice(w.prefix.length),
+  });
   for (let i = 0; i < 1000; i += 37) assert.deepEqual(strip(a, i), strip(b, i));
   assert.ok(a.resends > 120 && a.resends < 280, String(a.resends));
   const ids = new Set(Array.from({ length: 1000 }, (_, i) => a.request(i).machineId));

@@ -14,7 +14,14 @@ test("the open loop keeps its rate while the system keeps up", async () => {
   const workload = new Workload(runConfig("none", { requests: 300 }).workload);
   const register: Register = async () => fakeResponse;
   const latencies: number[] = [];
-  const pacing = await openLoop(register, (i) => workload.request(i), { from: 0, to: 300 }, 1000, 100, (_i, _r, ms) => void latencies.push(ms));
+  const pacing = await openLoop(
+    register,
+    (i) => workload.request(i),
+    { from: 0, to: 300 },
+    1000,
+    100,
+    (_i, _r, ms) => void latencies.push(ms),
+  );
   assert.equal(latencies.length, 300);
   assert.ok(pacing.achievedRate > 800 && pacing.achievedRate < 1200, `achieved ${pacing.achievedRate}`);
 });
@@ -33,7 +40,14 @@ test("a stall is charged to every request that was due during it (coordinated om
     return fakeResponse;
   };
   const latencies: number[] = [];
-  const pacing = await openLoop(register, (i) => workload.request(i), { from: 0, to: 200 }, 1000, 1, (_i, _r, ms) => void latencies.push(ms));
+  const pacing = await openLoop(
+    register,
+    (i) => workload.request(i),
+    { from: 0, to: 200 },
+    1000,
+    1,
+    (_i, _r, ms) => void latencies.push(ms),
+  );
   latencies.sort((a, b) => a - b);
   // At 1,000/s about 200 requests were due during the stall; with one in flight they queued and were sent late,
   // and their latency counts from when they were due, so the median is far above the service time.

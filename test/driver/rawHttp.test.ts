@@ -26,7 +26,9 @@ function server(answer: (socket: net.Socket, body: string, n: number) => void): 
     socket.on("error", () => {});
   });
   after(() => srv.close());
-  return new Promise((resolve) => srv.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`, requests: () => n })));
+  return new Promise((resolve) =>
+    srv.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`, requests: () => n })),
+  );
 }
 
 const settings = { connections: 4, timeoutMs: 1000, requireConfig: false };
@@ -80,7 +82,11 @@ test("failures are counted by kind: an error status with its kind, a malformed a
     // n === 4: never answers.
   });
   const client = rawHttpRegistration(url, { ...settings, connections: 1, timeoutMs: 300 });
-  const kind = (p: Promise<unknown>) => p.then(() => "ok", (e: { kind: string }) => e.kind);
+  const kind = (p: Promise<unknown>) =>
+    p.then(
+      () => "ok",
+      (e: { kind: string }) => e.kind,
+    );
   try {
     assert.equal(await kind(client.register(request(1))), "machine-conflict");
     assert.equal(await kind(client.register(request(2))), "malformed-response");

@@ -32,7 +32,11 @@ test("p99 of single runs is never judged regressed, only with the spread between
   const single = compareReports(fixtureReport(), withAtomic({ latencyMs: { mean: 1, stddev: 1, p50: 1, p90: 1, p99: 100, max: 100 } }), 0.1);
   assert.equal(single.find((c) => c.strategy === "atomic")!.p99!.verdict, "inconclusive");
   const runs = { tpsStderr: 10, p99StderrMs: 0.5, basis: "runs" as const };
-  const multi = compareReports(withAtomic({ noise: runs }), withAtomic({ noise: runs, latencyMs: { mean: 1, stddev: 1, p50: 1, p90: 1, p99: 100, max: 100 } }), 0.1);
+  const multi = compareReports(
+    withAtomic({ noise: runs }),
+    withAtomic({ noise: runs, latencyMs: { mean: 1, stddev: 1, p50: 1, p90: 1, p99: 100, max: 100 } }),
+    0.1,
+  );
   assert.equal(multi.find((c) => c.strategy === "atomic")!.p99!.verdict, "regressed");
 });
 

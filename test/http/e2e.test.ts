@@ -21,7 +21,22 @@ test("an HTTP run end to end: a server process per strategy, regbench's HTTP cli
 });
 
 test("--instances 2: sharded loses its guarantee across processes, db-unique keeps it", () => {
-  const r = regbench(["run", "--mode", "http", "--instances", "2", "--strategy", "sharded,db-unique", "-c", "100", "-n", "2000", "--db-latency", "1", "--json"]);
+  const r = regbench([
+    "run",
+    "--mode",
+    "http",
+    "--instances",
+    "2",
+    "--strategy",
+    "sharded,db-unique",
+    "-c",
+    "100",
+    "-n",
+    "2000",
+    "--db-latency",
+    "1",
+    "--json",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   const [sharded, dbUnique] = doc.results;
@@ -51,7 +66,14 @@ test("regbench serve in one process, run --target in another, the audit filled i
   const doc = JSON.parse(r.stdout);
   assert.equal(doc.results[0].strategy, "target");
   assert.equal(doc.results[0].succeeded, 200);
-  assert.deepEqual(doc.results[0].audit, { duplicateSystems: 0, duplicateMachines: 0, duplicateIps: 0, lostRegistrations: 0, violations: 0, unacknowledgedRows: 0 });
+  assert.deepEqual(doc.results[0].audit, {
+    duplicateSystems: 0,
+    duplicateMachines: 0,
+    duplicateIps: 0,
+    lostRegistrations: 0,
+    violations: 0,
+    unacknowledgedRows: 0,
+  });
   assert.equal(doc.results[0].memory.peakRssMb, null, "a target's memory is unknown, not 0");
   server.kill("SIGTERM");
   const code = await new Promise<number | null>((resolve) => server.once("exit", resolve));
@@ -86,7 +108,10 @@ test("a target without the audit endpoint: audit n/a, never 0, with a note", asy
   after(() => proxy.close());
   const target = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, "run", "--target", target, "--secrets-file", secrets!, "-c", "5", "-n", "50"], { env: { ...process.env, NO_COLOR: "1" }, cwd });
+    const child = spawn(process.execPath, [BIN, "run", "--target", target, "--secrets-file", secrets!, "-c", "5", "-n", "50"], {
+      env: { ...process.env, NO_COLOR: "1" },
+      cwd,
+    });
     let stdout = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.once("exit", (code) => resolve({ code, stdout }));

@@ -11,7 +11,11 @@ after(() => running.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
 
 /** Starts `regbench serve` and resolves once it prints how to drive it. */
 async function serve(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], { cwd: tempDir(), env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], {
+    cwd: tempDir(),
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   running.push(child);
   let out = "";
   let err = "";
@@ -43,7 +47,13 @@ function secretsFile(projects: { id: string; key: string }[]): string {
 }
 
 test("two projects on one serve: project B with its own key cannot obtain project A's machine row", async () => {
-  const s = await serve(["--secrets-file", secretsFile([{ id: "t-pa", key: "key-of-a" }, { id: "t-pb", key: "key-of-b" }])]);
+  const s = await serve([
+    "--secrets-file",
+    secretsFile([
+      { id: "t-pa", key: "key-of-a" },
+      { id: "t-pb", key: "key-of-b" },
+    ]),
+  ]);
   const a = await register(s.url, request(1, { projectId: "t-pa", key: "key-of-a" }));
   assert.equal(a.status, 200);
   const b = await register(s.url, request(1, { projectId: "t-pb", key: "key-of-b" }));

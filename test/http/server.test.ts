@@ -19,7 +19,10 @@ const KEY_B = "project B's own key";
 const auth = { authorization: `Bearer ${AUDIT_TOKEN}` };
 
 /** A real server on a real SQLite file, around a strategy; the file's path is returned for direct inspection. */
-async function start(strategyName = "atomic", opts: { cidr?: string; latencyMs?: number; lockTimeoutMs?: number; wrap?: (s: Strategy) => Strategy; maxConnections?: number } = {}) {
+async function start(
+  strategyName = "atomic",
+  opts: { cidr?: string; latencyMs?: number; lockTimeoutMs?: number; wrap?: (s: Strategy) => Strategy; maxConnections?: number } = {},
+) {
   const definition = findStrategy(strategyName)!;
   const path = `${dir}/h${n++}.db`;
   const raw = new SqliteStore({ path, constraints: definition.constraints, busyTimeoutMs: 1000 });
@@ -57,7 +60,11 @@ async function start(strategyName = "atomic", opts: { cidr?: string; latencyMs?:
 
 /** POSTs a body; `contentType` null sends none (a byte body, so that fetch adds none either). */
 async function post(url: string, body: string | Buffer, contentType: string | null = "application/json") {
-  const res = await fetch(`${url}/v1/register`, { method: "POST", headers: contentType === null ? {} : { "content-type": contentType }, body: contentType === null ? Buffer.from(body) : body });
+  const res = await fetch(`${url}/v1/register`, {
+    method: "POST",
+    headers: contentType === null ? {} : { "content-type": contentType },
+    body: contentType === null ? Buffer.from(body) : body,
+  });
   const text = await res.text();
   let json: Record<string, unknown> = {};
   try {
@@ -144,12 +151,21 @@ describe("the HTTP API", () => {
     assert.equal((await fetch(`${s.url}/v1/audit/rows?run=t`)).status, 401);
     assert.equal((await fetch(`${s.url}/v1/audit/rows?run=t`, { headers: { authorization: "Bearer nope" } })).status, 401);
     assert.equal((await post(s.url, JSON.stringify(request(1, { machineId: "tx-m1", systemUuid: "tx-s0" })))).status, 200);
-    const rows = (await (await fetch(`${s.url}/v1/audit/rows?run=t`, { headers: auth })).json()) as { machines: { machineId: string }[]; systems: { systemUuid: string }[] };
+    const rows = (await (await fetch(`${s.url}/v1/audit/rows?run=t`, { headers: auth })).json()) as {
+      machines: { machineId: string }[];
+      systems: { systemUuid: string }[];
+    };
     assert.ok(rows.machines.length > 0);
-    assert.ok(rows.machines.every((m) => m.machineId.startsWith("t-")), "run t is not run tx");
+    assert.ok(
+      rows.machines.every((m) => m.machineId.startsWith("t-")),
+      "run t is not run tx",
+    );
     assert.ok(rows.systems.every((m) => m.systemUuid.startsWith("t-")));
     const other = (await (await fetch(`${s.url}/v1/audit/rows?run=tx`, { headers: auth })).json()) as { machines: { machineId: string }[] };
-    assert.deepEqual(other.machines.map((m) => m.machineId), ["tx-m1"]);
+    assert.deepEqual(
+      other.machines.map((m) => m.machineId),
+      ["tx-m1"],
+    );
     assert.equal((await fetch(`${s.url}/v1/audit/rows?run=t-`, { headers: auth })).status, 400, "a dash ends a run prefix");
   });
 
@@ -166,7 +182,22 @@ describe("the HTTP API", () => {
   test("a fuzz loop of random bodies gets no 500 and the server keeps serving", async () => {
     const random = mulberry32(99);
     const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
-    const junk = () => pick<unknown>([null, true, 0, -1.5, 1e308, "", "x".repeat(Math.floor(random() * 400)), [], {}, [1, "a"], { a: { b: 1 } }, "\u202e\ud83d\ude00", "' OR 1=1 --"]);
+    const junk = () =>
+      pick<unknown>([
+        null,
+        true,
+        0,
+        -1.5,
+        1e308,
+        "",
+        "x".repeat(Math.floor(random() * 400)),
+        [],
+        {},
+        [1, "a"],
+        { a: { b: 1 } },
+        "\u202e\ud83d\ude00",
+        "' OR 1=1 --",
+      ]);
     const before = s.rows();
     const statuses = new Map<number, number>();
     const acknowledged = new Set<unknown>();
@@ -190,7 +221,10 @@ describe("the HTTP API", () => {
       if (r.status === 200) acknowledged.add(r.json.machineId);
     }
     assert.equal(statuses.get(500) ?? 0, 0, JSON.stringify([...statuses]));
-    assert.ok([...statuses.keys()].every((code) => code === 200 || (code >= 400 && code < 500)), JSON.stringify([...statuses]));
+    assert.ok(
+      [...statuses.keys()].every((code) => code === 200 || (code >= 400 && code < 500)),
+      JSON.stringify([...statuses]),
+    );
     // A junk machineID can repeat (two equal random strings): the second gets the first's row back.
     assert.equal(s.rows().machines - before.machines, acknowledged.size, "every written row was acknowledged, once");
     assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
@@ -234,7 +268,14 @@ test("errors are logged at most once per kind per second, with the count of the 
 test("connections beyond the cap are refused politely: 503 with Retry-After", async () => {
   const s = await start("atomic", { maxConnections: 2 });
   const { port } = new URL(s.url);
-  const held = await Promise.all([0, 1].map(() => new Promise<Socket>((resolve) => { const c = connect(Number(port), "127.0.0.1", () => resolve(c)); })));
+  const held = await Promise.all(
+    [0, 1].map(
+      () =>
+        new Promise<Socket>((resolve) => {
+          const c = connect(Number(port), "127.0.0.1", () => resolve(c));
+        }),
+    ),
+  );
   await new Promise((r) => setTimeout(r, 50));
   const refused = await raw(Number(port), "GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n");
   assert.match(refused, /^HTTP\/1\.1 503 /);

@@ -13,7 +13,11 @@ after(() => running.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
 
 /** `regbench serve` on a free port; resolves with its URL once it listens. */
 async function serve(args: readonly string[]): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], { cwd: tempDir(), env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], {
+    cwd: tempDir(),
+    env: { ...process.env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   running.push(child);
   let out = "";
   let err = "";
@@ -40,7 +44,11 @@ async function serve(args: readonly string[]): Promise<{ url: string; stop(): Pr
  * instances, on one PostgreSQL schema; an agent against each; the results merged with the audit over the shared rows.
  */
 describe("two servers, four instances, one PostgreSQL: the audit counts over the shared rows", { skip: postgres.skip }, () => {
-  for (const [strategy, broken] of [["global", true], ["atomic", false], ["db-unique", false]] as const) {
+  for (const [strategy, broken] of [
+    ["global", true],
+    ["atomic", false],
+    ["db-unique", false],
+  ] as const) {
     test(`${strategy}: ${broken ? "violations across instances" : "no violation"}`, { timeout: 180_000 }, async () => {
       const schema = `rbtest_${randomBytes(4).toString("hex")}`;
       after(() => removeStore({ kind: "postgres", url: POSTGRES_URL, schema }));
@@ -52,11 +60,16 @@ describe("two servers, four instances, one PostgreSQL: the audit counts over the
       assert.equal(JSON.parse(readFileSync(secrets, "utf8")).projects.length, 1, "the second server read the secrets the first wrote");
       const agents = await Promise.all(
         [first, second].map((s, i) =>
-          regbenchAsync(["run", "--target", s.url, "--secrets-file", secrets, "-n", "1500", "-c", "60", "--no-save", "--export-json", join(dir, `agent-${i}.json`)], { cwd: dir }),
+          regbenchAsync(
+            ["run", "--target", s.url, "--secrets-file", secrets, "-n", "1500", "-c", "60", "--no-save", "--export-json", join(dir, `agent-${i}.json`)],
+            { cwd: dir },
+          ),
         ),
       );
       for (const a of agents) assert.equal(a.code, 0, a.stderr);
-      const merged = await regbenchAsync(["merge", join(dir, "agent-0.json"), join(dir, "agent-1.json"), "--target", first.url, "--secrets-file", secrets], { cwd: dir });
+      const merged = await regbenchAsync(["merge", join(dir, "agent-0.json"), join(dir, "agent-1.json"), "--target", first.url, "--secrets-file", secrets], {
+        cwd: dir,
+      });
       assert.equal(merged.code, 0, merged.stderr);
       const result = JSON.parse(merged.stdout).results[0];
       await Promise.all([first.stop(), second.stop()]);

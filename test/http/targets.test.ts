@@ -41,11 +41,24 @@ test("a 200 counts only with a JSON object carrying machineId and a dotted-quad 
     ['{"machineId":"m","ipv4":"10.0.0.2","config":5}', false],
     ['{"machineId":"m","ipv4":"10.0.0.2"}', true],
   ] as const) {
-    assert.throws(() => checkRegistration(200, text, requireConfig), (e) => e instanceof HttpOutcomeError && e.kind === "malformed-response", text);
+    assert.throws(
+      () => checkRegistration(200, text, requireConfig),
+      (e) => e instanceof HttpOutcomeError && e.kind === "malformed-response",
+      text,
+    );
   }
-  assert.throws(() => checkRegistration(503, '{"error":"lock-timeout"}', false), (e) => e instanceof HttpOutcomeError && e.kind === "lock-timeout");
-  assert.throws(() => checkRegistration(502, "<html>bad gateway</html>", false), (e) => e instanceof HttpOutcomeError && e.kind === "http-502");
-  assert.throws(() => checkRegistration(400, '{"error":"<script>"}', false), (e) => e instanceof HttpOutcomeError && e.kind === "http-400");
+  assert.throws(
+    () => checkRegistration(503, '{"error":"lock-timeout"}', false),
+    (e) => e instanceof HttpOutcomeError && e.kind === "lock-timeout",
+  );
+  assert.throws(
+    () => checkRegistration(502, "<html>bad gateway</html>", false),
+    (e) => e instanceof HttpOutcomeError && e.kind === "http-502",
+  );
+  assert.throws(
+    () => checkRegistration(400, '{"error":"<script>"}', false),
+    (e) => e instanceof HttpOutcomeError && e.kind === "http-400",
+  );
 });
 
 test("a target at a closed port: exit 3 within seconds, naming the URL", async () => {

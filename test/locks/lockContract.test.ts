@@ -61,13 +61,57 @@ const redisSettings = (t: Timing, reentrant = false) => ({ ...DEFAULT_REDIS_LOCK
 
 /** Every lock regbench has, and what skips it when its backend is missing. */
 const LOCKS: { name: string; skip: string | false; world: () => World; distinctKeys: [string, string] }[] = [
-  { name: "global (in-process mutex)", skip: false, world: inProcess(() => { const m = new Mutex(); return (t) => globalLock(m, t.waitMs); }), distinctKeys: ["a", "b"] },
-  { name: "sharded", skip: false, world: inProcess(() => { const m = new ShardedMutex(16); return (t) => shardedLock(m, t.waitMs); }), distinctKeys: distinctShards(new ShardedMutex(16)) },
-  { name: "sharded read-write", skip: false, world: inProcess(() => { const m = new ShardedRwMutex(16); return (t) => shardedRwLock(m, t.waitMs); }), distinctKeys: distinctShards(new ShardedMutex(16)) },
-  { name: "redis", skip: skipWithoutRedis, world: distributed((t, p) => redisDistributedLock([REDIS_URL], p, redisSettings(t), DEFAULT_REDIS_CLIENT_SETTINGS, Math.random)), distinctKeys: ["a", "b"] },
-  { name: "redis reentrant", skip: skipWithoutRedis, world: distributed((t, p) => redisDistributedLock([REDIS_URL], p, redisSettings(t, true), DEFAULT_REDIS_CLIENT_SETTINGS, Math.random)), distinctKeys: ["a", "b"] },
-  { name: "redis quorum (three nodes)", skip: quorum.skip, world: distributed((t, p) => redisDistributedLock(quorum.urls(), p, redisSettings(t), DEFAULT_REDIS_CLIENT_SETTINGS, Math.random)), distinctKeys: ["a", "b"] },
-  { name: "etcd", skip: etcdServer.skip, world: distributed((t, p) => etcdLock(etcdServer.urls(), p.replace(/:/g, "/"), { ttlMs: t.ttlMs, waitMs: t.waitMs, watchdog: t.watchdog, fencing: true })), distinctKeys: ["a", "b"] },
+  {
+    name: "global (in-process mutex)",
+    skip: false,
+    world: inProcess(() => {
+      const m = new Mutex();
+      return (t) => globalLock(m, t.waitMs);
+    }),
+    distinctKeys: ["a", "b"],
+  },
+  {
+    name: "sharded",
+    skip: false,
+    world: inProcess(() => {
+      const m = new ShardedMutex(16);
+      return (t) => shardedLock(m, t.waitMs);
+    }),
+    distinctKeys: distinctShards(new ShardedMutex(16)),
+  },
+  {
+    name: "sharded read-write",
+    skip: false,
+    world: inProcess(() => {
+      const m = new ShardedRwMutex(16);
+      return (t) => shardedRwLock(m, t.waitMs);
+    }),
+    distinctKeys: distinctShards(new ShardedMutex(16)),
+  },
+  {
+    name: "redis",
+    skip: skipWithoutRedis,
+    world: distributed((t, p) => redisDistributedLock([REDIS_URL], p, redisSettings(t), DEFAULT_REDIS_CLIENT_SETTINGS, Math.random)),
+    distinctKeys: ["a", "b"],
+  },
+  {
+    name: "redis reentrant",
+    skip: skipWithoutRedis,
+    world: distributed((t, p) => redisDistributedLock([REDIS_URL], p, redisSettings(t, true), DEFAULT_REDIS_CLIENT_SETTINGS, Math.random)),
+    distinctKeys: ["a", "b"],
+  },
+  {
+    name: "redis quorum (three nodes)",
+    skip: quorum.skip,
+    world: distributed((t, p) => redisDistributedLock(quorum.urls(), p, redisSettings(t), DEFAULT_REDIS_CLIENT_SETTINGS, Math.random)),
+    distinctKeys: ["a", "b"],
+  },
+  {
+    name: "etcd",
+    skip: etcdServer.skip,
+    world: distributed((t, p) => etcdLock(etcdServer.urls(), p.replace(/:/g, "/"), { ttlMs: t.ttlMs, waitMs: t.waitMs, watchdog: t.watchdog, fencing: true })),
+    distinctKeys: ["a", "b"],
+  },
 ];
 
 /** Two keys the sharded mutexes put on different shards. */
@@ -188,42 +232,46 @@ for (const { name, skip, world, distinctKeys } of LOCKS) {
       });
     });
 
-    test("a lock that expires: lost without its keep-alive (released late: LockLostError); kept with it; the signal fires once it cannot be kept", { timeout: 30_000 }, async (t) => {
-      const probe = make(impatient);
-      const expires = probe.lock.promises.expires;
-      await probe.close();
-      if (!expires) return t.skip("an in-process lock is never lost");
-      // Without the keep-alive the lock is gone after its TTL: another holder gets it; the first one's release says so.
-      const lapsing = make({ waitMs: 200, ttlMs: 1000, watchdog: false });
-      const other = make({ waitMs: 3000, ttlMs: 10_000, watchdog: true });
-      try {
-        const stale = await lapsing.lock.acquire("k");
-        const next = await other.lock.acquire("k");
-        await assert.rejects(stale.release(), LockLostError);
-        await next.release();
-      } finally {
-        await lapsing.close();
-        await other.close();
-      }
-      // With it, the lock outlives its TTL.
-      const kept = make({ waitMs: 200, ttlMs: 1000, watchdog: true });
-      const rival = make(impatient);
-      try {
-        const lease = await kept.lock.acquire("k2");
-        await sleep(2500);
-        await assert.rejects(rival.lock.acquire("k2"), LockTimeoutError);
-        assert.equal(lease.signal.aborted, false);
-        // Cut off from its service, the holder learns it through the signal (a quorum survives one node: not cut here).
-        if (name.includes("quorum")) return await lease.release();
-        kept.cut!();
-        const lost = await waitForAbort(lease, 5000);
-        assert.ok(lost, "the lost-lock signal fired");
-        assert.ok(lease.signal.reason instanceof LockLostError);
-      } finally {
-        await kept.close();
-        await rival.close();
-      }
-    });
+    test(
+      "a lock that expires: lost without its keep-alive (released late: LockLostError); kept with it; the signal fires once it cannot be kept",
+      { timeout: 30_000 },
+      async (t) => {
+        const probe = make(impatient);
+        const expires = probe.lock.promises.expires;
+        await probe.close();
+        if (!expires) return t.skip("an in-process lock is never lost");
+        // Without the keep-alive the lock is gone after its TTL: another holder gets it; the first one's release says so.
+        const lapsing = make({ waitMs: 200, ttlMs: 1000, watchdog: false });
+        const other = make({ waitMs: 3000, ttlMs: 10_000, watchdog: true });
+        try {
+          const stale = await lapsing.lock.acquire("k");
+          const next = await other.lock.acquire("k");
+          await assert.rejects(stale.release(), LockLostError);
+          await next.release();
+        } finally {
+          await lapsing.close();
+          await other.close();
+        }
+        // With it, the lock outlives its TTL.
+        const kept = make({ waitMs: 200, ttlMs: 1000, watchdog: true });
+        const rival = make(impatient);
+        try {
+          const lease = await kept.lock.acquire("k2");
+          await sleep(2500);
+          await assert.rejects(rival.lock.acquire("k2"), LockTimeoutError);
+          assert.equal(lease.signal.aborted, false);
+          // Cut off from its service, the holder learns it through the signal (a quorum survives one node: not cut here).
+          if (name.includes("quorum")) return await lease.release();
+          kept.cut!();
+          const lost = await waitForAbort(lease, 5000);
+          assert.ok(lost, "the lost-lock signal fired");
+          assert.ok(lease.signal.reason instanceof LockLostError);
+        } finally {
+          await kept.close();
+          await rival.close();
+        }
+      },
+    );
   });
 }
 

@@ -27,7 +27,12 @@ describe("redis lock on one node", { skip: skipWithoutRedis }, () => {
   test("another holder's token cannot release or extend the lock", async () => {
     const lock = new RedisLock([node!], prefix, settings({ waitMs: 0 }));
     const lease = await lock.acquire("b");
-    const deleted = await node!.eval(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`, 1, `${prefix}lock:b`, "not-the-token");
+    const deleted = await node!.eval(
+      `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`,
+      1,
+      `${prefix}lock:b`,
+      "not-the-token",
+    );
     assert.equal(deleted, 0);
     assert.equal(await node!.get(`${prefix}lock:b`), lease.token);
     await lease.release();

@@ -45,7 +45,10 @@ test("CSV shows unknown values as n/a and quotes what needs it", () => {
   const target = csv.find((l) => l.startsWith("target,"))!;
   assert.match(target, /^target,completed,unknown,/);
   assert.match(target, /,n\/a,n\/a,n\/a,n\/a,n\/a,n\/a,n\/a$/);
-  assert.match(csv.find((l) => l.startsWith("global,"))!, /^global,completed,warn,/);
+  assert.match(
+    csv.find((l) => l.startsWith("global,"))!,
+    /^global,completed,warn,/,
+  );
 });
 
 test("every format shows a percentile from the same rounded value: p99 ≤ p99.9 ≤ max, in the JSON, the CSV and the table", () => {

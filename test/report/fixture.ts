@@ -76,7 +76,11 @@ export function fixtureReport(): RunReport {
         },
         [1, 2, 2, 3, 5, 8, 13],
       ),
-      result("none", { tps: 25000, audit: { duplicateSystems: 999, duplicateMachines: 0, duplicateIps: 9990, lostRegistrations: 0, violations: 10989 } }, [1, 1, 2]),
+      result(
+        "none",
+        { tps: 25000, audit: { duplicateSystems: 999, duplicateMachines: 0, duplicateIps: 9990, lostRegistrations: 0, violations: 10989 } },
+        [1, 1, 2],
+      ),
       result("global", { tps: 175, failed: 20, errorRate: 0.02, errors: { "lock-timeout": 20 } }, [100, 200, 300, 400]),
       result("target", { tps: 5000, audit: null, memory: { peakRssMb: null }, notes: ["audit n/a: the target answered 404 on GET /v1/audit/rows"] }, [4, 5, 6]),
     ],

@@ -9,7 +9,8 @@ import { fixtureReport } from "./fixture.js";
 
 /** Debian's chromium (apt-get install chromium); CI installs it and sets REGBENCH_REQUIRE_CHROMIUM=1. */
 const CHROMIUM = ["chromium", "chromium-browser", "google-chrome"].find((c) => spawnSync(c, ["--version"], { stdio: "ignore" }).status === 0);
-if (!CHROMIUM && process.env.REGBENCH_REQUIRE_CHROMIUM === "1") throw new Error("REGBENCH_REQUIRE_CHROMIUM=1 but no chromium on the PATH (apt-get install chromium)");
+if (!CHROMIUM && process.env.REGBENCH_REQUIRE_CHROMIUM === "1")
+  throw new Error("REGBENCH_REQUIRE_CHROMIUM=1 but no chromium on the PATH (apt-get install chromium)");
 const skip = CHROMIUM ? false : "no chromium on the PATH: apt-get install chromium to run this test";
 
 const dir = tempDir();

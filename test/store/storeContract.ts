@@ -89,11 +89,20 @@ export function storeContract(name: string, open: (constraints: boolean) => Prom
     test("claims take consecutive addresses, return existing rows, and stop at the end of the pool", async () => {
       const store = await open(true);
       const first = await store.claimMachines([claim(1), claim(2), claim(1)]);
-      assert.deepEqual(first.map((r) => r.outcome), ["created", "created", "existing"]);
-      assert.deepEqual(first.map((r) => (r.outcome === "exhausted" ? null : r.record.ipv4)), ["10.1.0.2", "10.1.0.3", "10.1.0.2"]);
+      assert.deepEqual(
+        first.map((r) => r.outcome),
+        ["created", "created", "existing"],
+      );
+      assert.deepEqual(
+        first.map((r) => (r.outcome === "exhausted" ? null : r.record.ipv4)),
+        ["10.1.0.2", "10.1.0.3", "10.1.0.2"],
+      );
       assert.equal((first[0] as { record: { config: string } }).record.config, "ip 10.1.0.2");
       const rest = await store.claimMachines([3, 4, 5, 6].map(claim));
-      assert.deepEqual(rest.map((r) => r.outcome), ["created", "created", "created", "exhausted"]);
+      assert.deepEqual(
+        rest.map((r) => r.outcome),
+        ["created", "created", "created", "exhausted"],
+      );
       assert.equal((await store.auditRows("t")).machines.length, 5);
       await store.close();
     });
@@ -110,7 +119,10 @@ export function storeContract(name: string, open: (constraints: boolean) => Prom
       const store = await open(false);
       await store.insertMachine(machine(1, cidr.firstHost), { resource: "lock:a", token: 5 });
       await store.insertMachine(machine(2, cidr.firstHost + 1), { resource: "lock:a", token: 5 });
-      await assert.rejects(store.insertMachine(machine(3, cidr.firstHost + 2), { resource: "lock:a", token: 4 }), (e) => e instanceof StaleFenceError && e.newest === 5);
+      await assert.rejects(
+        store.insertMachine(machine(3, cidr.firstHost + 2), { resource: "lock:a", token: 4 }),
+        (e) => e instanceof StaleFenceError && e.newest === 5,
+      );
       await store.insertMachine(machine(4, cidr.firstHost + 3), { resource: "lock:b", token: 1 });
       assert.deepEqual((await store.auditRows("t")).machines.map((m) => m.machineId).sort(), ["t-m1", "t-m2", "t-m4"]);
       await store.close();
@@ -142,8 +154,14 @@ export function storeContract(name: string, open: (constraints: boolean) => Prom
       await store.insertMachine(machine(1, cidr.firstHost));
       await store.insertMachine({ ...machine(2, cidr.firstHost + 1), machineId: "tx-m2" });
       await store.insertSystem({ projectId: "t-p0", systemUuid: "tx-s", systemName: "s" });
-      assert.deepEqual((await store.auditRows("t")).machines.map((m) => m.machineId), ["t-m1"]);
-      assert.deepEqual((await store.auditRows("tx")).machines.map((m) => m.machineId), ["tx-m2"]);
+      assert.deepEqual(
+        (await store.auditRows("t")).machines.map((m) => m.machineId),
+        ["t-m1"],
+      );
+      assert.deepEqual(
+        (await store.auditRows("tx")).machines.map((m) => m.machineId),
+        ["tx-m2"],
+      );
       assert.deepEqual((await store.auditRows("t")).systems, []);
       await store.close();
     });

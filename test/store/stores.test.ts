@@ -8,7 +8,16 @@ import { withLatency } from "../../src/store/latency.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { randomBytes } from "node:crypto";
 import { after } from "node:test";
-import { openForRun, openStore, parseStoreSpec, placeForRun, removeStore, storeSettings, type StoreLocation, type StoreSpec } from "../../src/store/registry.js";
+import {
+  openForRun,
+  openStore,
+  parseStoreSpec,
+  placeForRun,
+  removeStore,
+  storeSettings,
+  type StoreLocation,
+  type StoreSpec,
+} from "../../src/store/registry.js";
 import { SqliteStore } from "../../src/store/sqlite.js";
 import type { Store } from "../../src/store/store.js";
 import { mysql, postgres } from "../dbEnv.js";
@@ -58,11 +67,17 @@ test("the SQLite file is WAL, keeps its rows, and shows the unique constraints t
 test("reopening a file with the other constraint setting is refused, with the fix", async () => {
   const path = join(dir, "mixed.db");
   await new SqliteStore({ path, constraints: false, busyTimeoutMs: 1000 }).close();
-  assert.throws(() => new SqliteStore({ path, constraints: true, busyTimeoutMs: 1000 }), (e) => e instanceof StoreError && /separate file per strategy/.test(e.message));
+  assert.throws(
+    () => new SqliteStore({ path, constraints: true, busyTimeoutMs: 1000 }),
+    (e) => e instanceof StoreError && /separate file per strategy/.test(e.message),
+  );
 });
 
 test("a path that cannot be opened is a StoreError naming it", () => {
-  assert.throws(() => new SqliteStore({ path: join(dir, "no/such/dir/x.db"), constraints: false, busyTimeoutMs: 1000 }), (e) => e instanceof StoreError && /no\/such\/dir/.test(e.message));
+  assert.throws(
+    () => new SqliteStore({ path: join(dir, "no/such/dir/x.db"), constraints: false, busyTimeoutMs: 1000 }),
+    (e) => e instanceof StoreError && /no\/such\/dir/.test(e.message),
+  );
 });
 
 test("store specs parse, and a temporary store removes its files", async () => {
@@ -93,4 +108,3 @@ test("latency is awaited before every call", async () => {
   await store.hasSystem("x", "y");
   assert.ok(performance.now() - started >= 38, "two calls, 20 ms each");
 });
-

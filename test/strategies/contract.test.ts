@@ -22,7 +22,11 @@ const nodes = threeNodes();
 const urlsFor = (definition: StrategyDefinition) => (definition.name === "redlock" && !nodes.skip ? nodes.urls() : [REDIS_URL]);
 const etcdServer = throwawayEtcd();
 const skipFor = (definition: StrategyDefinition) =>
-  definition.backend.kind === "redis" ? skipWithoutRedis || (definition.name === "redlock" && nodes.skip) : definition.backend.kind === "etcd" ? etcdServer.skip : false;
+  definition.backend.kind === "redis"
+    ? skipWithoutRedis || (definition.name === "redlock" && nodes.skip)
+    : definition.backend.kind === "etcd"
+      ? etcdServer.skip
+      : false;
 
 const dir = tempDir();
 let files = 0;
@@ -44,7 +48,10 @@ async function setup(definition: StrategyDefinition, opts: { cidr?: string; late
       lock: { ...DEFAULT_STRATEGY_SETTINGS.redis.lock, waitMs: opts.lockTimeoutMs ?? 5000 },
       lockBatch: opts.lockBatch ?? DEFAULT_STRATEGY_SETTINGS.redis.lockBatch,
     },
-    etcd: { urls: definition.backend.kind === "etcd" ? etcdServer.urls() : DEFAULT_STRATEGY_SETTINGS.etcd.urls, keyPrefix: `regbench-test/${process.pid}/${files}/` },
+    etcd: {
+      urls: definition.backend.kind === "etcd" ? etcdServer.urls() : DEFAULT_STRATEGY_SETTINGS.etcd.urls,
+      keyPrefix: `regbench-test/${process.pid}/${files}/`,
+    },
   });
   after(() => strategy.close());
   return { raw, strategy, key };
@@ -108,13 +115,19 @@ for (const definition of STRATEGIES) {
       await raw.createProject({ ...project("t-p1", "10.2.0.0/24"), keyDigest: keyDigest("project B's own key") });
       const a = await strategy.register(request(1));
       const asB = { projectId: "t-p1", key: "project B's own key" };
-      await assert.rejects(strategy.register(request(1, asB)), (e) => e instanceof MachineConflictError && !e.message.includes(a.ipv4) && !e.message.includes("t-p0"));
+      await assert.rejects(
+        strategy.register(request(1, asB)),
+        (e) => e instanceof MachineConflictError && !e.message.includes(a.ipv4) && !e.message.includes("t-p0"),
+      );
       // The other way round: B's device registered first is not handed to A either.
       await strategy.register(request(2, asB));
       await assert.rejects(strategy.register(request(2)), MachineConflictError);
       assert.deepEqual(
         (await raw.auditRows("t")).machines.map((m) => [m.machineId, m.projectId]).sort(),
-        [["t-m1", "t-p0"], ["t-m2", "t-p1"]],
+        [
+          ["t-m1", "t-p0"],
+          ["t-m2", "t-p1"],
+        ],
         "one row each, in its own project",
       );
       await raw.close();
@@ -128,9 +141,20 @@ for (const definition of STRATEGIES) {
         assert.ok(result.audit);
         if (promised) {
           // Optimistic strategies may run out of retries under contention: an honest failure, never a violation.
-          if (definition.kind === "optimistic") assert.deepEqual(Object.keys(result.errors).filter((k) => k !== "conflict"), []);
+          if (definition.kind === "optimistic")
+            assert.deepEqual(
+              Object.keys(result.errors).filter((k) => k !== "conflict"),
+              [],
+            );
           else assert.equal(result.failed, 0, JSON.stringify(result.errors));
-          assert.deepEqual(result.audit, { duplicateSystems: 0, duplicateMachines: 0, duplicateIps: 0, lostRegistrations: 0, violations: 0, unacknowledgedRows: 0 });
+          assert.deepEqual(result.audit, {
+            duplicateSystems: 0,
+            duplicateMachines: 0,
+            duplicateIps: 0,
+            lostRegistrations: 0,
+            violations: 0,
+            unacknowledgedRows: 0,
+          });
         }
       });
     }
@@ -192,7 +216,10 @@ test("the memory store gives the same verdicts as SQLite", async () => {
   }
 });
 
-for (const [name, db] of [["postgres", postgres], ["mysql", mysql]] as const) {
+for (const [name, db] of [
+  ["postgres", postgres],
+  ["mysql", mysql],
+] as const) {
   describe(`every strategy on ${name}: its promise holds on a real database, and the races of none are real there too`, { skip: db.skip }, () => {
     for (const definition of STRATEGIES) {
       test(definition.name, { skip: skipFor(definition) }, async () => {
@@ -202,7 +229,11 @@ for (const [name, db] of [["postgres", postgres], ["mysql", mysql]] as const) {
         if (definition.name === "none") assert.ok(result.audit!.violations > 0, JSON.stringify(result.audit));
         if (definition.guarantee === "process" || definition.guarantee === "global") {
           // Strategies that retry conflicts may run out of attempts: an honest failure, never a violation.
-          assert.deepEqual(Object.keys(result.errors).filter((k) => k !== "conflict"), [], JSON.stringify(result.errors));
+          assert.deepEqual(
+            Object.keys(result.errors).filter((k) => k !== "conflict"),
+            [],
+            JSON.stringify(result.errors),
+          );
           assert.equal(result.audit!.violations, 0, JSON.stringify(result.audit));
         }
         assert.match(result.store, new RegExp(`schema|database`));

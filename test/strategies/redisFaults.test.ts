@@ -69,7 +69,10 @@ test("--strategy all without a Redis skips the Redis strategies with a note", ()
   const r = regbench(["run", "-n", "50", "-c", "5", "--redis", "redis://127.0.0.1:1", "--etcd", "http://127.0.0.1:1", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
-  assert.deepEqual(doc.skipped.map((s: { strategy: string }) => s.strategy), ["redis", "redlock", "redis-fenced", "redis-db", "redis-reentrant", "etcd", "etcd-fenced"]);
+  assert.deepEqual(
+    doc.skipped.map((s: { strategy: string }) => s.strategy),
+    ["redis", "redlock", "redis-fenced", "redis-db", "redis-reentrant", "etcd", "etcd-fenced"],
+  );
   assert.ok(!doc.results.some((x: { strategy: string }) => x.strategy.startsWith("red") || x.strategy.startsWith("etcd")));
   assert.match(doc.notes[0], /skipped redis, redlock, redis-fenced, redis-db, redis-reentrant: cannot reach Redis/);
   assert.match(doc.notes[1], /skipped etcd, etcd-fenced: cannot reach etcd at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);

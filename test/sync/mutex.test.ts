@@ -29,7 +29,10 @@ function mutexSuite(name: string, make: () => { run: <T>(fn: () => Promise<T>, t
       const lock = make();
       const order: number[] = [];
       await Promise.all(Array.from({ length: 20 }, (_, i) => lock.run(async () => void order.push(i))));
-      assert.deepEqual(order, Array.from({ length: 20 }, (_, i) => i));
+      assert.deepEqual(
+        order,
+        Array.from({ length: 20 }, (_, i) => i),
+      );
     });
 
     test("a waiter that timed out never enters later, and the lock still works", async () => {
@@ -48,7 +51,12 @@ function mutexSuite(name: string, make: () => { run: <T>(fn: () => Promise<T>, t
 
     test("an error inside releases the lock", async () => {
       const lock = make();
-      await assert.rejects(lock.run(async () => { throw new Error("boom"); }), /boom/);
+      await assert.rejects(
+        lock.run(async () => {
+          throw new Error("boom");
+        }),
+        /boom/,
+      );
       assert.equal(await lock.run(async () => 42, 50), 42);
     });
   });
@@ -96,7 +104,10 @@ test("keys on different shards do not wait for each other; the timeout error nam
   const started = performance.now();
   await m.runExclusive(b, async () => {}, 20);
   assert.ok(performance.now() - started < 40);
-  await assert.rejects(m.runExclusive(a, async () => {}, 5), (e) => e instanceof LockTimeoutError && e.key === a);
+  await assert.rejects(
+    m.runExclusive(a, async () => {}, 5),
+    (e) => e instanceof LockTimeoutError && e.key === a,
+  );
   await slow;
   const stats = m.stats();
   assert.equal(stats.find((s) => s.shard === m.shardOf(a))?.timeouts, 1);

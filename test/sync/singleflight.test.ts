@@ -60,7 +60,10 @@ test("the batcher coalesces one turn's calls and keeps results in order", async 
   const batcher = new Batcher<number, number>(async (items) => (seen.push(items), items.map((i) => i * 2)), 4);
   const out = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => batcher.submit(i)));
   assert.deepEqual(out, [2, 4, 6, 8, 10, 12]);
-  assert.deepEqual(seen, [[1, 2, 3, 4], [5, 6]]);
+  assert.deepEqual(seen, [
+    [1, 2, 3, 4],
+    [5, 6],
+  ]);
   const failing = new Batcher<number, number>(async () => {
     throw new Error("down");
   });

@@ -9,7 +9,20 @@ import { EXIT } from "../exitCodes.js";
 import { buildRunConfig, UsageError } from "../options.js";
 import { Outputs } from "../outputs.js";
 import { atOrWorse, VERDICT_MARK, verdictState, verdictText } from "../../report/verdict.js";
-import { boundOf, emptyReport, failOnVerdictOf, judged, loadReport, maxErrorRateOf, parseThresholds, percentilesOf, renderStrategies, useColor, version, type Io } from "../shared.js";
+import {
+  boundOf,
+  emptyReport,
+  failOnVerdictOf,
+  judged,
+  loadReport,
+  maxErrorRateOf,
+  parseThresholds,
+  percentilesOf,
+  renderStrategies,
+  useColor,
+  version,
+  type Io,
+} from "../shared.js";
 import { resolveSecrets } from "../secrets.js";
 import { SIGNAL_EXIT, trapSignals } from "../signals.js";
 
@@ -20,7 +33,13 @@ function finishedLine(event: Extract<OrchestratorEvent, { type: "strategy-done" 
   const r: StrategyResult = event.result;
   const verdict = verdictState(r, maxErrorRate);
   const audit =
-    verdict === "unknown" ? "? audit n/a" : verdict === "fail" ? `✗ ${fmtInt(r.audit!.violations)} violation(s)` : verdict === "warn" ? `⚠ no violation, but ${fmtPct(r.errorRate)} failed` : "✓ no violation";
+    verdict === "unknown"
+      ? "? audit n/a"
+      : verdict === "fail"
+        ? `✗ ${fmtInt(r.audit!.violations)} violation(s)`
+        : verdict === "warn"
+          ? `⚠ no violation, but ${fmtPct(r.errorRate)} failed`
+          : "✓ no violation";
   return [
     `regbench: ${where} ${r.strategy}${r.state === "interrupted" ? " (interrupted)" : ""}: ${fmtInt(r.succeeded)}/${fmtInt(r.requests)} succeeded in ${(r.durationMs / 1000).toFixed(2)} s`,
     `${fmtInt(r.tps)}/s`,
@@ -38,7 +57,9 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
   const secrets = options.target !== undefined ? resolveSecrets(options, io.env) : undefined;
   const config = buildRunConfig(options, secrets);
   if (secrets?.onCommandLine.length) {
-    io.stderr.write(`regbench: note: ${secrets.onCommandLine.join(", ")} puts a secret on the command line, where other users can read it (ps); REGBENCH_PROJECTS, REGBENCH_SERVER_KEY, REGBENCH_AUDIT_TOKEN or --secrets-file keep it off\n`);
+    io.stderr.write(
+      `regbench: note: ${secrets.onCommandLine.join(", ")} puts a secret on the command line, where other users can read it (ps); REGBENCH_PROJECTS, REGBENCH_SERVER_KEY, REGBENCH_AUDIT_TOKEN or --secrets-file keep it off\n`,
+    );
   }
   const thresholds = parseThresholds(options, config.strategies);
   const maxErrorRate = maxErrorRateOf(options);
@@ -47,8 +68,16 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
   const bound = boundOf(options);
   const baseline = options.baseline === undefined ? undefined : loadReport(String(options.baseline), "--baseline");
   if (baseline) {
-    const differences = workloadDifferences(baseline, { ...emptyReport(config), results: config.strategies.map((strategy) => ({ strategy }) as StrategyResult) });
-    if (differences.length) throw new UsageError("--baseline", `was measured on another workload: ${differences.join("; ")}`, "Run the baseline's workload (strategy settings may differ), or save a new baseline.");
+    const differences = workloadDifferences(baseline, {
+      ...emptyReport(config),
+      results: config.strategies.map((strategy) => ({ strategy }) as StrategyResult),
+    });
+    if (differences.length)
+      throw new UsageError(
+        "--baseline",
+        `was measured on another workload: ${differences.join("; ")}`,
+        "Run the baseline's workload (strategy settings may differ), or save a new baseline.",
+      );
   }
   const outputs = Outputs.plan(options, config.scenario ?? config.strategies.join("-"));
   const json = Boolean(options.json);
@@ -81,30 +110,45 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
   }
   const signal = interruption.received();
   const checked = evaluateThresholds(thresholds, outcome.results);
-  const report: RunReport = judged({
-    ...emptyReport(outcome.config),
-    results: outcome.results,
-    skipped: outcome.skipped,
-    failed: outcome.failed,
-    notes: outcome.notes,
-    ...(signal ? { interrupted: { signal } } : {}),
-    ...(checked.length
-      ? { thresholds: checked.map((t) => ({ expression: t.threshold.source, strategy: t.strategy, passed: t.passed, measured: t.measured, detail: describeMiss(t) })) }
-      : {}),
-  }, maxErrorRate);
+  const report: RunReport = judged(
+    {
+      ...emptyReport(outcome.config),
+      results: outcome.results,
+      skipped: outcome.skipped,
+      failed: outcome.failed,
+      notes: outcome.notes,
+      ...(signal ? { interrupted: { signal } } : {}),
+      ...(checked.length
+        ? {
+            thresholds: checked.map((t) => ({
+              expression: t.threshold.source,
+              strategy: t.strategy,
+              passed: t.passed,
+              measured: t.measured,
+              detail: describeMiss(t),
+            })),
+          }
+        : {}),
+    },
+    maxErrorRate,
+  );
   const failedRun = outcome.failed.length > 0;
   const comparisons = baseline && !signal ? compareReports(baseline, report, bound) : [];
   if (report.results.length > 0 || failedRun) {
     const { failed: unwritten } = outputs.write(report, failedRun ? "saved-only" : "all");
     for (const why of unwritten) io.stderr.write(`regbench: could not write ${why}\n`);
-    if (signal && outputs.baselinePath) io.stderr.write(`regbench: the baseline ${outputs.baselinePath} was left as it was: an interrupted run is no baseline\n`);
-    if (failedRun && !signal) io.stderr.write(`regbench: files named on the command line were left as they were: ${outcome.failed.length} strategy(ies) failed\n`);
+    if (signal && outputs.baselinePath)
+      io.stderr.write(`regbench: the baseline ${outputs.baselinePath} was left as it was: an interrupted run is no baseline\n`);
+    if (failedRun && !signal)
+      io.stderr.write(`regbench: files named on the command line were left as they were: ${outcome.failed.length} strategy(ies) failed\n`);
   }
   if (json) {
     io.stdout.write(`${JSON.stringify(report)}\n`);
   } else if (report.results.length > 0 || failedRun) {
     const color = useColor(io);
-    io.stdout.write(`${renderHeader(report, version())}\n${report.results.length ? `${renderTable(report, { color, percentiles })}\n` : ""}${renderNotes(report, { color })}\n`);
+    io.stdout.write(
+      `${renderHeader(report, version())}\n${report.results.length ? `${renderTable(report, { color, percentiles })}\n` : ""}${renderNotes(report, { color })}\n`,
+    );
     if (report.thresholds?.length) {
       io.stdout.write(`thresholds:\n${report.thresholds.map((t) => `  ${t.passed ? "✓" : "✗"} ${t.strategy}: ${t.expression} — ${t.detail}`).join("\n")}\n`);
     }
@@ -118,7 +162,10 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
   if (failedThresholds.length || regressed.length || judgedBadly.length) {
     for (const t of failedThresholds) io.stderr.write(`regbench: threshold failed: ${t.strategy}: ${t.expression} — ${t.detail}\n`);
     for (const c of regressed) io.stderr.write(`regbench: ${c.strategy} regressed against the baseline\n`);
-    for (const r of judgedBadly) io.stderr.write(`regbench: ${r.strategy} is ${VERDICT_MARK[r.verdict ?? "unknown"]} ${r.verdict} (--fail-on-verdict ${failOnVerdict}): ${verdictText(r, report.results)}\n`);
+    for (const r of judgedBadly)
+      io.stderr.write(
+        `regbench: ${r.strategy} is ${VERDICT_MARK[r.verdict ?? "unknown"]} ${r.verdict} (--fail-on-verdict ${failOnVerdict}): ${verdictText(r, report.results)}\n`,
+      );
     return EXIT.gate;
   }
   return EXIT.ok;

@@ -14,17 +14,27 @@ import { boundOf, judged, loadReport, maxErrorRateOf, percentilesOf, type Io } f
 export function reportCommand(files: string[], options: Record<string, unknown>, io: Io): number {
   const format = String(options.format ?? "table");
   const exporter = EXPORTERS[format];
-  if (!exporter) throw new UsageError("--format", `must be one of ${Object.keys(EXPORTERS).join(", ")} (got ${JSON.stringify(format)})`, "For example: --format md.");
+  if (!exporter)
+    throw new UsageError("--format", `must be one of ${Object.keys(EXPORTERS).join(", ")} (got ${JSON.stringify(format)})`, "For example: --format md.");
   const reports = files.map((f) => loadReport(f, "FILE"));
   const first = reports[0]!;
   const mixed = options.allowMixed === true;
   const differences = reports.slice(1).flatMap((r, i) => settingDifferences(first, r, [files[0]!, files[i + 1]!]));
   if (differences.length && !mixed) {
-    throw new UsageError("report", `refuses to put different workloads in one table: ${differences.join("; ")}`, "Render each file on its own, or pass --allow-mixed to label each row with its workload.");
+    throw new UsageError(
+      "report",
+      `refuses to put different workloads in one table: ${differences.join("; ")}`,
+      "Render each file on its own, or pass --allow-mixed to label each row with its workload.",
+    );
   }
   // Mixed workloads: every row says which workload it measured.
   const label = (r: RunReport, x: StrategyResult): StrategyResult => (differences.length ? { ...x, strategy: `${x.strategy} [${workloadLabel(r)}]` } : x);
-  const maxErrorRate = options.maxErrorRate !== undefined ? maxErrorRateOf(options) : typeof first.config.maxErrorRate === "number" ? first.config.maxErrorRate : DEFAULT_MAX_ERROR_RATE;
+  const maxErrorRate =
+    options.maxErrorRate !== undefined
+      ? maxErrorRateOf(options)
+      : typeof first.config.maxErrorRate === "number"
+        ? first.config.maxErrorRate
+        : DEFAULT_MAX_ERROR_RATE;
   const combined: RunReport = judged(
     {
       ...first,
@@ -44,7 +54,8 @@ export function compareCommand(oldPath: string, newPath: string, options: Record
   const old = loadReport(oldPath, "OLD");
   const now = loadReport(newPath, "NEW");
   const differences = workloadDifferences(old, now);
-  if (differences.length) throw new UsageError("compare", `refuses to compare different workloads: ${differences.join("; ")}`, "Compare two runs of the same workload.");
+  if (differences.length)
+    throw new UsageError("compare", `refuses to compare different workloads: ${differences.join("; ")}`, "Compare two runs of the same workload.");
   const comparisons = compareReports(old, now, bound);
   io.stdout.write(`${renderComparisons(comparisons, bound)}\n`);
   return comparisons.some((c) => c.verdict === "regressed") ? EXIT.gate : EXIT.ok;
@@ -58,8 +69,10 @@ export function compareCommand(oldPath: string, newPath: string, options: Record
 export async function mergeCommand(files: string[], options: Record<string, unknown>, io: Io): Promise<number> {
   const reports = files.map((f) => loadReport(f, "FILE"));
   const timeoutMs = options.timeout === undefined ? 10_000 : parseDurationMs(String(options.timeout));
-  if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError("--timeout", `must be a duration above 0 (got ${String(options.timeout)})`, "For example: --timeout 10s.");
-  const token = options.target !== undefined ? resolveSecrets({ auditToken: options.auditToken, secretsFile: options.secretsFile }, io.env).auditToken : undefined;
+  if (timeoutMs === undefined || timeoutMs <= 0)
+    throw new UsageError("--timeout", `must be a duration above 0 (got ${String(options.timeout)})`, "For example: --timeout 10s.");
+  const token =
+    options.target !== undefined ? resolveSecrets({ auditToken: options.auditToken, secretsFile: options.secretsFile }, io.env).auditToken : undefined;
   const names = [...new Set(reports.flatMap((r) => r.results.map((x) => x.strategy)))];
   const notes: string[] = [];
   const results: StrategyResult[] = [];

@@ -25,13 +25,23 @@ function loopback(host: string): boolean {
  */
 export async function serveCommand(options: Record<string, unknown>, io: Io): Promise<number> {
   const strategy = String(options.strategy ?? "atomic");
-  if (strategy.includes(",") || strategy === "all") throw new UsageError("--strategy", "names one strategy for a server", "Pick one, e.g. --strategy atomic; start several servers on several ports to compare.");
+  if (strategy.includes(",") || strategy === "all")
+    throw new UsageError(
+      "--strategy",
+      "names one strategy for a server",
+      "Pick one, e.g. --strategy atomic; start several servers on several ports to compare.",
+    );
   const port = options.port === undefined ? 8080 : Number(options.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port", `must be a port number from 0 to 65535 (got ${String(options.port)})`, "For example: --port 8080 (0 picks a free one).");
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError("--port", `must be a port number from 0 to 65535 (got ${String(options.port)})`, "For example: --port 8080 (0 picks a free one).");
   const host = String(options.host ?? "127.0.0.1");
   const maxConnections = options.maxConnections === undefined ? DEFAULT_SERVER_SETTINGS.maxConnections : Number(options.maxConnections);
   if (!Number.isInteger(maxConnections) || maxConnections < 1) {
-    throw new UsageError("--max-connections", `must be a whole number ≥ 1 (got ${String(options.maxConnections)})`, `For example: --max-connections ${DEFAULT_SERVER_SETTINGS.maxConnections}.`);
+    throw new UsageError(
+      "--max-connections",
+      `must be a whole number ≥ 1 (got ${String(options.maxConnections)})`,
+      `For example: --max-connections ${DEFAULT_SERVER_SETTINGS.maxConnections}.`,
+    );
   }
   // A --secrets-file that does not exist yet is where the generated secrets go, and stay.
   const secretsPath = options.secretsFile === undefined ? undefined : String(options.secretsFile);
@@ -41,10 +51,18 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
   const config = buildRunConfig({ ...rest, strategy, mode: "http" });
   const down = config.faults.find((f) => f.kind !== "pause");
   if (down) {
-    throw new UsageError("--fault", `${down.kind} cannot be injected by serve: it is timed from a measured window, which only run knows`, `Use regbench run --mode http --fault ${down.kind}:MS, which injects it into its own server; serve injects pause:P:MS.`);
+    throw new UsageError(
+      "--fault",
+      `${down.kind} cannot be injected by serve: it is timed from a measured window, which only run knows`,
+      `Use regbench run --mode http --fault ${down.kind}:MS, which injects it into its own server; serve injects pause:P:MS.`,
+    );
   }
   if (secrets.serverKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(secrets.serverKey)) {
-    throw new UsageError("--server-key", "must be 64 hex digits (a 256-bit AES key)", "Leave it out to have one generated (it is written to the secrets file).");
+    throw new UsageError(
+      "--server-key",
+      "must be 64 hex digits (a 256-bit AES key)",
+      "Leave it out to have one generated (it is written to the secrets file).",
+    );
   }
   const generated: string[] = [];
   const projects = secrets.projects.length
@@ -53,10 +71,14 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
   const serverKey = secrets.serverKey ?? (generated.push("the config sealing key"), randomBytes(32).toString("hex"));
   const auditToken = secrets.auditToken ?? (generated.push("the audit token"), randomBytes(24).toString("base64url"));
   if (secrets.onCommandLine.length) {
-    io.stderr.write(`regbench serve: note: ${secrets.onCommandLine.join(", ")} puts a secret on the command line, where other users can read it (ps); REGBENCH_PROJECTS, REGBENCH_SERVER_KEY, REGBENCH_AUDIT_TOKEN or --secrets-file keep it off\n`);
+    io.stderr.write(
+      `regbench serve: note: ${secrets.onCommandLine.join(", ")} puts a secret on the command line, where other users can read it (ps); REGBENCH_PROJECTS, REGBENCH_SERVER_KEY, REGBENCH_AUDIT_TOKEN or --secrets-file keep it off\n`,
+    );
   }
   if (!loopback(host)) {
-    io.stderr.write(`regbench serve: warning: --host ${host} exposes the registration API beyond this machine; anyone who reaches it can register devices with a project's key, and the audit endpoint answers whoever holds the audit token\n`);
+    io.stderr.write(
+      `regbench serve: warning: --host ${host} exposes the registration API beyond this machine; anyone who reaches it can register devices with a project's key, and the audit endpoint answers whoever holds the audit token\n`,
+    );
   }
 
   const unreachable = await probeStore(config.store);

@@ -41,5 +41,7 @@ function cell(value: number | string | null | undefined): string {
 export const csvExporter: Exporter = {
   format: "csv",
   extension: "csv",
-  render: (input) => [COLUMNS.map(([name]) => name).join(","), ...withReportVerdicts(input).results.map((r) => COLUMNS.map(([, read]) => cell(read(r))).join(","))].join("\n") + "\n",
+  render: (input) =>
+    [COLUMNS.map(([name]) => name).join(","), ...withReportVerdicts(input).results.map((r) => COLUMNS.map(([, read]) => cell(read(r))).join(","))].join("\n") +
+    "\n",
 };

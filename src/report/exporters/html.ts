@@ -23,7 +23,10 @@ const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u003c");
 
 /** Percentiles the distribution is drawn at: dense towards the tail, as HdrHistogram's plots are. */
-const DISTRIBUTION_PERCENTILES = [0, 10, 20, 30, 40, 50, 55, 60, 65, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 97.5, 98, 98.5, 99, 99.25, 99.5, 99.75, 99.9, 99.95, 99.99, 99.995, 99.999, 99.9995, 99.9999];
+const DISTRIBUTION_PERCENTILES = [
+  0, 10, 20, 30, 40, 50, 55, 60, 65, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 97.5, 98, 98.5, 99, 99.25, 99.5, 99.75, 99.9, 99.95, 99.99, 99.995, 99.999, 99.9995,
+  99.9999,
+];
 
 /** A strategy's latency distribution: (1 / (1 − p), latency ms) points, up to the percentiles its sample count supports. */
 function distribution(r: StrategyResult): { x: number; y: number; p: number }[] {
@@ -32,7 +35,11 @@ function distribution(r: StrategyResult): { x: number; y: number; p: number }[] 
   if (h.totalCount === 0) return [];
   // Beyond 1 − 1/n every further percentile is the maximum: stop there.
   const deepest = 100 * (1 - 1 / h.totalCount);
-  const points = DISTRIBUTION_PERCENTILES.filter((p) => p <= deepest).map((p) => ({ x: 1 / (1 - p / 100), y: Math.min(h.getValueAtPercentile(p), h.maxValue) / 1000, p }));
+  const points = DISTRIBUTION_PERCENTILES.filter((p) => p <= deepest).map((p) => ({
+    x: 1 / (1 - p / 100),
+    y: Math.min(h.getValueAtPercentile(p), h.maxValue) / 1000,
+    p,
+  }));
   points.push({ x: Math.max(1 / (1 - deepest / 100), points.at(-1)?.x ?? 1), y: h.maxValue / 1000, p: 100 });
   return points;
 }
@@ -64,7 +71,9 @@ function pageData(results: readonly StrategyResult[]): PageData {
       tps: r.tps,
       tpsStderr: r.noise?.tpsStderr ?? null,
       p99: resultPercentile(r, 99),
-      timeline: (r.timeline ?? []).filter((p) => p.spanS >= 0.1).map((p) => ({ t: p.t, tps: Math.round(p.completed / p.spanS), errors: p.errors, p99: p.p99Ms })),
+      timeline: (r.timeline ?? [])
+        .filter((p) => p.spanS >= 0.1)
+        .map((p) => ({ t: p.t, tps: Math.round(p.completed / p.spanS), errors: p.errors, p99: p.p99Ms })),
       distribution: distribution(r),
     })),
   };
@@ -187,7 +196,11 @@ export const htmlExporter: Exporter = {
           `<td class="words">${escapeHtml(verdictText(r, results))}</td></tr>`,
       );
     }
-    const notes = [...report.notes, ...results.flatMap((r) => r.notes.map((n) => `${r.strategy}: ${n}`)), ...(report.failed ?? []).map((f) => `${f.strategy} failed: ${f.reason}`)];
+    const notes = [
+      ...report.notes,
+      ...results.flatMap((r) => r.notes.map((n) => `${r.strategy}: ${n}`)),
+      ...(report.failed ?? []).map((f) => `${f.strategy} failed: ${f.reason}`),
+    ];
     const data = pageData(results);
     const hasTimeline = data.strategies.some((s) => s.timeline.length >= 2);
     const hasDistribution = data.strategies.some((s) => s.distribution.length >= 2);
@@ -212,7 +225,16 @@ ${rows.join("\n")}
 <p class="legend">✓ the audit found no duplicate or lost row (counted from the stored rows) and at most ${escapeHtml(fmtPct(bound))} of registrations failed · ⚠ correct, but more failed · ✗ the audit found violations · ? not audited · rel = TPS / the fastest ✓ · TPS = successful registrations per second${data.spreadLabel ? ` · ${escapeHtml(data.spreadLabel)}` : ""}</p>
 ${notes.length ? `<ul class="legend">${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>` : ""}
 ${data.strategies.some((s) => s.ranked) ? `<h2>Throughput</h2><div class="chart"><canvas id="tps"></canvas></div>` : ""}
-${data.strategies.some((s) => !s.ranked) ? `<p class="legend">Not drawn, not ranked: ${escapeHtml(data.strategies.filter((s) => !s.ranked).map((s) => `${s.label} (${fmtInt(s.tps)}/s)`).join(", "))}.</p>` : ""}
+${
+  data.strategies.some((s) => !s.ranked)
+    ? `<p class="legend">Not drawn, not ranked: ${escapeHtml(
+        data.strategies
+          .filter((s) => !s.ranked)
+          .map((s) => `${s.label} (${fmtInt(s.tps)}/s)`)
+          .join(", "),
+      )}.</p>`
+    : ""
+}
 ${hasTimeline ? `<h2>Over time</h2><div class="chart"><canvas id="timeline"></canvas></div>` : ""}
 ${hasDistribution ? `<h2>Latency distribution</h2><div class="chart"><canvas id="distribution"></canvas></div><p class="legend">Each line: the latency (y) below which a share p of successful registrations completed, with p spread on a log scale of 1 / (1 − p) so the tail (99%, 99.9%, 99.99%) is readable; from each strategy's full HDR histogram. Broken strategies dashed.</p>` : ""}
 <script type="application/json" id="regbench-data">${scriptJson(data)}</script>

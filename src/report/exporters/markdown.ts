@@ -38,7 +38,15 @@ function yAxis(axis: string, values: readonly number[]): string {
 
 function chart(title: string, axis: string, names: readonly string[], values: readonly (number | null)[]): string {
   const known = values.map((v) => (v === null || !Number.isFinite(v) ? 0 : +v.toFixed(3)));
-  return ["```mermaid", "xychart-beta", `    title ${label(title)}`, `    x-axis [${names.map(label).join(", ")}]`, yAxis(axis, known), `    bar [${known.join(", ")}]`, "```"].join("\n");
+  return [
+    "```mermaid",
+    "xychart-beta",
+    `    title ${label(title)}`,
+    `    x-axis [${names.map(label).join(", ")}]`,
+    yAxis(axis, known),
+    `    bar [${known.join(", ")}]`,
+    "```",
+  ].join("\n");
 }
 
 /** One strategy's per-second timeline: successful registrations each second, as a line from 0. */
@@ -129,7 +137,9 @@ export const markdownExporter: Exporter = {
     out.push(
       "",
       `✓ the audit found no duplicate or lost row (counted from the stored rows) and at most ${fmtPct(bound)} of registrations failed · ⚠ correct, but more failed · ✗ the audit found violations: not ranked by speed · ? not audited · rel = TPS / the fastest ✓ · TPS = successful registrations per second` +
-        (spread ? ` · ± is the standard error of the mean TPS (${basis === "runs" ? "between runs" : "between ten time slices of the run"}), not a standard deviation` : ""),
+        (spread
+          ? ` · ± is the standard error of the mean TPS (${basis === "runs" ? "between runs" : "between ten time slices of the run"}), not a standard deviation`
+          : ""),
       "",
     );
     for (const r of results) for (const note of r.notes) out.push(`> ${mdCell(r.strategy)}: ${mdCell(note)}`, "");
@@ -139,11 +149,32 @@ export const markdownExporter: Exporter = {
     const apartOnes = results.filter((r) => !ranked(r));
     out.push("## Charts", "", "Each label carries the strategy's state (✓ ⚠); axes start at 0.", "");
     if (drawn.length) {
-      out.push(chart("Successful registrations per second", "registrations/s", drawn.map(named), drawn.map((r) => r.tps)), "");
-      out.push(chart("p99 latency of successful registrations", "ms", drawn.map(named), drawn.map((r) => resultPercentile(r, 99))), "");
+      out.push(
+        chart(
+          "Successful registrations per second",
+          "registrations/s",
+          drawn.map(named),
+          drawn.map((r) => r.tps),
+        ),
+        "",
+      );
+      out.push(
+        chart(
+          "p99 latency of successful registrations",
+          "ms",
+          drawn.map(named),
+          drawn.map((r) => resultPercentile(r, 99)),
+        ),
+        "",
+      );
     }
-    if (apartOnes.length) out.push(`Not drawn, not ranked: ${apartOnes.map((r) => `${mdCell(named(r))} (${fmtInt(r.tps)}/s, ${r.verdict === "unknown" ? "not audited" : "broken"})`).join(", ")}.`, "");
-    if (results.some((r) => r.latencyMs === null)) out.push("A strategy with no successful registration has no latency: its bar is drawn at 0 and its p99 is n/a in the table.", "");
+    if (apartOnes.length)
+      out.push(
+        `Not drawn, not ranked: ${apartOnes.map((r) => `${mdCell(named(r))} (${fmtInt(r.tps)}/s, ${r.verdict === "unknown" ? "not audited" : "broken"})`).join(", ")}.`,
+        "",
+      );
+    if (results.some((r) => r.latencyMs === null))
+      out.push("A strategy with no successful registration has no latency: its bar is drawn at 0 and its p99 is n/a in the table.", "");
     const timelines = results.map(timelineChart).filter((x): x is string => x !== undefined);
     if (timelines.length) {
       out.push("## Over time", "", "Per second of the measured window (the JSON's `timeline` also carries errors and p50/p99 per second).", "");
