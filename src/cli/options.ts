@@ -13,6 +13,8 @@ import {
 import { describeFault, parseFault, type Fault } from "../faults/faults.js";
 import { DEFAULT_REDIS_LOCK_SETTINGS } from "../locks/redisLock.js";
 import { checkEtcdUrl } from "../etcd/client.js";
+import { FLAG, SCENARIO_KEYS } from "./optionTable.js";
+import type { RunConditions } from "../report/result.js";
 import { checkRedisUrl } from "../redis/client.js";
 import { findStrategy, strategyNames } from "../strategies/registry.js";
 import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, type LockKeyMode } from "../strategies/strategy.js";
@@ -35,50 +37,6 @@ export class UsageError extends Error {
 
 /** Raw option values as commander hands them over (strings), or as a scenario file holds them. */
 export type RawOptions = Readonly<Record<string, unknown>>;
-
-/** The long flag of each option key, for messages. */
-const FLAG: Record<string, string> = {
-  strategy: "--strategy",
-  requests: "--requests (-n)",
-  concurrency: "--concurrency (-c)",
-  warmup: "--warmup",
-  duration: "--duration",
-  stages: "--stages",
-  workers: "--workers",
-  systems: "--systems",
-  projects: "--projects",
-  resend: "--resend",
-  dbLatency: "--db-latency",
-  seed: "--seed",
-  cidr: "--cidr",
-  store: "--store",
-  keepStore: "--keep-store",
-  pool: "--pool",
-  isolation: "--isolation",
-  shards: "--shards",
-  lockTimeout: "--lock-timeout",
-  lockKey: "--lock-key",
-  retries: "--retries",
-  redis: "--redis",
-  etcd: "--etcd",
-  lockNesting: "--lock-nesting",
-  lockTtl: "--lock-ttl",
-  lockWait: "--lock-wait",
-  watchdog: "--no-watchdog",
-  fault: "--fault",
-  lockBatch: "--lock-batch",
-  mode: "--mode",
-  target: "--target",
-  project: "--project",
-  serverKey: "--server-key",
-  instances: "--instances",
-  rate: "--rate",
-  serverWarmup: "--no-server-warmup",
-  runs: "--runs",
-  timeout: "--timeout",
-  auditToken: "--audit-token",
-  secretsFile: "--secrets-file",
-};
 
 /** Scenario files name options as the long flags do (`db-latency`); map them to option keys. */
 function scenarioKey(name: string): string {
@@ -206,13 +164,11 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
     scenario = file.name;
     for (const [name, value] of Object.entries(file.options)) {
       const key = scenarioKey(name);
-      if (!(key in FLAG))
+      if (!SCENARIO_KEYS.has(key))
         throw new UsageError(
           "--scenario",
           `file ${JSON.stringify(file.name)} sets an unknown option ${JSON.stringify(name)}`,
-          `Use the long flag names: ${Object.values(FLAG)
-            .map((f) => f.split(" ")[0])
-            .join(", ")}.`,
+          `Use the long flag names of the workload's options: ${[...SCENARIO_KEYS].map((k) => FLAG[k]!.split(" ")[0]!.replace(/^--/, "")).join(", ")} (secrets, outputs and gates stay on the command line; a scenario's gates go under "thresholds").`,
         );
       merged[key] = value;
     }
@@ -533,7 +489,7 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
 }
 
 /** The config as it appears in the report: plain values, the store described. */
-export function describeConfig(config: RunConfig): Record<string, unknown> {
+export function describeConfig(config: RunConfig): RunConditions {
   const usesRedis = config.strategies.some((name) => findStrategy(name)?.backend.kind === "redis");
   const usesEtcd = config.strategies.some((name) => findStrategy(name)?.backend.kind === "etcd");
   const usesLocks = usesRedis || usesEtcd;

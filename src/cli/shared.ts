@@ -1,3 +1,4 @@
+import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { parseBound } from "../gate/baseline.js";
 import { parseThreshold, ThresholdSyntaxError, type Threshold } from "../gate/thresholds.js";
@@ -8,6 +9,13 @@ import { STRATEGIES } from "../strategies/registry.js";
 import type { RunConfig } from "../workload/config.js";
 import { loadScenario } from "../workload/scenario.js";
 import { describeConfig, UsageError } from "./options.js";
+
+/** What each command's definition is given: where to write, how to set the exit code, the options given on the command line. */
+export interface CommandContext {
+  readonly io: Io;
+  readonly setExit: (code: number) => void;
+  readonly given: (options: Record<string, unknown>, command: Command) => Record<string, unknown>;
+}
 
 /** Where a command writes, and the environment it reads. */
 export interface Io {

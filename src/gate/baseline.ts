@@ -24,8 +24,8 @@ function same(a: unknown, b: unknown): boolean {
 
 /** How two reports' workload settings differ (strategies aside), in words; empty when they are the same workload. */
 export function settingDifferences(a: RunReport, b: RunReport, names: readonly [string, string] = ["the first", "this one"]): string[] {
-  const ca = a.config as Record<string, unknown>;
-  const cb = b.config as Record<string, unknown>;
+  const ca = a.config;
+  const cb = b.config;
   return WORKLOAD_KEYS.filter((key) => !same(ca[key], cb[key])).map(
     (key) => `${key} ${JSON.stringify(ca[key] ?? null)} in ${names[0]}, ${JSON.stringify(cb[key] ?? null)} in ${names[1]}`,
   );
@@ -33,7 +33,7 @@ export function settingDifferences(a: RunReport, b: RunReport, names: readonly [
 
 /** A short name for a report's workload: its scenario, or its main settings. */
 export function workloadLabel(report: RunReport): string {
-  const c = report.config as Record<string, unknown>;
+  const c = report.config;
   if (typeof c.scenario === "string") return c.scenario;
   const size = c.durationMs != null ? `${Number(c.durationMs) / 1000}s` : `n ${c.requests}`;
   return [
@@ -49,8 +49,8 @@ export function workloadLabel(report: RunReport): string {
 
 /** Every way the two reports' workloads differ, in words; empty when they can be compared. */
 export function workloadDifferences(baseline: RunReport, current: RunReport): string[] {
-  const a = baseline.config as Record<string, unknown>;
-  const b = current.config as Record<string, unknown>;
+  const a = baseline.config;
+  const b = current.config;
   const out: string[] = [];
   const sa = [...baseline.results.map((r) => r.strategy)].sort();
   const sb = [...current.results.map((r) => r.strategy)].sort();

@@ -73,7 +73,7 @@ export interface ThresholdLine {
 export interface RunReport {
   readonly tool: "regbench";
   readonly schemaVersion: 1;
-  readonly config: Readonly<Record<string, unknown>>;
+  readonly config: RunConditions;
   readonly results: readonly StrategyResult[];
   /** Strategies that were asked for through `all` but could not run, and why. */
   readonly skipped: readonly { readonly strategy: string; readonly reason: string }[];
@@ -111,4 +111,47 @@ export function rates(
     tps: durationMs > 0 ? (tally.succeeded * 1000) / durationMs : 0,
     errors: tally.errors,
   };
+}
+
+/**
+ * The conditions a report was measured under, as `describeConfig` records them in the JSON's `config`: every
+ * exporter reads them through this one type. Reports of older versions may lack the later fields; unknown keys are
+ * kept (a newer report read by an older regbench).
+ */
+export interface RunConditions {
+  readonly mode?: string;
+  readonly target?: string;
+  readonly instances?: number;
+  readonly workers?: number;
+  readonly scenario?: string | null;
+  readonly strategies?: readonly string[];
+  /** Null for a run bounded by time (`--duration`, `--stages`). */
+  readonly requests?: number | null;
+  readonly concurrency?: number;
+  readonly rate?: number;
+  readonly durationMs?: number;
+  readonly stages?: readonly { readonly durationMs: number; readonly target: number }[];
+  readonly stagesOf?: "concurrency" | "rate";
+  readonly warmup?: number;
+  readonly warmupMs?: number;
+  readonly systems?: number;
+  readonly projects?: number;
+  readonly resend?: number;
+  readonly dbLatencyMs?: number;
+  readonly seed?: number;
+  readonly cidr?: string;
+  readonly lockKey?: string;
+  readonly lockNesting?: boolean;
+  readonly store?: string;
+  readonly redis?: string;
+  readonly etcd?: string;
+  readonly lockTtlMs?: number;
+  readonly lockWaitMs?: number;
+  readonly watchdog?: boolean;
+  readonly lockBatch?: number;
+  readonly faults?: readonly string[];
+  readonly runs?: number;
+  /** The share of failed registrations a ✓ strategy may have (`--max-error-rate`). */
+  readonly maxErrorRate?: number;
+  readonly [key: string]: unknown;
 }

@@ -1,6 +1,6 @@
 import { Chalk } from "chalk";
 import Table from "cli-table3";
-import type { RunReport } from "./result.js";
+import type { RunConditions, RunReport } from "./result.js";
 import { fmtInt, fmtMb, fmtMs, fmtPct, fmtRatio, NA } from "./format.js";
 import { resultPercentile } from "../stats/histogram.js";
 import { DEFAULT_MAX_ERROR_RATE, ranked, rankedFirst, VERDICT_MARK, withReportVerdicts, type StrategyVerdict } from "./verdict.js";
@@ -37,7 +37,7 @@ function describeStages(stages: unknown, of: unknown): string {
 }
 
 /** How much load and how it was sent: requests, a duration or stages; closed loop or open. */
-export function loadParts(c: Record<string, unknown>): string[] {
+export function loadParts(c: RunConditions): string[] {
   const size =
     c.durationMs !== undefined ? `--duration ${seconds(c.durationMs)}` : c.stages ? `--stages ${describeStages(c.stages, c.stagesOf)}` : `-n ${c.requests}`;
   const loop =
@@ -53,7 +53,7 @@ export function loadParts(c: Record<string, unknown>): string[] {
 
 /** The headline line of the conditions, so that a table is never read without them. */
 export function conditionsLine(config: RunReport["config"]): string {
-  const c = config as Record<string, unknown>;
+  const c = config;
   const parts = [
     `mode ${c.mode}`,
     c.mode === "http" ? `target ${c.target}` : undefined,

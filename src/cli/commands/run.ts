@@ -1,4 +1,6 @@
+import type { Command } from "commander";
 import { runAll, type OrchestratorEvent } from "../../driver/orchestrator.js";
+import { addOptions, CORE_OPTIONS, RUN_OPTIONS } from "../optionTable.js";
 import { compareReports, renderComparisons, workloadDifferences } from "../../gate/baseline.js";
 import { describeMiss, evaluateThresholds } from "../../gate/thresholds.js";
 import { fmtInt, fmtMs, fmtPct } from "../../report/format.js";
@@ -21,6 +23,7 @@ import {
   renderStrategies,
   useColor,
   version,
+  type CommandContext,
   type Io,
 } from "../shared.js";
 import { resolveSecrets } from "../secrets.js";
@@ -46,6 +49,36 @@ function finishedLine(event: Extract<OrchestratorEvent, { type: "strategy-done" 
     `p99 ${fmtMs(r.latencyMs?.p99)} ms`,
     audit,
   ].join(" · ");
+}
+
+const RUN_EXAMPLES = `
+Examples:
+  regbench run --strategy sharded -c 1000 -n 10000          the seed's storm: 10,000 devices of one system at once
+  regbench run --scenario fleet --strategy atomic,sharded     a shipped workload (regbench scenarios lists them)
+  regbench run --strategy redis,etcd --redis auto --etcd auto throwaway Redis and etcd servers for the run
+  regbench run --store postgres://postgres@127.0.0.1:5432/test --strategy db-unique,atomic
+  regbench run --mode http --strategy atomic --duration 30s   through regbench's own server, for 30 s
+  regbench run --target http://svc:8080 --secrets-file s.json --rate 2000 --duration 1m
+  regbench run --strategy atomic --fail-on-verdict fail --threshold 'atomic:p99.9<500ms' --export-html r.html
+
+Durations take us (or µs), ms, s or m: 250us, 500ms, 1.5s, 2m; a bare number is milliseconds.
+
+Exit codes:
+  0    it ran (whatever the verdicts, unless a gate says otherwise)
+  2    bad arguments: nothing ran; the message names the flag and the fix
+  3    it could not run, or a strategy could not be measured (unreachable service, dead worker)
+  99   a gate failed: a threshold, a baseline regression, or --fail-on-verdict
+  129, 130, 143  interrupted by SIGHUP, SIGINT or SIGTERM; what was measured is reported
+`;
+
+/** Defines `regbench run` and its options (from the option table). */
+export function defineRun(program: Command, context: CommandContext): void {
+  const command = program.command("run").description("fire concurrent registrations through one or more strategies, then audit the stored rows");
+  addOptions(addOptions(command, RUN_OPTIONS), CORE_OPTIONS)
+    .addHelpText("after", RUN_EXAMPLES)
+    .action(async (options: Record<string, unknown>, cmd: Command) => {
+      context.setExit(await runCommand(context.given(options, cmd), context.io));
+    });
 }
 
 /** `regbench run`: measure, audit, report, gate. */

@@ -1,3 +1,4 @@
+import { Option, type Command } from "commander";
 import { auditAcross } from "../../audit/across.js";
 import { compareReports, renderComparisons, settingDifferences, workloadDifferences, workloadLabel } from "../../gate/baseline.js";
 import { DEFAULT_MAX_ERROR_RATE } from "../../report/verdict.js";
@@ -8,7 +9,51 @@ import { EXIT } from "../exitCodes.js";
 import { parseDurationMs, UsageError } from "../options.js";
 import { writeAtomically } from "../outputs.js";
 import { resolveSecrets } from "../secrets.js";
-import { boundOf, judged, loadReport, maxErrorRateOf, percentilesOf, type Io } from "../shared.js";
+import { boundOf, judged, loadReport, maxErrorRateOf, percentilesOf, type CommandContext, type Io } from "../shared.js";
+
+/** Defines `regbench report`. */
+export function defineReport(program: Command, { io, setExit }: CommandContext): void {
+  program
+    .command("report")
+    .description("re-render saved results (several files of one workload become one table)")
+    .argument("<files...>", "JSON results written by regbench run")
+    .addOption(new Option("--format <format>", "output format (default: table)").choices(Object.keys(EXPORTERS)))
+    .option("--allow-mixed", "render results of different workloads together, each row labelled with its workload")
+    .option("--max-error-rate <share>", "a correct strategy failing more registrations than this is ⚠, not ✓ (default: as recorded, else 1%)")
+    .option("--percentiles <list>", "the table's latency columns (default: 50,95,99,99.9)")
+    .action((files: string[], options: Record<string, unknown>) => {
+      setExit(reportCommand(files, options, io));
+    });
+}
+
+/** Defines `regbench compare`. */
+export function defineCompare(program: Command, { io, setExit }: CommandContext): void {
+  program
+    .command("compare")
+    .description("per-strategy TPS and p99 deltas between two saved runs, with regressed / improved / inconclusive verdicts; a regression exits 99")
+    .argument("<old>", "the baseline's JSON")
+    .argument("<new>", "the new run's JSON")
+    .option("--max-regression <pct>", "how much worse counts as a regression (default: 10%)")
+    .action((oldPath: string, newPath: string, options: Record<string, unknown>) => {
+      setExit(compareCommand(oldPath, newPath, options, io));
+    });
+}
+
+/** Defines `regbench merge`. */
+export function defineMerge(program: Command, { io, setExit, given }: CommandContext): void {
+  program
+    .command("merge")
+    .description("combine results of several load generators run against one target: counts add, histograms add exactly, TPS over the combined window")
+    .argument("<files...>", "JSON results, one per load generator")
+    .option("--out <file>", "write the merged JSON here instead of stdout")
+    .option("--target <url>", "the target, to take the audit once over every generator's rows")
+    .option("--secrets-file <file>", "with --target: the secrets file regbench serve printed (for the audit token)")
+    .option("--audit-token <token>", "with --target: the target's audit token (or REGBENCH_AUDIT_TOKEN)")
+    .option("--timeout <duration>", "how long the audit rows may take (default: 10s)")
+    .action(async (files: string[], options: Record<string, unknown>, command: Command) => {
+      setExit(await mergeCommand(files, given(options, command), io));
+    });
+}
 
 /** `regbench report FILE…`: re-renders saved results; several files become one table. */
 export function reportCommand(files: string[], options: Record<string, unknown>, io: Io): number {

@@ -1,3 +1,5 @@
+import type { Command } from "commander";
+import { addOptions, CORE_OPTIONS, SERVE_OPTIONS } from "../optionTable.js";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -11,11 +13,19 @@ import { EXIT } from "../exitCodes.js";
 import { buildRunConfig, UsageError } from "../options.js";
 import { writeAtomically } from "../outputs.js";
 import { resolveSecrets, type SecretsFile } from "../secrets.js";
-import type { Io } from "../shared.js";
+import type { CommandContext, Io } from "../shared.js";
 
 /** Whether an address to listen on keeps the server on this machine. */
 function loopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Defines `regbench serve` and its options (from the option table). */
+export function defineServe(program: Command, context: CommandContext): void {
+  const command = program.command("serve").description("run the registration core behind its HTTP API (POST /v1/register, GET /v1/audit/rows, GET /healthz)");
+  addOptions(addOptions(command, SERVE_OPTIONS), CORE_OPTIONS).action(async (options: Record<string, unknown>, cmd: Command) => {
+    context.setExit(await serveCommand(context.given(options, cmd), context.io));
+  });
 }
 
 /**

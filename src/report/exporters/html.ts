@@ -173,7 +173,7 @@ export const htmlExporter: Exporter = {
   render(input) {
     const report = withReportVerdicts(input);
     const results = rankedFirst(report.results);
-    const c = report.config as Record<string, unknown>;
+    const c = report.config;
     const title = c.scenario ? `scenario ${String(c.scenario)}` : (c.strategies as string[]).join(", ");
     const bound = typeof c.maxErrorRate === "number" ? c.maxErrorRate : DEFAULT_MAX_ERROR_RATE;
     const rows: string[] = [];

@@ -67,7 +67,7 @@ function timelineChart(r: StrategyResult): string | undefined {
 }
 
 function conditions(report: RunReport): string[] {
-  const c = report.config as Record<string, unknown>;
+  const c = report.config;
   const env = report.environment;
   const lines: [string, string][] = [
     ["mode", `${c.mode}${c.mode === "http" ? ` · target ${c.target} · ${c.instances} instance(s)` : ""}`],
@@ -94,7 +94,7 @@ export const markdownExporter: Exporter = {
   extension: "md",
   render(input) {
     const report = withReportVerdicts(input);
-    const c = report.config as Record<string, unknown>;
+    const c = report.config;
     const results = rankedFirst(report.results);
     const title = c.scenario ? `scenario ${c.scenario}` : (c.strategies as string[]).join(", ");
     const out: string[] = [`# regbench: ${mdCell(title)}`, "", ...conditions(report), ""];
