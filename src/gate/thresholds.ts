@@ -55,7 +55,7 @@ export class ThresholdSyntaxError extends Error {
 }
 
 const UNIT_FACTORS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
-  ms: { ms: 1, s: 1000, us: 0.001, µs: 0.001, "": 1 },
+  ms: { ms: 1, s: 1000, m: 60_000, us: 0.001, µs: 0.001, "": 1 },
   ratio: { "%": 0.01, "": 1 },
   count: { "": 1 },
   rate: { "/s": 1, "": 1 },

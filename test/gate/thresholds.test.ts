@@ -34,7 +34,7 @@ test("invalid expressions fail at the exact position with what was expected", ()
     ["p99=<5", 3, /expected a comparison/],
     ["p99<<5", 4, /expected a number/],
     ["p99<fast", 4, /expected a number/],
-    ["p99<5kg", 5, /expected a unit for p99 \(ms, s, us, µs\)/],
+    ["p99<5kg", 5, /expected a unit for p99 \(ms, s, m, us, µs\)/],
     ["violations==0ms", 13, /violations takes no unit/],
     ["tps>5%", 5, /expected a unit for tps/],
     ["atomic:", 7, /expected a metric/],
@@ -64,6 +64,8 @@ test("thresholds are checked per strategy in scope; unknown values fail", () => 
 test("p95, p99.9 and any other percentile parse, and are read from the result's histogram", () => {
   assert.deepEqual(parseThreshold("atomic:p99.9<500ms"), { source: "atomic:p99.9<500ms", strategy: "atomic", metric: "p99.9", op: "<", value: 500 });
   assert.equal(parseThreshold("p95 <= 250us").value, 0.25);
+  assert.equal(parseThreshold("max<1m").value, 60_000);
+  assert.equal(parseThreshold("p50<2µs").value, 0.002);
   const { histogram, latencyMs } = histogramOf(Array.from({ length: 1000 }, (_, i) => i + 1));
   const result = { ...resultFor("x"), histogram, latencyMs };
   const [p999] = evaluateThresholds([parseThreshold("p99.9<1000ms")], [result]);
