@@ -33,7 +33,8 @@ echo "$WRK_OUT" | grep "^wrk:"
 REQUESTS=$(grep "^wrk:" <<<"$WRK_OUT" | sed -E 's/^wrk: ([0-9]+) requests.*/\1/')
 
 start_server
-node bin/regbench.js run --target "$URL" --secrets-file "$SECRETS" -c "$CONNECTIONS" -n "$REQUESTS" --json --no-save >"$out"
+# One generator thread, as wrk -t1: on one machine, more threads would take CPU from the server they measure.
+node bin/regbench.js run --target "$URL" --secrets-file "$SECRETS" -c "$CONNECTIONS" -n "$REQUESTS" --workers 1 --json --no-save >"$out"
 stop_server
 node -e '
 const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results[0];
