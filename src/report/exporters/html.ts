@@ -126,7 +126,7 @@ if (ranked.length) {
   make("tps", {
     type: "bar",
     data: { labels: ranked.map((s) => s.label), datasets: [{ label: "registrations/s", data: ranked.map((s) => s.tps), se: ranked.map((s) => s.tpsStderr), backgroundColor: ranked.map((s) => s.verdict === "pass" ? "#2da44e" : "#d4a72c") }] },
-    options: { maintainAspectRatio: false, plugins: { legend: { display: false }, title: { display: true, text: "Successful registrations per second" + (data.spreadLabel ? " (" + data.spreadLabel + ")" : "") } }, scales: { y: { beginAtZero: true, title: { display: true, text: "registrations/s" } } } },
+    options: { maintainAspectRatio: false, plugins: { legend: { display: false }, title: { display: true, text: "Successful registrations per second" + (data.spreadLabel ? " (" + data.spreadLabel + ")" : "") } }, scales: { y: { beginAtZero: true, suggestedMax: Math.max(...ranked.map((s) => s.tps + (s.tpsStderr || 0))) * 1.05, title: { display: true, text: "registrations/s" } } } },
     plugins: [errorBars],
   });
 }
