@@ -1,4 +1,3 @@
-import { cpus } from "node:os";
 import { Worker } from "node:worker_threads";
 import { formatIpv4, parseIpv4 } from "../core/ipv4.js";
 import type { RegisterResponse } from "../core/types.js";
@@ -168,9 +167,4 @@ class ConfigVerifier {
   close(): Promise<number> {
     return this.worker.terminate();
   }
-}
-
-/** How many threads a run may use beside its own (generator threads, the verifier). */
-export function spareCores(): number {
-  return Math.max(1, cpus().length - 1);
 }

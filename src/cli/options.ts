@@ -156,12 +156,14 @@ export function parseStrategies(value: unknown): string[] {
  */
 export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): RunConfig {
   let scenario: string | undefined;
+  let scenarioThresholds: readonly string[] = [];
   const merged: Record<string, unknown> = {};
   if (cli.scenario !== undefined) {
     const file = loadScenario(String(cli.scenario));
     if (typeof file === "string")
       throw new UsageError("--scenario", `cannot be used: ${file}`, `Pass a scenario file or one of the shipped names: ${shippedScenarios().join(", ")}.`);
     scenario = file.name;
+    scenarioThresholds = file.thresholds ?? [];
     for (const [name, value] of Object.entries(file.options)) {
       const key = scenarioKey(name);
       if (!SCENARIO_KEYS.has(key))
@@ -463,6 +465,7 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       auditToken,
     }),
     scenario,
+    ...(scenarioThresholds.length ? { scenarioThresholds: Object.freeze([...scenarioThresholds]) } : {}),
     workload: Object.freeze({
       requests,
       concurrency: stagesParsed?.of === "concurrency" ? Math.max(...stagesParsed.stages.map((s) => s.target), 1) : concurrency,

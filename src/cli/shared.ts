@@ -7,7 +7,6 @@ import type { RunReport } from "../report/result.js";
 import { DEFAULT_MAX_ERROR_RATE, withVerdicts } from "../report/verdict.js";
 import { STRATEGIES } from "../strategies/registry.js";
 import type { RunConfig } from "../workload/config.js";
-import { loadScenario } from "../workload/scenario.js";
 import { describeConfig, UsageError } from "./options.js";
 
 /** What each command's definition is given: where to write, how to set the exit code, the options given on the command line. */
@@ -129,30 +128,28 @@ export function boundOf(options: Record<string, unknown>): number {
  * Parses the scenario file's thresholds, every `--threshold`, plus `--fail-on-violations`; a bad expression is
  * exit 2 with its position.
  */
-export function parseThresholds(options: Record<string, unknown>, strategies: readonly string[]): Threshold[] {
-  const fromScenario: string[] = [];
-  if (options.scenario !== undefined) {
-    const file = loadScenario(String(options.scenario));
-    // A scenario's gate about a strategy this run does not measure does not apply to it.
-    if (typeof file !== "string")
-      fromScenario.push(...(file.thresholds ?? []).filter((t) => !/^\s*[A-Za-z][A-Za-z0-9_-]*\s*:/.test(t) || strategies.includes(t.split(":")[0]!.trim())));
-  }
-  const expressions = [...fromScenario, ...([] as unknown[]).concat(options.threshold ?? []).map(String)];
-  if (options.failOnViolations) expressions.push("violations==0");
-  return expressions.map((expression) => {
+export function parseThresholds(options: Record<string, unknown>, config: Pick<RunConfig, "strategies" | "scenarioThresholds">): Threshold[] {
+  const parse = (expression: string, flag: string, strategies?: readonly string[]) => {
     try {
       return parseThreshold(expression, strategies);
     } catch (error) {
       if (error instanceof ThresholdSyntaxError) {
         throw new UsageError(
-          "--threshold",
+          flag,
           `${JSON.stringify(expression)} does not parse: ${error.expected} at column ${error.position + 1}`,
           `Write [strategy:]metric op value, e.g. p99<50ms, atomic:tps>=1000, errorRate<1%, violations==0.\n  ${expression}\n  ${" ".repeat(error.position)}^`,
         );
       }
       throw error;
     }
-  });
+  };
+  // A scenario's gate about a strategy this run does not measure does not apply to it.
+  const fromScenario = (config.scenarioThresholds ?? [])
+    .map((e) => parse(e, "--scenario"))
+    .filter((t) => t.strategy === undefined || config.strategies.includes(t.strategy));
+  const expressions = ([] as unknown[]).concat(options.threshold ?? []).map(String);
+  if (options.failOnViolations) expressions.push("violations==0");
+  return [...fromScenario, ...expressions.map((e) => parse(e, "--threshold", config.strategies))];
 }
 
 export function emptyReport(config: RunConfig): RunReport {

@@ -113,6 +113,8 @@ export async function runHttp(
       },
     );
     if (cut) clearTimeout(cut);
+    // The threads made the requests: decide this workload's sources as far as they went, so `resends` counts them.
+    workload.extend((w.warmupMs !== undefined ? 0 : w.warmup) + recorder.done + window.abandoned);
     try {
       await recorder.acks.finish();
     } finally {

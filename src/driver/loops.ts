@@ -3,8 +3,18 @@ import type { RegisterRequest, RegisterResponse } from "../core/types.js";
 /** What every driver measures: a plain registration function (a strategy in this process, or an HTTP client). */
 export type Register = (request: RegisterRequest) => Promise<RegisterResponse>;
 
-/** One request's outcome: its index in the workload, its latency in ms, and the response or the error. */
-export type Outcome = (index: number, request: RegisterRequest, latencyMs: number, response: RegisterResponse | undefined, error: unknown) => void;
+/**
+ * One request's outcome: its index in the workload, its latency in ms, the response or the error, and when it
+ * completed (performance.now(), read once by the loop).
+ */
+export type Outcome = (
+  index: number,
+  request: RegisterRequest,
+  latencyMs: number,
+  response: RegisterResponse | undefined,
+  error: unknown,
+  doneAt: number,
+) => void;
 
 /** One k6-style stage: over `durationMs`, the target (rate or concurrency) moves linearly to `target`. */
 export interface Stage {
@@ -70,10 +80,9 @@ class Breather {
 
   constructor(private readonly everyMs = 10) {}
 
-  /** Undefined when no pause is due (the common case costs one clock read); else a promise to await. */
-  due(): Promise<void> | undefined {
+  /** Undefined when no pause is due at `now` (the caller's clock read); else a promise to await. */
+  due(now: number): Promise<void> | undefined {
     if (this.gate) return this.gate;
-    const now = performance.now();
     if (now - this.last < this.everyMs) return undefined;
     this.gate = new Promise<void>((resolve) =>
       setImmediate(() => {
@@ -136,12 +145,12 @@ export async function closedLoop(
   const breather = new Breather();
   const sender = async (id: number) => {
     while (next < to && !signal?.aborted) {
-      const pause = breather.due();
+      const now = performance.now();
+      const pause = breather.due(now);
       if (pause) {
         await pause;
         continue;
       }
-      const now = performance.now();
       if (now >= deadline) return;
       if (stages && id >= Math.round(stageTarget(stages, now - started) ?? 0)) {
         // Not active at this stage: look again shortly.
@@ -165,7 +174,7 @@ export async function closedLoop(
       if (!open) return;
       const done = performance.now();
       lastDone = done;
-      onOutcome(index, request, done - sent, response, error);
+      onOutcome(index, request, done - sent, response, error, done);
     }
   };
   await untilDoneOrDrained(Promise.all(Array.from({ length: senders }, (_, id) => sender(id))), control);
@@ -228,12 +237,12 @@ export async function openLoop(
   const breather = new Breather();
   const sending = (async () => {
     while (next < to && !signal?.aborted && due < end) {
-      const pause = breather.due();
+      const now = performance.now();
+      const pause = breather.due(now);
       if (pause) {
         await pause;
         continue;
       }
-      const now = performance.now();
       if (due > now + 1) {
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -268,7 +277,7 @@ export async function openLoop(
           if (!open) return;
           const at = performance.now();
           lastDone = at;
-          onOutcome(index, request, at - intended, response, error);
+          onOutcome(index, request, at - intended, response, error, at);
         });
       running.add(done);
       due += interval;

@@ -63,18 +63,10 @@ export async function measureWindow(
     const concurrencyStages = w.stagesOf === "concurrency" ? w.stages?.map((s) => ({ durationMs: s.durationMs, target: s.target / share.of })) : undefined;
     if (w.rate !== undefined || rateStages) {
       // Open loop: latency from each request's due time; a share's schedule is offset by its place in the whole one.
-      const rate = w.rate ?? 1;
-      const paced = await openLoop(
-        register,
-        requestAt,
-        indices,
-        rate,
-        w.concurrency === 0 ? Infinity : concurrency,
-        recorder.record,
-        loopControl,
-        rateStages,
-        rateStages ? 0 : (share.index * 1000) / rate,
-      );
+      // With rate stages the stages give the rate, and the schedule starts at 0 in every share.
+      const rate = w.rate ?? 0;
+      const phaseMs = rateStages ? 0 : (share.index * 1000) / rate;
+      const paced = await openLoop(register, requestAt, indices, rate, concurrency, recorder.record, loopControl, rateStages, phaseMs);
       return { window: paced, pacing: paced, sent: recorder.done - before };
     }
     const window = await closedLoop(register, requestAt, indices, concurrency, recorder.record, loopControl, concurrencyStages);

@@ -16,6 +16,22 @@ export interface Preflight {
   stop(): Promise<void>;
 }
 
+/**
+ * A lock service the strategies `needing` depend on cannot be had: they are skipped with a note when they came from
+ * `--strategy all`, else the first of them is reported as unavailable (exit 3).
+ */
+function serviceMissing(config: RunConfig, needing: readonly string[], message: string, notes: readonly string[], stop: () => Promise<void>): Preflight {
+  if (config.selection === "all") {
+    return {
+      config: { ...config, strategies: config.strategies.filter((s) => !needing.includes(s)) },
+      skipped: needing.map((strategy) => ({ strategy, reason: message })),
+      notes: [`skipped ${needing.join(", ")}: ${message}`],
+      stop,
+    };
+  }
+  return { config, skipped: [], notes, unavailable: { strategy: needing[0]!, message }, stop };
+}
+
 /** Redlock wants independent nodes; this many are started by `--redis auto`. */
 const AUTO_REDLOCK_NODES = 3;
 
@@ -66,18 +82,7 @@ export async function prepareRedis(config: RunConfig): Promise<Preflight> {
   const stop = async () => {
     await Promise.all(servers.map((s) => s.stop()));
   };
-  if (problem !== undefined || urls === undefined) {
-    const message = problem ?? "no Redis";
-    if (config.selection === "all") {
-      return {
-        config: { ...config, strategies: config.strategies.filter((s) => !needing.includes(s)) },
-        skipped: needing.map((strategy) => ({ strategy, reason: message })),
-        notes: [`skipped ${needing.join(", ")}: ${message}`],
-        stop,
-      };
-    }
-    return { config, skipped: [], notes, unavailable: { strategy: needing[0]!, message }, stop };
-  }
+  if (problem !== undefined || urls === undefined) return serviceMissing(config, needing, problem ?? "no Redis", notes, stop);
   if (needing.includes("redlock") && urls.length < 3) {
     notes.push(
       `redlock runs over ${urls.length} node(s), quorum ${Math.floor(urls.length / 2) + 1}: pass three --redis URLs (or --redis auto) for a real quorum`,
@@ -126,18 +131,7 @@ export async function prepareEtcd(config: RunConfig): Promise<Preflight> {
   const stop = async () => {
     await cluster?.stop();
   };
-  if (problem !== undefined || urls === undefined) {
-    const message = problem ?? "no etcd";
-    if (config.selection === "all") {
-      return {
-        config: { ...config, strategies: config.strategies.filter((s) => !needing.includes(s)) },
-        skipped: needing.map((strategy) => ({ strategy, reason: message })),
-        notes: [`skipped ${needing.join(", ")}: ${message}`],
-        stop,
-      };
-    }
-    return { config, skipped: [], notes, unavailable: { strategy: needing[0]!, message }, stop };
-  }
+  if (problem !== undefined || urls === undefined) return serviceMissing(config, needing, problem ?? "no etcd", notes, stop);
   return { config: { ...config, etcd: { ...config.etcd, urls } }, skipped: [], notes, stop };
 }
 

@@ -87,8 +87,7 @@ export class Recorder {
   }
 
   /** Records one measured outcome; the loops call it. */
-  readonly record: Outcome = (index, request, latencyMs, response, error) => {
-    const now = performance.now();
+  readonly record: Outcome = (index, request, latencyMs, response, error, now) => {
     if (Number.isNaN(this.windowStart)) {
       this.windowStart = now - latencyMs;
       this.timeline.reset(this.windowStart);

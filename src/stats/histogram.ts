@@ -63,15 +63,16 @@ export function resultPercentile(result: { readonly latencyMs: LatencySummary | 
   const direct = known[String(percentile)];
   if (direct !== undefined) return direct;
   if (!result.histogram) return null;
-  let decoded = decodedCache.get(result.histogram);
+  let decoded = decodedOf.get(result);
   if (!decoded) {
     decoded = decodeHistogram(result.histogram);
-    decodedCache.set(result.histogram, decoded);
+    decodedOf.set(result, decoded);
   }
   return decoded.totalCount === 0 ? null : percentileMs(decoded, percentile);
 }
 
-const decodedCache = new Map<string, Histogram>();
+/** A result's histogram decoded once, for as long as the result lives (a table asks for several percentiles). */
+const decodedOf = new WeakMap<object, Histogram>();
 
 /** The histogram as HdrHistogram's compressed base64, which any HdrHistogram implementation can decode. */
 export function encodeHistogram(histogram: Histogram): string {

@@ -3,8 +3,6 @@
  * is used; a single run is cut into equal time slices whose spread estimates the same thing (batch means).
  */
 
-export const SLICES = 10;
-
 export function mean(xs: readonly number[]): number {
   return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
@@ -14,37 +12,6 @@ export function stddev(xs: readonly number[]): number {
   if (xs.length < 2) return 0;
   const m = mean(xs);
   return Math.sqrt(xs.reduce((t, x) => t + (x - m) ** 2, 0) / (xs.length - 1));
-}
-
-/** Completion times and latencies of the successful registrations of one measured window. */
-export class Timeline {
-  private times: number[] = [];
-  private latencies: number[] = [];
-
-  add(atMs: number, latencyMs: number): void {
-    this.times.push(atMs);
-    this.latencies.push(latencyMs);
-  }
-
-  /** TPS and p99 of each of `k` equal slices of [start, end]; slices with fewer than 10 completions are left out. */
-  slices(start: number, end: number, k = SLICES): { tps: number[]; p99: number[] } {
-    const width = (end - start) / k;
-    const buckets: number[][] = Array.from({ length: k }, () => []);
-    if (width <= 0) return { tps: [], p99: [] };
-    for (let i = 0; i < this.times.length; i++) {
-      const b = Math.min(k - 1, Math.max(0, Math.floor((this.times[i]! - start) / width)));
-      buckets[b]!.push(this.latencies[i]!);
-    }
-    const tps: number[] = [];
-    const p99: number[] = [];
-    for (const bucket of buckets) {
-      if (bucket.length < 10) continue;
-      tps.push((bucket.length * 1000) / width);
-      bucket.sort((a, b) => a - b);
-      p99.push(bucket[Math.min(bucket.length - 1, Math.ceil(bucket.length * 0.99) - 1)]!);
-    }
-    return { tps, p99 };
-  }
 }
 
 /** The standard error of a result's TPS and p99, and what it was estimated from. */

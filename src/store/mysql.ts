@@ -4,17 +4,8 @@ import type { MachineRecord, Project } from "../core/types.js";
 import { claimBatch, retryAborted } from "./claims.js";
 import type { Isolation, ServerLocation, ServerSpec, StoreKind, StoreLocation, StoreSettings } from "./kind.js";
 import { PoolStats } from "./poolStats.js";
-import {
-  CONSTRAINT_NAMES,
-  constraintNamed,
-  parseServerSpec,
-  runNamespace,
-  safeUrl,
-  SERVE_NAMESPACE,
-  SERVER_SCHEMA_VERSION,
-  toRecord,
-  type MachineRow,
-} from "./serverSchema.js";
+import { CONSTRAINT_NAMES, constraintNamed, parseServerSpec, runNamespace, safeUrl, SERVE_NAMESPACE, SERVER_SCHEMA_VERSION } from "./serverSchema.js";
+import { toProject, toRecord, type MachineColumns, type ProjectColumns } from "./rows.js";
 import type { AuditRows, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
 
 const CONNECT_TIMEOUT_MS = 3000;
@@ -242,15 +233,7 @@ export class MysqlStore implements Store {
 
   async getProject(id: string): Promise<Project | undefined> {
     const [row] = await this.rows("getProject", "SELECT id, name, cidr, key_sha256, relay_nodes FROM projects WHERE id = ?", [id]);
-    return (
-      row && {
-        id: String(row.id),
-        name: String(row.name),
-        cidr: String(row.cidr),
-        keyDigest: row.key_sha256 as Buffer,
-        relayNodes: JSON.parse(String(row.relay_nodes)) as string[],
-      }
-    );
+    return row && toProject(row as unknown as ProjectColumns);
   }
 
   async updateProjectKey(id: string, keyDigest: Buffer): Promise<void> {
@@ -296,7 +279,7 @@ export class MysqlStore implements Store {
       "SELECT machine_id, project_id, system_uuid, ipv4, config FROM machines WHERE machine_id = ? ORDER BY id LIMIT 1",
       [machineId],
     );
-    return row && toRecord(row as unknown as MachineRow);
+    return row && toRecord(row as unknown as MachineColumns);
   }
 
   async nextFreeIp(projectId: string, firstHost: number, lastHost: number): Promise<number | undefined> {
@@ -344,7 +327,7 @@ export class MysqlStore implements Store {
                 ids,
               ])) as [Row[], unknown];
               const found = new Map<string, MachineRecord>();
-              for (const row of rows) if (!found.has(String(row.machine_id))) found.set(String(row.machine_id), toRecord(row as unknown as MachineRow));
+              for (const row of rows) if (!found.has(String(row.machine_id))) found.set(String(row.machine_id), toRecord(row as unknown as MachineColumns));
               return found;
             },
             // The one atomic statement: LAST_INSERT_ID(expr) hands back the counter's new value in the answer to the

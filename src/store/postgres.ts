@@ -4,17 +4,8 @@ import type { MachineRecord, Project } from "../core/types.js";
 import { claimBatch, retryAborted } from "./claims.js";
 import type { Isolation, ServerLocation, ServerSpec, StoreKind, StoreLocation, StoreSettings } from "./kind.js";
 import { PoolStats } from "./poolStats.js";
-import {
-  CONSTRAINT_NAMES,
-  constraintNamed,
-  parseServerSpec,
-  runNamespace,
-  safeUrl,
-  SERVE_NAMESPACE,
-  SERVER_SCHEMA_VERSION,
-  toRecord,
-  type MachineRow,
-} from "./serverSchema.js";
+import { CONSTRAINT_NAMES, constraintNamed, parseServerSpec, runNamespace, safeUrl, SERVE_NAMESPACE, SERVER_SCHEMA_VERSION } from "./serverSchema.js";
+import { toProject, toRecord, type MachineColumns, type ProjectColumns } from "./rows.js";
 import type { AuditRows, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
 
 /** How long connecting may take before the store counts as unreachable. */
@@ -60,14 +51,6 @@ function translate(error: unknown, what: string): never {
   if (e?.code === "40001") throw new TransactionConflictError("serialization", error);
   if (e?.code === "55P03") throw new TransactionConflictError("lock-wait-timeout", error);
   throw new StoreError(`postgres ${what} failed: ${e?.message ?? String(error)}`, error);
-}
-
-interface RawProject {
-  id: string;
-  name: string;
-  cidr: string;
-  key_sha256: Buffer;
-  relay_nodes: string;
 }
 
 /** The pool and its counters, shared by a store and the transaction views made from it. */
@@ -245,14 +228,14 @@ export class PostgresStore implements Store {
   }
 
   async getProject(id: string): Promise<Project | undefined> {
-    const { rows } = await this.query<RawProject>(
+    const { rows } = await this.query<ProjectColumns>(
       "getProject",
       "SELECT id, name, cidr, key_sha256, relay_nodes FROM projects WHERE id = $1",
       [id],
       "getProject",
     );
     const row = rows[0];
-    return row && { id: row.id, name: row.name, cidr: row.cidr, keyDigest: row.key_sha256, relayNodes: JSON.parse(row.relay_nodes) as string[] };
+    return row && toProject(row);
   }
 
   async updateProjectKey(id: string, keyDigest: Buffer): Promise<void> {
@@ -291,7 +274,7 @@ export class PostgresStore implements Store {
   }
 
   async findMachine(machineId: string): Promise<MachineRecord | undefined> {
-    const { rows } = await this.query<MachineRow>(
+    const { rows } = await this.query<MachineColumns>(
       "findMachine",
       "SELECT machine_id, project_id, system_uuid, ipv4, config FROM machines WHERE machine_id = $1 ORDER BY id LIMIT 1",
       [machineId],
@@ -345,7 +328,7 @@ export class PostgresStore implements Store {
         this.inTransaction("claimMachines", (client) =>
           claimBatch(claims, {
             existing: async (ids) => {
-              const { rows } = await client.query<MachineRow>({
+              const { rows } = await client.query<MachineColumns>({
                 name: "claimExisting",
                 text: "SELECT machine_id, project_id, system_uuid, ipv4, config FROM machines WHERE machine_id = ANY($1::text[]) ORDER BY id",
                 values: [ids],

@@ -1,5 +1,4 @@
 import type { Constraint } from "../core/errors.js";
-import type { MachineRecord } from "../core/types.js";
 
 /**
  * What the server stores (PostgreSQL, MySQL) share: the names of the unique constraints (so a violation says which
@@ -32,19 +31,6 @@ export function runNamespace(prefix: string): string {
 
 /** Where `serve` keeps its tables on a server unless `?schema=` says otherwise: shared by every server on that database. */
 export const SERVE_NAMESPACE = "regbench";
-
-/** A machine row as the server stores return it. */
-export interface MachineRow {
-  readonly machine_id: string;
-  readonly project_id: string;
-  readonly system_uuid: string;
-  readonly ipv4: string;
-  readonly config: string;
-}
-
-export function toRecord(row: MachineRow): MachineRecord {
-  return { machineId: row.machine_id, projectId: row.project_id, systemUuid: row.system_uuid, ipv4: row.ipv4, config: row.config };
-}
 
 /** A server URL with its password hidden, for reports and messages. */
 export function safeUrl(url: string): string {

@@ -7,6 +7,7 @@ import { RegbenchError, StaleFenceError, StoreError, UniqueViolationError, type 
 import { formatIpv4 } from "../core/ipv4.js";
 import type { MachineRecord, Project } from "../core/types.js";
 import type { StoreKind, StoreLocation } from "./kind.js";
+import { toProject, toRecord, type MachineColumns, type ProjectColumns } from "./rows.js";
 import type { AuditInput, AuditRows, Claim, ClaimResult, Fence, MachineRow, NewMachine, NewProject, NewSystem, Store } from "./store.js";
 
 export interface SqliteSettings {
@@ -168,7 +169,7 @@ export class SqliteStore implements Store {
   // Inside the claim transaction: an earlier claim of the same batch is visible to a later one, so a device that
   // appears twice in one batch gets its first row back.
   private claimOne({ fields, firstHost, lastHost, render }: Claim): ClaimResult {
-    const existing = this.s.findMachine!.get(fields.machineId) as RawMachine | undefined;
+    const existing = this.s.findMachine!.get(fields.machineId) as MachineColumns | undefined;
     if (existing) return { outcome: "existing", record: toRecord(existing) };
     for (;;) {
       const ipNum = this.s.bumpPool!.get(fields.projectId, firstHost) as number;
@@ -219,9 +220,8 @@ export class SqliteStore implements Store {
   }
 
   async getProject(id: string): Promise<Project | undefined> {
-    const row = this.run("getProject", () => this.s.getProject!.get(id)) as RawProject | undefined;
-    if (!row) return undefined;
-    return { id: row.id, name: row.name, cidr: row.cidr, keyDigest: row.key_sha256, relayNodes: JSON.parse(row.relay_nodes) as string[] };
+    const row = this.run("getProject", () => this.s.getProject!.get(id)) as ProjectColumns | undefined;
+    return row && toProject(row);
   }
 
   async updateProjectKey(id: string, keyDigest: Buffer): Promise<void> {
@@ -247,7 +247,7 @@ export class SqliteStore implements Store {
   }
 
   async findMachine(machineId: string): Promise<MachineRecord | undefined> {
-    const row = this.run("findMachine", () => this.s.findMachine!.get(machineId)) as RawMachine | undefined;
+    const row = this.run("findMachine", () => this.s.findMachine!.get(machineId)) as MachineColumns | undefined;
     return row && toRecord(row);
   }
 
@@ -311,26 +311,6 @@ export class SqliteStore implements Store {
   private requireConstraints(what: string): void {
     if (!this.constraints) throw new StoreError(`${what} needs a store created with unique constraints`);
   }
-}
-
-interface RawProject {
-  id: string;
-  name: string;
-  cidr: string;
-  key_sha256: Buffer;
-  relay_nodes: string;
-}
-
-interface RawMachine {
-  machine_id: string;
-  project_id: string;
-  system_uuid: string;
-  ipv4: string;
-  config: string;
-}
-
-function toRecord(row: RawMachine): MachineRecord {
-  return { machineId: row.machine_id, projectId: row.project_id, systemUuid: row.system_uuid, ipv4: row.ipv4, config: row.config };
 }
 
 /** `runs.db` with label `sharded` becomes `runs.sharded.db`: several strategies of one run never share a file. */

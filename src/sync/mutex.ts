@@ -1,4 +1,5 @@
 import { LockTimeoutError } from "../core/errors.js";
+import { holding } from "./shards.js";
 
 /** Counters a mutex keeps about itself. */
 export interface MutexStats {
@@ -61,13 +62,8 @@ export class Mutex {
     });
   }
 
-  async runExclusive<T>(fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
-    const release = await this.acquire(timeoutMs);
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
+  runExclusive<T>(fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
+    return holding(this.acquire(timeoutMs), fn);
   }
 
   private releaser(): () => void {

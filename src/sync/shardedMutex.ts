@@ -1,5 +1,5 @@
-import { fnv1a32, nextPowerOfTwo } from "./fnv.js";
 import { Mutex, type MutexStats } from "./mutex.js";
+import { holding, Shards } from "./shards.js";
 
 export interface ShardStats extends MutexStats {
   readonly shard: number;
@@ -10,39 +10,31 @@ export interface ShardStats extends MutexStats {
  * shard serialise even when they are unrelated; keys on different shards never wait for each other.
  */
 export class ShardedMutex {
-  private readonly shards: Mutex[];
-  private readonly mask: number;
+  private readonly shards: Shards<Mutex>;
 
   constructor(shardCount: number) {
-    const count = nextPowerOfTwo(Math.max(1, shardCount));
-    this.shards = Array.from({ length: count }, (_, i) => new Mutex(`shard ${i}`));
-    this.mask = count - 1;
+    this.shards = new Shards(shardCount, (i) => new Mutex(`shard ${i}`));
   }
 
   get shardCount(): number {
-    return this.shards.length;
+    return this.shards.count;
   }
 
   shardOf(key: string): number {
-    return fnv1a32(key) & this.mask;
+    return this.shards.indexOf(key);
   }
 
   /** The key's shard, acquired: resolves with its release; rejects with LockTimeoutError after `timeoutMs`. */
   acquire(key: string, timeoutMs?: number): Promise<() => void> {
-    return this.shards[this.shardOf(key)]!.acquire(timeoutMs, key);
+    return this.shards.of(key).acquire(timeoutMs, key);
   }
 
-  async runExclusive<T>(key: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
-    const release = await this.acquire(key, timeoutMs);
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
+  runExclusive<T>(key: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
+    return holding(this.acquire(key, timeoutMs), fn);
   }
 
   /** Per-shard counters, only for shards that were used. */
   stats(): ShardStats[] {
-    return this.shards.map((m, shard) => ({ shard, ...m.stats })).filter((s) => s.acquisitions > 0 || s.timeouts > 0);
+    return this.shards.all.map((m, shard) => ({ shard, ...m.stats })).filter((s) => s.acquisitions > 0 || s.timeouts > 0);
   }
 }

@@ -1,5 +1,5 @@
-import { fnv1a32, nextPowerOfTwo } from "./fnv.js";
 import { RwMutex, type RwMutexStats } from "./rwMutex.js";
+import { holding, Shards } from "./shards.js";
 
 export interface RwShardStats extends RwMutexStats {
   readonly shard: number;
@@ -10,53 +10,40 @@ export interface RwShardStats extends RwMutexStats {
  * for reads, `Lock` for writes, both with a timeout, counters per shard.
  */
 export class ShardedRwMutex {
-  private readonly shards: RwMutex[];
-  private readonly mask: number;
+  private readonly shards: Shards<RwMutex>;
 
   constructor(shardCount: number) {
-    const count = nextPowerOfTwo(Math.max(1, shardCount));
-    this.shards = Array.from({ length: count }, () => new RwMutex());
-    this.mask = count - 1;
+    this.shards = new Shards(shardCount, () => new RwMutex());
   }
 
   get shardCount(): number {
-    return this.shards.length;
+    return this.shards.count;
   }
 
   shardOf(key: string): number {
-    return fnv1a32(key) & this.mask;
+    return this.shards.indexOf(key);
   }
 
   /** The key's shard, shared (RLock): resolves with its release. */
   readLock(key: string, timeoutMs?: number): Promise<() => void> {
-    return this.shards[this.shardOf(key)]!.readLock(timeoutMs, key);
+    return this.shards.of(key).readLock(timeoutMs, key);
   }
 
   /** The key's shard, exclusive (Lock): resolves with its release. */
   writeLock(key: string, timeoutMs?: number): Promise<() => void> {
-    return this.shards[this.shardOf(key)]!.writeLock(timeoutMs, key);
+    return this.shards.of(key).writeLock(timeoutMs, key);
   }
 
-  async withRead<T>(key: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
-    const release = await this.readLock(key, timeoutMs);
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
+  withRead<T>(key: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
+    return holding(this.readLock(key, timeoutMs), fn);
   }
 
-  async withWrite<T>(key: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
-    const release = await this.writeLock(key, timeoutMs);
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
+  withWrite<T>(key: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
+    return holding(this.writeLock(key, timeoutMs), fn);
   }
 
   /** Per-shard counters, only for shards that were used. */
   stats(): RwShardStats[] {
-    return this.shards.map((m, shard) => ({ shard, ...m.stats })).filter((s) => s.readAcquisitions + s.writeAcquisitions + s.timeouts > 0);
+    return this.shards.all.map((m, shard) => ({ shard, ...m.stats })).filter((s) => s.readAcquisitions + s.writeAcquisitions + s.timeouts > 0);
   }
 }

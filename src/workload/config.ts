@@ -101,6 +101,8 @@ export interface RunConfig {
   readonly mode: "in-process" | "http";
   readonly http: HttpOptions;
   readonly scenario: string | undefined;
+  /** The scenario file's thresholds (gates as code); the command line's are added to them. */
+  readonly scenarioThresholds?: readonly string[];
   readonly workload: WorkloadConfig;
   readonly strategy: StrategyOptions;
   readonly store: StoreSpec;

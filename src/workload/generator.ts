@@ -61,8 +61,12 @@ export class Workload {
   private made = 0;
   private resent = 0;
 
-  /** Decides the sources of requests up to `total` (deterministic: the same seed gives the same sequence whatever the growth). */
-  private extend(total: number): void {
+  /**
+   * Decides the sources of requests up to `total` (deterministic: the same seed gives the same sequence whatever the
+   * growth). A driver whose requests were made elsewhere (generator threads) calls it with the number sent, so that
+   * `resends` counts them all.
+   */
+  extend(total: number): void {
     if (total > this.source.length) {
       let n = this.source.length;
       while (n < total) n *= 2;

@@ -94,7 +94,7 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
       `regbench: note: ${secrets.onCommandLine.join(", ")} puts a secret on the command line, where other users can read it (ps); REGBENCH_PROJECTS, REGBENCH_SERVER_KEY, REGBENCH_AUDIT_TOKEN or --secrets-file keep it off\n`,
     );
   }
-  const thresholds = parseThresholds(options, config.strategies);
+  const thresholds = parseThresholds(options, config);
   const maxErrorRate = maxErrorRateOf(options);
   const failOnVerdict = failOnVerdictOf(options);
   const percentiles = percentilesOf(options);
