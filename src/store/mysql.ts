@@ -4,7 +4,16 @@ import type { MachineRecord, Project } from "../core/types.js";
 import { claimBatch, retryAborted } from "./claims.js";
 import type { Isolation, ServerLocation, ServerSpec, StoreKind, StoreLocation, StoreSettings } from "./kind.js";
 import { PoolStats } from "./poolStats.js";
-import { CONSTRAINT_NAMES, constraintNamed, parseServerSpec, runNamespace, safeUrl, SERVE_NAMESPACE, SERVER_SCHEMA_VERSION } from "./serverSchema.js";
+import {
+  checkMeta,
+  CONSTRAINT_NAMES,
+  constraintNamed,
+  parseServerSpec,
+  runNamespace,
+  safeUrl,
+  SERVE_NAMESPACE,
+  SERVER_SCHEMA_VERSION,
+} from "./serverSchema.js";
 import { toProject, toRecord, type MachineColumns, type ProjectColumns } from "./rows.js";
 import type { AuditRows, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
 
@@ -97,17 +106,7 @@ export class MysqlStore implements Store {
       if (Number(present[0]!.n) > 0) {
         const [rows] = (await admin.query("SELECT name, value FROM meta")) as [Row[], unknown];
         const values = new Map(rows.map((r) => [String(r.name), String(r.value)]));
-        if (values.get("schema_version") !== SERVER_SCHEMA_VERSION) {
-          throw new StoreError(
-            `database ${location.schema} has regbench schema version ${values.get("schema_version") ?? "unknown"}, expected ${SERVER_SCHEMA_VERSION}: use another database`,
-          );
-        }
-        const had = values.get("constraints") === "1";
-        if (had !== settings.constraints) {
-          throw new StoreError(
-            `database ${location.schema} was created ${had ? "with" : "without"} unique constraints, but this strategy needs one ${settings.constraints ? "with" : "without"}: use another ?schema= per strategy`,
-          );
-        }
+        checkMeta(values, `database ${location.schema}`, settings.constraints);
       } else {
         for (const statement of schemaSql(settings.constraints)) await admin.query(statement);
         await admin.query("INSERT INTO meta (name, value) VALUES ('schema_version', ?), ('constraints', ?)", [

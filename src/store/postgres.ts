@@ -4,7 +4,16 @@ import type { MachineRecord, Project } from "../core/types.js";
 import { claimBatch, retryAborted } from "./claims.js";
 import type { Isolation, ServerLocation, ServerSpec, StoreKind, StoreLocation, StoreSettings } from "./kind.js";
 import { PoolStats } from "./poolStats.js";
-import { CONSTRAINT_NAMES, constraintNamed, parseServerSpec, runNamespace, safeUrl, SERVE_NAMESPACE, SERVER_SCHEMA_VERSION } from "./serverSchema.js";
+import {
+  checkMeta,
+  CONSTRAINT_NAMES,
+  constraintNamed,
+  parseServerSpec,
+  runNamespace,
+  safeUrl,
+  SERVE_NAMESPACE,
+  SERVER_SCHEMA_VERSION,
+} from "./serverSchema.js";
 import { toProject, toRecord, type MachineColumns, type ProjectColumns } from "./rows.js";
 import type { AuditRows, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
 
@@ -92,17 +101,7 @@ export class PostgresStore implements Store {
       if (existing.rows[0]!.present) {
         const rows = (await client.query<{ name: string; value: string }>(`SELECT name, value FROM ${location.schema}.meta`)).rows;
         const values = new Map(rows.map((r) => [r.name, r.value]));
-        if (values.get("schema_version") !== SERVER_SCHEMA_VERSION) {
-          throw new StoreError(
-            `schema ${location.schema} has regbench schema version ${values.get("schema_version") ?? "unknown"}, expected ${SERVER_SCHEMA_VERSION}: use another schema`,
-          );
-        }
-        const had = values.get("constraints") === "1";
-        if (had !== settings.constraints) {
-          throw new StoreError(
-            `schema ${location.schema} was created ${had ? "with" : "without"} unique constraints, but this strategy needs one ${settings.constraints ? "with" : "without"}: use another ?schema= per strategy`,
-          );
-        }
+        checkMeta(values, `schema ${location.schema}`, settings.constraints);
       } else {
         await client.query(schemaSql(location.schema, settings.constraints));
         await client.query(`INSERT INTO ${location.schema}.meta (name, value) VALUES ('schema_version', $1), ('constraints', $2)`, [

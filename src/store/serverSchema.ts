@@ -1,4 +1,4 @@
-import type { Constraint } from "../core/errors.js";
+import { StoreError, type Constraint } from "../core/errors.js";
 
 /**
  * What the server stores (PostgreSQL, MySQL) share: the names of the unique constraints (so a violation says which
@@ -57,4 +57,22 @@ export function parseServerSpec(kind: "postgres" | "mysql", text: string): { kin
   if (schema !== undefined && !NAMESPACE.test(schema)) return `?schema= must be lowercase letters, digits and _ (got ${JSON.stringify(schema)})`;
   url.searchParams.delete("schema");
   return { kind, url: url.toString(), schema };
+}
+
+/**
+ * Checks the `meta` rows of an existing regbench namespace on a server: the same schema version, and unique
+ * constraints as this strategy needs them. `what` names it in the message ("schema x", "database x").
+ */
+export function checkMeta(values: ReadonlyMap<string, string>, what: string, constraints: boolean): void {
+  if (values.get("schema_version") !== SERVER_SCHEMA_VERSION) {
+    throw new StoreError(
+      `${what} has regbench schema version ${values.get("schema_version") ?? "unknown"}, expected ${SERVER_SCHEMA_VERSION}: use another ${what.split(" ")[0]}`,
+    );
+  }
+  const had = values.get("constraints") === "1";
+  if (had !== constraints) {
+    throw new StoreError(
+      `${what} was created ${had ? "with" : "without"} unique constraints, but this strategy needs one ${constraints ? "with" : "without"}: use another ?schema= per strategy`,
+    );
+  }
 }
