@@ -50,7 +50,10 @@ export class AckLog {
     this.index[at] = i;
     this.ip[at] = parseIpv4(response.ipv4) ?? 0;
     let f = response.machineId === requestMachineId ? MACHINE_AGREES : 0;
-    if (this.openKey && f) {
+    if (response.configAgrees !== undefined) {
+      // A config in clear, checked by the client as the answer came.
+      if (f && response.configAgrees) f |= CONFIG_AGREES;
+    } else if (this.openKey && f) {
       f |= CONFIG_PENDING;
       this.pending.push({ at, config: response.config });
       if (this.pending.length >= CHUNK) this.flush(true);

@@ -1,4 +1,4 @@
-import type { AuditInput } from "../store/store.js";
+import type { AuditInput, MachineRow } from "../store/store.js";
 import type { CheckedAck } from "./ackLog.js";
 
 export type { CheckedAck } from "./ackLog.js";
@@ -22,19 +22,94 @@ export interface AuditResult {
   readonly unacknowledgedRows?: number;
 }
 
-function surplus(keys: Iterable<string>): number {
-  const counts = new Map<string, number>();
-  let extra = 0;
-  for (const key of keys) {
-    const seen = counts.get(key) ?? 0;
-    if (seen > 0) extra++;
-    counts.set(key, seen + 1);
-  }
-  return extra;
-}
-
 /** Acknowledged: added to a single row's address number (below 2^33: see addressNumber). */
 const ACKED = 2 ** 40;
+
+/**
+ * The audit fed one row at a time, as a streamed source (a database cursor, pages of an endpoint) hands them over:
+ * nothing of a row is kept but its identity and address (see auditRun), so a million rows never sit in memory as
+ * rows. Systems and machines may come in any order; `result` is called once, after the last row.
+ */
+export class RowAudit {
+  private readonly systems = new Set<string>();
+  private duplicateSystems = 0;
+  // machineID → its row's address (+ ACKED once a request of it succeeded); a machineID with several rows → −(k+1),
+  // the k-th entry of `several`.
+  private readonly stored = new Map<string, number>();
+  private readonly several: { ips: number[]; acked: boolean }[] = [];
+  private readonly addressesOf = new Map<string, Set<number>>();
+  private duplicateMachines = 0;
+  private duplicateIps = 0;
+  /** Rows read so far, systems and machines. */
+  rows = 0;
+
+  system(projectId: string, systemUuid: string): void {
+    this.rows++;
+    const key = `${projectId}\u0000${systemUuid}`;
+    if (this.systems.has(key)) this.duplicateSystems++;
+    else this.systems.add(key);
+  }
+
+  machine(m: MachineRow): void {
+    this.rows++;
+    const ip = addressNumber(m.ipv4);
+    let taken = this.addressesOf.get(m.projectId);
+    if (!taken) this.addressesOf.set(m.projectId, (taken = new Set()));
+    if (taken.has(ip)) this.duplicateIps++;
+    else taken.add(ip);
+    const known = this.stored.get(m.machineId);
+    if (known === undefined) {
+      this.stored.set(m.machineId, ip);
+    } else {
+      this.duplicateMachines++;
+      if (known >= 0) {
+        this.several.push({ ips: [known, ip], acked: false });
+        this.stored.set(m.machineId, -this.several.length);
+      } else {
+        this.several[-known - 1]!.ips.push(ip);
+      }
+    }
+  }
+
+  /** Matches the acknowledgements against the rows read, and counts. */
+  result(acks: Iterable<CheckedAck>): AuditResult {
+    const { stored, several, duplicateSystems, duplicateMachines, duplicateIps } = this;
+    this.addressesOf.clear();
+    this.systems.clear();
+    let lostRegistrations = 0;
+    for (const ack of acks) {
+      const known = stored.get(ack.machineId);
+      const ip = addressNumber(ack.ipv4);
+      let holds = false;
+      if (known !== undefined && known >= 0) {
+        holds = known % ACKED === ip;
+        if (known < ACKED) stored.set(ack.machineId, known + ACKED);
+      } else if (known !== undefined) {
+        const entry = several[-known - 1]!;
+        entry.acked = true;
+        holds = entry.ips.includes(ip);
+      }
+      if (!ack.agrees || !holds) lostRegistrations++;
+    }
+    let unacknowledgedRows = 0;
+    for (const value of stored.values()) {
+      if (value >= 0) {
+        if (value < ACKED) unacknowledgedRows++;
+      } else {
+        const entry = several[-value - 1]!;
+        if (!entry.acked) unacknowledgedRows += entry.ips.length;
+      }
+    }
+    return {
+      duplicateSystems,
+      duplicateMachines,
+      duplicateIps,
+      lostRegistrations,
+      violations: duplicateSystems + duplicateMachines + duplicateIps + lostRegistrations,
+      unacknowledgedRows,
+    };
+  }
+}
 
 /**
  * Counts duplicates, lost registrations and unacknowledged rows. An acknowledgement is lost when it does not agree
@@ -45,66 +120,10 @@ const ACKED = 2 ** 40;
  * of numeric addresses per project, and no key string built per row.
  */
 export function auditRun(rows: AuditInput, acks: Iterable<CheckedAck>): AuditResult {
-  const duplicateSystems = surplus(rows.systems.map((s) => `${s.projectId}\u0000${s.systemUuid}`));
-  // machineID → its row's address (+ ACKED once a request of it succeeded); a machineID with several rows → −(k+1),
-  // the k-th entry of `several`.
-  const stored = new Map<string, number>();
-  const several: { ips: number[]; acked: boolean }[] = [];
-  const addressesOf = new Map<string, Set<number>>();
-  let duplicateMachines = 0;
-  let duplicateIps = 0;
-  for (const m of rows.machines) {
-    const ip = addressNumber(m.ipv4);
-    let taken = addressesOf.get(m.projectId);
-    if (!taken) addressesOf.set(m.projectId, (taken = new Set()));
-    if (taken.has(ip)) duplicateIps++;
-    else taken.add(ip);
-    const known = stored.get(m.machineId);
-    if (known === undefined) {
-      stored.set(m.machineId, ip);
-    } else {
-      duplicateMachines++;
-      if (known >= 0) {
-        several.push({ ips: [known, ip], acked: false });
-        stored.set(m.machineId, -several.length);
-      } else {
-        several[-known - 1]!.ips.push(ip);
-      }
-    }
-  }
-  addressesOf.clear();
-  let lostRegistrations = 0;
-  for (const ack of acks) {
-    const known = stored.get(ack.machineId);
-    const ip = addressNumber(ack.ipv4);
-    let holds = false;
-    if (known !== undefined && known >= 0) {
-      holds = known % ACKED === ip;
-      if (known < ACKED) stored.set(ack.machineId, known + ACKED);
-    } else if (known !== undefined) {
-      const entry = several[-known - 1]!;
-      entry.acked = true;
-      holds = entry.ips.includes(ip);
-    }
-    if (!ack.agrees || !holds) lostRegistrations++;
-  }
-  let unacknowledgedRows = 0;
-  for (const value of stored.values()) {
-    if (value >= 0) {
-      if (value < ACKED) unacknowledgedRows++;
-    } else {
-      const entry = several[-value - 1]!;
-      if (!entry.acked) unacknowledgedRows += entry.ips.length;
-    }
-  }
-  return {
-    duplicateSystems,
-    duplicateMachines,
-    duplicateIps,
-    lostRegistrations,
-    violations: duplicateSystems + duplicateMachines + duplicateIps + lostRegistrations,
-    unacknowledgedRows,
-  };
+  const audit = new RowAudit();
+  for (const s of rows.systems) audit.system(s.projectId, s.systemUuid);
+  for (const m of rows.machines) audit.machine(m);
+  return audit.result(acks);
 }
 
 /** A dotted quad as its 32-bit number; anything else (a malformed stored value) as a number no address has. */

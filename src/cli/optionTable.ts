@@ -225,6 +225,19 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     scenario: false,
   },
   {
+    key: "profile",
+    flags: "--profile <file>",
+    help: "with --target: how the target's API is spoken and its answers read, a YAML or JSON request profile (regbench profile init prints one), or regbench",
+    default: "regbench",
+    scenario: true,
+  },
+  {
+    key: "auditDb",
+    flags: "--audit-db <url>",
+    help: "with --target: audit from the service's own database with the profile's audit queries, read-only: postgres://…, mysql://… or sqlite:PATH (or REGBENCH_AUDIT_DB; password from REGBENCH_AUDIT_DB_PASSWORD or --secrets-file)",
+    scenario: false,
+  },
+  {
     key: "timeout",
     flags: "--timeout <duration>",
     help: "HTTP runs: a request without a complete answer after this long fails as timeout",

@@ -21,6 +21,8 @@ import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, type LockKeyMode } from "
 import { DEFAULT_WORKLOAD, type RunConfig } from "../workload/config.js";
 import { loadScenario, shippedScenarios } from "../workload/scenario.js";
 import type { Secrets } from "./secrets.js";
+import { loadProfile, ProfileError, shippedProfiles, type ProfileSpec } from "../driver/profile/spec.js";
+import { describeAuditDb, parseAuditDb, type AuditDb } from "../audit/auditDb.js";
 
 const NO_SECRETS: Secrets = Object.freeze({ projects: [], serverKey: undefined, auditToken: undefined });
 
@@ -375,7 +377,7 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
   if (target !== undefined && modeText !== "http") throw new UsageError("--mode", "must be http with --target", "Drop --mode, or use --mode http.");
   // Secrets (projects, keys, the audit token) come resolved from the command line, --secrets-file or the
   // environment; given on the command line without a target they are a mistake, from the environment they are ignored.
-  for (const key of ["project", "serverKey", "auditToken", "secretsFile"] as const) {
+  for (const key of ["project", "serverKey", "auditToken", "secretsFile", "profile", "auditDb"] as const) {
     if (has(key) && target === undefined)
       throw new UsageError(
         FLAG[key]!,
@@ -399,6 +401,43 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       "Pass the key the target was started with, or leave it out to check IPs only.",
     );
   const auditToken = target !== undefined ? secrets.auditToken : undefined;
+  let profile: ProfileSpec | undefined;
+  if (has("profile")) {
+    try {
+      profile = loadProfile(String(get("profile")));
+    } catch (error) {
+      if (!(error instanceof ProfileError)) throw error;
+      throw new UsageError(
+        "--profile",
+        `cannot be used: ${error.message}`,
+        `Fix the profile (regbench profile init prints a commented one; regbench profile check tries it), or use a shipped one: ${shippedProfiles().join(", ")}.`,
+      );
+    }
+  }
+  if (serverKey !== undefined && profile && profile.config.check !== "sealed")
+    throw new UsageError(
+      "--server-key",
+      `opens sealed configs, but the profile's config check is ${profile.config.check}`,
+      "Drop --server-key, or set config.check: sealed in the profile.",
+    );
+  let auditDb: AuditDb | undefined;
+  const auditDbText = target !== undefined ? secrets.auditDb : undefined;
+  if (auditDbText !== undefined) {
+    const parsed = parseAuditDb(auditDbText, secrets.auditDbPassword);
+    if (typeof parsed === "string")
+      throw new UsageError(
+        "--audit-db",
+        parsed,
+        "For example: --audit-db postgres://audit@127.0.0.1:5432/devices, mysql://audit@127.0.0.1:3306/devices or sqlite:/var/lib/svc/devices.db.",
+      );
+    if (!profile?.audit)
+      throw new UsageError(
+        "--audit-db",
+        `needs the queries that list a run's rows, and ${profile ? `the profile ${profile.name}` : "the built-in profile"} has no audit section`,
+        "Add audit.systems and audit.machines to the profile (README: Your own service), or drop --audit-db.",
+      );
+    auditDb = parsed;
+  }
   const timeoutMs = has("timeout") ? duration("timeout", get("timeout"), "--timeout 10s", false) : 10_000;
   if (has("timeout") && modeText !== "http")
     throw new UsageError(
@@ -463,6 +502,8 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       serverWarmup: get("serverWarmup") !== false,
       timeoutMs,
       auditToken,
+      ...(profile ? { profile } : {}),
+      ...(auditDb ? { auditDb: Object.freeze(auditDb) } : {}),
     }),
     scenario,
     ...(scenarioThresholds.length ? { scenarioThresholds: Object.freeze([...scenarioThresholds]) } : {}),
@@ -504,6 +545,8 @@ export function describeConfig(config: RunConfig): RunConditions {
           instances: config.http.instances,
           serverWarmup: config.http.target ? null : config.http.serverWarmup,
           timeoutMs: config.http.timeoutMs,
+          ...(config.http.target ? { profile: config.http.profile?.name ?? "regbench" } : {}),
+          ...(config.http.auditDb ? { auditDb: describeAuditDb(config.http.auditDb) } : {}),
         }
       : {}),
     scenario: config.scenario ?? null,

@@ -6,6 +6,10 @@ export interface Secrets {
   readonly projects: readonly { readonly id: string; readonly key: string }[];
   readonly serverKey: string | undefined;
   readonly auditToken: string | undefined;
+  /** The service's database for the audit (`--audit-db`), its password filled in from wherever it came. */
+  readonly auditDb?: string;
+  /** The password of the audit database, when it came apart from the URL (secrets file, environment). */
+  readonly auditDbPassword?: string;
 }
 
 /** The `--secrets-file` format, which `regbench serve` also writes. */
@@ -13,6 +17,8 @@ export interface SecretsFile {
   readonly projects?: readonly { readonly id: string; readonly key: string }[];
   readonly serverKey?: string;
   readonly auditToken?: string;
+  readonly auditDb?: string;
+  readonly auditDbPassword?: string;
 }
 
 /** Parses `ID:KEY` (a `--project` value or one entry of REGBENCH_PROJECTS). */
@@ -47,12 +53,14 @@ export function readSecretsFile(path: string): SecretsFile {
     (file.projects === undefined ||
       (Array.isArray(file.projects) && file.projects.every((p) => typeof p?.id === "string" && p.id !== "" && typeof p?.key === "string" && p.key !== ""))) &&
     (file.serverKey === undefined || typeof file.serverKey === "string") &&
-    (file.auditToken === undefined || typeof file.auditToken === "string");
+    (file.auditToken === undefined || typeof file.auditToken === "string") &&
+    (file.auditDb === undefined || typeof file.auditDb === "string") &&
+    (file.auditDbPassword === undefined || typeof file.auditDbPassword === "string");
   if (!ok)
     throw new UsageError(
       "--secrets-file",
       `${path} is not a secrets file`,
-      'Its shape: {"projects": [{"id": "p", "key": "…"}], "serverKey": "64 hex digits", "auditToken": "…"}, every field optional.',
+      'Its shape: {"projects": [{"id": "p", "key": "…"}], "serverKey": "64 hex digits", "auditToken": "…", "auditDb": "postgres://…", "auditDbPassword": "…"}, every field optional.',
     );
   return file;
 }
@@ -76,11 +84,15 @@ export function resolveSecrets(options: Readonly<Record<string, unknown>>, env: 
     ...(flagProjects.length ? ["--project"] : []),
     ...(options.serverKey !== undefined ? ["--server-key"] : []),
     ...(options.auditToken !== undefined ? ["--audit-token"] : []),
+    ...(options.auditDb !== undefined && /\/\/[^/@:]*:[^@]+@/.test(String(options.auditDb)) ? ["--audit-db (its password)"] : []),
   ];
+  const auditDbPassword = file.auditDbPassword ?? (env.REGBENCH_AUDIT_DB_PASSWORD || undefined);
   return {
     projects: flagProjects.length ? flagProjects : file.projects?.length ? file.projects : envProjects,
     serverKey: pick(options.serverKey, file.serverKey, env.REGBENCH_SERVER_KEY),
     auditToken: pick(options.auditToken, file.auditToken, env.REGBENCH_AUDIT_TOKEN),
+    auditDb: pick(options.auditDb, file.auditDb, env.REGBENCH_AUDIT_DB),
+    ...(auditDbPassword !== undefined ? { auditDbPassword } : {}),
     onCommandLine,
   };
 }

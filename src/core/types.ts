@@ -18,6 +18,11 @@ export interface RegisterResponse {
   readonly ipv4: string;
   /** base64(nonce ‖ tag ‖ AES-256-GCM ciphertext) of the YAML config. */
   readonly config: string;
+  /**
+   * Set by a client that checked a config in clear itself (a request profile's `config.check: plain`): whether it
+   * carried the answer's address. Undefined: the config is sealed (checked by the audit) or not checked.
+   */
+  readonly configAgrees?: boolean;
 }
 
 /** A project as stored: its address pool and the digest of its key (the key itself is never stored). */

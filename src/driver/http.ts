@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { auditRun, type AuditResult } from "../audit/audit.js";
+import { auditRun, RowAudit, type AuditResult } from "../audit/audit.js";
+import { describeAuditDb, readAuditDb } from "../audit/auditDb.js";
 import { fetchAuditRows } from "../audit/remoteRows.js";
 import { newServerKey } from "../core/crypto.js";
 import { lockServiceFault } from "../faults/faults.js";
@@ -66,7 +67,10 @@ export async function runHttp(
   emit({ type: "phase", phase: "setup" });
   const target = config.http.target;
   const workload = new Workload(w, place.prefix, target ? config.http.projects : undefined);
-  const serverKey = target ? (config.http.serverKey ? Buffer.from(config.http.serverKey, "hex") : undefined) : newServerKey();
+  const profile = config.http.profile;
+  // Only a sealed config is opened with the server key (the options refuse a key for any other check).
+  const sealed = (profile?.config.check ?? "sealed") === "sealed";
+  const serverKey = target ? (config.http.serverKey && sealed ? Buffer.from(config.http.serverKey, "hex") : undefined) : newServerKey();
   const auditToken = target ? config.http.auditToken : randomBytes(24).toString("base64url");
   let server: EmbeddedServer | undefined;
   // Called without the run's temporary folder (a test, say), the server's temporary store gets one of its own.
@@ -103,6 +107,7 @@ export async function runHttp(
         prefix: workload.prefix,
         projects: workload.projects.map((p) => ({ id: p.id, key: p.key })),
         serverKey: serverKey?.toString("hex"),
+        ...(profile ? { profile } : {}),
         progressEveryMs: hooks.progressEveryMs ?? 100,
       },
       config.http.workers,
@@ -124,22 +129,38 @@ export async function runHttp(
     if (died) throw new CannotRunError(name, "worker", `the server ${died} during the measurement`);
 
     emit({ type: "phase", phase: "audit" });
-    const rows = await fetchAuditRows(
-      { url, token: auditToken, timeoutMs: Math.min(AUDIT_TIMEOUT_MS, Math.max(config.http.timeoutMs, 2000)) },
-      workload.prefix,
-    );
     let audit: AuditResult | null = null;
     const notes: string[] = [];
-    if (typeof rows === "string") {
-      notes.push(`audit n/a: ${rows}`);
-    } else {
-      // Without the server key the sealed configs cannot be opened: check the IPs only, and say so.
-      audit = auditRun(
-        rows,
-        recorder.acks.entries((i) => workload.machineIdOf(i)),
-      );
-      if (!serverKey) notes.push("configs not opened (no --server-key): lost registrations checked against the stored IPs only");
+    // The sources of the rows, in order: the service's own database, then the target's audit endpoint.
+    const tried: string[] = [];
+    const auditDb = config.http.auditDb;
+    if (auditDb && profile?.audit) {
+      const rowAudit = new RowAudit();
+      const failed = await readAuditDb(auditDb, profile.audit, workload.prefix, rowAudit);
+      if (failed === undefined) audit = rowAudit.result(recorder.acks.entries((i) => workload.machineIdOf(i)));
+      else tried.push(`--audit-db ${describeAuditDb(auditDb)}: ${failed}`);
     }
+    if (!audit) {
+      const rows = await fetchAuditRows(
+        { url, token: auditToken, timeoutMs: Math.min(AUDIT_TIMEOUT_MS, Math.max(config.http.timeoutMs, 2000)) },
+        workload.prefix,
+      );
+      if (typeof rows === "string") {
+        tried.push(rows);
+        if (!auditDb && target) tried.push("no --audit-db given");
+        notes.push(`audit n/a: ${tried.join("; ")}`);
+      } else {
+        audit = auditRun(
+          rows,
+          recorder.acks.entries((i) => workload.machineIdOf(i)),
+        );
+        if (tried.length) notes.push(`audit from GET /v1/audit/rows: ${tried.join("; ")}`);
+      }
+    }
+    // Without the server key the sealed configs cannot be opened: check the IPs only, and say so.
+    if (audit && sealed && !serverKey) notes.push("configs not opened (no --server-key): lost registrations checked against the stored IPs only");
+    if (audit && profile?.config.check === "none")
+      notes.push("configs not checked (the profile's config check is none): lost registrations checked against the stored IPs only");
     if (window.abandoned > 0) notes.push(`interrupted with ${window.abandoned} registration(s) in flight; their outcomes are not counted`);
     const stats = server ? await server.stop() : undefined;
     return {

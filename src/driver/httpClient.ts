@@ -1,6 +1,8 @@
 import { Pool, type Dispatcher } from "undici";
 import type { RegisterRequest, RegisterResponse } from "../core/types.js";
 import type { Register } from "./loops.js";
+import { compileProfile, type CompiledProfile } from "./profile/compile.js";
+import { regbenchProfile } from "./profile/spec.js";
 
 /** A non-200 answer, a malformed 200 or a failed exchange, with the kind the report counts it under. */
 export class HttpOutcomeError extends Error {
@@ -21,40 +23,17 @@ export interface HttpClientSettings {
   readonly requireConfig: boolean;
 }
 
-/** A dotted-quad IPv4 with each part from 0 to 255. */
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-/** An error kind a server may name in its body; anything else is counted by status. */
-const KIND = /^[a-z0-9][a-z0-9-]{0,63}$/;
+let builtin: CompiledProfile | undefined;
 
 /**
- * A 200 counts only if its body is a JSON object with a string `machineId`, a dotted-quad `ipv4` and, when the
- * configs are to be opened, a string `config`. Anything else is `malformed-response`, never a crash.
+ * An answer of regbench's own API read as the built-in profile (`profiles/regbench.yaml`) reads it: a 200 counts
+ * only if its body is a JSON object with a string `machineId`, a dotted-quad `ipv4` and, when the configs are to
+ * be opened, a string `config`. Anything else is `malformed-response`, never a crash; a failure is counted under
+ * the body's `error` when it is a well-formed kind, else `http-<status>`.
  */
 export function checkRegistration(status: number, text: string, requireConfig: boolean): RegisterResponse {
-  let body: unknown;
-  try {
-    body = text.length === 0 ? undefined : JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  if (status !== 200) {
-    const kind = typeof body === "object" && body !== null ? (body as { error?: unknown }).error : undefined;
-    throw new HttpOutcomeError(typeof kind === "string" && KIND.test(kind) ? kind : `http-${status}`, `${status}: ${text.slice(0, 200)}`);
-  }
-  const r = body as Partial<Record<keyof RegisterResponse, unknown>> | null | undefined;
-  if (
-    typeof r !== "object" ||
-    r === null ||
-    Array.isArray(r) ||
-    typeof r.machineId !== "string" ||
-    typeof r.ipv4 !== "string" ||
-    !IPV4.test(r.ipv4) ||
-    (r.config !== undefined && typeof r.config !== "string") ||
-    (requireConfig && typeof r.config !== "string")
-  ) {
-    throw new HttpOutcomeError("malformed-response", `200 with a body that is not a registration: ${text.slice(0, 200)}`);
-  }
-  return { machineId: r.machineId, ipv4: r.ipv4, config: typeof r.config === "string" ? r.config : "" };
+  builtin ??= compileProfile(regbenchProfile(), "http://127.0.0.1/", "");
+  return builtin.read(status, text, undefined, "", requireConfig);
 }
 
 /** The kind a failed exchange is counted under. */
@@ -69,26 +48,32 @@ function exchangeKind(error: Error & { code?: string }): string {
   }
 }
 
-const HEADERS = Object.freeze({ "content-type": "application/json" });
-
 /**
  * One request's handler for undici's dispatch: the lowest-level API, without a stream per response. A class
  * rather than closures keeps the per-request cost to one small object.
  */
 class RegistrationHandler implements Dispatcher.DispatchHandler {
   private status = 0;
+  private head: string | undefined;
   private chunks: Buffer[] = [];
 
   constructor(
     private readonly requireConfig: boolean,
+    private readonly profile: CompiledProfile,
+    private readonly machineId: string,
     private readonly resolve: (response: RegisterResponse) => void,
     private readonly reject: (error: Error) => void,
   ) {}
 
   onRequestStart(): void {}
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.status = statusCode;
+    // The profile reads a header: give it a head as the raw client sees one.
+    if (this.profile.needsHead)
+      this.head = `HTTP/1.1 ${statusCode}\r\n${Object.entries(headers)
+        .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : (v ?? "")}`)
+        .join("\r\n")}`;
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -98,7 +83,7 @@ class RegistrationHandler implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     const text = this.chunks.length === 1 ? this.chunks[0]!.toString("utf8") : Buffer.concat(this.chunks).toString("utf8");
     try {
-      this.resolve(checkRegistration(this.status, text, this.requireConfig));
+      this.resolve(this.profile.read(this.status, text, this.head, this.machineId, this.requireConfig));
     } catch (error) {
       this.reject(error as Error);
     }
@@ -119,13 +104,16 @@ export interface HttpRegistration {
 }
 
 /**
- * `POST /v1/register` over a keep-alive pool (undici) of at most `connections` sockets, each request timed out after
+ * A registration as the profile renders it (regbench's own `POST /v1/register` by default) over a keep-alive pool (undici) of at most `connections` sockets, each request timed out after
  * `timeoutMs` (connect, headers and body alike), each answer checked (see checkRegistration). The body is the
  * request as JSON; nothing else is built per request.
  */
-export function httpRegistration(baseUrl: string, settings: HttpClientSettings): HttpRegistration {
+export function httpRegistration(
+  baseUrl: string,
+  settings: HttpClientSettings,
+  profile: CompiledProfile = compileProfile(regbenchProfile(), baseUrl, ""),
+): HttpRegistration {
   const origin = new URL(baseUrl).origin;
-  const path = `${new URL(baseUrl).pathname.replace(/\/+$/, "")}/v1/register`;
   const pool = new Pool(origin, {
     connections: settings.connections,
     pipelining: 1,
@@ -140,8 +128,14 @@ export function httpRegistration(baseUrl: string, settings: HttpClientSettings):
     register(request: RegisterRequest) {
       return new Promise<RegisterResponse>((resolve, reject) => {
         pool.dispatch(
-          { origin, path, method: "POST", headers: HEADERS, body: JSON.stringify(request) },
-          new RegistrationHandler(requireConfig, resolve, reject),
+          {
+            origin,
+            path: profile.path(request),
+            method: profile.method as Dispatcher.HttpMethod,
+            headers: profile.headers(request),
+            body: profile.body?.(request) ?? null,
+          },
+          new RegistrationHandler(requireConfig, profile, request.machineId, resolve, reject),
         );
       });
     },

@@ -5,6 +5,8 @@ import { httpRegistration, type HttpClientSettings } from "./httpClient.js";
 import { rawHttpRegistration } from "./rawHttp.js";
 import type { LoopControl, LoopWindow, PacingStats } from "./loops.js";
 import { measureWindow, type Share } from "./measure.js";
+import { compileProfile } from "./profile/compile.js";
+import { regbenchProfile, type ProfileSpec } from "./profile/spec.js";
 import { Recorder, type RecentFigures, type RecorderData, type RunEvent } from "./recorder.js";
 
 /** What one generator thread is given. */
@@ -17,6 +19,8 @@ export interface GeneratorSpec {
   readonly serverKey: string | undefined;
   readonly share: Share;
   readonly progressEveryMs: number;
+  /** How a registration is sent and its answer read; undefined: regbench's own API. */
+  readonly profile?: ProfileSpec;
 }
 
 /** Generator thread → parent. */
@@ -140,7 +144,9 @@ export async function generateHere(
 ): Promise<Generated & { sent: number }> {
   const workload = new Workload(spec.workload, spec.prefix, spec.projects);
   // Plain http: the hand-written client (twice undici's pace for these exchanges); https: undici.
-  const client = spec.url.startsWith("http:") ? rawHttpRegistration(spec.url, spec.client) : httpRegistration(spec.url, spec.client);
+  // The profile's templates are compiled here, once per thread.
+  const profile = compileProfile(spec.profile ?? regbenchProfile(), spec.url, spec.prefix);
+  const client = spec.url.startsWith("http:") ? rawHttpRegistration(spec.url, spec.client, profile) : httpRegistration(spec.url, spec.client, profile);
   const recorder = new Recorder(spec.serverKey ? Buffer.from(spec.serverKey, "hex") : undefined);
   try {
     const { window, pacing, sent } = await measureWindow(client.register, (i) => workload.request(i), spec.workload, recorder, {

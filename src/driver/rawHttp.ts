@@ -1,6 +1,8 @@
 import net from "node:net";
 import type { RegisterRequest, RegisterResponse } from "../core/types.js";
-import { checkRegistration, HttpOutcomeError, type HttpClientSettings, type HttpRegistration } from "./httpClient.js";
+import { HttpOutcomeError, type HttpClientSettings, type HttpRegistration } from "./httpClient.js";
+import { compileProfile, type CompiledProfile } from "./profile/compile.js";
+import { regbenchProfile } from "./profile/spec.js";
 
 const HEADER_END = Buffer.from("\r\n\r\n");
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
@@ -16,6 +18,8 @@ interface Pending {
   readonly resolve: (response: RegisterResponse) => void;
   readonly reject: (error: Error) => void;
   readonly startedAt: number;
+  /** The machineID sent: the answer's, when the profile reads none. */
+  readonly machineId: string;
 }
 
 /** How the current response's body ends. */
@@ -30,7 +34,7 @@ class Connection {
   readonly socket: net.Socket;
   pending: Pending | undefined;
   private buf: Buffer | undefined;
-  private head: { status: number; framing: Framing; close: boolean; bodyStart: number } | undefined;
+  private head: { status: number; framing: Framing; close: boolean; bodyStart: number; text?: string } | undefined;
   private connected = false;
   private queued: string | undefined;
   dead = false;
@@ -39,6 +43,7 @@ class Connection {
     port: number,
     host: string,
     private readonly requireConfig: boolean,
+    private readonly profile: CompiledProfile,
     private readonly onFree: (c: Connection) => void,
     private readonly onDead: (c: Connection) => void,
   ) {
@@ -108,6 +113,7 @@ class Connection {
       const fast = fastHead(this.buf, end);
       if (fast) {
         this.head = { status: fast.status, framing: { kind: "length", length: fast.length }, close: false, bodyStart: end + 4 };
+        if (this.profile.needsHead) this.head.text = this.buf.toString("latin1", 0, end);
       } else {
         const text = this.buf.toString("latin1", 0, end);
         const status = /^HTTP\/1\.[01] (\d{3})/.exec(text);
@@ -124,7 +130,7 @@ class Connection {
           this.fail("malformed-response", `a body of ${framing.length} bytes`);
           return;
         }
-        this.head = { status: Number(status[1]), framing, close, bodyStart: end + 4 };
+        this.head = { status: Number(status[1]), framing, close, bodyStart: end + 4, text };
       }
     }
     const { framing, bodyStart } = this.head;
@@ -149,7 +155,7 @@ class Connection {
   }
 
   private finish(body: Buffer): void {
-    const { status, close } = this.head!;
+    const { status, close, text } = this.head!;
     const p = this.pending!;
     this.pending = undefined;
     this.head = undefined;
@@ -161,7 +167,7 @@ class Connection {
     }
     let response: RegisterResponse;
     try {
-      response = checkRegistration(status, body.toString("utf8"), this.requireConfig);
+      response = this.profile.read(status, body.toString("utf8"), text, p.machineId, this.requireConfig);
     } catch (error) {
       if (!close) this.onFree(this);
       p.reject(error as Error);
@@ -231,18 +237,24 @@ function dechunk(buf: Buffer, start: number): Buffer | "incomplete" | "malformed
 }
 
 /**
- * `POST /v1/register` over at most `connections` keep-alive connections, one request at a time on each, written
+ * A registration as the profile renders it (regbench's own `POST /v1/register` by default) over at most `connections` keep-alive connections, one request at a time on each, written
  * and parsed by hand: about twice undici's pace for these small exchanges (measured against a fixed-answer nginx).
  * Each request is timed out after `timeoutMs` (connect and answer alike) by one sweep every few ms rather than a
  * timer per request; each answer is checked as the undici client checks it. http:// only.
  */
-export function rawHttpRegistration(baseUrl: string, settings: HttpClientSettings): HttpRegistration {
+export function rawHttpRegistration(
+  baseUrl: string,
+  settings: HttpClientSettings,
+  profile: CompiledProfile = compileProfile(regbenchProfile(), baseUrl, ""),
+): HttpRegistration {
   const url = new URL(baseUrl);
   const port = Number(url.port || 80);
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const hostHeader = url.host;
-  const path = `${url.pathname.replace(/\/+$/, "")}/v1/register`;
-  const prefix = `POST ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nContent-Type: application/json\r\nContent-Length: `;
+  const { method, path, headerLines, body: renderBody } = profile;
+  const hostLine = ` HTTP/1.1\r\nHost: ${hostHeader}\r\n`;
+  // GET and DELETE without a body send no Content-Length; every other request says its length, 0 included.
+  const lengthless = renderBody === undefined && (method === "GET" || method === "DELETE");
   const idle: Connection[] = [];
   const all = new Set<Connection>();
   const waiting: { request: string; pending: Pending }[] = [];
@@ -262,7 +274,7 @@ export function rawHttpRegistration(baseUrl: string, settings: HttpClientSetting
     if (next && !closed) open().send(next.request, next.pending);
   };
   const open = () => {
-    const c = new Connection(port, host, settings.requireConfig, onFree, onDead);
+    const c = new Connection(port, host, settings.requireConfig, profile, onFree, onDead);
     all.add(c);
     return c;
   };
@@ -298,10 +310,11 @@ export function rawHttpRegistration(baseUrl: string, settings: HttpClientSetting
         }
         // Written as latin1, which is the bytes of an ASCII text and cheaper to encode; a body with other
         // characters is turned into its UTF-8 bytes, one latin1 character per byte, first.
-        let body = JSON.stringify(request);
+        let body = renderBody ? renderBody(request) : "";
         if (!ASCII.test(body)) body = Buffer.from(body, "utf8").toString("latin1");
-        const text = `${prefix}${body.length}\r\n\r\n${body}`;
-        const pending = { resolve, reject, startedAt: performance.now() };
+        const head = `${method} ${path(request)}${hostLine}${headerLines(request)}`;
+        const text = lengthless ? `${head}\r\n` : `${head}Content-Length: ${body.length}\r\n\r\n${body}`;
+        const pending = { resolve, reject, startedAt: performance.now(), machineId: request.machineId };
         const c = idle.pop() ?? (all.size < settings.connections ? open() : undefined);
         if (c) c.send(text, pending);
         else waiting.push({ request: text, pending });

@@ -121,6 +121,10 @@ export function rates(
 export interface RunConditions {
   readonly mode?: string;
   readonly target?: string;
+  /** The request profile the target was spoken to with (`--profile`). */
+  readonly profile?: string;
+  /** The database the audit read, its password masked (`--audit-db`). */
+  readonly auditDb?: string;
   readonly instances?: number;
   readonly workers?: number;
   readonly scenario?: string | null;

@@ -1,6 +1,8 @@
 import type { Isolation, StoreSpec } from "../store/kind.js";
 import type { Fault } from "../faults/faults.js";
 import type { LockKeyMode } from "../strategies/strategy.js";
+import type { ProfileSpec } from "../driver/profile/spec.js";
+import type { AuditDb } from "../audit/auditDb.js";
 
 /** The load: what is sent, how much of it at once, and what the database costs. */
 export interface WorkloadConfig {
@@ -81,6 +83,10 @@ export interface HttpOptions {
   readonly timeoutMs: number;
   /** The target's audit token (`--audit-token`), for GET /v1/audit/rows. */
   readonly auditToken: string | undefined;
+  /** How the target's API is spoken (`--profile`); undefined: regbench's own (the built-in profile). */
+  readonly profile?: ProfileSpec;
+  /** The service's own database, read for the audit with the profile's queries (`--audit-db`). Holds a password: never shown unmasked. */
+  readonly auditDb?: AuditDb;
 }
 
 /** How the store is used: kept after the run or not, the connection pool, the isolation level (server stores). */

@@ -1,0 +1,265 @@
+import { parse as parseYaml } from "yaml";
+import type { RegisterRequest, RegisterResponse } from "../../core/types.js";
+import { HttpOutcomeError } from "../httpClient.js";
+import { KIND, type Locator, type Placeholder, type ProfileSpec } from "./spec.js";
+
+/** A template compiled once: literal parts and the getters between them. Rendering never parses. */
+export type Render = (request: RegisterRequest) => string;
+
+/** What the answer reader found, for `profile check` to show beside the response. */
+export interface Extracted {
+  readonly id: string | undefined;
+  readonly address: string | undefined;
+  readonly configAddress: string | undefined;
+}
+
+/** A profile ready for a run: the request's parts rendered from a registration, and the answer read back. */
+export interface CompiledProfile {
+  readonly spec: ProfileSpec;
+  readonly method: string;
+  readonly contentType: string;
+  /** The request target: the base URL's path and the profile's, placeholders percent-encoded. */
+  readonly path: Render;
+  /** The profile's headers as `name: value\r\n` lines (the raw client writes them as they are). */
+  readonly headerLines: Render;
+  /** The profile's headers as an object (undici); content-type included when there is a body. */
+  headers(request: RegisterRequest): Record<string, string>;
+  /** Undefined: the request has no body. */
+  readonly body: Render | undefined;
+  /** The answer needs its headers (an address or an ID in a header). */
+  readonly needsHead: boolean;
+  /**
+   * Reads an answer: a registration acknowledged (`machineId` the one the answer names, or the request's when the
+   * profile reads none), or an HttpOutcomeError with the kind the report counts. `head` is the response head's
+   * text, needed only when `needsHead`.
+   */
+  read(status: number, body: string, head: string | undefined, requestMachineId: string, requireConfig: boolean): RegisterResponse;
+  /** The same reading, keeping what was found on the way (`profile check`). */
+  explain(
+    status: number,
+    body: string,
+    head: string | undefined,
+    requestMachineId: string,
+    requireConfig: boolean,
+  ): { response?: RegisterResponse; error?: HttpOutcomeError; extracted: Extracted };
+}
+
+/** A dotted-quad IPv4 with each part from 0 to 255. */
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+/** Characters a JSON string must escape (and lone surrogates, which JSON.stringify escapes too). */
+const JSON_SPECIAL = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+type Encode = (value: string) => string;
+const asJson: Encode = (v) => (JSON_SPECIAL.test(v) ? JSON.stringify(v).slice(1, -1) : v);
+const asPath: Encode = encodeURIComponent;
+const asForm: Encode = (v) => encodeURIComponent(v).replace(/%20/g, "+");
+const asHeader: Encode = (v) => (/[\r\n]/.test(v) ? v.replace(/[\r\n]+/g, " ") : v);
+
+/** The getter of each placeholder; `run` is the run's prefix, `index` the device's number in its machineID. */
+function getter(name: Placeholder, run: string): (r: RegisterRequest) => string {
+  switch (name) {
+    case "run":
+      return () => run;
+    case "index":
+      return (r) => {
+        const suffix = r.machineId.slice(r.machineId.lastIndexOf("-") + 1);
+        return suffix.startsWith("m") ? suffix.slice(1) : suffix;
+      };
+    default:
+      return (r) => r[name];
+  }
+}
+
+/** Compiles `{{name}}` templates: literals kept (or encoded by `literal`), placeholders encoded by `encode`. */
+export function compileTemplate(template: string, encode: Encode, run: string, literal: Encode = (s) => s): Render {
+  const literals: string[] = [];
+  const getters: ((r: RegisterRequest) => string)[] = [];
+  let last = 0;
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    literals.push(literal(template.slice(last, m.index)));
+    getters.push(getter(m[1] as Placeholder, run));
+    last = m.index! + m[0].length;
+  }
+  const tail = literal(template.slice(last));
+  if (getters.length === 0) return () => tail;
+  const n = getters.length;
+  return (r) => {
+    let out = "";
+    for (let k = 0; k < n; k++) out += literals[k]! + encode(getters[k]!(r));
+    return out + tail;
+  };
+}
+
+/** RFC 6901: the tokens of a pointer, `~1` → `/` and `~0` → `~`. */
+function tokens(pointer: string): string[] {
+  return pointer === ""
+    ? []
+    : pointer
+        .slice(1)
+        .split("/")
+        .map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
+}
+
+function lookup(doc: unknown, path: readonly string[]): unknown {
+  let at: unknown = doc;
+  for (const t of path) {
+    if (Array.isArray(at)) {
+      if (!/^(0|[1-9]\d*)$/.test(t)) return undefined;
+      at = at[Number(t)];
+    } else if (typeof at === "object" && at !== null && Object.prototype.hasOwnProperty.call(at, t)) {
+      at = (at as Record<string, unknown>)[t];
+    } else {
+      return undefined;
+    }
+  }
+  return at;
+}
+
+/** One header's value from a response head's text, or undefined. */
+function headerOf(head: string | undefined, name: string): string | undefined {
+  if (!head) return undefined;
+  for (const line of head.split("\r\n").slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name) return line.slice(colon + 1).trim();
+  }
+  return undefined;
+}
+
+/** A locator compiled: the value at a pointer of the parsed body, or a header. */
+function compileLocator(loc: Locator): (doc: unknown, head: string | undefined) => unknown {
+  if ("header" in loc) return (_doc, head) => headerOf(head, loc.header);
+  const path = tokens(loc.pointer);
+  return (doc) => lookup(doc, path);
+}
+
+/** The address a plain config carries at `pointer`: `10.0.0.2` or `10.0.0.2/24`. */
+function plainConfigAddress(config: string, path: readonly string[]): string | undefined {
+  let doc: unknown;
+  try {
+    doc = parseYaml(config, { prettyErrors: false, maxAliasCount: 0 });
+  } catch {
+    return undefined;
+  }
+  const v = lookup(doc, path);
+  if (typeof v !== "string") return undefined;
+  const slash = v.indexOf("/");
+  return slash < 0 ? v : v.slice(0, slash);
+}
+
+/**
+ * Compiles a profile for one run: `baseUrl`'s path is put before the profile's, `run` is the run's prefix. Every
+ * template is split here, once; rendering a request only concatenates.
+ */
+export function compileProfile(spec: ProfileSpec, baseUrl: string, run: string): CompiledProfile {
+  const base = new URL(baseUrl).pathname.replace(/\/+$/, "");
+  const { request, answer, errors, config } = spec;
+  const path = compileTemplate(base + request.path, asPath, run);
+  const hasBody = request.encoding !== "none";
+  const headerNames = Object.keys(request.headers);
+  const headerRenders = headerNames.map((n) => compileTemplate(request.headers[n]!, asHeader, run));
+  const lineRenders = headerNames.map((n) => compileTemplate(`${n}: ${request.headers[n]!}\r\n`, asHeader, run));
+  const contentLine = hasBody ? `content-type: ${request.contentType}\r\n` : "";
+  const headerLines: Render =
+    lineRenders.length === 0
+      ? () => contentLine
+      : (r) => {
+          let out = contentLine;
+          for (const render of lineRenders) out += render(r);
+          return out;
+        };
+  let body: Render | undefined;
+  if (request.encoding === "json") {
+    body = compileTemplate(typeof request.body === "string" ? request.body : JSON.stringify(request.body), asJson, run);
+  } else if (request.encoding === "form") {
+    if (typeof request.body === "string") {
+      body = compileTemplate(request.body, asForm, run);
+    } else {
+      // A mapping: each field's name and the literal text of its value form-encoded like the values put into it.
+      const fields = Object.entries(request.body!).map(([k, v], i) => ({
+        lead: `${i > 0 ? "&" : ""}${asForm(k)}=`,
+        render: compileTemplate(String(v), asForm, run, asForm),
+      }));
+      body = (r) => {
+        let out = "";
+        for (const f of fields) out += f.lead + f.render(r);
+        return out;
+      };
+    }
+  }
+
+  const success = new Set(answer.success);
+  const addressAt = compileLocator(answer.address);
+  const machineAt = answer.machineId ? compileLocator(answer.machineId) : undefined;
+  const idAt = answer.id ? compileLocator(answer.id) : undefined;
+  const configAt = config.check === "none" ? undefined : compileLocator({ pointer: config.at });
+  const configAddress = config.check === "plain" ? tokens(config.address) : undefined;
+  const codeAt = errors.code !== undefined ? tokens(errors.code) : undefined;
+  const needsHead = [answer.address, answer.machineId, answer.id].some((l) => l !== undefined && "header" in l);
+
+  const explain: CompiledProfile["explain"] = (status, text, head, requestMachineId, requireConfig) => {
+    let doc: unknown;
+    try {
+      doc = text.length === 0 ? undefined : JSON.parse(text);
+    } catch {
+      doc = undefined;
+    }
+    const extracted: { id: string | undefined; address: string | undefined; configAddress: string | undefined } = {
+      id: undefined,
+      address: undefined,
+      configAddress: undefined,
+    };
+    if (!success.has(status)) {
+      const code = codeAt ? lookup(doc, codeAt) : undefined;
+      let kind: string | undefined;
+      if (typeof code === "string") kind = errors.codes[code] ?? (KIND.test(code) ? code : undefined);
+      kind ??= errors.status[String(status)] ?? `http-${status}`;
+      return { error: new HttpOutcomeError(kind, `${status}: ${text.slice(0, 200)}`), extracted };
+    }
+    const malformed = (why: string) => ({
+      error: new HttpOutcomeError("malformed-response", `${status} with a body that is not a registration (${why}): ${text.slice(0, 200)}`),
+      extracted,
+    });
+    const address = addressAt(doc, head);
+    if (typeof address === "string") extracted.address = address;
+    const id = idAt?.(doc, head);
+    if (typeof id === "string" || typeof id === "number") extracted.id = String(id);
+    if (typeof address !== "string" || !IPV4.test(address)) return malformed("no dotted-quad address");
+    let machineId = requestMachineId;
+    if (machineAt) {
+      const m = machineAt(doc, head);
+      if (typeof m !== "string") return malformed("no machineID");
+      machineId = m;
+    }
+    if (config.check === "none") return { response: { machineId, ipv4: address, config: "" }, extracted };
+    const cfg = configAt!(doc, head);
+    if (config.check === "sealed") {
+      if ((cfg !== undefined && typeof cfg !== "string") || (requireConfig && typeof cfg !== "string")) return malformed("no sealed config");
+      return { response: { machineId, ipv4: address, config: typeof cfg === "string" ? cfg : "" }, extracted };
+    }
+    if (typeof cfg !== "string") return malformed("no config");
+    extracted.configAddress = plainConfigAddress(cfg, configAddress!);
+    return { response: { machineId, ipv4: address, config: "", configAgrees: extracted.configAddress === address }, extracted };
+  };
+
+  return {
+    spec,
+    method: request.method,
+    contentType: request.contentType,
+    path,
+    headerLines,
+    headers: (r) => {
+      const out: Record<string, string> = hasBody ? { "content-type": request.contentType } : {};
+      headerNames.forEach((n, k) => (out[n] = headerRenders[k]!(r)));
+      return out;
+    },
+    body,
+    needsHead,
+    read(status, text, head, requestMachineId, requireConfig) {
+      const r = explain(status, text, head, requestMachineId, requireConfig);
+      if (r.error) throw r.error;
+      return r.response!;
+    },
+    explain,
+  };
+}

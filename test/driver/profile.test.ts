@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, test } from "node:test";
+import { HttpOutcomeError } from "../../src/driver/httpClient.js";
+import { compileProfile } from "../../src/driver/profile/compile.js";
+import { loadProfile, parseProfile, ProfileError, regbenchProfile } from "../../src/driver/profile/spec.js";
+import { rawHttpRegistration } from "../../src/driver/rawHttp.js";
+import { httpRegistration } from "../../src/driver/httpClient.js";
+import { Workload } from "../../src/workload/generator.js";
+import { DEFAULT_WORKLOAD } from "../../src/workload/config.js";
+
+const workload = new Workload({ ...DEFAULT_WORKLOAD, systems: 3, seed: 7 }, "rbtest01");
+const request = { ...workload.request(5), hostname: 'edge "5"/ü&x=1 y' };
+
+test("the built-in profile renders regbench's request byte for byte: POST /v1/register, the registration as JSON", () => {
+  const p = compileProfile(regbenchProfile(), "http://127.0.0.1:9/base/", "rbtest01");
+  assert.equal(p.method, "POST");
+  assert.equal(p.path(request), "/base/v1/register");
+  assert.equal(p.headerLines(request), "content-type: application/json\r\n");
+  for (const i of [0, 1, 2, 17]) {
+    const r = { ...workload.request(i), systemName: i === 17 ? "tab\there \\ \u2028 \ud800" : workload.request(i).systemName };
+    assert.equal(p.body!(r), JSON.stringify(r));
+  }
+  assert.equal(loadProfile("regbench").name, "regbench");
+});
+
+test("placeholders: percent-encoded in a path, JSON-escaped in a JSON body, form-encoded in a form body, as they are in a header", () => {
+  const spec = parseProfile(
+    [
+      "request:",
+      "  method: put",
+      "  path: /tenants/{{projectId}}/devices/{{hostname}}?run={{run}}",
+      "  headers:",
+      "    Authorization: Bearer {{key}}",
+      "    x-device: '{{ index }}'",
+      "  body:",
+      "    host: '{{hostname}}'",
+      "    n: 3",
+      "    label: 'run {{run}}: {{index}}'",
+      "answer:",
+      "  address: /ip",
+    ].join("\n"),
+    "t.yaml",
+  );
+  const p = compileProfile(spec, "http://h:1", "rbtest01");
+  assert.equal(p.method, "PUT");
+  assert.equal(p.path(request), `/tenants/${request.projectId}/devices/edge%20%225%22%2F%C3%BC%26x%3D1%20y?run=rbtest01`);
+  assert.equal(p.headerLines(request), `content-type: application/json\r\nauthorization: Bearer ${request.key}\r\nx-device: 5\r\n`);
+  assert.deepEqual(JSON.parse(p.body!(request)), { host: request.hostname, n: 3, label: "run rbtest01: 5" });
+  const form = compileProfile(
+    parseProfile(
+      "request:\n  path: /r\n  contentType: application/x-www-form-urlencoded\n  body:\n    host name: 'h {{hostname}}'\n    key: '{{key}}'\nanswer:\n  address: /ip\n",
+      "f.yaml",
+    ),
+    "http://h:1",
+    "rb",
+  );
+  const fields = new URLSearchParams(form.body!(request));
+  assert.equal(fields.get("host name"), `h ${request.hostname}`);
+  assert.equal(fields.get("key"), request.key);
+  assert.ok(!form.body!(request).includes(" "));
+});
+
+test("an unknown placeholder, a bad pointer or an unknown key is refused when the profile is read, naming the line", () => {
+  const base = "request:\n  path: /r\nanswer:\n  address: /ip\n";
+  assert.throws(
+    () => parseProfile("request:\n  path: /r\n  headers:\n    authorization: Bearer {{token}}\nanswer:\n  address: /ip\n", "p.yaml"),
+    (e) => e instanceof ProfileError && /^p\.yaml:4: unknown placeholder \{\{token\}\}/.test(e.message),
+  );
+  assert.throws(
+    () => parseProfile(`${base}  body: '{"a": "{{machineId}"}'\n`, "p.yaml"),
+    (e) => e instanceof ProfileError && /malformed placeholder/.test(e.message),
+  );
+  assert.throws(
+    () => parseProfile("request:\n  path: /r\nanswer:\n  address: device.address\n", "p.yaml"),
+    (e) => e instanceof ProfileError && /p\.yaml:4: answer\.address must be a JSON pointer/.test(e.message),
+  );
+  assert.throws(
+    () => parseProfile(`${base}answr: {}\n`, "p.yaml"),
+    (e) => e instanceof ProfileError && /p\.yaml:5: answr is not a profile key/.test(e.message),
+  );
+  assert.throws(
+    () => parseProfile(`${base}errors:\n  status:\n    409: Conflict!\n`, "p.yaml"),
+    (e) => e instanceof ProfileError && /errors\.status\.409 must be an error kind/.test(e.message),
+  );
+  assert.throws(
+    () => parseProfile(`${base}audit:\n  systems: SELECT 1\n  machines: SELECT 1\n`, "p.yaml"),
+    (e) => e instanceof ProfileError && /audit\.systems must be a query with the parameter :run/.test(e.message),
+  );
+  assert.throws(
+    () => loadProfile("no-such-profile"),
+    (e) => e instanceof ProfileError && /no shipped profile/.test(e.message),
+  );
+});
+
+test("an answer is read as the profile says: success statuses, the address at a pointer, errors by code then status", () => {
+  const p = compileProfile(
+    parseProfile(
+      [
+        "request: {path: /r}",
+        "answer:",
+        "  success: [201, 200]",
+        "  address: /device/address",
+        "  id: /device/id",
+        "errors:",
+        "  code: /code",
+        "  codes: {device_taken: conflict}",
+        "  status: {409: conflict, 503: unavailable}",
+        "config:",
+        "  check: plain",
+        "  at: /device/config",
+        "  address: /interface/address",
+      ].join("\n"),
+      "a.yaml",
+    ),
+    "http://h:1",
+    "rb",
+  );
+  const ok = p.explain(201, '{"device":{"id":42,"address":"10.1.0.7","config":"interface:\\n  address: 10.1.0.7/16\\n"}}', undefined, "rb-m1", false);
+  assert.deepEqual(ok.response, { machineId: "rb-m1", ipv4: "10.1.0.7", config: "", configAgrees: true });
+  assert.deepEqual(ok.extracted, { id: "42", address: "10.1.0.7", configAddress: "10.1.0.7" });
+  const other = p.read(200, '{"device":{"address":"10.1.0.7","config":"interface: {address: 10.1.0.8}"}}', undefined, "rb-m1", false);
+  assert.equal(other.configAgrees, false);
+  const kind = (status: number, body: string) => {
+    try {
+      p.read(status, body, undefined, "m", false);
+      return "ok";
+    } catch (e) {
+      assert.ok(e instanceof HttpOutcomeError);
+      return e.kind;
+    }
+  };
+  assert.equal(kind(201, '{"device":{"address":"10.1.0.7"}}'), "malformed-response");
+  assert.equal(kind(201, '{"device":{"address":"10.1.0.300","config":"a: b"}}'), "malformed-response");
+  assert.equal(kind(409, '{"code":"device_taken"}'), "conflict");
+  assert.equal(kind(422, '{"code":"bad-field"}'), "bad-field");
+  assert.equal(kind(422, '{"code":"Not A Kind"}'), "http-422");
+  assert.equal(kind(409, "busy"), "conflict");
+  assert.equal(kind(503, ""), "unavailable");
+  assert.equal(kind(500, "<html>"), "http-500");
+  assert.equal(kind(204, ""), "http-204");
+});
+
+/** A service with another API than regbench's: PUT with the IDs in the path, the key in a header, the address in a header. */
+async function headerService(): Promise<{ url: string; seen: IncomingMessage[] }> {
+  const seen: IncomingMessage[] = [];
+  let n = 0;
+  const server = createServer((req, res) => {
+    seen.push(req);
+    req.resume();
+    req.on("end", () => {
+      if (req.headers["x-api-key"] !== request.key) return void res.writeHead(401, { "content-type": "application/json" }).end('{"code":"unauthorized"}');
+      n++;
+      res.writeHead(201, { "x-device-address": `10.9.0.${n}`, "content-type": "text/plain" }).end("created");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/svc`, seen };
+}
+
+test("both HTTP clients speak a profile: the path, method and headers rendered, the address read from a header", async () => {
+  const { url, seen } = await headerService();
+  const spec = parseProfile(
+    "request:\n  method: PUT\n  path: /devices/{{machineId}}\n  headers:\n    x-api-key: '{{key}}'\nanswer:\n  success: [201]\n  address: {header: X-Device-Address}\nerrors:\n  code: /code\n",
+    "h.yaml",
+  );
+  for (const make of [rawHttpRegistration, httpRegistration]) {
+    const client = make(url, { connections: 2, timeoutMs: 5000, requireConfig: false }, compileProfile(spec, url, "rbtest01"));
+    try {
+      const r = await client.register(request);
+      assert.equal(r.machineId, request.machineId);
+      assert.match(r.ipv4, /^10\.9\.0\.\d+$/);
+      const last = seen.at(-1)!;
+      assert.equal(last.method, "PUT");
+      assert.equal(last.url, `/svc/devices/${request.machineId}`);
+      await assert.rejects(client.register({ ...request, key: "wrong" }), (e) => e instanceof HttpOutcomeError && e.kind === "unauthorized");
+    } finally {
+      await client.close();
+    }
+  }
+});
