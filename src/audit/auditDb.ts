@@ -110,7 +110,7 @@ async function readPostgres(url: string, queries: AuditQueries, run: string, aud
     for (const which of ["systems", "machines"] as const) {
       const feed = feeder(audit, which);
       const cursor = `regbench_audit_${which}`;
-      await client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${queries[which].replace(/:run\b/g, "$1")}`, [run]);
+      await client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${queries[which].replace(/:run\b/g, "$1::text")}`, [run]);
       for (;;) {
         const batch = await client.query<unknown[]>({ text: `FETCH ${BATCH} FROM ${cursor}`, rowMode: "array" });
         for (const row of batch.rows) feed(row);

@@ -1,0 +1,153 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { after, describe, test } from "node:test";
+import mysql from "mysql2/promise";
+import pg from "pg";
+import { mysql as mysqlEnv, MYSQL_URL, postgres as postgresEnv, POSTGRES_URL } from "../dbEnv.js";
+import { regbenchAsync, stillAlive } from "../helpers.js";
+
+const SERVER = fileURLToPath(new URL("../../../examples/device-api/server.js", import.meta.url));
+const PROFILE = fileURLToPath(new URL("../../../examples/device-api/profile.yaml", import.meta.url));
+const PROJECTS = "fleet-a:key-a";
+
+/** A database of the test's own on one server, dropped after the file, and SQL run on it with the test's own client. */
+interface Backend {
+  readonly name: string;
+  readonly skip: string | false;
+  create(): Promise<{ url: string; sql: (text: string) => Promise<Record<string, unknown>[]> }>;
+}
+
+function withDatabase(base: string, db: string): string {
+  const url = new URL(base);
+  url.pathname = `/${db}`;
+  return url.toString();
+}
+
+const backends: Backend[] = [
+  {
+    name: "PostgreSQL",
+    skip: postgresEnv.skip,
+    async create() {
+      const db = `devapi_${randomBytes(4).toString("hex")}`;
+      const admin = new pg.Client(POSTGRES_URL);
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${db}`);
+      await admin.end();
+      const url = withDatabase(POSTGRES_URL, db);
+      const client = new pg.Client(url);
+      await client.connect();
+      after(async () => {
+        await client.end();
+        const a = new pg.Client(POSTGRES_URL);
+        await a.connect();
+        await a.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+        await a.end();
+      });
+      return { url, sql: async (text) => (await client.query(text)).rows };
+    },
+  },
+  {
+    name: "MariaDB",
+    skip: mysqlEnv.skip,
+    async create() {
+      const db = `devapi_${randomBytes(4).toString("hex")}`;
+      const admin = await mysql.createConnection(MYSQL_URL);
+      await admin.query(`CREATE DATABASE ${db}`);
+      await admin.end();
+      const url = withDatabase(MYSQL_URL, db);
+      const conn = await mysql.createConnection(url);
+      after(async () => {
+        await conn.end();
+        const a = await mysql.createConnection(MYSQL_URL);
+        await a.query(`DROP DATABASE IF EXISTS ${db}`);
+        await a.end();
+      });
+      return { url, sql: async (text) => (await conn.query(text))[0] as Record<string, unknown>[] };
+    },
+  },
+];
+
+/** device-api in its own process, stopped by PID after the file; its URL from the line it prints, its stderr kept. */
+async function startDeviceApi(db: string, mode: string): Promise<{ url: string; child: ChildProcess; log: () => string }> {
+  const child = spawn(process.execPath, [SERVER, "--db", db, "--port", "0", "--mode", mode], {
+    env: { ...process.env, DEVICE_API_PROJECTS: PROJECTS },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let err = "";
+  child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
+  after(async () => {
+    if (child.exitCode === null) {
+      const gone = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await gone;
+    }
+    assert.deepEqual(stillAlive([child.pid!]), []);
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once("exit", (code) => reject(new Error(`device-api exited (${code}): ${err}`)));
+  });
+  return { url, child, log: () => err };
+}
+
+async function run(url: string, auditDb: string, extra: string[] = []) {
+  const r = await regbenchAsync(
+    ["run", "--target", url, "--profile", PROFILE, "--audit-db", auditDb, "-c", "40", "-n", "600", "--workers", "1", "--json", "--no-save", ...extra],
+    { env: { REGBENCH_PROJECTS: PROJECTS } },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { results: { audit: Record<string, number> | null; succeeded: number; notes: string[]; run: string }[] };
+  return report.results[0]!;
+}
+
+for (const backend of backends) {
+  describe(`device-api on ${backend.name}`, { skip: backend.skip }, () => {
+    test("naive: regbench's duplicates are the ones a recount with the test's own SQL finds, and there are some", async () => {
+      const { url: db, sql } = await backend.create();
+      const { url } = await startDeviceApi(db, "naive");
+      const r = await run(url, db);
+      assert.ok(r.audit, r.notes.join("; "));
+      const like = `'${r.run}-%'`;
+      // COUNT(DISTINCT a, b) on MariaDB, COUNT(DISTINCT (a, b)) on PostgreSQL.
+      const pair = (cols: string) => (backend.name === "PostgreSQL" ? `(${cols})` : cols);
+      const [sys] = await sql(`SELECT COUNT(*) - COUNT(DISTINCT ${pair("project_id, system_uuid")}) AS d FROM edge_systems WHERE system_uuid LIKE ${like}`);
+      const [ips] = await sql(`SELECT COUNT(*) - COUNT(DISTINCT ${pair("project_id, address")}) AS d FROM devices WHERE machine_id LIKE ${like}`);
+      const [machines] = await sql(`SELECT COUNT(*) - COUNT(DISTINCT machine_id) AS d FROM devices WHERE machine_id LIKE ${like}`);
+      assert.equal(r.audit.duplicateSystems, Number(sys!.d));
+      assert.equal(r.audit.duplicateIps, Number(ips!.d));
+      assert.equal(r.audit.duplicateMachines, Number(machines!.d));
+      assert.ok(r.audit.violations > 0, "40 registrations at once on a check-then-insert service duplicate rows");
+      assert.equal(r.audit.lostRegistrations, 0);
+    });
+
+    test("safe: every registration acknowledged and stored once, 0 violations", async () => {
+      const { url: db } = await backend.create();
+      const { url } = await startDeviceApi(db, "safe");
+      const r = await run(url, db, ["--resend", "0.05"]);
+      assert.ok(r.audit, r.notes.join("; "));
+      assert.equal(r.succeeded, 600);
+      assert.equal(r.audit.violations, 0);
+      assert.equal(r.audit.unacknowledgedRows, 0);
+    });
+
+    test("ack-early: the lost registrations are exactly the ones the service rolled back after answering", async () => {
+      const { url: db } = await backend.create();
+      const { url, log } = await startDeviceApi(db, "ack-early");
+      const r = await run(url, db);
+      assert.ok(r.audit, r.notes.join("; "));
+      const rolledBack = log()
+        .split("\n")
+        .filter((l) => l.startsWith("rolled back "));
+      assert.equal(rolledBack.length, 6, log());
+      assert.equal(r.audit.lostRegistrations, rolledBack.length);
+      assert.equal(r.audit.violations, rolledBack.length);
+    });
+  });
+}
