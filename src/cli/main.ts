@@ -4,6 +4,7 @@ import { defineLists } from "./commands/lists.js";
 import { defineRun } from "./commands/run.js";
 import { defineCompare, defineMerge, defineReport } from "./commands/saved.js";
 import { defineServe } from "./commands/serve.js";
+import { defineProfile } from "./commands/profile.js";
 import { EXIT } from "./exitCodes.js";
 import { UsageError } from "./options.js";
 import { versionLine, type CommandContext, type Io } from "./shared.js";
@@ -31,6 +32,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
   defineReport(program, context);
   defineCompare(program, context);
   defineMerge(program, context);
+  defineProfile(program, context);
   return program;
 }
 

@@ -137,6 +137,23 @@ for (const backend of backends) {
       assert.equal(r.audit.unacknowledgedRows, 0);
     });
 
+    test("profile check sends one registration and shows the request (key masked), the answer and what was read", async () => {
+      const { url: db } = await backend.create();
+      const { url } = await startDeviceApi(db, "safe");
+      const ok = await regbenchAsync(["profile", "check", "--target", url, "--profile", PROFILE], { env: { REGBENCH_PROJECTS: PROJECTS } });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /^request\n {2}POST http:\/\/127\.0\.0\.1:\d+\/api\/v2\/devices\n/);
+      assert.match(ok.stdout, /\n {2}authorization: Bearer \*\*\*\n/);
+      assert.match(ok.stdout, /\n {2}body: \{"project_id":"fleet-a","system_uuid":"rb[0-9a-f]{8}-s0",/);
+      assert.match(ok.stdout, /\nanswer\n {2}201 in [\d.]+ ms\n/);
+      assert.match(ok.stdout, /\nextracted\n {2}outcome: acknowledged \(counted as a success\)\n {2}id: dev_1\n {2}address: (10\.64\.0\.1)\n/);
+      assert.match(ok.stdout, /\n {2}config: plain, address 10\.64\.0\.1 \(agrees\)\n/);
+      assert.ok(!ok.stdout.includes("key-a"), "the project key is masked");
+      const refused = await regbenchAsync(["profile", "check", "--target", url, "--profile", PROFILE], { env: { REGBENCH_PROJECTS: "fleet-a:wrong" } });
+      assert.equal(refused.code, 1);
+      assert.match(refused.stdout, /\n {2}outcome: failed, counted as wrong-key\n {2}why: 401: \{"code":"unauthorized"\}\n/);
+    });
+
     test("ack-early: the lost registrations are exactly the ones the service rolled back after answering", async () => {
       const { url: db } = await backend.create();
       const { url, log } = await startDeviceApi(db, "ack-early");

@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { parseProfile, PLACEHOLDERS } from "../../src/driver/profile/spec.js";
+import { regbenchAsync, tempDir } from "../helpers.js";
+
+const dir = tempDir();
+
+test("profile init prints a commented skeleton that is a valid profile and names every placeholder", async () => {
+  const r = await regbenchAsync(["profile", "init"]);
+  assert.equal(r.code, 0, r.stderr);
+  const spec = parseProfile(r.stdout, "skeleton");
+  assert.equal(spec.request.path, "/register");
+  for (const p of PLACEHOLDERS) assert.ok(r.stdout.includes(`{{${p}}}`), p);
+  assert.match(r.stdout, /^# /m);
+});
+
+test("run refuses a profile with an unknown placeholder before anything runs: exit 2, the flag and the line named", async () => {
+  const file = join(dir, "bad.yaml");
+  writeFileSync(file, "request:\n  path: /r\n  body:\n    id: '{{machineID}}'\nanswer:\n  address: /ip\n");
+  const r = await regbenchAsync(["run", "--target", "http://127.0.0.1:9", "--profile", file, "-n", "10"], { env: { REGBENCH_PROJECTS: "p:k" } });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--profile cannot be used: .*bad\.yaml:4: unknown placeholder \{\{machineID\}\}/);
+  const check = await regbenchAsync(["profile", "check", "--target", "http://127.0.0.1:9", "--profile", file], { env: { REGBENCH_PROJECTS: "p:k" } });
+  assert.equal(check.code, 2);
+  assert.match(check.stderr, /bad\.yaml:4: unknown placeholder/);
+});
+
+test("--audit-db needs the profile's audit queries, and a password on the command line is flagged", async () => {
+  const r = await regbenchAsync(["run", "--target", "http://127.0.0.1:9", "--audit-db", "postgres://u:hunter2@127.0.0.1:5432/x", "-n", "10"], {
+    env: { REGBENCH_PROJECTS: "p:k" },
+  });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--audit-db needs the queries that list a run's rows, and the built-in profile has no audit section/);
+  assert.ok(!r.stderr.includes("hunter2"), r.stderr);
+});
