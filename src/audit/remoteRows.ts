@@ -1,4 +1,5 @@
 import type { AuditRows } from "../store/store.js";
+import type { RowAudit } from "./audit.js";
 
 /** How to reach a server's audit endpoint. */
 export interface AuditEndpoint {
@@ -10,15 +11,11 @@ export interface AuditEndpoint {
 
 const isString = (v: unknown): v is string => typeof v === "string";
 
-/**
- * The rows of one run from a server's `GET /v1/audit/rows?run=…`, checked for shape; a string saying why when they
- * cannot be had (no endpoint, a refused token, no answer in time, a malformed answer). The one place rows are
- * fetched over HTTP: the HTTP driver and `merge --target` both use it.
- */
-export async function fetchAuditRows(endpoint: AuditEndpoint, run: string): Promise<AuditRows | string> {
+/** One answer of the endpoint, checked for shape, or why it cannot be had. */
+async function fetchRows(endpoint: AuditEndpoint, query: string): Promise<(AuditRows & { next?: string | null }) | string> {
   let res: Response;
   try {
-    res = await fetch(`${endpoint.url.replace(/\/+$/, "")}/v1/audit/rows?run=${encodeURIComponent(run)}`, {
+    res = await fetch(`${endpoint.url.replace(/\/+$/, "")}/v1/audit/rows?${query}`, {
       headers: endpoint.token === undefined ? {} : { authorization: `Bearer ${endpoint.token}` },
       signal: AbortSignal.timeout(endpoint.timeoutMs),
     });
@@ -28,7 +25,7 @@ export async function fetchAuditRows(endpoint: AuditEndpoint, run: string): Prom
   }
   if (res.status === 401) return `the target answered 401 on GET /v1/audit/rows: pass its audit token (--audit-token, REGBENCH_AUDIT_TOKEN or --secrets-file)`;
   if (!res.ok) return `the target answered ${res.status} on GET /v1/audit/rows`;
-  let body: Partial<AuditRows>;
+  let body: Partial<AuditRows> & { next?: unknown };
   try {
     body = (await res.json()) as Partial<AuditRows>;
   } catch {
@@ -37,5 +34,36 @@ export async function fetchAuditRows(endpoint: AuditEndpoint, run: string): Prom
   const systemsOk = Array.isArray(body?.systems) && body.systems.every((s) => isString(s?.projectId) && isString(s?.systemUuid));
   const machinesOk = Array.isArray(body?.machines) && body.machines.every((m) => isString(m?.machineId) && isString(m?.projectId) && isString(m?.ipv4));
   if (!systemsOk || !machinesOk) return "the target's /v1/audit/rows answer lacks well-formed systems or machines";
-  return { systems: body.systems!, machines: body.machines! };
+  if (body.next !== undefined && body.next !== null && !isString(body.next)) return "the target's /v1/audit/rows answer has a next that is not a string";
+  return { systems: body.systems!, machines: body.machines!, ...(body.next !== undefined ? { next: body.next as string | null } : {}) };
+}
+
+/**
+ * The rows of one run from a server's `GET /v1/audit/rows?run=…`, checked for shape; a string saying why when they
+ * cannot be had (no endpoint, a refused token, no answer in time, a malformed answer). `merge --target` uses it.
+ */
+export async function fetchAuditRows(endpoint: AuditEndpoint, run: string): Promise<AuditRows | string> {
+  const rows = await fetchRows(endpoint, `run=${encodeURIComponent(run)}`);
+  return typeof rows === "string" ? rows : { systems: rows.systems, machines: rows.machines };
+}
+
+/** Rows asked for per page of the audit endpoint. */
+export const REMOTE_PAGE_ROWS = 10_000;
+
+/**
+ * Feeds the run's rows to `audit` page by page (`?run=…&limit=…&after=…`, following each page's `next`), so an
+ * audit over HTTP never holds the run's rows at once; a server that answers without `next` (one that does not
+ * page) has sent them all in its one answer. Undefined when every row was read, else why not.
+ */
+export async function readAuditPages(endpoint: AuditEndpoint, run: string, audit: RowAudit, limit = REMOTE_PAGE_ROWS): Promise<string | undefined> {
+  let after: string | undefined;
+  for (let pages = 0; ; pages++) {
+    const page = await fetchRows(endpoint, `run=${encodeURIComponent(run)}&limit=${limit}${after ? `&after=${encodeURIComponent(after)}` : ""}`);
+    if (typeof page === "string") return pages > 0 ? `${page} (after ${pages} page(s))` : page;
+    for (const s of page.systems) audit.system(s.projectId, s.systemUuid);
+    for (const m of page.machines) audit.machine(m);
+    if (page.next === undefined || page.next === null) return undefined;
+    if (page.next === after) return "the target's /v1/audit/rows pages do not advance";
+    after = page.next;
+  }
 }

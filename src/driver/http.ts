@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { auditRun, RowAudit, type AuditResult } from "../audit/audit.js";
+import { RowAudit, type AuditResult } from "../audit/audit.js";
 import { describeAuditDb, readAuditDb } from "../audit/auditDb.js";
-import { fetchAuditRows } from "../audit/remoteRows.js";
+import { readAuditPages } from "../audit/remoteRows.js";
 import { newServerKey } from "../core/crypto.js";
 import { lockServiceFault } from "../faults/faults.js";
 import type { ServeSpec } from "../http/serve.js";
@@ -141,19 +141,18 @@ export async function runHttp(
       else tried.push(`--audit-db ${describeAuditDb(auditDb)}: ${failed}`);
     }
     if (!audit) {
-      const rows = await fetchAuditRows(
+      const rowAudit = new RowAudit();
+      const failed = await readAuditPages(
         { url, token: auditToken, timeoutMs: Math.min(AUDIT_TIMEOUT_MS, Math.max(config.http.timeoutMs, 2000)) },
         workload.prefix,
+        rowAudit,
       );
-      if (typeof rows === "string") {
-        tried.push(rows);
+      if (failed !== undefined) {
+        tried.push(failed);
         if (!auditDb && target) tried.push("no --audit-db given");
         notes.push(`audit n/a: ${tried.join("; ")}`);
       } else {
-        audit = auditRun(
-          rows,
-          recorder.acks.entries((i) => workload.machineIdOf(i)),
-        );
+        audit = rowAudit.result(recorder.acks.entries((i) => workload.machineIdOf(i)));
         if (tried.length) notes.push(`audit from GET /v1/audit/rows: ${tried.join("; ")}`);
       }
     }

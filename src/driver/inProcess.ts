@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { auditRun } from "../audit/audit.js";
+import { auditRun, RowAudit, type AuditResult } from "../audit/audit.js";
+import { readStorePages } from "../audit/storeRows.js";
 import { newServerKey } from "../core/crypto.js";
 import { defaultServiceSettings, RegistrationService } from "../core/registration.js";
 import { lockServiceFault, pauseHook } from "../faults/faults.js";
@@ -85,15 +86,21 @@ export async function runStrategy(
         recorder.acks.dispose();
       }
       const { window, pacing } = measured;
-      const rows = store.auditRowsLazily ? await store.auditRowsLazily(workload.prefix) : await store.auditRows(workload.prefix);
+      // SQLite iterates its rows; a database server's are read page by page; never a run's rows at once.
+      const acks = () => recorder.acks.entries((i) => workload.machineIdOf(i));
+      let audit: AuditResult;
+      if (store.auditRowsLazily || !store.auditPage) {
+        audit = auditRun(store.auditRowsLazily ? await store.auditRowsLazily(workload.prefix) : await store.auditRows(workload.prefix), acks());
+      } else {
+        const rows = new RowAudit();
+        await readStorePages(store as typeof store & Required<Pick<typeof store, "auditPage">>, workload.prefix, rows);
+        audit = rows.result(acks());
+      }
       return {
         strategy: definition.name,
         state: hooks.signal?.aborted ? "interrupted" : "completed",
         ...recorder.figures(window),
-        audit: auditRun(
-          rows,
-          recorder.acks.entries((i) => workload.machineIdOf(i)),
-        ),
+        audit,
         memory: { peakRssMb: process.resourceUsage().maxRSS / 1024 },
         strategyStats: { ...strategy.stats(), ...store.stats?.() },
         store: `${describeLocation(opened.placement.location)}${opened.placement.temporary ? " (removed after the run)" : " (kept)"}`,

@@ -38,6 +38,8 @@ export const STATUS_OF: Readonly<Record<ErrorKind, number>> = Object.freeze({
 });
 
 /** Seconds a client should wait before retrying a 503. */
+/** The most rows one page of GET /v1/audit/rows may ask for. */
+const MAX_AUDIT_PAGE = 50_000;
 const RETRY_AFTER_S = 1;
 
 /**
@@ -195,8 +197,22 @@ export function createRegistrationServer(deps: ServerDeps): Server {
         }
         const run = query.get("run") ?? "";
         if (!RUN_ID.test(run)) throw new HttpError(400, "invalid-request", "run must be a run prefix: 1 to 64 letters, digits or _");
-        const rows = await deps.store.auditRows(run);
-        return send(res, 200, { run, systems: rows.systems, machines: rows.machines });
+        const limitText = query.get("limit");
+        if (limitText === null) {
+          const rows = await deps.store.auditRows(run);
+          return send(res, 200, { run, systems: rows.systems, machines: rows.machines });
+        }
+        // Paged: systems, then machines, `next` the opaque position of the next page (null after the last one).
+        const limit = Number(limitText);
+        if (!/^\d+$/.test(limitText) || limit < 1 || limit > MAX_AUDIT_PAGE)
+          throw new HttpError(400, "invalid-request", `limit must be a whole number from 1 to ${MAX_AUDIT_PAGE}`);
+        const after = /^([sm]):(\d{1,15})$/.exec(query.get("after") ?? "s:0");
+        if (!after) throw new HttpError(400, "invalid-request", "after must be the next value of the previous page (or absent for the first one)");
+        if (!deps.store.auditPage) throw new HttpError(501, "not-implemented", "this store cannot page its audit rows: leave limit out");
+        const table = after[1] === "s" ? "systems" : "machines";
+        const page = await deps.store.auditPage(run, table, Number(after[2]), limit);
+        const next = page.rows.length === limit ? `${after[1]}:${page.last}` : table === "systems" ? "m:0" : null;
+        return send(res, 200, { run, systems: table === "systems" ? page.rows : [], machines: table === "machines" ? page.rows : [], next });
       }
       if (path === "/healthz") return send(res, 200, { status: "ok", strategy: deps.strategyName, pid: process.pid });
       throw new HttpError(404, "not-found", `no route ${req.method} ${path.slice(0, 100)}`);

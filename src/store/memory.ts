@@ -2,7 +2,8 @@ import { StaleFenceError, StoreError, UniqueViolationError } from "../core/error
 import { formatIpv4 } from "../core/ipv4.js";
 import type { MachineRecord, Project } from "../core/types.js";
 import type { StoreKind } from "./kind.js";
-import type { AuditRows, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
+import type { AuditPage, AuditRows, AuditTable, AuditTableRow, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
+import { toAuditPage } from "./auditPages.js";
 
 interface MemoryMachine extends NewMachine {
   readonly seq: number;
@@ -134,6 +135,19 @@ export class MemoryStore implements Store {
       systems: this.systems.filter((s) => s.systemUuid.startsWith(prefix)).map((s) => ({ projectId: s.projectId, systemUuid: s.systemUuid })),
       machines: this.machines.filter((m) => m.machineId.startsWith(prefix)).map((m) => ({ machineId: m.machineId, projectId: m.projectId, ipv4: m.ipv4 })),
     };
+  }
+
+  /** A row's position is its index + 1 in the order it was stored. */
+  async auditPage<T extends AuditTable>(run: string, table: T, after: number, limit: number): Promise<AuditPage<AuditTableRow[T]>> {
+    this.open();
+    const prefix = `${run}-`;
+    const all: readonly (NewSystem | MemoryMachine)[] = table === "systems" ? this.systems : this.machines;
+    const rows: Record<string, unknown>[] = [];
+    for (let at = after; at < all.length && rows.length < limit; at++) {
+      const r = all[at]!;
+      if (("machineId" in r ? r.machineId : r.systemUuid).startsWith(prefix)) rows.push({ ...r, id: at + 1 });
+    }
+    return toAuditPage(table, rows, after);
   }
 
   async close(): Promise<void> {

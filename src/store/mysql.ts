@@ -15,7 +15,8 @@ import {
   SERVER_SCHEMA_VERSION,
 } from "./serverSchema.js";
 import { toProject, toRecord, type MachineColumns, type ProjectColumns } from "./rows.js";
-import type { AuditRows, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
+import type { AuditPage, AuditRows, AuditTable, AuditTableRow, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
+import { auditPageSql, toAuditPage } from "./auditPages.js";
 
 const CONNECT_TIMEOUT_MS = 3000;
 
@@ -383,6 +384,11 @@ export class MysqlStore implements Store {
       [pattern],
     );
     return { systems: systems as unknown as AuditRows["systems"], machines: machines as unknown as AuditRows["machines"] };
+  }
+
+  async auditPage<T extends AuditTable>(run: string, table: T, after: number, limit: number): Promise<AuditPage<AuditTableRow[T]>> {
+    const rows = await this.rows("auditRows", auditPageSql("mysql", table, limit), [likePrefix(`${run}-`), after]);
+    return toAuditPage(table, rows as unknown as Record<string, unknown>[], after);
   }
 
   stats(): Readonly<Record<string, unknown>> {

@@ -15,7 +15,8 @@ import {
   SERVER_SCHEMA_VERSION,
 } from "./serverSchema.js";
 import { toProject, toRecord, type MachineColumns, type ProjectColumns } from "./rows.js";
-import type { AuditRows, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
+import type { AuditPage, AuditRows, AuditTable, AuditTableRow, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
+import { auditPageSql, toAuditPage } from "./auditPages.js";
 
 /** How long connecting may take before the store counts as unreachable. */
 const CONNECT_TIMEOUT_MS = 3000;
@@ -391,6 +392,11 @@ export class PostgresStore implements Store {
       [prefix],
     );
     return { systems: systems.rows, machines: machines.rows };
+  }
+
+  async auditPage<T extends AuditTable>(run: string, table: T, after: number, limit: number): Promise<AuditPage<AuditTableRow[T]>> {
+    const { rows } = await this.query("auditRows", auditPageSql("postgres", table, limit), [`${run}-`, after]);
+    return toAuditPage(table, rows, after);
   }
 
   stats(): Readonly<Record<string, unknown>> {

@@ -8,7 +8,22 @@ import { formatIpv4 } from "../core/ipv4.js";
 import type { MachineRecord, Project } from "../core/types.js";
 import type { StoreKind, StoreLocation } from "./kind.js";
 import { toProject, toRecord, type MachineColumns, type ProjectColumns } from "./rows.js";
-import type { AuditInput, AuditRows, Claim, ClaimResult, Fence, MachineRow, NewMachine, NewProject, NewSystem, Store } from "./store.js";
+import type {
+  AuditInput,
+  AuditPage,
+  AuditRows,
+  AuditTable,
+  AuditTableRow,
+  Claim,
+  ClaimResult,
+  Fence,
+  MachineRow,
+  NewMachine,
+  NewProject,
+  NewSystem,
+  Store,
+} from "./store.js";
+import { toAuditPage } from "./auditPages.js";
 
 export interface SqliteSettings {
   /** File path, or `:memory:`. */
@@ -155,6 +170,12 @@ export class SqliteStore implements Store {
       fenceSet: db.prepare("INSERT INTO fences (resource, token) VALUES (?, ?) ON CONFLICT (resource) DO UPDATE SET token = excluded.token"),
       auditSystems: db.prepare("SELECT project_id AS projectId, system_uuid AS systemUuid FROM systems WHERE substr(system_uuid, 1, ?) = ?"),
       auditMachines: db.prepare("SELECT machine_id AS machineId, project_id AS projectId, ipv4 FROM machines WHERE substr(machine_id, 1, ?) = ?"),
+      auditSystemsPage: db.prepare(
+        "SELECT id, project_id AS projectId, system_uuid AS systemUuid FROM systems WHERE substr(system_uuid, 1, ?) = ? AND id > ? ORDER BY id LIMIT ?",
+      ),
+      auditMachinesPage: db.prepare(
+        "SELECT id, machine_id AS machineId, project_id AS projectId, ipv4 FROM machines WHERE substr(machine_id, 1, ?) = ? AND id > ? ORDER BY id LIMIT ?",
+      ),
     };
     this.claimTx = db.transaction((claims: readonly Claim[]): ClaimResult[] => claims.map((claim) => this.claimOne(claim)));
     // A fenced write checks and records the token in the same transaction as the write itself.
@@ -286,6 +307,12 @@ export class SqliteStore implements Store {
       systems: this.s.auditSystems!.all(prefix.length, prefix) as AuditRows["systems"],
       machines: this.s.auditMachines!.all(prefix.length, prefix) as AuditRows["machines"],
     }));
+  }
+
+  async auditPage<T extends AuditTable>(run: string, table: T, after: number, limit: number): Promise<AuditPage<AuditTableRow[T]>> {
+    const prefix = `${run}-`;
+    const statement = table === "systems" ? this.s.auditSystemsPage! : this.s.auditMachinesPage!;
+    return this.run("auditRows", () => toAuditPage(table, statement.all(prefix.length, prefix, after, limit) as Record<string, unknown>[], after));
   }
 
   async auditRowsLazily(run: string): Promise<AuditInput> {

@@ -67,6 +67,19 @@ export interface MachineRow {
   readonly ipv4: string;
 }
 
+export type SystemRow = AuditRows["systems"][number];
+export type AuditTable = "systems" | "machines";
+export interface AuditTableRow {
+  readonly systems: SystemRow;
+  readonly machines: MachineRow;
+}
+
+/** A page of audit rows and the storage position (the row's id) of its last row, or of `after` when it is empty. */
+export interface AuditPage<R> {
+  readonly rows: readonly R[];
+  readonly last: number;
+}
+
 /** The rows as the audit reads them: the machine rows may come one at a time (a million of them need not be held at once). */
 export interface AuditInput {
   readonly systems: AuditRows["systems"];
@@ -122,6 +135,13 @@ export interface Store {
    * The iterable is read once, before any other call on the store.
    */
   auditRowsLazily?(run: string): Promise<AuditInput>;
+  /**
+   * One page of a run's audit rows: the rows of `table` whose ID starts with `${run}-`, in storage order after the
+   * row `after` (0: from the first), at most `limit` of them, and the position of the last one. Fewer than `limit`
+   * rows: the table's last page. An audit reads page after page and never holds the run's rows at once; the same
+   * pages answer `GET /v1/audit/rows?after=…&limit=…`.
+   */
+  auditPage?<T extends AuditTable>(run: string, table: T, after: number, limit: number): Promise<AuditPage<AuditTableRow[T]>>;
   /**
    * Runs `fn` with a view of this store whose calls all belong to one database transaction, committed when `fn`
    * resolves and rolled back when it throws. Absent where the store cannot hold a transaction open across awaits

@@ -169,6 +169,27 @@ describe("the HTTP API", () => {
     assert.equal((await fetch(`${s.url}/v1/audit/rows?run=t-`, { headers: auth })).status, 400, "a dash ends a run prefix");
   });
 
+  test("the audit endpoint pages: ?limit=…&after=… follows next through the systems, then the machines, to null", async () => {
+    const all = (await (await fetch(`${s.url}/v1/audit/rows?run=t`, { headers: auth })).json()) as { machines: unknown[]; systems: unknown[] };
+    const paged: { machines: unknown[]; systems: unknown[] } = { machines: [], systems: [] };
+    let after: string | null = "";
+    let pages = 0;
+    while (after !== null) {
+      const r = await fetch(`${s.url}/v1/audit/rows?run=t&limit=1${after ? `&after=${after}` : ""}`, { headers: auth });
+      assert.equal(r.status, 200);
+      const page = (await r.json()) as { machines: unknown[]; systems: unknown[]; next: string | null };
+      assert.ok(page.systems.length + page.machines.length <= 1);
+      paged.systems.push(...page.systems);
+      paged.machines.push(...page.machines);
+      after = page.next;
+      assert.ok(++pages < 1000);
+    }
+    assert.deepEqual(paged, { systems: all.systems, machines: all.machines });
+    assert.ok(all.machines.length >= 2 && pages > all.machines.length);
+    for (const bad of ["limit=0", "limit=x", "limit=50001", "limit=5&after=x:1", "limit=5&after=s:-1"])
+      assert.equal((await fetch(`${s.url}/v1/audit/rows?run=t&${bad}`, { headers: auth })).status, 400, bad);
+  });
+
   test("the audit endpoint returns a run's identities and IPs, never keys or configs", async () => {
     const r = await fetch(`${s.url}/v1/audit/rows?run=t`, { headers: auth });
     const body = (await r.json()) as { machines: Record<string, unknown>[]; systems: unknown[] };
