@@ -104,9 +104,9 @@ export interface HttpRegistration {
 }
 
 /**
- * A registration as the profile renders it (regbench's own `POST /v1/register` by default) over a keep-alive pool (undici) of at most `connections` sockets, each request timed out after
- * `timeoutMs` (connect, headers and body alike), each answer checked (see checkRegistration). The body is the
- * request as JSON; nothing else is built per request.
+ * A registration as the profile renders it (regbench's own `POST /v1/register` by default) over a keep-alive pool
+ * (undici) of at most `connections` sockets, each request timed out after `timeoutMs` (connect, headers and body
+ * alike), each answer read by the profile. Nothing is built per request but the profile's rendering.
  */
 export function httpRegistration(
   baseUrl: string,

@@ -237,8 +237,8 @@ function dechunk(buf: Buffer, start: number): Buffer | "incomplete" | "malformed
 }
 
 /**
- * A registration as the profile renders it (regbench's own `POST /v1/register` by default) over at most `connections` keep-alive connections, one request at a time on each, written
- * and parsed by hand: about twice undici's pace for these small exchanges (measured against a fixed-answer nginx).
+ * A registration as the profile renders it (regbench's own `POST /v1/register` by default) over at most
+ * `connections` keep-alive connections, one request at a time on each, written and parsed by hand: about twice undici's pace for these small exchanges (measured against a fixed-answer nginx).
  * Each request is timed out after `timeoutMs` (connect and answer alike) by one sweep every few ms rather than a
  * timer per request; each answer is checked as the undici client checks it. http:// only.
  */
