@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { buildRunConfig } from "../../src/cli/options.js";
 import { parseProfile, PLACEHOLDERS } from "../../src/driver/profile/spec.js";
 import { regbenchAsync, tempDir } from "../helpers.js";
 
@@ -25,6 +26,21 @@ test("run refuses a profile with an unknown placeholder before anything runs: ex
   const check = await regbenchAsync(["profile", "check", "--target", "http://127.0.0.1:9", "--profile", file], { env: { REGBENCH_PROJECTS: "p:k" } });
   assert.equal(check.code, 2);
   assert.match(check.stderr, /bad\.yaml:4: unknown placeholder/);
+});
+
+test("a scenario file may name the profile; --profile on the command line overrides it; without one, regbench's own API", () => {
+  const scenario = join(dir, "svc.json");
+  writeFileSync(scenario, JSON.stringify({ name: "svc", options: { target: "http://127.0.0.1:9", profile: "examples/device-api/profile.yaml" } }));
+  const secrets = { projects: [{ id: "p", key: "k" }], serverKey: undefined, auditToken: undefined };
+  const cwd = process.cwd();
+  process.chdir(new URL("../../..", import.meta.url).pathname);
+  try {
+    assert.match(buildRunConfig({ scenario }, secrets).http.profile!.name, /examples\/device-api\/profile\.yaml$/);
+    assert.equal(buildRunConfig({ scenario, profile: "regbench" }, secrets).http.profile!.name, "regbench");
+    assert.equal(buildRunConfig({ target: "http://127.0.0.1:9" }, secrets).http.profile, undefined);
+  } finally {
+    process.chdir(cwd);
+  }
 });
 
 test("--audit-db needs the profile's audit queries, and a password on the command line is flagged", async () => {

@@ -141,6 +141,6 @@ export function defineProfile(program: Command, { io, setExit, given }: CommandC
       });
       io.stdout.write(opts.json ? `${JSON.stringify(check, null, 2)}\n` : renderProfileCheck(check));
       // 0: the registration was acknowledged and read; 1: it was not (the output says why); 3: no answer at all.
-      setExit(check.failure ? EXIT.cannotRun : check.extracted.outcome === "acknowledged" ? EXIT.ok : 1);
+      setExit(check.failure ? EXIT.cannotRun : check.extracted.outcome === "acknowledged" ? EXIT.ok : EXIT.notAcknowledged);
     });
 }

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from "yaml";
@@ -111,7 +111,8 @@ export function shippedProfiles(): string[] {
 export function loadProfile(ref: string): ProfileSpec {
   const shipped = join(PROFILE_DIR, /\.(ya?ml|json)$/.test(ref) ? ref : `${ref}.yaml`);
   const candidates = /[/\\]/.test(ref) ? [resolve(ref)] : [resolve(ref), shipped];
-  const path = candidates.find((p) => existsSync(p));
+  // A file, not a folder that happens to share the name (a checkout called regbench, say).
+  const path = candidates.find((p) => statSync(p, { throwIfNoEntry: false })?.isFile());
   if (!path) throw new ProfileError(`no profile file at ${candidates[0]} and no shipped profile named ${JSON.stringify(ref)}`);
   let text: string;
   try {
