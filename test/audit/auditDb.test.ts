@@ -152,6 +152,15 @@ describe("the audit from a MySQL/MariaDB database", { skip: mysqlEnv.skip }, () 
   });
 });
 
+test("a MySQL database that refuses the connection gives a reason (no hang), the password masked", { skip: mysqlEnv.skip }, async () => {
+  const url = new URL(MYSQL_URL);
+  url.password = "hunter2";
+  url.pathname = "/no_such_database_here";
+  const { failed } = await audit({ kind: "mysql", url: url.toString() }, queries(""));
+  assert.match(failed!, /^reading mysql:\/\/[^:]+:\*\*\*@/);
+  assert.ok(!failed!.includes("hunter2"), failed);
+});
+
 const sqliteDir = tempDir();
 describe("the audit from a SQLite file", () => {
   const path = join(sqliteDir, "svc.db");

@@ -154,6 +154,32 @@ for (const backend of backends) {
       assert.match(refused.stdout, /\n {2}outcome: failed, counted as wrong-key\n {2}why: 401: \{"code":"unauthorized"\}\n/);
     });
 
+    test("without a usable source the audit is n/a, never 0, and the note names every source tried", async () => {
+      const { url: db } = await backend.create();
+      const { url } = await startDeviceApi(db, "safe");
+      const broken = new URL(db);
+      broken.password = "hunter2";
+      broken.pathname = "/no_such_database_here";
+      for (const [extra, expected] of [
+        [[], /audit n\/a: the target answered 404 on GET \/v1\/audit\/rows; no --audit-db given/],
+        [
+          ["--audit-db", broken.toString()],
+          /audit n\/a: --audit-db \S+:\*\*\*@\S+\/no_such_database_here: reading .* failed: .*; the target answered 404 on GET \/v1\/audit\/rows/,
+        ],
+      ] as const) {
+        const r = await regbenchAsync(
+          ["run", "--target", url, "--profile", PROFILE, "-c", "5", "-n", "20", "--workers", "1", "--json", "--no-save", ...extra],
+          { env: { REGBENCH_PROJECTS: PROJECTS } },
+        );
+        assert.equal(r.code, 0, r.stderr);
+        const result = (JSON.parse(r.stdout) as { results: { audit: unknown; notes: string[]; succeeded: number }[] }).results[0]!;
+        assert.equal(result.succeeded, 20);
+        assert.equal(result.audit, null);
+        assert.match(result.notes.join("\n"), expected);
+        assert.ok(!r.stdout.includes("hunter2") && !r.stderr.includes("hunter2"), "the password is never shown");
+      }
+    });
+
     test("ack-early: the lost registrations are exactly the ones the service rolled back after answering", async () => {
       const { url: db } = await backend.create();
       const { url, log } = await startDeviceApi(db, "ack-early");
