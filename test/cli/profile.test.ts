@@ -50,4 +50,21 @@ test("--audit-db needs the profile's audit queries, and a password on the comman
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--audit-db needs the queries that list a run's rows, and the built-in profile has no audit section/);
   assert.ok(!r.stderr.includes("hunter2"), r.stderr);
+  const flagged = await regbenchAsync(
+    [
+      "run",
+      "--target",
+      "http://127.0.0.1:9",
+      "--profile",
+      "examples/device-api/profile.yaml",
+      "--audit-db",
+      "postgres://u:hunter2@127.0.0.1:5432/x",
+      "-n",
+      "10",
+      "--no-save",
+    ],
+    { env: { REGBENCH_PROJECTS: "p:k" }, cwd: new URL("../../..", import.meta.url).pathname },
+  );
+  assert.match(flagged.stderr, /--audit-db \(its password\) puts a secret on the command line.*REGBENCH_AUDIT_DB_PASSWORD/);
+  assert.ok(!flagged.stderr.includes("hunter2"), flagged.stderr);
 });

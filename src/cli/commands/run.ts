@@ -91,7 +91,7 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
   const config = buildRunConfig(options, secrets);
   if (secrets?.onCommandLine.length) {
     io.stderr.write(
-      `regbench: note: ${secrets.onCommandLine.join(", ")} puts a secret on the command line, where other users can read it (ps); REGBENCH_PROJECTS, REGBENCH_SERVER_KEY, REGBENCH_AUDIT_TOKEN or --secrets-file keep it off\n`,
+      `regbench: note: ${secrets.onCommandLine.join(", ")} puts a secret on the command line, where other users can read it (ps); REGBENCH_PROJECTS, REGBENCH_SERVER_KEY, REGBENCH_AUDIT_TOKEN, REGBENCH_AUDIT_DB_PASSWORD or --secrets-file keep it off\n`,
     );
   }
   const thresholds = parseThresholds(options, config);
