@@ -88,22 +88,14 @@ export async function generateHttp(
           }),
       ),
     );
-    let firstSent = Infinity;
-    let lastDone = -Infinity;
-    let abandoned = 0;
-    for (const o of outcomes) {
-      recorder.merge(o.data);
-      firstSent = Math.min(firstSent, o.data.firstSentEpoch - performance.timeOrigin);
-      lastDone = Math.max(lastDone, o.data.lastDoneEpoch - performance.timeOrigin);
-      abandoned += o.data.abandoned;
-    }
+    const window = recorder.mergeAll(outcomes.map((o) => o.data));
     const paced = outcomes.filter((o) => o.pacing);
     const pacing = paced.length
       ? { achievedRate: paced.reduce((t, o) => t + o.pacing!.achievedRate, 0) / paced.length, late: paced.reduce((t, o) => t + o.pacing!.late, 0) }
       : undefined;
     return {
       recorder,
-      window: { firstSent: Number.isFinite(firstSent) ? firstSent : NaN, lastDone: Number.isFinite(lastDone) ? lastDone : NaN, abandoned },
+      window,
       ...(pacing ? { pacing } : {}),
     };
   } finally {

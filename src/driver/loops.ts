@@ -4,8 +4,9 @@ import type { RegisterRequest, RegisterResponse } from "../core/types.js";
 export type Register = (request: RegisterRequest) => Promise<RegisterResponse>;
 
 /**
- * One request's outcome: its index in the workload, its latency in ms, the response or the error, and when it
- * completed (performance.now(), read once by the loop).
+ * One request's outcome: its index in the workload, its latency in ms (from its due time in the open loop, from its
+ * send in the closed one), the response or the error, when it completed and when it was sent (performance.now(),
+ * each read once by the loop). `doneAt - sentAt` is the service time.
  */
 export type Outcome = (
   index: number,
@@ -14,6 +15,7 @@ export type Outcome = (
   response: RegisterResponse | undefined,
   error: unknown,
   doneAt: number,
+  sentAt: number,
 ) => void;
 
 /** One k6-style stage: over `durationMs`, the target (rate or concurrency) moves linearly to `target`. */
@@ -30,6 +32,8 @@ export interface LoopControl {
   readonly signal?: AbortSignal;
   readonly drainMs?: number;
   readonly durationMs?: number;
+  /** Told when the loop's first request is sent, before it is (the timeline's one origin). */
+  readonly onFirstSend?: (at: number) => void;
 }
 
 /** When a loop's first request went out and its last outcome came back (performance.now()), and what it left behind. */
@@ -161,7 +165,10 @@ export async function closedLoop(
       next += step;
       const request = requestAt(index);
       const sent = performance.now();
-      if (Number.isNaN(firstSent)) firstSent = sent;
+      if (Number.isNaN(firstSent)) {
+        firstSent = sent;
+        control.onFirstSend?.(sent);
+      }
       inFlight++;
       let response: RegisterResponse | undefined;
       let error: unknown;
@@ -174,7 +181,7 @@ export async function closedLoop(
       if (!open) return;
       const done = performance.now();
       lastDone = done;
-      onOutcome(index, request, done - sent, response, error, done);
+      onOutcome(index, request, done - sent, response, error, done, sent);
     }
   };
   await untilDoneOrDrained(Promise.all(Array.from({ length: senders }, (_, id) => sender(id))), control);
@@ -261,7 +268,10 @@ export async function openLoop(
       const intended = due;
       inFlight++;
       sentCount++;
-      if (Number.isNaN(firstSent)) firstSent = now;
+      if (Number.isNaN(firstSent)) {
+        firstSent = now;
+        control.onFirstSend?.(now);
+      }
       lastSent = now;
       const done = register(request)
         .then(
@@ -277,7 +287,7 @@ export async function openLoop(
           if (!open) return;
           const at = performance.now();
           lastDone = at;
-          onOutcome(index, request, at - intended, response, error, at);
+          onOutcome(index, request, at - intended, response, error, at, now);
         });
       running.add(done);
       due += interval;

@@ -55,7 +55,7 @@ export async function measureWindow(
   const total = timed ? undefined : w.requests;
   const durationS = w.durationMs !== undefined ? w.durationMs / 1000 : w.stages ? w.stages.reduce((t, s) => t + s.durationMs, 0) / 1000 : undefined;
   const stopProgress = recorder.reportProgress(emit, total, options.progressEveryMs, durationS);
-  const loopControl = { ...control, ...(w.durationMs !== undefined ? { durationMs: w.durationMs } : {}) };
+  const loopControl = { ...control, ...(w.durationMs !== undefined ? { durationMs: w.durationMs } : {}), onFirstSend: recorder.begin };
   options.onMeasureStart?.();
   const before = recorder.done;
   try {
@@ -65,6 +65,7 @@ export async function measureWindow(
       // Open loop: latency from each request's due time; a share's schedule is offset by its place in the whole one.
       // With rate stages the stages give the rate, and the schedule starts at 0 in every share.
       const rate = w.rate ?? 0;
+      recorder.measureService();
       const phaseMs = rateStages ? 0 : (share.index * 1000) / rate;
       const paced = await openLoop(register, requestAt, indices, rate, concurrency, recorder.record, loopControl, rateStages, phaseMs);
       return { window: paced, pacing: paced, sent: recorder.done - before };
