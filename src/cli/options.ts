@@ -513,7 +513,8 @@ export function describeConfig(config: RunConfig): RunConditions {
     ...(config.mode === "http" ? { workers: config.http.workers } : {}),
     ...config.strategy,
     lockKey: config.strategy.lockKey ?? "per strategy",
-    store: describeStoreSpec(config.store),
+    // Against a --target the rows are in the target's own store, whatever --store says.
+    store: config.http.target ? `the target's own (${config.http.target})` : describeStoreSpec(config.store),
     ...(isServerStore(config.store) ? { pool: config.storeOptions.pool ?? "default", isolation: config.storeOptions.isolation ?? "database default" } : {}),
     ...(config.storeOptions.keep ? { keepStore: true } : {}),
     ...(usesRedis ? { redis: config.redis.urls === "auto" ? "auto" : config.redis.urls.join(",") } : {}),
