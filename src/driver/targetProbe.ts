@@ -6,7 +6,7 @@ import { connect } from "node:net";
  * a target that never answers is measured, each request counted as a timeout), else the reason, which starts with
  * "does not answer HTTP" when something else listens there (a Redis or PostgreSQL port, say).
  */
-export function probeTarget(target: string, timeoutMs = 3000, answerMs = Math.min(1000, timeoutMs)): Promise<string | undefined> {
+export function probeTarget(target: string, timeoutMs = 3000, answerMs = Math.min(500, timeoutMs)): Promise<string | undefined> {
   const url = new URL(target);
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   const host = url.hostname.replace(/^\[|\]$/g, "");

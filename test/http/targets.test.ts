@@ -128,6 +128,21 @@ test("a target that accepts and never answers: --timeout 1s -n 50 ends within 15
   assert.equal(result.audit, null);
 });
 
+test("a silent target with --timeout 1s -c 5 -n 50 and the default threads: 10 rounds of the timeout, every thread busy to the end", async () => {
+  const { url } = await target(() => {
+    // never answers
+  });
+  const r = await regbenchAsync(["run", "--target", url, "--timeout", "1s", "-c", "5", "-n", "50", "--json", "--no-save"], {
+    env: { REGBENCH_PROJECTS: "p:k" },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout).results[0];
+  assert.deepEqual(result.errors, { timeout: 50 });
+  // One schedule: 50 requests, 5 in flight, 1 s each → ~10.5 s. Static shares (2/2/1 connections, a third of -n
+  // each) left one connection with 17 requests: 17 s and more.
+  assert.ok(result.durationMs < 13_000, `measured window ${result.durationMs} ms`);
+});
+
 test("a target answering 200 null, or 200 {ok: true}: counted as malformed-response, never a crash or a success", async () => {
   for (const body of ["null", '{"ok":true}']) {
     const { url } = await target((_b, res) => json(res, 200, body));
