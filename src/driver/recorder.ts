@@ -46,6 +46,7 @@ export type MeasuredFigures = Pick<
   | "errors"
   | "latencyMs"
   | "serviceLatencyMs"
+  | "serviceHistogram"
   | "histogram"
   | "noise"
   | "startedAt"
@@ -217,7 +218,7 @@ export class Recorder {
     return {
       ...rates(this.tally, durationMs),
       latencyMs: summarise(this.histogram),
-      ...(this.service ? { serviceLatencyMs: summarise(this.service) } : {}),
+      ...(this.service ? { serviceLatencyMs: summarise(this.service), serviceHistogram: encodeHistogram(this.service) } : {}),
       histogram: encodeHistogram(this.histogram),
       noise: noiseFromSamples(slices.tps, slices.p99, "slices"),
       startedAt,

@@ -28,6 +28,8 @@ export interface StrategyResult {
   readonly latencyMs: LatencySummary | null;
   /** With --rate only: latency from each request's send (the service time); null when none succeeded. */
   readonly serviceLatencyMs?: LatencySummary | null;
+  /** With --rate only: the service times' histogram (µs, as `histogram`), so that runs and generators merge exactly. */
+  readonly serviceHistogram?: string;
   /** Failures by kind: the core's error kinds, and over HTTP also `http-<status>`, `timeout`, `connection-error`. */
   readonly errors: Readonly<Record<string, number>>;
   /** Null when the rows could not be read. */
