@@ -510,7 +510,8 @@ export function describeConfig(config: RunConfig): RunConditions {
     strategies: config.strategies,
     ...config.workload,
     ...(config.workload.durationMs !== undefined || config.workload.stages ? { requests: null } : {}),
-    ...(config.mode === "http" ? { workers: config.http.workers } : {}),
+    // No more generator threads than -c (each needs a connection).
+    ...(config.mode === "http" ? { workers: Math.max(1, Math.min(config.http.workers, config.workload.concurrency)) } : {}),
     ...config.strategy,
     lockKey: config.strategy.lockKey ?? "per strategy",
     // Against a --target the rows are in the target's own store, whatever --store says.

@@ -109,8 +109,10 @@ test("--target at MySQL's port (the server speaks first): exit 3, the target doe
 
 test("the run header names the target, not a store of regbench's own", async () => {
   const { url } = await target((_b, res) => json(res, 200, JSON.stringify({ machineId: "x", ipv4: "10.0.0.2" })));
-  const r = await regbenchAsync(["run", "--target", url, "-n", "5", "-c", "1", "--no-save"], { env: { REGBENCH_PROJECTS: "p:k" } });
+  const r = await regbenchAsync(["run", "--target", url, "-n", "5", "-c", "1", "--workers", "3", "--no-save"], { env: { REGBENCH_PROJECTS: "p:k" } });
   assert.equal(r.code, 0, r.stderr);
+  // -c below the thread count: only that many threads.
+  assert.match(r.stdout + r.stderr, / 1 generator thread\(s\)/);
   assert.match(r.stdout + r.stderr, new RegExp(`target ${url.replace(/[.]/g, "\\.")}`));
   assert.doesNotMatch(r.stdout + r.stderr, /sqlite \(temporary file\)/);
 });
