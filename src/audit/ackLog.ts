@@ -87,12 +87,15 @@ export class AckLog {
       return;
     }
     this.verifier ??= new ConfigVerifier(this.openKey!);
+    // Only the positions wait for the verdicts: the configs (most of a chunk's bytes) are copied to the verifier
+    // and dropped here, not held until it answers.
+    const ats = Uint32Array.from(batch, (p) => p.at);
     const check: Promise<void> = this.verifier
       .check(
         batch.map((p) => p.config),
         ips,
       )
-      .then((agrees) => batch.forEach((p, k) => this.settle(p.at, agrees[k] === 1)))
+      .then((agrees) => ats.forEach((at, k) => this.settle(at, agrees[k] === 1)))
       .finally(() => this.checks.delete(check));
     this.checks.add(check);
   }
@@ -147,7 +150,12 @@ class ConfigVerifier {
   private readonly waiting = new Map<number, { resolve: (agrees: Uint8Array) => void; reject: (e: Error) => void }>();
 
   constructor(key: Buffer) {
-    this.worker = new Worker(new URL("./configCheckWorker.js", import.meta.url), { workerData: { key: key.toString("hex") } });
+    // A small young generation: the verifier's garbage (opened configs) dies young, and V8's default semi-spaces
+    // held ~20 MB more of a run's peak RSS (277 → 250 MB at 100,000 requests) for no measurable gain here.
+    this.worker = new Worker(new URL("./configCheckWorker.js", import.meta.url), {
+      workerData: { key: key.toString("hex") },
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    });
     this.worker.unref();
     this.worker.on("message", (m: { id: number; agrees: Uint8Array }) => {
       this.waiting.get(m.id)?.resolve(m.agrees);

@@ -553,10 +553,12 @@ export function describeConfig(config: RunConfig): RunConditions {
     strategies: config.strategies,
     ...config.workload,
     ...(config.workload.durationMs !== undefined || config.workload.stages ? { requests: null } : {}),
-    ...(config.mode === "http" ? { workers: config.http.workers } : {}),
+    // No more generator threads than -c (each needs a connection).
+    ...(config.mode === "http" ? { workers: Math.max(1, Math.min(config.http.workers, config.workload.concurrency)) } : {}),
     ...config.strategy,
     lockKey: config.strategy.lockKey ?? "per strategy",
-    store: describeStoreSpec(config.store),
+    // Against a --target the rows are in the target's own store, whatever --store says.
+    store: config.http.target ? `the target's own (${config.http.target})` : describeStoreSpec(config.store),
     ...(isServerStore(config.store) ? { pool: config.storeOptions.pool ?? "default", isolation: config.storeOptions.isolation ?? "database default" } : {}),
     ...(config.storeOptions.keep ? { keepStore: true } : {}),
     ...(usesRedis ? { redis: config.redis.urls === "auto" ? "auto" : config.redis.urls.join(",") } : {}),

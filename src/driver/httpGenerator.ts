@@ -4,7 +4,9 @@ import { Workload } from "../workload/generator.js";
 import { httpRegistration, type HttpClientSettings } from "./httpClient.js";
 import { rawHttpRegistration } from "./rawHttp.js";
 import type { LoopControl, LoopWindow, PacingStats } from "./loops.js";
-import { measureWindow, type Share } from "./measure.js";
+import { measureWindow, sharePart, type Share } from "./measure.js";
+import { SharedSchedule } from "./schedule.js";
+import { achievedRate } from "./loops.js";
 import { compileProfile } from "./profile/compile.js";
 import { regbenchProfile, type ProfileSpec } from "./profile/spec.js";
 import { Recorder, type RecentFigures, type RecorderData, type RunEvent } from "./recorder.js";
@@ -36,9 +38,10 @@ export interface Generated {
 }
 
 /**
- * Sends the run's HTTP requests from `workers` threads (worker_threads), each with its own keep-alive pool and its
- * share of the schedule (every N-th request, 1/N of the concurrency or the rate), and merges what they measured
- * exactly: tallies add, HDR histograms add, timelines and acknowledgements merge. One thread runs in this one.
+ * Sends the run's HTTP requests from `workers` threads (worker_threads; no more than `-c`), each with its own
+ * keep-alive pool and its exact part of `-c`, all taking the next request from one shared schedule (SharedSchedule:
+ * one counter, one start for the open loop's due times), and merges what they measured exactly: tallies add, HDR
+ * histograms add, timelines and acknowledgements merge. One thread runs in this one.
  */
 export async function generateHttp(
   spec: Omit<GeneratorSpec, "share">,
@@ -47,17 +50,20 @@ export async function generateHttp(
   emit: (event: RunEvent) => void,
   onMeasureStart: () => void,
 ): Promise<Generated> {
+  // -c below the thread count: only that many threads, one connection each.
+  workers = Math.max(1, Math.min(workers, spec.workload.concurrency));
   if (workers <= 1) return generateHere({ ...spec, share: { index: 0, of: 1 } }, control, emit, onMeasureStart);
   const recorder = new Recorder(spec.serverKey ? Buffer.from(spec.serverKey, "hex") : undefined);
   const latest = new Map<number, Extract<RunEvent, { type: "progress" }>>();
   let measuring = false;
+  const shared = SharedSchedule.buffer();
   const threads = Array.from({ length: workers }, (_, index) => {
-    const share = { index, of: workers };
+    const share = { index, of: workers, shared };
     return new Worker(new URL("./httpGeneratorThread.js", import.meta.url), {
       workerData: {
         ...spec,
         share,
-        client: { ...spec.client, connections: Math.max(1, Math.ceil(spec.client.connections / workers)) },
+        client: { ...spec.client, connections: sharePart(spec.client.connections, share) },
       } satisfies GeneratorSpec,
     });
   });
@@ -92,22 +98,19 @@ export async function generateHttp(
           }),
       ),
     );
-    let firstSent = Infinity;
-    let lastDone = -Infinity;
-    let abandoned = 0;
-    for (const o of outcomes) {
-      recorder.merge(o.data);
-      firstSent = Math.min(firstSent, o.data.firstSentEpoch - performance.timeOrigin);
-      lastDone = Math.max(lastDone, o.data.lastDoneEpoch - performance.timeOrigin);
-      abandoned += o.data.abandoned;
-    }
+    const window = recorder.mergeAll(outcomes.map((o) => o.data));
+    // One schedule: the rate achieved by all threads together, from the first send of any to the last (the threads
+    // send their lastSent as epoch ms).
     const paced = outcomes.filter((o) => o.pacing);
+    const sentCount = paced.reduce((t, o) => t + o.pacing!.sentCount, 0);
+    const firstEpoch = Math.min(...paced.filter((o) => o.pacing!.sentCount > 0).map((o) => o.data.firstSentEpoch));
+    const lastEpoch = Math.max(...paced.filter((o) => o.pacing!.sentCount > 0).map((o) => o.pacing!.lastSent));
     const pacing = paced.length
-      ? { achievedRate: paced.reduce((t, o) => t + o.pacing!.achievedRate, 0) / paced.length, late: paced.reduce((t, o) => t + o.pacing!.late, 0) }
+      ? { achievedRate: achievedRate(sentCount, firstEpoch, lastEpoch), late: paced.reduce((t, o) => t + o.pacing!.late, 0), sentCount, lastSent: lastEpoch }
       : undefined;
     return {
       recorder,
-      window: { firstSent: Number.isFinite(firstSent) ? firstSent : NaN, lastDone: Number.isFinite(lastDone) ? lastDone : NaN, abandoned },
+      window,
       ...(pacing ? { pacing } : {}),
     };
   } finally {

@@ -18,7 +18,9 @@ try {
   );
   await recorder.acks.finish();
   const data = recorder.toData(window);
-  post({ type: "done", data, sent, ...(pacing ? { pacing } : {}) }, [
+  // Threads each have their own performance.now(): the last send travels as epoch ms.
+  const epochPacing = pacing ? { ...pacing, lastSent: performance.timeOrigin + pacing.lastSent } : undefined;
+  post({ type: "done", data, sent, ...(epochPacing ? { pacing: epochPacing } : {}) }, [
     data.acks.index.buffer as ArrayBuffer,
     data.acks.ip.buffer as ArrayBuffer,
     data.acks.flags.buffer as ArrayBuffer,

@@ -1,11 +1,13 @@
 import type { RegisterRequest, RegisterResponse } from "../core/types.js";
+import type { SharedSchedule } from "./schedule.js";
 
 /** What every driver measures: a plain registration function (a strategy in this process, or an HTTP client). */
 export type Register = (request: RegisterRequest) => Promise<RegisterResponse>;
 
 /**
- * One request's outcome: its index in the workload, its latency in ms, the response or the error, and when it
- * completed (performance.now(), read once by the loop).
+ * One request's outcome: its index in the workload, its latency in ms (from its due time in the open loop, from its
+ * send in the closed one), the response or the error, when it completed and when it was sent (performance.now(),
+ * each read once by the loop). `doneAt - sentAt` is the service time.
  */
 export type Outcome = (
   index: number,
@@ -14,6 +16,7 @@ export type Outcome = (
   response: RegisterResponse | undefined,
   error: unknown,
   doneAt: number,
+  sentAt: number,
 ) => void;
 
 /** One k6-style stage: over `durationMs`, the target (rate or concurrency) moves linearly to `target`. */
@@ -30,6 +33,8 @@ export interface LoopControl {
   readonly signal?: AbortSignal;
   readonly drainMs?: number;
   readonly durationMs?: number;
+  /** Told when the loop's first request is sent, before it is (the timeline's one origin). */
+  readonly onFirstSend?: (at: number) => void;
 }
 
 /** When a loop's first request went out and its last outcome came back (performance.now()), and what it left behind. */
@@ -46,6 +51,9 @@ export interface PacingStats {
   readonly achievedRate: number;
   /** Requests sent more than one inter-arrival interval after their intended start. */
   readonly late: number;
+  /** Requests this loop sent, and when its last one went out (performance.now()): threads' rates are merged from them. */
+  readonly sentCount: number;
+  readonly lastSent: number;
 }
 
 const DEFAULT_DRAIN_MS = 1000;
@@ -109,12 +117,72 @@ export function stageTarget(stages: readonly Stage[], t: number): number | undef
 
 export const stagesLength = (stages: readonly Stage[]): number => stages.reduce((t, s) => t + s.durationMs, 0);
 
-/** Which requests a loop sends: indices [from, to), or every `step`-th of them starting at `from` (a generator thread's share). */
+/**
+ * Which requests a loop sends: indices [from, to), each once. Alone, a loop sends them in order, or every `step`-th
+ * starting at `from` (a share of a timed warmup); with `shared`, the next one is taken from the run's one schedule,
+ * whichever generator thread asks (see SharedSchedule).
+ */
 export interface Indices {
   readonly from: number;
   /** Exclusive; Infinity for a run bounded by time. */
   readonly to: number;
   readonly step?: number;
+  readonly shared?: SharedSchedule;
+}
+
+/** The next index to send, each call; `to` or past it when there is none left. */
+function indexSource(indices: Indices): () => number {
+  const { from, shared } = indices;
+  if (shared) return () => from + shared.take();
+  const step = indices.step ?? 1;
+  let next = from;
+  return () => {
+    const i = next;
+    next += step;
+    return i;
+  };
+}
+
+/**
+ * The open loop's due times: request k (counted from the window's first) is due at start + k/rate, or, with rate
+ * stages, when the stages' rate has sent k before it (a stage at rate 0 has no due times: they move on in 10 ms steps
+ * until the rate rises). Every thread computes the same times from the same start; asked in increasing k.
+ */
+export class DueTimes {
+  private k = 0;
+  private due: number;
+
+  constructor(
+    private readonly start: number,
+    private readonly rate: number,
+    private readonly stages: readonly Stage[] | undefined,
+    private readonly end: number,
+  ) {
+    this.due = start;
+    this.skipIdle();
+  }
+
+  /** The interval between requests at `t`: Infinity while the rate is 0. */
+  intervalAt(t: number): number {
+    const r = this.stages ? (stageTarget(this.stages, t - this.start) ?? 0) : this.rate;
+    return r > 0 ? 1000 / r : Infinity;
+  }
+
+  private skipIdle(): void {
+    while (this.intervalAt(this.due) === Infinity && this.due < this.end) this.due += 10;
+  }
+
+  /** When request `k` is due (performance.now()); `end` or later when the schedule ends before it. */
+  of(k: number): number {
+    if (!this.stages) return this.start + (k * 1000) / this.rate;
+    if (k < this.k) throw new Error(`due times are asked in order (${k} after ${this.k})`);
+    while (this.k < k && this.due < this.end) {
+      this.due += this.intervalAt(this.due);
+      this.k++;
+      this.skipIdle();
+    }
+    return this.k === k ? this.due : Infinity;
+  }
 }
 
 /**
@@ -134,17 +202,19 @@ export async function closedLoop(
   const { signal } = control;
   const step = indices.step ?? 1;
   const { to } = indices;
-  let next = indices.from;
+  const take = indexSource(indices);
+  let exhausted = false;
   let inFlight = 0;
   let firstSent = NaN;
   let lastDone = NaN;
   let open = true;
   const started = performance.now();
   const deadline = control.durationMs !== undefined ? started + control.durationMs : stages ? started + stagesLength(stages) : Infinity;
-  const senders = stages ? Math.max(1, Math.ceil(Math.max(...stages.map((s) => s.target)))) : Math.max(1, Math.min(concurrency, Math.ceil((to - next) / step)));
+  const left = indices.shared ? Infinity : Math.ceil((to - indices.from) / step);
+  const senders = stages ? Math.max(1, Math.ceil(Math.max(...stages.map((s) => s.target)))) : Math.max(1, Math.min(concurrency, left));
   const breather = new Breather();
   const sender = async (id: number) => {
-    while (next < to && !signal?.aborted) {
+    while (!exhausted && !signal?.aborted) {
       const now = performance.now();
       const pause = breather.due(now);
       if (pause) {
@@ -157,11 +227,17 @@ export async function closedLoop(
         await new Promise((resolve) => setTimeout(resolve, 10));
         continue;
       }
-      const index = next;
-      next += step;
+      const index = take();
+      if (index >= to) {
+        exhausted = true;
+        return;
+      }
       const request = requestAt(index);
       const sent = performance.now();
-      if (Number.isNaN(firstSent)) firstSent = sent;
+      if (Number.isNaN(firstSent)) {
+        firstSent = sent;
+        control.onFirstSend?.(sent);
+      }
       inFlight++;
       let response: RegisterResponse | undefined;
       let error: unknown;
@@ -174,7 +250,7 @@ export async function closedLoop(
       if (!open) return;
       const done = performance.now();
       lastDone = done;
-      onOutcome(index, request, done - sent, response, error, done);
+      onOutcome(index, request, done - sent, response, error, done, sent);
     }
   };
   await untilDoneOrDrained(Promise.all(Array.from({ length: senders }, (_, id) => sender(id))), control);
@@ -185,10 +261,11 @@ export async function closedLoop(
 /**
  * Fires requests at `rate` per second whatever the responses do (an open loop, as wrk2 does): request k is due at
  * start + k/rate, and its latency is measured from that intended start, so a stalled system is charged for the
- * requests it kept waiting (coordinated omission corrected). At most `maxInFlight` are in flight; a request that has
- * to wait for a slot is sent late and still measured from its intended start. With `stages`, the rate follows the
- * stages' target over time (k6's ramping arrival rate) and the loop ends with the last stage. `phaseMs` shifts this
- * loop's schedule (a generator thread's share of one schedule).
+ * requests it kept waiting (coordinated omission corrected); the outcome also carries its send, for the service
+ * time. At most `maxInFlight` are in flight: an index is taken only when a slot is free, and a request that had to
+ * wait for one is sent late and still measured from its due time. With `stages`, the rate follows the stages' target
+ * over time (k6's ramping arrival rate) and the loop ends with the last stage. With `indices.shared`, every
+ * generator thread sends from one schedule: the same start, the same due times, the next index whoever takes it.
  */
 export async function openLoop(
   register: Register,
@@ -199,69 +276,59 @@ export async function openLoop(
   onOutcome: Outcome,
   control: LoopControl = {},
   stages?: readonly Stage[],
-  phaseMs = 0,
 ): Promise<LoopWindow & PacingStats> {
   const { signal } = control;
-  const step = indices.step ?? 1;
   const { to } = indices;
-  const started = performance.now();
+  const now0 = performance.now();
+  const started = indices.shared ? indices.shared.start(now0) : now0;
   const end = control.durationMs !== undefined ? started + control.durationMs : stages ? started + stagesLength(stages) : Infinity;
-  let next = indices.from;
-  let due = started + phaseMs;
+  const dues = new DueTimes(started, rate, stages, end);
+  const take = indexSource(indices);
   let inFlight = 0;
   let late = 0;
   let sentCount = 0;
   let firstSent = NaN;
-  let lastSent = started;
+  let lastSent = NaN;
   let lastDone = NaN;
   let open = true;
   let wake: (() => void) | undefined;
   const onAbort = () => wake?.();
   signal?.addEventListener("abort", onAbort, { once: true });
-  // The interval between this loop's requests at `t`: a thread sending every step-th request sends at rate/step.
-  const intervalAt = (t: number): number => {
-    const r = stages ? (stageTarget(stages, t - started) ?? 0) : rate;
-    return r > 0 ? (1000 * step) / r : Infinity;
-  };
-  let interval = intervalAt(due);
-  // A stage at rate 0 has no due times: move on in 10 ms steps until the rate rises.
-  const advance = () => {
-    for (;;) {
-      interval = intervalAt(due);
-      if (interval !== Infinity || due >= end) return;
-      due += 10;
-    }
-  };
-  advance();
   const running = new Set<Promise<void>>();
   const breather = new Breather();
   const sending = (async () => {
-    while (next < to && !signal?.aborted && due < end) {
-      const now = performance.now();
-      const pause = breather.due(now);
-      if (pause) {
-        await pause;
-        continue;
-      }
-      if (due > now + 1) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, Math.max(1, Math.floor(due - now)));
-        });
-        continue;
-      }
+    for (;;) {
+      if (signal?.aborted) break;
       if (inFlight >= maxInFlight) {
         await new Promise<void>((resolve) => (wake = resolve));
         continue;
       }
-      if (now - due > interval) late++;
-      const index = next;
-      next += step;
+      const index = take();
+      if (index >= to) break;
+      const due = dues.of(index - indices.from);
+      if (due >= end) break;
+      // Wait for the due time, letting the event loop turn.
+      let now = performance.now();
+      while (!signal?.aborted) {
+        const pause = breather.due(now);
+        if (pause) await pause;
+        else if (due > now + 1) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, Math.max(1, Math.floor(due - now)));
+          });
+        } else break;
+        now = performance.now();
+      }
+      if (signal?.aborted) break;
+      if (now - due > dues.intervalAt(due)) late++;
       const request = requestAt(index);
-      const intended = due;
       inFlight++;
       sentCount++;
-      if (Number.isNaN(firstSent)) firstSent = now;
+      if (Number.isNaN(firstSent)) {
+        firstSent = now;
+        control.onFirstSend?.(now);
+      }
       lastSent = now;
       const done = register(request)
         .then(
@@ -277,18 +344,21 @@ export async function openLoop(
           if (!open) return;
           const at = performance.now();
           lastDone = at;
-          onOutcome(index, request, at - intended, response, error, at);
+          // From the due time; a request sent up to 1 ms before it (timer granularity) from its send.
+          onOutcome(index, request, at - Math.min(due, now), response, error, at, now);
         });
       running.add(done);
-      due += interval;
-      if (stages) advance();
     }
     await Promise.all(running);
   })();
   await untilDoneOrDrained(sending, control);
   open = false;
   signal?.removeEventListener("abort", onAbort);
-  // The rate achieved over the span from the first send to the last (n requests span n − 1 intervals).
+  return { firstSent, lastDone, abandoned: inFlight, achievedRate: achievedRate(sentCount, firstSent, lastSent), late, sentCount, lastSent };
+}
+
+/** Requests per second over the span from the first send to the last (n requests span n − 1 intervals); 0 for fewer than two. */
+export function achievedRate(sent: number, firstSent: number, lastSent: number): number {
   const span = lastSent - firstSent;
-  return { firstSent, lastDone, abandoned: inFlight, achievedRate: span > 0 ? ((sentCount - 1) * 1000 * step) / span : 0, late };
+  return sent > 1 && span > 0 ? ((sent - 1) * 1000) / span : 0;
 }

@@ -3,11 +3,16 @@ import type { WorkloadConfig } from "../workload/config.js";
 import { WARMUP_BASE } from "../workload/generator.js";
 import { closedLoop, openLoop, type LoopControl, type LoopWindow, type PacingStats, type Register } from "./loops.js";
 import type { Recorder, RunEvent } from "./recorder.js";
+import { SharedSchedule } from "./schedule.js";
 
-/** A share of one schedule: this loop sends every `of`-th request starting at the `index`-th (a generator thread's). */
+/**
+ * A generator thread's share of the run: thread `index` of `of`, with its exact part of `-c` (the first `c % of`
+ * threads one more), taking its requests from the one schedule in `shared` (a SharedSchedule's buffer).
+ */
 export interface Share {
   readonly index: number;
   readonly of: number;
+  readonly shared?: SharedArrayBuffer;
 }
 
 export interface MeasureOptions {
@@ -17,6 +22,11 @@ export interface MeasureOptions {
   readonly share?: Share;
   /** Called when the measured window starts (a fault timed from its start). */
   readonly onMeasureStart?: () => void;
+}
+
+/** A share's exact part of `total` (-c): floor(total / of), one more for the first `total % of` threads; at least 1. */
+export function sharePart(total: number, share: Share): number {
+  return Math.max(1, Math.floor(total / share.of) + (share.index < total % share.of ? 1 : 0));
 }
 
 /**
@@ -33,9 +43,7 @@ export async function measureWindow(
   const emit = options.emit ?? (() => {});
   const control = options.control ?? {};
   const share = options.share ?? { index: 0, of: 1 };
-  // Each share runs its part of the concurrency (at least one sender) and of the rate.
-  const part = (total: number) => Math.max(1, Math.floor(total / share.of) + (share.index < total % share.of ? 1 : 0));
-  const concurrency = part(w.concurrency);
+  const concurrency = sharePart(w.concurrency, share);
   const warmupEnd = w.warmupMs !== undefined ? 0 : w.warmup;
   if (w.warmup > 0 || w.warmupMs !== undefined) {
     emit({ type: "phase", phase: "warmup" });
@@ -51,22 +59,26 @@ export async function measureWindow(
   }
   emit({ type: "phase", phase: "measure" });
   const timed = w.durationMs !== undefined || w.stages !== undefined;
-  const indices = { from: warmupEnd + share.index, to: timed ? Infinity : warmupEnd + w.requests, step: share.of };
+  // The measured window's requests come from the one schedule all threads share (alone: in order).
+  const shared = share.shared ? new SharedSchedule(share.shared) : undefined;
+  const indices = shared
+    ? { from: warmupEnd, to: timed ? Infinity : warmupEnd + w.requests, shared }
+    : { from: warmupEnd + share.index, to: timed ? Infinity : warmupEnd + w.requests, step: share.of };
   const total = timed ? undefined : w.requests;
   const durationS = w.durationMs !== undefined ? w.durationMs / 1000 : w.stages ? w.stages.reduce((t, s) => t + s.durationMs, 0) / 1000 : undefined;
   const stopProgress = recorder.reportProgress(emit, total, options.progressEveryMs, durationS);
-  const loopControl = { ...control, ...(w.durationMs !== undefined ? { durationMs: w.durationMs } : {}) };
+  const loopControl = { ...control, ...(w.durationMs !== undefined ? { durationMs: w.durationMs } : {}), onFirstSend: recorder.begin };
   options.onMeasureStart?.();
   const before = recorder.done;
   try {
     const rateStages = w.stagesOf === "rate" ? w.stages : undefined;
     const concurrencyStages = w.stagesOf === "concurrency" ? w.stages?.map((s) => ({ durationMs: s.durationMs, target: s.target / share.of })) : undefined;
     if (w.rate !== undefined || rateStages) {
-      // Open loop: latency from each request's due time; a share's schedule is offset by its place in the whole one.
-      // With rate stages the stages give the rate, and the schedule starts at 0 in every share.
+      // Open loop: latency from each request's due time (and the service time from its send), the due times those
+      // of the whole rate (or rate stages) from the schedule's one start.
       const rate = w.rate ?? 0;
-      const phaseMs = rateStages ? 0 : (share.index * 1000) / rate;
-      const paced = await openLoop(register, requestAt, indices, rate, concurrency, recorder.record, loopControl, rateStages, phaseMs);
+      recorder.measureService();
+      const paced = await openLoop(register, requestAt, indices, rate, concurrency, recorder.record, loopControl, rateStages);
       return { window: paced, pacing: paced, sent: recorder.done - before };
     }
     const window = await closedLoop(register, requestAt, indices, concurrency, recorder.record, loopControl, concurrencyStages);

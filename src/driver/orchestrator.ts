@@ -123,6 +123,13 @@ async function removeEtcdKeys(urls: readonly string[], prefix: string): Promise<
 export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEvent) => void = () => {}, signal?: AbortSignal): Promise<RunOutcome> {
   if (config.http.target) {
     const down = await probeTarget(config.http.target, Math.min(3000, config.http.timeoutMs));
+    if (down?.startsWith("does not answer HTTP")) {
+      throw new CannotRunError(
+        "target",
+        "target",
+        `the target at ${config.http.target} ${down}: is --target the address of the HTTP service (not its database, Redis or another port)?`,
+      );
+    }
     if (down) {
       throw new CannotRunError(
         "target",

@@ -45,6 +45,8 @@ export type MeasuredFigures = Pick<
   | "tps"
   | "errors"
   | "latencyMs"
+  | "serviceLatencyMs"
+  | "serviceHistogram"
   | "histogram"
   | "noise"
   | "startedAt"
@@ -56,6 +58,8 @@ export type MeasuredFigures = Pick<
 export interface RecorderData {
   readonly tally: Tally;
   readonly histogram: string;
+  /** The open loop's service times (from each send), when it ran one. */
+  readonly serviceHistogram?: string;
   readonly timeline: TimelineData;
   readonly acks: ReturnType<AckLog["toData"]>;
   /** The thread's window on the wall clock (epoch ms): threads each have their own performance.now(). */
@@ -74,6 +78,9 @@ export class Recorder {
   private readonly histogram: Histogram = newLatencyHistogram();
   private readonly tally: Tally = { succeeded: 0, failed: 0, errors: {} };
   private readonly timeline = new Timeline();
+  /** The open loop's latencies from each send (the service time); undefined in a closed loop, where they are `histogram`'s. */
+  private service: Histogram | undefined;
+  /** The timeline's one origin: the first request sent of the measured window. */
   private windowStart = NaN;
   /** Every acknowledged registration (warmup included), for the audit. */
   readonly acks: AckLog;
@@ -86,14 +93,29 @@ export class Recorder {
     this.acks = new AckLog(openKey);
   }
 
+  /**
+   * The measured window's first request is being sent at `at`: the timeline counts from there (the loops call it,
+   * through LoopControl.onFirstSend). Every outcome completes after it, so no bucket falls before the origin.
+   */
+  readonly begin = (at: number): void => {
+    if (!Number.isNaN(this.windowStart)) return;
+    this.windowStart = at;
+    this.timeline.reset(at);
+  };
+
+  /** The window is an open loop: its service times (from each send) are kept beside the latencies from the due times. */
+  measureService(): void {
+    this.service ??= newLatencyHistogram();
+  }
+
   /** Records one measured outcome; the loops call it. */
-  readonly record: Outcome = (index, request, latencyMs, response, error, now) => {
-    if (Number.isNaN(this.windowStart)) {
-      this.windowStart = now - latencyMs;
-      this.timeline.reset(this.windowStart);
-    }
+  readonly record: Outcome = (index, request, latencyMs, response, error, now, sentAt) => {
+    // Called without begin() (a caller of its own), the origin is the first outcome's send; the timeline moves its
+    // start back if an earlier-sent request completes later.
+    if (Number.isNaN(this.windowStart)) this.begin(sentAt);
     if (response) {
       recordMs(this.histogram, latencyMs);
+      if (this.service) recordMs(this.service, now - sentAt);
       this.timeline.success(now, latencyMs);
       this.tally.succeeded++;
       this.acks.add(index, request.machineId, response);
@@ -121,8 +143,31 @@ export class Recorder {
     this.tally.failed += data.tally.failed;
     for (const [kind, n] of Object.entries(data.tally.errors)) this.tally.errors[kind] = (this.tally.errors[kind] ?? 0) + n;
     if (data.tally.succeeded > 0) this.histogram.add(decodeHistogramData(data.histogram));
+    if (data.serviceHistogram !== undefined) {
+      this.measureService();
+      if (data.tally.succeeded > 0) this.service!.add(decodeHistogramData(data.serviceHistogram));
+    }
     this.timeline.merge(data.timeline);
     this.acks.merge(data.acks);
+  }
+
+  /**
+   * Adds what every generator thread measured, and returns their window as one (this thread's clock): from the first
+   * request any of them sent to the last outcome. The merged timeline has a single thread's origin, the first send.
+   */
+  mergeAll(parts: readonly RecorderData[]): LoopWindow {
+    let firstSent = Infinity;
+    let lastDone = -Infinity;
+    let abandoned = 0;
+    for (const d of parts) {
+      // A thread that sent nothing has NaN bounds, which min and max would spread: skipped.
+      if (Number.isFinite(d.firstSentEpoch)) firstSent = Math.min(firstSent, d.firstSentEpoch - performance.timeOrigin);
+      if (Number.isFinite(d.lastDoneEpoch)) lastDone = Math.max(lastDone, d.lastDoneEpoch - performance.timeOrigin);
+      abandoned += d.abandoned;
+    }
+    if (Number.isFinite(firstSent)) this.begin(firstSent);
+    for (const d of parts) this.merge(d);
+    return { firstSent: Number.isFinite(firstSent) ? firstSent : NaN, lastDone: Number.isFinite(lastDone) ? lastDone : NaN, abandoned };
   }
 
   /** The recorder as plain data (a generator thread sends it to its parent); the acknowledgements must be finished. */
@@ -130,6 +175,7 @@ export class Recorder {
     return {
       tally: this.tally,
       histogram: encodeHistogram(this.histogram),
+      ...(this.service ? { serviceHistogram: encodeHistogram(this.service) } : {}),
       timeline: this.timeline.toData(),
       acks: this.acks.toData(),
       firstSentEpoch: performance.timeOrigin + window.firstSent,
@@ -172,6 +218,7 @@ export class Recorder {
     return {
       ...rates(this.tally, durationMs),
       latencyMs: summarise(this.histogram),
+      ...(this.service ? { serviceLatencyMs: summarise(this.service), serviceHistogram: encodeHistogram(this.service) } : {}),
       histogram: encodeHistogram(this.histogram),
       noise: noiseFromSamples(slices.tps, slices.p99, "slices"),
       startedAt,

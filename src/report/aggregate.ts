@@ -39,8 +39,12 @@ function combine(results: readonly StrategyResult[], base: StrategyResult): Omit
   const requests = results.reduce((t, r) => t + r.requests, 0);
   const failed = results.reduce((t, r) => t + r.failed, 0);
   const peaks = results.map((r) => r.memory.peakRssMb);
+  // An open loop's service times merge as exactly as its latencies; a mix with closed-loop runs has none.
+  const { serviceLatencyMs: _l, serviceHistogram: _h, ...rest } = base;
+  const service = results.every((r) => r.serviceHistogram !== undefined) ? mergeHistograms(results.map((r) => r.serviceHistogram!)) : undefined;
   return {
-    ...base,
+    ...rest,
+    ...(service !== undefined ? { serviceLatencyMs: summarise(decodeHistogram(service)), serviceHistogram: service } : {}),
     requests,
     succeeded: results.reduce((t, r) => t + r.succeeded, 0),
     failed,

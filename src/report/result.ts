@@ -21,8 +21,15 @@ export interface StrategyResult {
   readonly durationMs: number;
   /** Successful registrations per second over the measured window. */
   readonly tps: number;
-  /** Over successful registrations; null when none succeeded. */
+  /**
+   * Over successful registrations; null when none succeeded. With --rate it counts from each request's due time
+   * (coordinated omission corrected, as wrk2), and `serviceLatencyMs` from its send (as oha and autocannon report).
+   */
   readonly latencyMs: LatencySummary | null;
+  /** With --rate only: latency from each request's send (the service time); null when none succeeded. */
+  readonly serviceLatencyMs?: LatencySummary | null;
+  /** With --rate only: the service times' histogram (µs, as `histogram`), so that runs and generators merge exactly. */
+  readonly serviceHistogram?: string;
   /** Failures by kind: the core's error kinds, and over HTTP also `http-<status>`, `timeout`, `connection-error`. */
   readonly errors: Readonly<Record<string, number>>;
   /** Null when the rows could not be read. */

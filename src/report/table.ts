@@ -2,7 +2,8 @@ import { Chalk } from "chalk";
 import Table from "cli-table3";
 import type { RunConditions, RunReport } from "./result.js";
 import { fmtInt, fmtMb, fmtMs, fmtPct, fmtRatio, NA } from "./format.js";
-import { resultPercentile } from "../stats/histogram.js";
+import { resultPercentile, servicePercentile } from "../stats/histogram.js";
+import type { StrategyResult } from "./result.js";
 import { DEFAULT_MAX_ERROR_RATE, ranked, rankedFirst, VERDICT_MARK, withReportVerdicts, type StrategyVerdict } from "./verdict.js";
 
 export interface TableOptions {
@@ -16,6 +17,18 @@ export const DEFAULT_PERCENTILES: readonly number[] = Object.freeze([50, 95, 99,
 /** A percentile's column label: p50, p99.9. */
 export function percentileLabel(p: number): string {
   return `p${p}`;
+}
+
+/** The one-line legend of an open loop's two latencies, wherever they are shown side by side. */
+export const BOTH_LATENCIES_LEGEND =
+  "with --rate, latency reads due / sent: from each request's due time (coordinated omission corrected, as wrk2 reports) / from its send (the service time, as oha and autocannon report)";
+
+/** Whether a report shows both latencies (an open loop's result carries its service times). */
+export const showsBothLatencies = (results: readonly StrategyResult[]): boolean => results.some((r) => r.serviceLatencyMs !== undefined);
+
+/** A latency cell: the figure, or with both latencies "due / sent" (the sent one n/a in a closed loop's row). */
+export function latencyCell(r: StrategyResult, both: boolean, corrected: number | null | undefined, service: number | null | undefined): string {
+  return both ? `${fmtMs(corrected)} / ${r.serviceLatencyMs !== undefined ? fmtMs(service) : NA}` : fmtMs(corrected);
 }
 
 /** What stands above the table: the tool, the conditions, the faults, the notes. */
@@ -89,6 +102,7 @@ export function renderTable(input: RunReport, options: TableOptions): string {
   const chalk = new Chalk({ level: options.color ? 1 : 0 });
   const percentiles = options.percentiles ?? DEFAULT_PERCENTILES;
   const spread = report.results.some((r) => (r.runs ?? 1) > 1 && r.noise?.tpsStderr != null);
+  const both = showsBothLatencies(report.results);
   const head = [
     "strategy",
     spread ? "TPS ± SE" : "TPS",
@@ -128,9 +142,9 @@ export function renderTable(input: RunReport, options: TableOptions): string {
       name,
       dim(spread && se != null ? `${fmtInt(r.tps)} ± ${fmtInt(se)}` : fmtInt(r.tps)),
       ranked(r) && r.relativeTps != null ? fmtRatio(r.relativeTps) : dim("–"),
-      dim(fmtMs(r.latencyMs?.mean)),
-      ...percentiles.map((p) => dim(fmtMs(resultPercentile(r, p)))),
-      dim(fmtMs(r.latencyMs?.max)),
+      dim(latencyCell(r, both, r.latencyMs?.mean, r.serviceLatencyMs?.mean)),
+      ...percentiles.map((p) => dim(latencyCell(r, both, resultPercentile(r, p), servicePercentile(r, p)))),
+      dim(latencyCell(r, both, r.latencyMs?.max, r.serviceLatencyMs?.max)),
       verdict === "warn" ? chalk.yellow.bold(fmtPct(r.errorRate)) : r.failed > 0 ? chalk.yellow(fmtPct(r.errorRate)) : dim(fmtPct(r.errorRate)),
       count(a?.duplicateSystems),
       count(a?.duplicateMachines),
@@ -167,6 +181,7 @@ export function renderNotes(report: RunReport, options: TableOptions): string {
   for (const f of report.failed ?? []) lines.push(chalk.red(`  ${f.strategy}: failed — ${f.reason}`));
   const bound = typeof report.config.maxErrorRate === "number" ? report.config.maxErrorRate : DEFAULT_MAX_ERROR_RATE;
   const spread = report.results.some((r) => (r.runs ?? 1) > 1 && r.noise?.tpsStderr != null);
+  if (showsBothLatencies(report.results)) lines.push(`  ${BOTH_LATENCIES_LEGEND}`);
   lines.push(
     `  ✓ no duplicate or lost row in the store, at most ${fmtPct(bound)} failed · ⚠ correct, but more failed · ✗ the audit found violations · rel = TPS / the fastest ✓ · unacked = stored rows whose every request was reported failed · TPS = successful registrations per second${spread ? " · ± = standard error between runs" : ""}`,
   );

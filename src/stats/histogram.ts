@@ -82,3 +82,14 @@ export function encodeHistogram(histogram: Histogram): string {
 export function decodeHistogram(base64: string): Histogram {
   return hdr.decodeFromCompressedBase64(base64, 32, false);
 }
+
+/**
+ * A percentile of an open loop's service time (from each send), from its summary; null when unknown or when the
+ * summary does not carry that percentile.
+ */
+export function servicePercentile(result: { readonly serviceLatencyMs?: LatencySummary | null }, percentile: number): number | null {
+  const s = result.serviceLatencyMs;
+  if (!s) return null;
+  const known: Record<string, number | undefined> = { "50": s.p50, "90": s.p90, "95": s.p95, "99": s.p99, "99.9": s.p999, "100": s.max };
+  return known[String(percentile)] ?? null;
+}

@@ -55,21 +55,27 @@ export class Timeline {
   private width: number = WIDTHS[0];
   private buckets: Bucket[] = [];
 
-  /** `startMs` is the performance.now() the buckets count from (the start of the measured window, or earlier). */
+  /** `startMs` is the performance.now() the buckets count from: the first request sent of the measured window, or earlier. */
   constructor(private start = performance.now()) {}
 
-  /** Restarts the buckets at `startMs` (the first request of the measured window). */
+  /** Restarts the buckets at `startMs` (the first request sent of the measured window: the one origin). */
   reset(startMs: number): void {
     this.start = startMs;
     this.buckets = [];
     this.width = WIDTHS[0];
   }
 
+  /** The bucket `atMs` falls in. An instant before the start moves the start back (whole buckets), never to a negative index. */
   private bucketAt(atMs: number): Bucket {
-    let i = Math.max(0, Math.floor((atMs - this.start) / this.width));
+    if (atMs < this.start) {
+      const k = Math.ceil((this.start - atMs) / this.width);
+      this.start -= k * this.width;
+      this.buckets = [...Array.from({ length: k }, (): Bucket => ({ completed: 0, errors: 0, bins: undefined })), ...this.buckets];
+    }
+    let i = Math.floor((atMs - this.start) / this.width);
     while (i >= MAX_BUCKETS && this.width < WIDTHS[WIDTHS.length - 1]!) {
       this.widen();
-      i = Math.max(0, Math.floor((atMs - this.start) / this.width));
+      i = Math.floor((atMs - this.start) / this.width);
     }
     for (let k = this.buckets.length; k <= i; k++) this.buckets.push({ completed: 0, errors: 0, bins: undefined });
     return this.buckets[i]!;
@@ -143,7 +149,8 @@ export class Timeline {
       const first = offset + Math.floor((s * n) / k);
       const last = offset + Math.floor(((s + 1) * n) / k);
       const sum: Bucket = { completed: 0, errors: 0, bins: undefined };
-      for (let i = first; i < Math.min(last, this.buckets.length); i++) addBucket(sum, this.buckets[i]!);
+      // Buckets before the timeline's start (or past its end) hold nothing: never a negative index.
+      for (let i = Math.max(0, first); i < Math.min(last, this.buckets.length); i++) addBucket(sum, this.buckets[i]!);
       if (sum.completed < 10) continue;
       tps.push((sum.completed * 1000) / ((last - first) * this.width));
       p99.push(percentile(sum, 0.99)!);

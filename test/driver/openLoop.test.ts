@@ -7,6 +7,10 @@ import { openLoop, type Register } from "../../src/driver/loops.js";
 import { findStrategy } from "../../src/strategies/registry.js";
 import { Workload } from "../../src/workload/generator.js";
 import { runConfig } from "../helpers.js";
+import { fixtureReport } from "../report/fixture.js";
+import { BOTH_LATENCIES_LEGEND, renderNotes, renderTable } from "../../src/report/table.js";
+import { fmtMs } from "../../src/report/format.js";
+import { EXPORTERS } from "../../src/report/exporters/registry.js";
 
 const fakeResponse: RegisterResponse = { machineId: "m", ipv4: "10.0.0.2", config: "" };
 
@@ -61,4 +65,23 @@ test("--rate through the runner reports the achieved rate beside the target", as
   assert.equal(r.pacing?.targetRate, 2000);
   assert.ok(r.pacing!.achievedRate > 1500 && r.pacing!.achievedRate < 2500, `achieved ${r.pacing!.achievedRate}`);
   assert.ok(r.durationMs > 150, "400 requests at 2,000/s take about 200 ms");
+});
+
+test("--rate reports both latencies: from the due time (latencyMs) and from the send (serviceLatencyMs), side by side in the table, JSON and HTML", async () => {
+  const r = await runStrategy(findStrategy("atomic")!, runConfig("atomic", { requests: 400, rate: 2000, concurrency: 50 }));
+  assert.ok(r.latencyMs && r.serviceLatencyMs, "both latencies");
+  // Measured per request from the earlier of its due time and its send: never below its service time.
+  for (const k of ["p50", "p99", "max"] as const) assert.ok(r.latencyMs[k] >= r.serviceLatencyMs[k], `${k}: ${r.latencyMs[k]} vs ${r.serviceLatencyMs[k]}`);
+  assert.ok(JSON.parse(JSON.stringify(r)).serviceLatencyMs.p99 === r.serviceLatencyMs.p99);
+  const report = { ...fixtureReport(), results: [r] };
+  const table = renderTable(report, { color: false });
+  assert.ok(table.includes(`${fmtMs(r.latencyMs.p99)} / ${fmtMs(r.serviceLatencyMs.p99)}`), table);
+  assert.ok(renderNotes(report, { color: false }).includes(BOTH_LATENCIES_LEGEND));
+  const html = EXPORTERS.html!.render(report);
+  assert.ok(html.includes(`<td>${fmtMs(r.latencyMs.p99)} / ${fmtMs(r.serviceLatencyMs.p99)}</td>`));
+  assert.ok(html.includes("coordinated omission corrected"));
+  // A closed loop's report shows one latency, without the legend.
+  const closed = { ...fixtureReport() };
+  assert.ok(!renderNotes(closed, { color: false }).includes(BOTH_LATENCIES_LEGEND));
+  assert.ok(!renderTable(closed, { color: false }).includes(" / "));
 });

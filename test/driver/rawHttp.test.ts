@@ -113,3 +113,42 @@ test("more requests than connections wait for one, and all are answered", async 
     await client.destroy();
   }
 });
+
+test("interim answers are skipped, 204 ends at its head, and Connection: close in any spelling closes (RFC 9112 §6.3, RFC 9110 §7.6.1)", async () => {
+  const closes = ["cLoSe", "keep-alive, close", "Upgrade, CLOSE"];
+  const { url, requests } = await server((socket, _body, n) => {
+    if ((socket as net.Socket & { closing?: boolean }).closing) return; // a closing server reads no more requests
+    const k = n % 5;
+    if (k === 1)
+      socket.write(`HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: ${OK.length}\r\n\r\n${OK}`);
+    else if (k === 2) socket.write("HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n");
+    else if (k === 3) {
+      // Says close, then closes a little later, as a server lingering on its socket does.
+      (socket as net.Socket & { closing?: boolean }).closing = true;
+      socket.write(`HTTP/1.1 200 OK\r\nConnection: ${closes[n % closes.length]}\r\nContent-Length: ${OK.length}\r\n\r\n${OK}`);
+      setTimeout(() => socket.destroy(), 30);
+    } else socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${OK.length}\r\n\r\n${OK}`);
+  });
+  const client = rawHttpRegistration(url, { ...settings, connections: 1, timeoutMs: 2000 });
+  const outcomes: string[] = [];
+  const started = performance.now();
+  try {
+    for (let i = 0; i < 20; i++) {
+      outcomes.push(
+        await client.register(request(i)).then(
+          () => "ok",
+          (e: { kind: string }) => e.kind,
+        ),
+      );
+    }
+  } finally {
+    await client.destroy();
+  }
+  assert.equal(requests(), 20, "every request reached the server");
+  assert.deepEqual(
+    outcomes,
+    Array.from({ length: 20 }, (_, i) => ((i + 1) % 5 === 2 ? "http-204" : "ok")),
+  );
+  // Nothing waited for a body that never comes (each wait would cost the 2 s timeout).
+  assert.ok(performance.now() - started < 1500, `${performance.now() - started} ms`);
+});

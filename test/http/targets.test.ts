@@ -5,6 +5,9 @@ import { after, test } from "node:test";
 import { newServerKey, seal } from "../../src/core/crypto.js";
 import { checkRegistration, HttpOutcomeError } from "../../src/driver/httpClient.js";
 import { regbenchAsync, tempDir } from "../helpers.js";
+import { createServer as createTcpServer } from "node:net";
+import { mysql, postgres } from "../dbEnv.js";
+import { REDIS_URL, skipWithoutRedis } from "../redisEnv.js";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -68,6 +71,52 @@ test("a target at a closed port: exit 3 within seconds, naming the URL", async (
   assert.ok(r.ms < 5000);
 });
 
+/** A run against something that is not an HTTP server: exit 3 within seconds, the URL named, nothing measured. */
+async function assertNotHttp(url: string): Promise<void> {
+  const r = await regbenchAsync(["run", "--target", url, "-n", "50", "--no-save"], { env: { REGBENCH_PROJECTS: "p:k" } });
+  assert.equal(r.code, 3, r.stderr);
+  assert.ok(r.stderr.includes(`the target at ${url} does not answer HTTP`), r.stderr);
+  assert.ok(r.ms < 8000, `${r.ms.toFixed(0)} ms`);
+}
+
+test("a target that answers something else than HTTP, or closes at once: exit 3 within seconds, naming the URL", async () => {
+  for (const behave of [(s: import("node:net").Socket) => s.end("-ERR unknown command 'GET'\r\n"), (s: import("node:net").Socket) => s.destroy()]) {
+    const srv = createTcpServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => behave(socket));
+    });
+    await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", () => resolve()));
+    try {
+      await assertNotHttp(`http://127.0.0.1:${(srv.address() as AddressInfo).port}`);
+    } finally {
+      srv.close();
+    }
+  }
+});
+
+test("--target at Redis's port: exit 3, the target does not answer HTTP", { skip: skipWithoutRedis }, async () => {
+  const { port } = new URL(REDIS_URL);
+  await assertNotHttp(`http://127.0.0.1:${port || 6379}`);
+});
+
+test("--target at PostgreSQL's port: exit 3, the target does not answer HTTP", { skip: postgres.skip }, async () => {
+  await assertNotHttp("http://127.0.0.1:5432");
+});
+
+test("--target at MySQL's port (the server speaks first): exit 3, the target does not answer HTTP", { skip: mysql.skip }, async () => {
+  await assertNotHttp("http://127.0.0.1:3306");
+});
+
+test("the run header names the target, not a store of regbench's own", async () => {
+  const { url } = await target((_b, res) => json(res, 200, JSON.stringify({ machineId: "x", ipv4: "10.0.0.2" })));
+  const r = await regbenchAsync(["run", "--target", url, "-n", "5", "-c", "1", "--workers", "3", "--no-save"], { env: { REGBENCH_PROJECTS: "p:k" } });
+  assert.equal(r.code, 0, r.stderr);
+  // -c below the thread count: only that many threads.
+  assert.match(r.stdout + r.stderr, / 1 generator thread\(s\)/);
+  assert.match(r.stdout + r.stderr, new RegExp(`target ${url.replace(/[.]/g, "\\.")}`));
+  assert.doesNotMatch(r.stdout + r.stderr, /sqlite \(temporary file\)/);
+});
+
 test("a target that accepts and never answers: --timeout 1s -n 50 ends within 15 s with 50 timeout errors", async () => {
   const { url } = await target(() => {
     // never answers
@@ -79,6 +128,21 @@ test("a target that accepts and never answers: --timeout 1s -n 50 ends within 15
   assert.deepEqual(result.errors, { timeout: 50 });
   assert.equal(result.succeeded, 0);
   assert.equal(result.audit, null);
+});
+
+test("a silent target with --timeout 1s -c 5 -n 50 and the default threads: 10 rounds of the timeout, every thread busy to the end", async () => {
+  const { url } = await target(() => {
+    // never answers
+  });
+  const r = await regbenchAsync(["run", "--target", url, "--timeout", "1s", "-c", "5", "-n", "50", "--json", "--no-save"], {
+    env: { REGBENCH_PROJECTS: "p:k" },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout).results[0];
+  assert.deepEqual(result.errors, { timeout: 50 });
+  // One schedule: 50 requests, 5 in flight, 1 s each → ~10.5 s. Static shares (2/2/1 connections, a third of -n
+  // each) left one connection with 17 requests: 17 s and more.
+  assert.ok(result.durationMs < 13_000, `measured window ${result.durationMs} ms`);
 });
 
 test("a target answering 200 null, or 200 {ok: true}: counted as malformed-response, never a crash or a success", async () => {
@@ -103,6 +167,7 @@ test("a correct target whose configs write interfaceAddr unquoted is audited cle
       const run = new URL(req.url, "http://x").searchParams.get("run")!;
       return json(res, 200, JSON.stringify({ run, systems: [], machines: rows.filter((m) => m.machineId.startsWith(`${run}-`)) }));
     }
+    if (req.url !== "/v1/register") return json(res, 404, '{"error":"not-found"}');
     const ipv4 = `10.0.${Math.floor(next / 250)}.${next++ % 250}`;
     rows.push({ machineId: body.machineId!, projectId: body.projectId!, ipv4 });
     // Another implementation's YAML: unquoted, other key order, a comment.

@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { decodeHistogram, resultPercentile } from "../../stats/histogram.js";
-import { fmtInt, fmtMs, fmtPct, fmtRatio, NA } from "../format.js";
+import { decodeHistogram, resultPercentile, servicePercentile } from "../../stats/histogram.js";
+import { fmtInt, fmtPct, fmtRatio, NA } from "../format.js";
 import type { StrategyResult } from "../result.js";
-import { conditionsLine } from "../table.js";
+import { BOTH_LATENCIES_LEGEND, conditionsLine, latencyCell, showsBothLatencies } from "../table.js";
 import { DEFAULT_MAX_ERROR_RATE, ranked, rankedFirst, VERDICT_MARK, verdictText, withReportVerdicts } from "../verdict.js";
 import type { Exporter } from "./exporter.js";
 
@@ -177,6 +177,7 @@ export const htmlExporter: Exporter = {
     const title = c.scenario ? `scenario ${String(c.scenario)}` : (c.strategies as string[]).join(", ");
     const bound = typeof c.maxErrorRate === "number" ? c.maxErrorRate : DEFAULT_MAX_ERROR_RATE;
     const rows: string[] = [];
+    const both = showsBothLatencies(results);
     let apart = false;
     for (const r of results) {
       if (!ranked(r) && !apart) {
@@ -190,8 +191,8 @@ export const htmlExporter: Exporter = {
       rows.push(
         `<tr class="${ranked(r) ? "" : "apart"}"><td class="${v}">${escapeHtml(`${r.strategy} ${VERDICT_MARK[v]}`)}${r.state === "interrupted" ? " (interrupted)" : ""}</td>` +
           `<td>${fmtInt(r.tps)}${se != null ? ` ± ${fmtInt(se)}` : ""}</td><td>${ranked(r) && r.relativeTps != null ? fmtRatio(r.relativeTps) : "–"}</td>` +
-          [50, 95, 99, 99.9].map((p) => `<td>${fmtMs(resultPercentile(r, p))}</td>`).join("") +
-          `<td>${fmtMs(r.latencyMs?.max)}</td><td class="${v === "warn" ? "bad" : ""}">${fmtPct(r.errorRate)}</td>` +
+          [50, 95, 99, 99.9].map((p) => `<td>${latencyCell(r, both, resultPercentile(r, p), servicePercentile(r, p))}</td>`).join("") +
+          `<td>${latencyCell(r, both, r.latencyMs?.max, r.serviceLatencyMs?.max)}</td><td class="${v === "warn" ? "bad" : ""}">${fmtPct(r.errorRate)}</td>` +
           `<td class="${a && a.violations - a.lostRegistrations > 0 ? "bad" : ""}">${dups}</td><td class="${a && a.lostRegistrations > 0 ? "bad" : ""}">${a === null ? NA : fmtInt(a.lostRegistrations)}</td>` +
           `<td class="words">${escapeHtml(verdictText(r, results))}</td></tr>`,
       );
@@ -223,6 +224,7 @@ ${rows.join("\n")}
 </tbody>
 </table>
 <p class="legend">✓ the audit found no duplicate or lost row (counted from the stored rows) and at most ${escapeHtml(fmtPct(bound))} of registrations failed · ⚠ correct, but more failed · ✗ the audit found violations · ? not audited · rel = TPS / the fastest ✓ · TPS = successful registrations per second${data.spreadLabel ? ` · ${escapeHtml(data.spreadLabel)}` : ""}</p>
+${both ? `<p class="legend">${escapeHtml(BOTH_LATENCIES_LEGEND)}</p>` : ""}
 ${notes.length ? `<ul class="legend">${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>` : ""}
 ${data.strategies.some((s) => s.ranked) ? `<h2>Throughput</h2><div class="chart"><canvas id="tps"></canvas></div>` : ""}
 ${

@@ -1,0 +1,317 @@
+/**
+ * An HTTP/1.x response parser for regbench's hand-written client: bytes in, one complete answer out, framed by
+ * RFC 9112 §6.3 in its order. Pure (no sockets), so that every rule is tested on bytes alone.
+ *
+ * 1. A 1xx answer other than 101 is interim: skipped, and the next head is read (RFC 9110 §15.2).
+ * 2. 101 Switching Protocols: an error (`protocol-switch`): a registration never asks to switch.
+ * 3. An answer to HEAD, and 204 and 304, end at the blank line after the head, whatever their headers say.
+ * 4. Transfer-Encoding, a case-insensitive token list over every such field: chunked last → chunked; present but
+ *    chunked not last → read until the connection closes (§6.3 item 4). It overrides Content-Length, and the
+ *    connection is then closed after the answer (§6.1). In an HTTP/1.0 answer it is faulty framing: an error.
+ * 5. Content-Length: every value (fields and comma lists) the same run of digits; several different values, a
+ *    negative or a non-numeric one: an error (`malformed-response`), and the connection is not reused.
+ * 6. Otherwise the body runs until the connection closes.
+ *
+ * `Connection` is a case-insensitive token list over every such field (RFC 9110 §7.6.1): `close` anywhere closes;
+ * an HTTP/1.0 answer closes unless it says `keep-alive`. Bytes are compared as bytes: no string is made for the
+ * common answer, whose head is only scanned once.
+ */
+
+/** A head larger than this is not a registration answer (undici's default maximum header size is 16 KiB; curl's 100 KiB). */
+export const MAX_HEAD = 64 * 1024;
+/** Nor is a body larger than this. */
+export const MAX_BODY = 16 * 1024 * 1024;
+
+/** One complete answer. */
+export interface ParsedResponse {
+  readonly status: number;
+  readonly body: Buffer;
+  /** The connection is not to be used again (Connection: close, HTTP/1.0, close-delimited or suspicious framing). */
+  readonly close: boolean;
+  /** The final answer's head (status line and fields, latin1), when the parser was asked to keep it. */
+  readonly head?: string;
+}
+
+/** What a parse step found: an answer, an error (the connection is then useless), or a need for more bytes. */
+export type ParseStep = { readonly done: ParsedResponse; readonly extra: number } | { readonly error: string; readonly kind: string } | undefined;
+
+type Framing = { kind: "length"; length: number } | { kind: "chunked" } | { kind: "close" } | { kind: "none" };
+
+interface Head {
+  readonly status: number;
+  readonly framing: Framing;
+  readonly close: boolean;
+  /** Where the body starts in the parser's buffer. */
+  readonly bodyStart: number;
+}
+
+const CR = 13;
+const LF = 10;
+const HEADER_END = Buffer.from("\r\n\r\n");
+const CRLF = Buffer.from("\r\n");
+
+/** Lower-case field names as bytes, compared case-insensitively to a header line's name. */
+const CONTENT_LENGTH = Buffer.from("content-length");
+const TRANSFER_ENCODING = Buffer.from("transfer-encoding");
+const CONNECTION = Buffer.from("connection");
+const CLOSE = Buffer.from("close");
+const KEEP_ALIVE = Buffer.from("keep-alive");
+const CHUNKED = Buffer.from("chunked");
+
+/** Whether buf[from, from + word.length) spells `word` (lower-case ASCII) in any case. */
+function sameWord(buf: Buffer, from: number, to: number, word: Buffer): boolean {
+  if (to - from !== word.length) return false;
+  for (let i = 0; i < word.length; i++) if ((buf[from + i]! | 0x20) !== word[i]) return false;
+  return true;
+}
+
+const isOws = (c: number) => c === 32 || c === 9;
+
+/**
+ * Calls `each(from, to)` for every element of a comma-separated list in buf[from, to), optional whitespace trimmed and
+ * empty elements skipped (RFC 9110 §5.6.1). Stops early when `each` returns true.
+ */
+function eachToken(buf: Buffer, from: number, to: number, each: (from: number, to: number) => boolean | void): void {
+  let start = from;
+  for (let i = from; i <= to; i++) {
+    if (i < to && buf[i] !== 44) continue;
+    let a = start;
+    let b = i;
+    while (a < b && isOws(buf[a]!)) a++;
+    while (b > a && isOws(buf[b - 1]!)) b--;
+    if (b > a && each(a, b) === true) return;
+    start = i + 1;
+  }
+}
+
+/** Reads a status line and head at the start of buf[0, end), end being the blank line's CRLFCRLF. */
+function parseHead(buf: Buffer, end: number, isHead: boolean): Head | { error: string; kind: string } {
+  // "HTTP/1.x SSS" then a space or the line's end (the reason phrase may be empty).
+  if (
+    end < 12 ||
+    buf[0] !== 72 ||
+    buf[1] !== 84 ||
+    buf[2] !== 84 ||
+    buf[3] !== 80 ||
+    buf[4] !== 47 ||
+    buf[5] !== 49 ||
+    buf[6] !== 46 ||
+    buf[7]! < 48 ||
+    buf[7]! > 57 ||
+    buf[8] !== 32
+  ) {
+    return { kind: "malformed-response", error: `not an HTTP/1.1 response: ${JSON.stringify(buf.toString("latin1", 0, Math.min(end, 80)))}` };
+  }
+  const d0 = buf[9]! - 48;
+  const d1 = buf[10]! - 48;
+  const d2 = buf[11]! - 48;
+  if (d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (end > 12 && buf[12] !== 32 && buf[12] !== CR)) {
+    return { kind: "malformed-response", error: `a malformed status line: ${JSON.stringify(buf.toString("latin1", 0, Math.min(end, 80)))}` };
+  }
+  const status = d0 * 100 + d1 * 10 + d2;
+  const http10 = buf[7] === 48;
+  let length = -1;
+  let lengthError: string | undefined;
+  let te = false;
+  let chunkedLast = false;
+  let close = false;
+  let keepAlive = false;
+  // Header lines: from after the status line to `end` (exclusive of the final CRLF pair).
+  let line = buf.indexOf(CRLF, 0);
+  while (line >= 0 && line < end) {
+    const from = line + 2;
+    let to = buf.indexOf(CRLF, from);
+    if (to < 0 || to > end) to = end;
+    line = to;
+    if (to === from) continue;
+    const colon = buf.indexOf(58, from);
+    if (colon < 0 || colon > to)
+      return { kind: "malformed-response", error: `a header line without a colon: ${JSON.stringify(buf.toString("latin1", from, Math.min(to, from + 80)))}` };
+    let v = colon + 1;
+    let w = to;
+    while (v < w && isOws(buf[v]!)) v++;
+    while (w > v && isOws(buf[w - 1]!)) w--;
+    const nameLength = colon - from;
+    if (nameLength === CONTENT_LENGTH.length && sameWord(buf, from, colon, CONTENT_LENGTH)) {
+      eachToken(buf, v, w, (a, b) => {
+        let n = 0;
+        for (let i = a; i < b; i++) {
+          const d = buf[i]! - 48;
+          if (d < 0 || d > 9 || n > MAX_BODY) {
+            lengthError = `a Content-Length that is not a number of bytes: ${JSON.stringify(buf.toString("latin1", v, w))}`;
+            return true;
+          }
+          n = n * 10 + d;
+        }
+        if (length >= 0 && n !== length) {
+          lengthError = `several different Content-Length values (${length} and ${n})`;
+          return true;
+        }
+        length = n;
+        return false;
+      });
+      // A field whose value is empty has no length either.
+      if (v === w) lengthError = "an empty Content-Length";
+    } else if (nameLength === TRANSFER_ENCODING.length && sameWord(buf, from, colon, TRANSFER_ENCODING)) {
+      eachToken(buf, v, w, (a, b) => {
+        te = true;
+        // A coding may carry parameters ("gzip;q=1"): its name ends at ';' or whitespace.
+        let e = a;
+        while (e < b && buf[e] !== 59 && !isOws(buf[e]!)) e++;
+        chunkedLast = sameWord(buf, a, e, CHUNKED);
+      });
+    } else if (nameLength === CONNECTION.length && sameWord(buf, from, colon, CONNECTION)) {
+      eachToken(buf, v, w, (a, b) => {
+        if (sameWord(buf, a, b, CLOSE)) close = true;
+        else if (sameWord(buf, a, b, KEEP_ALIVE)) keepAlive = true;
+      });
+    }
+  }
+  if (http10 && !keepAlive) close = true;
+  const bodyStart = end + 4;
+  if (status === 101) return { kind: "protocol-switch", error: "101 Switching Protocols: the target wants another protocol than HTTP/1.1" };
+  // Interim answers have no body either; the caller skips them.
+  if (isHead || status === 204 || status === 304 || status < 200) return { status, framing: { kind: "none" }, close, bodyStart };
+  if (te) {
+    if (http10) return { kind: "malformed-response", error: "an HTTP/1.0 answer with Transfer-Encoding (faulty framing, RFC 9112 §6.1)" };
+    // Transfer-Encoding overrides Content-Length; a message with both is not trusted with the connection after it.
+    return {
+      status,
+      framing: chunkedLast ? { kind: "chunked" } : { kind: "close" },
+      close: close || length >= 0 || lengthError !== undefined || !chunkedLast,
+      bodyStart,
+    };
+  }
+  if (lengthError !== undefined) return { kind: "malformed-response", error: lengthError };
+  if (length > MAX_BODY) return { kind: "malformed-response", error: `a body of ${length} bytes` };
+  if (length >= 0) return { status, framing: { kind: "length", length }, close, bodyStart };
+  return { status, framing: { kind: "close" }, close: true, bodyStart };
+}
+
+/** A chunked body from `start`: its bytes and where the message ends, or whether more bytes are needed. */
+function dechunk(buf: Buffer, start: number): { body: Buffer; end: number } | "incomplete" | string {
+  const parts: Buffer[] = [];
+  let at = start;
+  for (;;) {
+    const eol = buf.indexOf(CRLF, at);
+    if (eol < 0) return buf.length - at > 1024 ? "a chunk-size line of more than 1 KiB" : "incomplete";
+    // chunk-size is 1*HEXDIG, then optional whitespace and extensions after ';'.
+    let size = 0;
+    let i = at;
+    for (; i < eol; i++) {
+      const c = buf[i]!;
+      const d = c >= 48 && c <= 57 ? c - 48 : (c | 0x20) >= 97 && (c | 0x20) <= 102 ? (c | 0x20) - 87 : -1;
+      if (d < 0) break;
+      size = size * 16 + d;
+      if (size > MAX_BODY) return "a chunk of more than 16 MiB";
+    }
+    if (i === at) return `a malformed chunk size: ${JSON.stringify(buf.toString("latin1", at, Math.min(eol, at + 40)))}`;
+    while (i < eol && isOws(buf[i]!)) i++;
+    if (i < eol && buf[i] !== 59) return `a malformed chunk size: ${JSON.stringify(buf.toString("latin1", at, Math.min(eol, at + 40)))}`;
+    if (size === 0) {
+      // The trailer section: field lines, then an empty line.
+      if (buf.length < eol + 4) return "incomplete";
+      if (buf[eol + 2] === CR && buf[eol + 3] === LF) return { body: parts.length === 1 ? parts[0]! : Buffer.concat(parts), end: eol + 4 };
+      const end = buf.indexOf(HEADER_END, eol);
+      if (end < 0) return buf.length - eol > MAX_HEAD ? "trailers of more than 64 KiB" : "incomplete";
+      return { body: parts.length === 1 ? parts[0]! : Buffer.concat(parts), end: end + 4 };
+    }
+    if (buf.length < eol + 2 + size + 2) return "incomplete";
+    if (buf[eol + 2 + size] !== CR || buf[eol + 3 + size] !== LF) return "a chunk not followed by CRLF";
+    parts.push(buf.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
+}
+
+/**
+ * One connection's answers, one at a time: `push` bytes as they arrive, `end` when the connection closes. After an
+ * answer, `reset` for the next request (its method decides whether a body follows).
+ */
+export class ResponseParser {
+  private buf: Buffer | undefined;
+  private head: Head | undefined;
+  private headText: string | undefined;
+  private isHead = false;
+
+  /** keepHead: hand the final answer's head text with it (a profile that reads a header needs it). */
+  constructor(private readonly keepHead = false) {}
+
+  /** Expects the answer to a new request; `method` HEAD has no body. */
+  reset(method = "POST"): void {
+    this.buf = undefined;
+    this.head = undefined;
+    this.headText = undefined;
+    this.isHead = method === "HEAD";
+  }
+
+  /** Bytes held for an answer that is not complete yet (the caller copies them out of a reused read buffer). */
+  get held(): Buffer | undefined {
+    return this.buf;
+  }
+
+  set held(buf: Buffer | undefined) {
+    this.buf = buf;
+  }
+
+  /** Adds bytes; an answer when one is complete (`extra` bytes after it), an error, or undefined for more. */
+  push(chunk: Buffer): ParseStep {
+    this.buf = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
+    return this.step(false);
+  }
+
+  /** The connection ended: a close-delimited answer is complete; anything else still in the making is an error. */
+  end(): ParseStep {
+    return this.step(true);
+  }
+
+  private step(ended: boolean): ParseStep {
+    for (;;) {
+      const buf = this.buf;
+      if (!buf) return ended ? { kind: "connection-error", error: "the connection closed before an answer" } : undefined;
+      if (!this.head) {
+        const end = buf.indexOf(HEADER_END);
+        if (end < 0) {
+          if (buf.length > MAX_HEAD) return { kind: "malformed-response", error: "a response head of more than 64 KiB" };
+          if (ended) return { kind: "connection-error", error: "the connection closed in the middle of an answer's head" };
+          return undefined;
+        }
+        const head = parseHead(buf, end, this.isHead);
+        if ("error" in head) return head;
+        if (head.status < 200) {
+          // An interim answer: dropped with its head, and the final one read from what follows.
+          this.buf = buf.length > head.bodyStart ? buf.subarray(head.bodyStart) : undefined;
+          continue;
+        }
+        this.head = head;
+        if (this.keepHead) this.headText = buf.toString("latin1", 0, end);
+      }
+      const { status, framing, close, bodyStart } = this.head;
+      switch (framing.kind) {
+        case "none":
+          return this.done(status, buf.subarray(bodyStart, bodyStart), close, buf.length - bodyStart);
+        case "length": {
+          const end = bodyStart + framing.length;
+          if (buf.length < end) return ended ? { kind: "connection-error", error: "the connection closed before the answer's Content-Length" } : undefined;
+          return this.done(status, buf.subarray(bodyStart, end), close, buf.length - end);
+        }
+        case "chunked": {
+          const body = dechunk(buf, bodyStart);
+          if (body === "incomplete") return ended ? { kind: "connection-error", error: "the connection closed in the middle of a chunked body" } : undefined;
+          if (typeof body === "string") return { kind: "malformed-response", error: body };
+          return this.done(status, body.body, close, buf.length - body.end);
+        }
+        case "close":
+          if (buf.length - bodyStart > MAX_BODY) return { kind: "malformed-response", error: "a body of more than 16 MiB" };
+          return ended ? this.done(status, buf.subarray(bodyStart), true, 0) : undefined;
+      }
+    }
+  }
+
+  private done(status: number, body: Buffer, close: boolean, extra: number): ParseStep {
+    const head = this.headText;
+    this.buf = undefined;
+    this.head = undefined;
+    this.headText = undefined;
+    return { done: head === undefined ? { status, body, close } : { status, body, close, head }, extra };
+  }
+}
