@@ -347,6 +347,13 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     default: String(DEFAULT_SERVER_SETTINGS.maxConnections),
     scenario: false,
   },
+  {
+    key: "lockNamespace",
+    flags: "--lock-namespace <name>",
+    help: "where the Redis and etcd lock keys go: every server on one store must share it (or REGBENCH_LOCK_NAMESPACE, or lockNamespace in --secrets-file)",
+    default: "derived from the store (host, port, database, schema; a SQLite file's path), so servers on one store agree",
+    scenario: false,
+  },
   { key: "fault", flags: "--fault <spec>", help: "inject pause:P:MS into the server's registrations, repeatable", repeatable: true, scenario: false },
   {
     key: "serverWarmup",

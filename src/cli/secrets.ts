@@ -6,6 +6,8 @@ export interface Secrets {
   readonly projects: readonly { readonly id: string; readonly key: string }[];
   readonly serverKey: string | undefined;
   readonly auditToken: string | undefined;
+  /** `regbench serve`'s lock namespace, when given (see locks/namespace.ts); not a secret, but shared the same way. */
+  readonly lockNamespace?: string | undefined;
 }
 
 /** The `--secrets-file` format, which `regbench serve` also writes. */
@@ -13,6 +15,7 @@ export interface SecretsFile {
   readonly projects?: readonly { readonly id: string; readonly key: string }[];
   readonly serverKey?: string;
   readonly auditToken?: string;
+  readonly lockNamespace?: string;
 }
 
 /** Parses `ID:KEY` (a `--project` value or one entry of REGBENCH_PROJECTS). */
@@ -47,12 +50,13 @@ export function readSecretsFile(path: string): SecretsFile {
     (file.projects === undefined ||
       (Array.isArray(file.projects) && file.projects.every((p) => typeof p?.id === "string" && p.id !== "" && typeof p?.key === "string" && p.key !== ""))) &&
     (file.serverKey === undefined || typeof file.serverKey === "string") &&
-    (file.auditToken === undefined || typeof file.auditToken === "string");
+    (file.auditToken === undefined || typeof file.auditToken === "string") &&
+    (file.lockNamespace === undefined || typeof file.lockNamespace === "string");
   if (!ok)
     throw new UsageError(
       "--secrets-file",
       `${path} is not a secrets file`,
-      'Its shape: {"projects": [{"id": "p", "key": "…"}], "serverKey": "64 hex digits", "auditToken": "…"}, every field optional.',
+      'Its shape: {"projects": [{"id": "p", "key": "…"}], "serverKey": "64 hex digits", "auditToken": "…", "lockNamespace": "…"}, every field optional.',
     );
   return file;
 }
@@ -60,7 +64,8 @@ export function readSecretsFile(path: string): SecretsFile {
 /**
  * Resolves the secrets from, in order of precedence, the command line (`--project`, `--server-key`,
  * `--audit-token`: visible to other users in `ps`), `--secrets-file`, and the environment (REGBENCH_PROJECTS as
- * `ID:KEY,ID:KEY`, REGBENCH_SERVER_KEY, REGBENCH_AUDIT_TOKEN), which keep them off the command line.
+ * `ID:KEY,ID:KEY`, REGBENCH_SERVER_KEY, REGBENCH_AUDIT_TOKEN), which keep them off the command line. The lock
+ * namespace of `serve` comes the same way (`--lock-namespace`, the file's `lockNamespace`, REGBENCH_LOCK_NAMESPACE).
  */
 export function resolveSecrets(options: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv): Secrets & { readonly onCommandLine: readonly string[] } {
   const file: SecretsFile = options.secretsFile !== undefined ? readSecretsFile(String(options.secretsFile)) : {};
@@ -81,6 +86,7 @@ export function resolveSecrets(options: Readonly<Record<string, unknown>>, env: 
     projects: flagProjects.length ? flagProjects : file.projects?.length ? file.projects : envProjects,
     serverKey: pick(options.serverKey, file.serverKey, env.REGBENCH_SERVER_KEY),
     auditToken: pick(options.auditToken, file.auditToken, env.REGBENCH_AUDIT_TOKEN),
+    lockNamespace: pick(options.lockNamespace, file.lockNamespace, env.REGBENCH_LOCK_NAMESPACE),
     onCommandLine,
   };
 }

@@ -41,7 +41,7 @@ function embeddedSpec(
     projects: workload.projects.map((p) => ({ id: p.id, cidr: p.cidr, key: p.key })),
     serverKey: serverKey.toString("hex"),
     auditToken,
-    keyPrefix: workload.prefix,
+    locks: { runPrefix: workload.prefix },
     warmup: config.http.serverWarmup,
     // The load generator's own connections must fit.
     maxConnections: Math.max(DEFAULT_SERVER_SETTINGS.maxConnections, config.workload.concurrency + 64),
