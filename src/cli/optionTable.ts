@@ -225,6 +225,31 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     scenario: false,
   },
   {
+    key: "run",
+    flags: "--run <id>",
+    help: "with --target: the ID of a run several agents share; every ID sent starts with it, and regbench merge audits the run once",
+    scenario: false,
+  },
+  {
+    key: "agent",
+    flags: "--agent <i/n>",
+    help: "with --run: this is agent I of N (0-based); it sends its disjoint share of -n, -c and --rate",
+    default: "0/1",
+    scenario: false,
+  },
+  {
+    key: "agents",
+    flags: "--agents <n>",
+    help: "with --run: N agents, this one's index from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job sets it)",
+    scenario: false,
+  },
+  {
+    key: "startAt",
+    flags: "--start-at <time>",
+    help: "with --target: start the load at this instant, ISO 8601 (2026-12-01T20:00:00Z) or epoch ms, so agents' windows line up",
+    scenario: false,
+  },
+  {
     key: "timeout",
     flags: "--timeout <duration>",
     help: "HTTP runs: a request without a complete answer after this long fails as timeout",

@@ -20,6 +20,22 @@ import type { RunEvent } from "./recorder.js";
 /** How long the audit rows may take to come back, at most, however long `--timeout` is. */
 const AUDIT_TIMEOUT_MS = 30_000;
 
+/** Waits until `at` (epoch ms), or until `signal` aborts; returns how late the wait began past `at` (0 if early). */
+async function waitUntil(at: number, signal: AbortSignal | undefined): Promise<number> {
+  const ms = at - Date.now();
+  if (ms <= 0) return -ms;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+  return 0;
+}
+
 /** The spec of the server process started for one strategy: a fresh store, placed as an in-process run's would be. */
 function embeddedSpec(
   config: RunConfig,
@@ -65,7 +81,9 @@ export async function runHttp(
   const name = strategy ?? "target";
   emit({ type: "phase", phase: "setup" });
   const target = config.http.target;
-  const workload = new Workload(w, place.prefix, target ? config.http.projects : undefined);
+  // An agent of a run sends machines of its own (`RUN-aI-m…`) on the run's shared systems (`RUN-s…`).
+  const agent = config.http.agent;
+  const workload = new Workload(w, agent ? `${agent.run}-a${agent.index}` : place.prefix, target ? config.http.projects : undefined, agent?.run);
   const serverKey = target ? (config.http.serverKey ? Buffer.from(config.http.serverKey, "hex") : undefined) : newServerKey();
   const auditToken = target ? config.http.auditToken : randomBytes(24).toString("base64url");
   let server: EmbeddedServer | undefined;
@@ -95,12 +113,14 @@ export async function runHttp(
     // The load stops when the run is interrupted, or when the server dies under it (the strategy then fails).
     const stops = [hooks.signal, server?.gone].filter((s): s is AbortSignal => s !== undefined);
     const control = { signal: stops.length ? AbortSignal.any(stops) : undefined, drainMs: hooks.drainMs };
+    const lateMs = config.http.startAt !== undefined ? await waitUntil(config.http.startAt, control.signal) : 0;
     const { recorder, window, pacing } = await generateHttp(
       {
         url,
         client: { connections: w.concurrency, timeoutMs: config.http.timeoutMs, requireConfig: serverKey !== undefined },
         workload: w,
         prefix: workload.prefix,
+        ...(agent ? { systemPrefix: agent.run } : {}),
         projects: workload.projects.map((p) => ({ id: p.id, key: p.key })),
         serverKey: serverKey?.toString("hex"),
         progressEveryMs: hooks.progressEveryMs ?? 100,
@@ -124,12 +144,22 @@ export async function runHttp(
     if (died) throw new CannotRunError(name, "worker", `the server ${died} during the measurement`);
 
     emit({ type: "phase", phase: "audit" });
-    const rows = await fetchAuditRows(
+    // An agent reads the run's rows: its own machines, and the systems every agent of the run shares.
+    const fetched = await fetchAuditRows(
       { url, token: auditToken, timeoutMs: Math.min(AUDIT_TIMEOUT_MS, Math.max(config.http.timeoutMs, 2000)) },
-      workload.prefix,
+      agent ? agent.run : workload.prefix,
     );
+    const own = `${workload.prefix}-`;
+    const rows =
+      agent && typeof fetched !== "string" ? { systems: fetched.systems, machines: fetched.machines.filter((m) => m.machineId.startsWith(own)) } : fetched;
     let audit: AuditResult | null = null;
     const notes: string[] = [];
+    if (agent && agent.of > 1)
+      notes.push(
+        `agent ${agent.index}/${agent.of} of run ${agent.run}: duplicate systems counted over the run's shared systems as of this agent's audit (others may still be writing); regbench merge --target audits every agent once`,
+      );
+    if (lateMs > 1000)
+      notes.push(`the load started ${(lateMs / 1000).toFixed(1)} s after --start-at (this agent was ready late): its window does not line up with the others'`);
     if (typeof rows === "string") {
       notes.push(`audit n/a: ${rows}`);
     } else {
@@ -153,6 +183,7 @@ export async function runHttp(
       resends: workload.resends,
       notes,
       run: workload.prefix,
+      ...(agent ? { agent: { run: agent.run, index: agent.index, of: agent.of } } : {}),
       ...(pacing && w.rate ? { pacing: { targetRate: w.rate, achievedRate: pacing.achievedRate, late: pacing.late } } : {}),
     };
   } finally {

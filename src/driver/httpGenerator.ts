@@ -13,6 +13,8 @@ export interface GeneratorSpec {
   readonly client: HttpClientSettings;
   readonly workload: WorkloadConfig;
   readonly prefix: string;
+  /** The agents of one run share its systems: their systemUUIDs start with the run's ID (undefined: `prefix`). */
+  readonly systemPrefix?: string;
   readonly projects: readonly { readonly id: string; readonly key: string }[];
   readonly serverKey: string | undefined;
   readonly share: Share;
@@ -138,7 +140,7 @@ export async function generateHere(
   emit: (event: RunEvent) => void,
   onMeasureStart: () => void,
 ): Promise<Generated & { sent: number }> {
-  const workload = new Workload(spec.workload, spec.prefix, spec.projects);
+  const workload = new Workload(spec.workload, spec.prefix, spec.projects, spec.systemPrefix);
   // Plain http: the hand-written client (twice undici's pace for these exchanges); https: undici.
   const client = spec.url.startsWith("http:") ? rawHttpRegistration(spec.url, spec.client) : httpRegistration(spec.url, spec.client);
   const recorder = new Recorder(spec.serverKey ? Buffer.from(spec.serverKey, "hex") : undefined);

@@ -27,6 +27,7 @@ import {
   type Io,
 } from "../shared.js";
 import { resolveSecrets } from "../secrets.js";
+import { resolveAgentIndex } from "../agentOptions.js";
 import { SIGNAL_EXIT, trapSignals } from "../signals.js";
 
 /** One line per finished strategy, for logs that are not a terminal (CI): a long run is never silent for minutes. */
@@ -87,6 +88,7 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
     io.stdout.write(`${renderStrategies()}\n`);
     return EXIT.ok;
   }
+  options = resolveAgentIndex(options, io.env);
   const secrets = options.target !== undefined ? resolveSecrets(options, io.env) : undefined;
   const config = buildRunConfig(options, secrets);
   if (secrets?.onCommandLine.length) {
