@@ -280,7 +280,18 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: "runs", flags: "--runs <r>", help: "measure each strategy R times, interleaved; report mean ± standard error", default: "1", scenario: true },
   { key: "save", flags: "--no-save", help: "do not write the JSON result under results/", scenario: false },
   { key: "out", flags: "--out <dir>", help: "where the JSON result is saved", default: "results/", scenario: false },
-  { key: "exportMarkdown", flags: "--export-markdown <file>", help: "also write a Markdown report with Mermaid charts", scenario: false },
+  {
+    key: "exportMarkdown",
+    flags: "--export-markdown <file>",
+    help: "also write a Markdown report with Mermaid charts; when FILE is $GITHUB_STEP_SUMMARY it is appended to, not replaced",
+    scenario: false,
+  },
+  {
+    key: "summary",
+    flags: "--summary",
+    help: "GitHub Actions: append the Markdown report to the job summary ($GITHUB_STEP_SUMMARY), within its 1 MiB",
+    scenario: false,
+  },
   { key: "exportJson", flags: "--export-json <file>", help: "also write the JSON document to a file", scenario: false },
   {
     key: "exportHtml",

@@ -114,7 +114,7 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
         "Run the baseline's workload (strategy settings may differ), or save a new baseline.",
       );
   }
-  const outputs = Outputs.plan(options, config.scenario ?? config.strategies.join("-"));
+  const outputs = Outputs.plan(options, config.scenario ?? config.strategies.join("-"), io.env);
   const json = Boolean(options.json);
   const lines = !io.stderr.isTTY;
   const progress = new ProgressBar(io.stderr, io.stderr.isTTY ? (json ? "off" : "tty") : "lines");

@@ -243,6 +243,7 @@ function mergedConditions(first: RunConditions, reports: readonly RunReport[], a
     ...(total?.rate !== undefined ? { rate: total.rate } : {}),
     run: agents.run,
     agents: agents.of,
-    ...(reports.some((r) => r.config.workers !== first.workers) ? {} : { workers: first.workers }),
+    // Load-generator threads in all, over every agent.
+    ...(reports.every((r) => typeof r.config.workers === "number") ? { workers: reports.reduce((t, r) => t + (r.config.workers as number), 0) } : {}),
   };
 }
