@@ -8,12 +8,13 @@ import { fetchAuditRows, type AuditEndpoint } from "./remoteRows.js";
  * counted across generators (two agents can collide on one IP pool); lost registrations and unacknowledged rows were
  * counted by each agent against its own acknowledgements and are added. A string says why it cannot be taken.
  */
-export async function auditAcross(endpoint: AuditEndpoint, parts: readonly StrategyResult[]): Promise<AuditResult | string> {
+export async function auditAcross(endpoint: AuditEndpoint, parts: readonly StrategyResult[], run?: string): Promise<AuditResult | string> {
   const systems: AuditRows["systems"][number][] = [];
   const machines: AuditRows["machines"][number][] = [];
-  for (const part of parts) {
-    if (!part.run) return "a result without its run prefix cannot be audited again";
-    const rows = await fetchAuditRows(endpoint, part.run);
+  // The agents of one run (`run`): its rows once — their machines and the systems they share.
+  for (const prefix of run !== undefined ? [run] : parts.map((p) => p.run)) {
+    if (!prefix) return "a result without its run prefix cannot be audited again";
+    const rows = await fetchAuditRows(endpoint, prefix);
     if (typeof rows === "string") return rows;
     systems.push(...rows.systems);
     machines.push(...rows.machines);

@@ -25,6 +25,9 @@ export interface AuditResult {
 /** Acknowledged: added to a single row's address number (below 2^33: see addressNumber). */
 const ACKED = 2 ** 40;
 
+/** Where rows are fed one at a time: a RowAudit, or a filter in front of one (an agent keeps its own machines). */
+export type RowSink = Pick<RowAudit, "system" | "machine">;
+
 /**
  * The audit fed one row at a time, as a streamed source (a database cursor, pages of an endpoint) hands them over:
  * nothing of a row is kept but its identity and address (see auditRun), so a million rows never sit in memory as

@@ -2,7 +2,7 @@ import Database from "better-sqlite3";
 import mysql from "mysql2";
 import pg from "pg";
 import type { AuditQueries } from "../driver/profile/spec.js";
-import type { RowAudit } from "./audit.js";
+import type { RowSink } from "./audit.js";
 
 /** The service's own database, as `--audit-db` names it. */
 export type AuditDb =
@@ -56,7 +56,7 @@ const text = (v: unknown) => (v instanceof Buffer ? v.toString("utf8") : String(
 /** An address column may be `inet` (PostgreSQL prints a host as `10.0.0.2`, a network with its prefix). */
 const address = (v: unknown) => text(v).replace(/\/32$/, "");
 
-function feeder(audit: RowAudit, which: "systems" | "machines"): (row: Row) => void {
+function feeder(audit: RowSink, which: "systems" | "machines"): (row: Row) => void {
   const need = which === "systems" ? 2 : 3;
   return (row) => {
     if (row.length < need || row.slice(0, need).some((v) => v === null || v === undefined))
@@ -74,7 +74,7 @@ function feeder(audit: RowAudit, which: "systems" | "machines"): (row: Row) => v
  * in a read-only transaction (SQLite: a connection opened read-only) that is rolled back, each statement under
  * the profile's timeout. Returns undefined when every row was read, else why not (the audit is then n/a).
  */
-export async function readAuditDb(db: AuditDb, queries: AuditQueries, run: string, audit: RowAudit): Promise<string | undefined> {
+export async function readAuditDb(db: AuditDb, queries: AuditQueries, run: string, audit: RowSink): Promise<string | undefined> {
   try {
     if (db.kind === "postgres") await readPostgres(db.url, queries, run, audit);
     else if (db.kind === "mysql") await readMysql(db.url, queries, run, audit);
@@ -99,7 +99,7 @@ function explain(error: unknown): string {
   return e.message || String(error);
 }
 
-async function readPostgres(url: string, queries: AuditQueries, run: string, audit: RowAudit): Promise<void> {
+async function readPostgres(url: string, queries: AuditQueries, run: string, audit: RowSink): Promise<void> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: Math.min(queries.timeoutMs, 10_000) });
   client.on("error", () => {});
   await client.connect();
@@ -124,7 +124,7 @@ async function readPostgres(url: string, queries: AuditQueries, run: string, aud
   }
 }
 
-async function readMysql(url: string, queries: AuditQueries, run: string, audit: RowAudit): Promise<void> {
+async function readMysql(url: string, queries: AuditQueries, run: string, audit: RowSink): Promise<void> {
   const conn = mysql.createConnection({ uri: url, namedPlaceholders: true, connectTimeout: Math.min(queries.timeoutMs, 10_000) });
   conn.on("error", () => {});
   const q = (sql: string) =>
@@ -149,7 +149,7 @@ async function readMysql(url: string, queries: AuditQueries, run: string, audit:
   }
 }
 
-function readSqlite(path: string, queries: AuditQueries, run: string, audit: RowAudit): void {
+function readSqlite(path: string, queries: AuditQueries, run: string, audit: RowSink): void {
   // Read-only and never created: a wrong path is an error, not an empty new database.
   const db = new Database(path, { readonly: true, fileMustExist: true, timeout: queries.timeoutMs });
   try {

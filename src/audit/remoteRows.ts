@@ -1,5 +1,5 @@
 import type { AuditRows } from "../store/store.js";
-import type { RowAudit } from "./audit.js";
+import type { RowSink } from "./audit.js";
 
 /** How to reach a server's audit endpoint. */
 export interface AuditEndpoint {
@@ -55,7 +55,7 @@ export const REMOTE_PAGE_ROWS = 10_000;
  * audit over HTTP never holds the run's rows at once; a server that answers without `next` (one that does not
  * page) has sent them all in its one answer. Undefined when every row was read, else why not.
  */
-export async function readAuditPages(endpoint: AuditEndpoint, run: string, audit: RowAudit, limit = REMOTE_PAGE_ROWS): Promise<string | undefined> {
+export async function readAuditPages(endpoint: AuditEndpoint, run: string, audit: RowSink, limit = REMOTE_PAGE_ROWS): Promise<string | undefined> {
   let after: string | undefined;
   for (let pages = 0; ; pages++) {
     const page = await fetchRows(endpoint, `run=${encodeURIComponent(run)}&limit=${limit}${after ? `&after=${encodeURIComponent(after)}` : ""}`);

@@ -23,6 +23,7 @@ import { loadScenario, shippedScenarios } from "../workload/scenario.js";
 import type { Secrets } from "./secrets.js";
 import { loadProfile, ProfileError, shippedProfiles, type ProfileSpec } from "../driver/profile/spec.js";
 import { describeAuditDb, parseAuditDb, type AuditDb } from "../audit/auditDb.js";
+import { parseAgent, parseStartAt, shareOf } from "./agentOptions.js";
 
 const NO_SECRETS: Secrets = Object.freeze({ projects: [], serverKey: undefined, auditToken: undefined });
 
@@ -489,6 +490,36 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       `Use a larger pool, such as --cidr 10.0.0.0/8, or fewer requests.`,
     );
 
+  // Agents of one run: this one sends its share of -n, -c, --rate and the warmup; the totals are kept for the merge.
+  const agentOf = parseAgent(get("run"), get("agent"), target);
+  const startAt = has("startAt") ? parseStartAt(get("startAt")) : undefined;
+  if (startAt !== undefined && target === undefined)
+    throw new UsageError("--start-at", "applies to agents driving a --target", "Add --target URL, or drop --start-at.");
+  const runs = has("runs") ? integer("runs", get("runs"), 1, "--runs 3") : 1;
+  if (agentOf && runs > 1)
+    throw new UsageError(
+      "--runs",
+      "cannot be combined with --run: an agent sends its share of one run once",
+      "Drop --runs, and repeat the run with another --run ID.",
+    );
+  if (agentOf && concurrency < agentOf.of)
+    throw new UsageError(
+      "--concurrency (-c)",
+      `(${concurrency}) is less than the ${agentOf.of} agents: each needs a connection of its own`,
+      `Use -c ${agentOf.of} or more (the total over every agent).`,
+    );
+  if (agentOf && durationMs === undefined && !stagesParsed && requests < agentOf.of)
+    throw new UsageError(
+      "--requests (-n)",
+      `(${requests}) is less than the ${agentOf.of} agents`,
+      `Use -n ${agentOf.of} or more (the total over every agent).`,
+    );
+  const part = (total: number) => (agentOf ? shareOf(total, agentOf.index, agentOf.of) : total);
+  const stages = stagesParsed?.stages.map((s) => ({
+    durationMs: s.durationMs,
+    target: stagesParsed.of === "rate" ? s.target / (agentOf?.of ?? 1) : part(s.target),
+  }));
+
   return Object.freeze({
     strategies: Object.freeze(strategies),
     selection,
@@ -504,23 +535,32 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       auditToken,
       ...(profile ? { profile } : {}),
       ...(auditDb ? { auditDb: Object.freeze(auditDb) } : {}),
+      ...(agentOf
+        ? {
+            agent: Object.freeze({
+              ...agentOf,
+              total: Object.freeze({ requests, concurrency, warmup, ...(rate !== undefined ? { rate } : {}) }),
+            }),
+          }
+        : {}),
+      ...(startAt !== undefined ? { startAt } : {}),
     }),
     scenario,
     ...(scenarioThresholds.length ? { scenarioThresholds: Object.freeze([...scenarioThresholds]) } : {}),
     workload: Object.freeze({
-      requests,
-      concurrency: stagesParsed?.of === "concurrency" ? Math.max(...stagesParsed.stages.map((s) => s.target), 1) : concurrency,
-      warmup,
+      requests: part(requests),
+      concurrency: stagesParsed?.of === "concurrency" ? Math.max(...stages!.map((s) => s.target), 1) : part(concurrency),
+      warmup: part(warmup),
       systems,
       projects,
       resend,
       dbLatencyMs,
       seed,
       cidr: cidr.text,
-      ...(rate !== undefined ? { rate } : {}),
+      ...(rate !== undefined ? { rate: rate / (agentOf?.of ?? 1) } : {}),
       ...(warmupMs !== undefined ? { warmupMs } : {}),
       ...(durationMs !== undefined ? { durationMs } : {}),
-      ...(stagesParsed ? { stages: Object.freeze(stagesParsed.stages), stagesOf: stagesParsed.of } : {}),
+      ...(stagesParsed ? { stages: Object.freeze(stages!), stagesOf: stagesParsed.of } : {}),
     }),
     strategy: Object.freeze({ lockKey: lockKeyText as LockKeyMode | undefined, lockTimeoutMs, shards, retries, lockNesting }),
     store: Object.freeze(storeSpec),
@@ -528,7 +568,7 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
     redis: Object.freeze({ urls: urls === "auto" ? urls : Object.freeze(urls), ttlMs, waitMs, watchdog, lockBatch }),
     etcd: Object.freeze({ urls: etcdUrls === "auto" ? etcdUrls : Object.freeze(etcdUrls), autoMembers }),
     faults: Object.freeze(faults),
-    runs: has("runs") ? integer("runs", get("runs"), 1, "--runs 3") : 1,
+    runs,
   });
 }
 
@@ -570,5 +610,9 @@ export function describeConfig(config: RunConfig): RunConditions {
       : {}),
     faults: config.faults.map(describeFault),
     runs: config.runs,
+    ...(config.http.agent
+      ? { run: config.http.agent.run, agent: `${config.http.agent.index}/${config.http.agent.of}`, runTotal: config.http.agent.total }
+      : {}),
+    ...(config.http.startAt !== undefined ? { startAt: new Date(config.http.startAt).toISOString() } : {}),
   };
 }

@@ -1,5 +1,18 @@
-import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import {
+  accessSync,
+  appendFileSync,
+  closeSync,
+  constants,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { EXPORTERS } from "../report/exporters/registry.js";
 import type { RunReport } from "../report/result.js";
@@ -12,6 +25,53 @@ interface PlannedOutput {
   readonly format: string;
   /** A baseline is never written from an interrupted run. */
   readonly baseline: boolean;
+  /** GitHub Actions' job summary: the report is appended to what the job's other steps wrote, never replacing it. */
+  readonly append?: boolean;
+}
+
+/** What GitHub Actions accepts in one step's job summary: "the maximum size of a step summary is 1 MiB". */
+export const STEP_SUMMARY_LIMIT = 1024 * 1024;
+
+/** Whether two paths name one file (through symbolic links when it exists). */
+function sameFile(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return real(a) === real(b);
+}
+
+/**
+ * The Markdown block appended to a job summary that holds `used` bytes, kept under GitHub's 1 MiB: the whole report;
+ * else its header and table without the Mermaid charts; else one line saying where the report is; undefined when
+ * not even that fits.
+ */
+export function summaryBlock(markdown: string, used: number, limit = STEP_SUMMARY_LIMIT): string | undefined {
+  const room = limit - used;
+  const fits = (text: string) => Buffer.byteLength(text) <= room;
+  const whole = `\n${markdown}`;
+  if (fits(whole)) return whole;
+  const charts = markdown.indexOf("```mermaid");
+  const compact = `\n${charts > 0 ? markdown.slice(0, charts).trimEnd() : ""}\n\n_regbench: charts left out — the job summary holds at most 1 MiB; the HTML report has them._\n`;
+  if (charts > 0 && fits(compact)) return compact;
+  const note = `\n_regbench: the report (${Math.ceil(Buffer.byteLength(markdown) / 1024)} KiB) would take the job summary past 1 MiB; see the exported files._\n`;
+  return fits(note) ? note : undefined;
+}
+
+/** Appends the report to a job summary (GITHUB_STEP_SUMMARY), within GitHub's limit; what was there stays. */
+function appendToSummary(path: string, markdown: string): void {
+  let used = 0;
+  try {
+    used = statSync(path).size;
+  } catch {
+    // No summary yet: the report starts it.
+  }
+  const block = summaryBlock(markdown, used);
+  if (block === undefined) throw new Error(`the job summary already holds ${used} bytes, GitHub's limit is ${STEP_SUMMARY_LIMIT}`);
+  appendFileSync(path, block);
 }
 
 /**
@@ -71,8 +131,20 @@ export class Outputs {
    * Plans `--export-*` files, the baseline to save, and the run's own JSON under `--out` (default `results/`)
    * unless `--no-save`. A path that could not be written is a UsageError naming its flag.
    */
-  static plan(options: Readonly<Record<string, unknown>>, saveName: string): Outputs {
+  static plan(options: Readonly<Record<string, unknown>>, saveName: string, env: NodeJS.ProcessEnv = {}): Outputs {
     const files: PlannedOutput[] = [];
+    // GitHub Actions' job summary is appended to, never replaced: by --summary, or an --export-markdown naming it.
+    const summary = env.GITHUB_STEP_SUMMARY || undefined;
+    if (options.summary === true) {
+      if (summary === undefined)
+        throw new UsageError(
+          "--summary",
+          "needs GITHUB_STEP_SUMMARY, which GitHub Actions sets in every step",
+          "Run it in a GitHub Actions step, or write the report to a file with --export-markdown FILE.",
+        );
+      checkWritable("--summary", summary);
+      files.push({ flag: "--summary", path: summary, format: "md", baseline: false, append: true });
+    }
     for (const [key, flag, format] of [
       ["exportMarkdown", "--export-markdown", "md"],
       ["exportJson", "--export-json", "json"],
@@ -83,7 +155,9 @@ export class Outputs {
       if (options[key] === undefined) continue;
       const path = String(options[key]);
       checkWritable(flag, path);
-      files.push({ flag, path, format, baseline: key === "saveBaseline" });
+      const append = format === "md" && summary !== undefined && sameFile(path, summary);
+      if (append && options.summary === true) continue;
+      files.push({ flag, path, format, baseline: key === "saveBaseline", ...(append ? { append } : {}) });
     }
     if (options.save !== false) {
       const dir = String(options.out ?? "results");
@@ -117,7 +191,8 @@ export class Outputs {
       if (f.baseline && report.interrupted) continue;
       if (scope === "saved-only" && f.flag !== "--out") continue;
       try {
-        writeAtomically(f.path, EXPORTERS[f.format]!.render(report));
+        if (f.append) appendToSummary(f.path, EXPORTERS[f.format]!.render(report));
+        else writeAtomically(f.path, EXPORTERS[f.format]!.render(report));
         written.push(f.path);
       } catch (error) {
         failed.push(`${f.flag} ${f.path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);

@@ -10,6 +10,8 @@ export interface Secrets {
   readonly auditDb?: string;
   /** The password of the audit database, when it came apart from the URL (secrets file, environment). */
   readonly auditDbPassword?: string;
+  /** `regbench serve`'s lock namespace, when given (see locks/namespace.ts); not a secret, but shared the same way. */
+  readonly lockNamespace?: string | undefined;
 }
 
 /** The `--secrets-file` format, which `regbench serve` also writes. */
@@ -19,6 +21,7 @@ export interface SecretsFile {
   readonly auditToken?: string;
   readonly auditDb?: string;
   readonly auditDbPassword?: string;
+  readonly lockNamespace?: string;
 }
 
 /** Parses `ID:KEY` (a `--project` value or one entry of REGBENCH_PROJECTS). */
@@ -55,12 +58,13 @@ export function readSecretsFile(path: string): SecretsFile {
     (file.serverKey === undefined || typeof file.serverKey === "string") &&
     (file.auditToken === undefined || typeof file.auditToken === "string") &&
     (file.auditDb === undefined || typeof file.auditDb === "string") &&
-    (file.auditDbPassword === undefined || typeof file.auditDbPassword === "string");
+    (file.auditDbPassword === undefined || typeof file.auditDbPassword === "string") &&
+    (file.lockNamespace === undefined || typeof file.lockNamespace === "string");
   if (!ok)
     throw new UsageError(
       "--secrets-file",
       `${path} is not a secrets file`,
-      'Its shape: {"projects": [{"id": "p", "key": "…"}], "serverKey": "64 hex digits", "auditToken": "…", "auditDb": "postgres://…", "auditDbPassword": "…"}, every field optional.',
+      'Its shape: {"projects": [{"id": "p", "key": "…"}], "serverKey": "64 hex digits", "auditToken": "…", "auditDb": "postgres://…", "auditDbPassword": "…", "lockNamespace": "…"}, every field optional.',
     );
   return file;
 }
@@ -68,7 +72,8 @@ export function readSecretsFile(path: string): SecretsFile {
 /**
  * Resolves the secrets from, in order of precedence, the command line (`--project`, `--server-key`,
  * `--audit-token`: visible to other users in `ps`), `--secrets-file`, and the environment (REGBENCH_PROJECTS as
- * `ID:KEY,ID:KEY`, REGBENCH_SERVER_KEY, REGBENCH_AUDIT_TOKEN), which keep them off the command line.
+ * `ID:KEY,ID:KEY`, REGBENCH_SERVER_KEY, REGBENCH_AUDIT_TOKEN), which keep them off the command line. The lock
+ * namespace of `serve` comes the same way (`--lock-namespace`, the file's `lockNamespace`, REGBENCH_LOCK_NAMESPACE).
  */
 export function resolveSecrets(options: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv): Secrets & { readonly onCommandLine: readonly string[] } {
   const file: SecretsFile = options.secretsFile !== undefined ? readSecretsFile(String(options.secretsFile)) : {};
@@ -93,6 +98,7 @@ export function resolveSecrets(options: Readonly<Record<string, unknown>>, env: 
     auditToken: pick(options.auditToken, file.auditToken, env.REGBENCH_AUDIT_TOKEN),
     auditDb: pick(options.auditDb, file.auditDb, env.REGBENCH_AUDIT_DB),
     ...(auditDbPassword !== undefined ? { auditDbPassword } : {}),
+    lockNamespace: pick(options.lockNamespace, file.lockNamespace, env.REGBENCH_LOCK_NAMESPACE),
     onCommandLine,
   };
 }

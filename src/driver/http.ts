@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { RowAudit, type AuditResult } from "../audit/audit.js";
+import { RowAudit, type AuditResult, type RowSink } from "../audit/audit.js";
 import { describeAuditDb, readAuditDb } from "../audit/auditDb.js";
 import { readAuditPages } from "../audit/remoteRows.js";
 import { newServerKey } from "../core/crypto.js";
@@ -20,6 +20,22 @@ import type { RunEvent } from "./recorder.js";
 
 /** How long the audit rows may take to come back, at most, however long `--timeout` is. */
 const AUDIT_TIMEOUT_MS = 30_000;
+
+/** Waits until `at` (epoch ms), or until `signal` aborts; returns how late the wait began past `at` (0 if early). */
+async function waitUntil(at: number, signal: AbortSignal | undefined): Promise<number> {
+  const ms = at - Date.now();
+  if (ms <= 0) return -ms;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+  return 0;
+}
 
 /** The spec of the server process started for one strategy: a fresh store, placed as an in-process run's would be. */
 function embeddedSpec(
@@ -42,7 +58,7 @@ function embeddedSpec(
     projects: workload.projects.map((p) => ({ id: p.id, cidr: p.cidr, key: p.key })),
     serverKey: serverKey.toString("hex"),
     auditToken,
-    keyPrefix: workload.prefix,
+    locks: { runPrefix: workload.prefix },
     warmup: config.http.serverWarmup,
     // The load generator's own connections must fit.
     maxConnections: Math.max(DEFAULT_SERVER_SETTINGS.maxConnections, config.workload.concurrency + 64),
@@ -66,7 +82,9 @@ export async function runHttp(
   const name = strategy ?? "target";
   emit({ type: "phase", phase: "setup" });
   const target = config.http.target;
-  const workload = new Workload(w, place.prefix, target ? config.http.projects : undefined);
+  // An agent of a run sends machines of its own (`RUN-aI-m…`) on the run's shared systems (`RUN-s…`).
+  const agent = config.http.agent;
+  const workload = new Workload(w, agent ? `${agent.run}-a${agent.index}` : place.prefix, target ? config.http.projects : undefined, agent?.run);
   const profile = config.http.profile;
   // Only a sealed config is opened with the server key (the options refuse a key for any other check).
   const sealed = (profile?.config.check ?? "sealed") === "sealed";
@@ -99,12 +117,14 @@ export async function runHttp(
     // The load stops when the run is interrupted, or when the server dies under it (the strategy then fails).
     const stops = [hooks.signal, server?.gone].filter((s): s is AbortSignal => s !== undefined);
     const control = { signal: stops.length ? AbortSignal.any(stops) : undefined, drainMs: hooks.drainMs };
+    const lateMs = config.http.startAt !== undefined ? await waitUntil(config.http.startAt, control.signal) : 0;
     const { recorder, window, pacing } = await generateHttp(
       {
         url,
         client: { connections: w.concurrency, timeoutMs: config.http.timeoutMs, requireConfig: serverKey !== undefined },
         workload: w,
         prefix: workload.prefix,
+        ...(agent ? { systemPrefix: agent.run } : {}),
         projects: workload.projects.map((p) => ({ id: p.id, key: p.key })),
         serverKey: serverKey?.toString("hex"),
         ...(profile ? { profile } : {}),
@@ -131,12 +151,30 @@ export async function runHttp(
     emit({ type: "phase", phase: "audit" });
     let audit: AuditResult | null = null;
     const notes: string[] = [];
+    if (agent && agent.of > 1)
+      notes.push(
+        `agent ${agent.index}/${agent.of} of run ${agent.run}: duplicate systems counted over the run's shared systems as of this agent's audit (others may still be writing); regbench merge --target audits every agent once`,
+      );
+    if (lateMs > 1000)
+      notes.push(`the load started ${(lateMs / 1000).toFixed(1)} s after --start-at (this agent was ready late): its window does not line up with the others'`);
+    // An agent reads the run's rows: its own machines, and the systems every agent of the run shares.
+    const auditRun = agent ? agent.run : workload.prefix;
+    const own = `${workload.prefix}-`;
+    const sink = (rowAudit: RowAudit): RowSink =>
+      agent
+        ? {
+            system: (projectId, systemUuid) => rowAudit.system(projectId, systemUuid),
+            machine: (m) => {
+              if (m.machineId.startsWith(own)) rowAudit.machine(m);
+            },
+          }
+        : rowAudit;
     // The sources of the rows, in order: the service's own database, then the target's audit endpoint.
     const tried: string[] = [];
     const auditDb = config.http.auditDb;
     if (auditDb && profile?.audit) {
       const rowAudit = new RowAudit();
-      const failed = await readAuditDb(auditDb, profile.audit, workload.prefix, rowAudit);
+      const failed = await readAuditDb(auditDb, profile.audit, auditRun, sink(rowAudit));
       if (failed === undefined) audit = rowAudit.result(recorder.acks.entries((i) => workload.machineIdOf(i)));
       else tried.push(`--audit-db ${describeAuditDb(auditDb)}: ${failed}`);
     }
@@ -144,8 +182,8 @@ export async function runHttp(
       const rowAudit = new RowAudit();
       const failed = await readAuditPages(
         { url, token: auditToken, timeoutMs: Math.min(AUDIT_TIMEOUT_MS, Math.max(config.http.timeoutMs, 2000)) },
-        workload.prefix,
-        rowAudit,
+        auditRun,
+        sink(rowAudit),
       );
       if (failed !== undefined) {
         tried.push(failed);
@@ -173,6 +211,7 @@ export async function runHttp(
       resends: workload.resends,
       notes,
       run: workload.prefix,
+      ...(agent ? { agent: { run: agent.run, index: agent.index, of: agent.of } } : {}),
       ...(pacing && w.rate ? { pacing: { targetRate: w.rate, achievedRate: pacing.achievedRate, late: pacing.late } } : {}),
     };
   } finally {

@@ -17,6 +17,8 @@ export interface GeneratorSpec {
   readonly client: HttpClientSettings;
   readonly workload: WorkloadConfig;
   readonly prefix: string;
+  /** The agents of one run share its systems: their systemUUIDs start with the run's ID (undefined: `prefix`). */
+  readonly systemPrefix?: string;
   readonly projects: readonly { readonly id: string; readonly key: string }[];
   readonly serverKey: string | undefined;
   readonly share: Share;
@@ -145,7 +147,7 @@ export async function generateHere(
   emit: (event: RunEvent) => void,
   onMeasureStart: () => void,
 ): Promise<Generated & { sent: number }> {
-  const workload = new Workload(spec.workload, spec.prefix, spec.projects);
+  const workload = new Workload(spec.workload, spec.prefix, spec.projects, spec.systemPrefix);
   // Plain http: the hand-written client (twice undici's pace for these exchanges); https: undici.
   // The profile's templates are compiled here, once per thread.
   const profile = compileProfile(spec.profile ?? regbenchProfile(), spec.url, spec.prefix);

@@ -40,8 +40,11 @@ export interface ServeSpec {
   readonly serverKey: string;
   /** The bearer token of GET /v1/audit/rows. */
   readonly auditToken: string;
-  /** Redis keys of this server go under it. */
-  readonly keyPrefix: string;
+  /**
+   * Where the lock keys (Redis, etcd) go: under a run's own prefix (its embedded servers; the run deletes them), or
+   * under a lock namespace that every server on the store shares (`regbench serve`; left in place at stop).
+   */
+  readonly locks: { readonly runPrefix: string } | { readonly namespace: string };
   /** Warm the code paths on a scratch store before listening (see warmup.ts). */
   readonly warmup: boolean;
   /** Connections each instance accepts before it answers 503. */
@@ -122,7 +125,10 @@ export async function startInstance(spec: ServeSpec, port: number): Promise<{ po
     store,
     defaultServiceSettings(Buffer.from(spec.serverKey, "hex"), pause && pauseHook(pause, mulberry32(spec.run.workload.seed ^ process.pid))),
   );
-  const settings = strategySettingsFrom(spec.run, definition, spec.keyPrefix);
+  const settings =
+    "namespace" in spec.locks
+      ? strategySettingsFrom(spec.run, definition, "", spec.locks.namespace)
+      : strategySettingsFrom(spec.run, definition, spec.locks.runPrefix);
   if (spec.warmup) await warmUp(definition, settings, Buffer.from(spec.serverKey, "hex"));
   const strategy = definition.create(service, settings);
   const server = createRegistrationServer({

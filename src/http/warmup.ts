@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Agent, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { keyDigest } from "../core/crypto.js";
@@ -40,7 +41,15 @@ export async function warmUp(definition: StrategyDefinition, settings: StrategyS
   const key = "warmup-key";
   await store.createProject({ id: "warmup-p0", name: "warmup", cidr: "10.0.0.0/16", keyDigest: keyDigest(key), relayNodes: ["relay-1.warmup:3478"] });
   const service = new RegistrationService(store, defaultServiceSettings(serverKey));
-  const strategy = definition.create(service, { ...settings, redis: { ...settings.redis, keyPrefix: `${settings.redis.keyPrefix}warmup:` } });
+  // Lock keys of this warm-up only, removed after it: under a shared lock namespace, another server is taking real
+  // locks while this one warms up, and the warm-up's clean-up must not touch them.
+  const own = `warmup-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const strategy = definition.create(service, {
+    ...settings,
+    sharedLockKeys: false,
+    redis: { ...settings.redis, keyPrefix: `${settings.redis.keyPrefix}${own}:` },
+    etcd: { ...settings.etcd, keyPrefix: `${settings.etcd.keyPrefix}${own}/` },
+  });
   const server = createRegistrationServer({ strategy, store, strategyName: definition.name, auditToken: undefined, log: () => {} });
   const agent = new Agent({ keepAlive: true, maxSockets: SERVER_WARMUP.concurrency });
   try {

@@ -56,6 +56,8 @@ export class EtcdLock implements DistributedLock {
     private readonly urls: readonly string[],
     private readonly keyPrefix: string,
     readonly settings: EtcdLockSettings,
+    /** Delete every key under the prefix at close; false for a lock namespace other servers share. */
+    private readonly cleanUp = true,
   ) {}
 
   get nodes(): number {
@@ -231,13 +233,13 @@ export class EtcdLock implements DistributedLock {
   async close(): Promise<void> {
     // A client cut by the fault is replaced by a fresh one for the clean-up.
     const cleaner = this.cutOff ? createEtcdClient(this.urls) : this.client;
-    await deleteEtcdKeys(cleaner, this.keyPrefix).catch(() => undefined);
+    if (this.cleanUp) await deleteEtcdKeys(cleaner, this.keyPrefix).catch(() => undefined);
     cleaner.close();
     if (cleaner !== this.client) this.client.close();
   }
 }
 
-/** An etcd lock over the cluster at `urls`, its keys under `keyPrefix`. */
-export function etcdLock(urls: readonly string[], keyPrefix: string, settings: EtcdLockSettings): EtcdLock {
-  return new EtcdLock(createEtcdClient(urls), urls, keyPrefix, settings);
+/** An etcd lock over the cluster at `urls`, its keys under `keyPrefix` (deleted at close when `cleanUp`). */
+export function etcdLock(urls: readonly string[], keyPrefix: string, settings: EtcdLockSettings, cleanUp = true): EtcdLock {
+  return new EtcdLock(createEtcdClient(urls), urls, keyPrefix, settings, cleanUp);
 }

@@ -53,6 +53,8 @@ export interface StrategyResult {
   readonly noise?: Noise;
   /** The run prefix every ID of this result carries (for audits and merges). */
   readonly run?: string;
+  /** Set by `--run ID --agent I/N`: this result is agent I's share of run ID, which `regbench merge` completes. */
+  readonly agent?: { readonly run: string; readonly index: number; readonly of: number };
   /**
    * What happened each second of the measured window: successes, failures, p50/p99 of the successes (within 4%).
    * Absent in results of older versions.

@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Isolation, Placement, RunSite, StoreKind, StoreLocation, StoreSettings, StoreSpec } from "./kind.js";
 import { withLatency } from "./latency.js";
 import { memoryKind } from "./memory.js";
@@ -77,6 +77,29 @@ export async function removeStore(location: StoreLocation): Promise<void> {
 
 export function describeLocation(location: StoreLocation): string {
   return kindOf(location.kind).describeLocation(location);
+}
+
+/** Default ports, so that `postgres://h/db` and `postgres://h:5432/db` are one store. */
+const DEFAULT_PORTS: Readonly<Record<string, string>> = Object.freeze({ postgres: "5432", mysql: "3306" });
+
+/**
+ * One text per store that every process opening it computes alike, whoever connects: a server store's host, port,
+ * database and schema (no user, no password, no options); a SQLite file's real path. Two processes that reach one
+ * database under two host names compute two identities: they must be told one `--lock-namespace`.
+ */
+export function storeIdentity(location: StoreLocation): string {
+  if (location.kind === "memory") return "memory";
+  if (location.kind === "sqlite") {
+    let path = resolve(location.path);
+    try {
+      path = realpathSync(path);
+    } catch {
+      // Not created yet: its resolved path is what every process will open.
+    }
+    return `sqlite:${path}`;
+  }
+  const url = new URL(location.url);
+  return `${location.kind}://${url.hostname.toLowerCase()}:${url.port || DEFAULT_PORTS[location.kind]}${url.pathname}#${location.schema}`;
 }
 
 /** A store that is opened for one strategy's run and disposed of with it. */

@@ -8,12 +8,17 @@ function etcdStrategy(options: { name: string; protects: string; exposes: string
     backend: { kind: "etcd" },
     constraints: false,
     lock: (settings, fencing) =>
-      etcdLock(settings.etcd.urls, settings.etcd.keyPrefix, {
-        ttlMs: settings.redis.lock.ttlMs,
-        waitMs: settings.redis.lock.waitMs,
-        watchdog: settings.redis.lock.watchdog,
-        fencing,
-      }),
+      etcdLock(
+        settings.etcd.urls,
+        settings.etcd.keyPrefix,
+        {
+          ttlMs: settings.redis.lock.ttlMs,
+          waitMs: settings.redis.lock.waitMs,
+          watchdog: settings.redis.lock.watchdog,
+          fencing,
+        },
+        !settings.sharedLockKeys,
+      ),
   });
 }
 

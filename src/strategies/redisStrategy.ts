@@ -29,6 +29,7 @@ export function redisStrategy(options: RedisStrategyOptions): StrategyDefinition
         { ...settings.redis.lock, fencing, reentrant: options.reentrant ?? false },
         settings.redis.client,
         settings.random,
+        !settings.sharedLockKeys,
       ),
   });
 }

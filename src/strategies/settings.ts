@@ -2,8 +2,11 @@ import type { RunConfig } from "../workload/config.js";
 import { mulberry32 } from "../workload/prng.js";
 import { DEFAULT_STRATEGY_SETTINGS, type StrategyDefinition, type StrategySettings } from "./strategy.js";
 
-/** The settings one strategy runs with under a run's config; Redis keys go under the run's own prefix. */
-export function strategySettingsFrom(config: RunConfig, definition: StrategyDefinition, runPrefix: string): StrategySettings {
+/**
+ * The settings one strategy runs with under a run's config. Redis and etcd keys go under the run's own prefix, or,
+ * given a lock namespace (`regbench serve`), under that namespace, which every server on one store shares.
+ */
+export function strategySettingsFrom(config: RunConfig, definition: StrategyDefinition, runPrefix: string, lockNamespace?: string): StrategySettings {
   const urls = config.redis.urls === "auto" ? DEFAULT_STRATEGY_SETTINGS.redis.urls : config.redis.urls;
   return {
     ...DEFAULT_STRATEGY_SETTINGS,
@@ -15,12 +18,16 @@ export function strategySettingsFrom(config: RunConfig, definition: StrategyDefi
     redis: {
       ...DEFAULT_STRATEGY_SETTINGS.redis,
       urls,
-      keyPrefix: redisKeyPrefix(runPrefix),
+      keyPrefix: lockNamespace === undefined ? redisKeyPrefix(runPrefix) : `regbench:ns:${lockNamespace}:`,
       lock: { ...DEFAULT_STRATEGY_SETTINGS.redis.lock, ttlMs: config.redis.ttlMs, waitMs: config.redis.waitMs, watchdog: config.redis.watchdog },
       lockBatch: config.redis.lockBatch,
     },
-    etcd: { urls: config.etcd.urls === "auto" ? DEFAULT_STRATEGY_SETTINGS.etcd.urls : config.etcd.urls, keyPrefix: etcdKeyPrefix(runPrefix) },
+    etcd: {
+      urls: config.etcd.urls === "auto" ? DEFAULT_STRATEGY_SETTINGS.etcd.urls : config.etcd.urls,
+      keyPrefix: lockNamespace === undefined ? etcdKeyPrefix(runPrefix) : `regbench/ns/${lockNamespace}/`,
+    },
     lockNesting: config.strategy.lockNesting,
+    sharedLockKeys: lockNamespace !== undefined,
   };
 }
 

@@ -60,6 +60,11 @@ export interface StrategySettings {
    * calling a locked helper does. Reentrant locks nest by design; with this, every distributed lock does.
    */
   readonly lockNesting: boolean;
+  /**
+   * The Redis and etcd keys are under a lock namespace that other servers share (`regbench serve`): closing leaves
+   * them, since another server may hold a lock there now. False: they are this run's own, deleted at close.
+   */
+  readonly sharedLockKeys: boolean;
 }
 
 /** The seed's heuristic: 4 shards per core, between 16 and 64. */
@@ -82,6 +87,7 @@ export const DEFAULT_STRATEGY_SETTINGS: StrategySettings = Object.freeze({
   }),
   etcd: Object.freeze({ urls: Object.freeze(["http://127.0.0.1:2379"]), keyPrefix: "regbench/" }),
   lockNesting: false,
+  sharedLockKeys: false,
 });
 
 /** Numbers a strategy reports about itself (conflicts, retries, coalesced calls, per-shard counters…). */

@@ -65,6 +65,20 @@ export interface RedisOptions {
   readonly lockBatch: number;
 }
 
+/**
+ * One agent of a run that several load generators share (`--run ID --agent I/N`): it sends its disjoint share of the
+ * run (the workload above is that share); `regbench merge` puts the agents back together and audits once.
+ */
+export interface AgentOfRun {
+  /** The run's ID: machines are `ID-aI-m…`, systems `ID-s…`, shared by the agents. */
+  readonly run: string;
+  /** 0-based, as JOB_COMPLETION_INDEX is. */
+  readonly index: number;
+  readonly of: number;
+  /** The whole run's figures, of which the workload holds this agent's share. */
+  readonly total: { readonly requests: number; readonly concurrency: number; readonly rate?: number; readonly warmup: number };
+}
+
 /** How requests reach the core: in this process, or over HTTP to an embedded server or a target. */
 export interface HttpOptions {
   /** Load-generator threads sending the HTTP requests (worker_threads), their measurements merged exactly. */
@@ -87,6 +101,10 @@ export interface HttpOptions {
   readonly profile?: ProfileSpec;
   /** The service's own database, read for the audit with the profile's queries (`--audit-db`). Holds a password: never shown unmasked. */
   readonly auditDb?: AuditDb;
+  /** With --run / --agent: which agent of which run this is. */
+  readonly agent?: AgentOfRun;
+  /** `--start-at`: the load starts at this wall-clock instant (epoch ms), the same for every agent. */
+  readonly startAt?: number;
 }
 
 /** How the store is used: kept after the run or not, the connection pool, the isolation level (server stores). */

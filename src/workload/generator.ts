@@ -35,6 +35,8 @@ export class Workload {
     readonly config: WorkloadConfig,
     prefix = `rb${randomBytes(4).toString("hex")}`,
     given?: readonly { readonly id: string; readonly key: string }[],
+    /** Where systemUUIDs start: the run's ID for the agents of one run (they share its systems), else `prefix`. */
+    private readonly systemPrefix = prefix,
   ) {
     this.prefix = prefix;
     this.projects = given?.length
@@ -113,7 +115,7 @@ export class Workload {
     return {
       projectId: project.id,
       key: project.key,
-      systemUuid: `${this.prefix}-s${system}`,
+      systemUuid: `${this.systemPrefix}-s${system}`,
       systemName: `edge-system-${system}`,
       machineId: f >= WARMUP_BASE ? `${this.prefix}-w${f - WARMUP_BASE}` : `${this.prefix}-m${f}`,
       peerId: `peer-${mix.toString(16).padStart(8, "0")}`,

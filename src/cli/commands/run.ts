@@ -27,6 +27,7 @@ import {
   type Io,
 } from "../shared.js";
 import { resolveSecrets } from "../secrets.js";
+import { resolveAgentIndex } from "../agentOptions.js";
 import { SIGNAL_EXIT, trapSignals } from "../signals.js";
 
 /** One line per finished strategy, for logs that are not a terminal (CI): a long run is never silent for minutes. */
@@ -87,6 +88,7 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
     io.stdout.write(`${renderStrategies()}\n`);
     return EXIT.ok;
   }
+  options = resolveAgentIndex(options, io.env);
   const secrets = options.target !== undefined ? resolveSecrets(options, io.env) : undefined;
   const config = buildRunConfig(options, secrets);
   if (secrets?.onCommandLine.length) {
@@ -112,7 +114,7 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
         "Run the baseline's workload (strategy settings may differ), or save a new baseline.",
       );
   }
-  const outputs = Outputs.plan(options, config.scenario ?? config.strategies.join("-"));
+  const outputs = Outputs.plan(options, config.scenario ?? config.strategies.join("-"), io.env);
   const json = Boolean(options.json);
   const lines = !io.stderr.isTTY;
   const progress = new ProgressBar(io.stderr, io.stderr.isTTY ? (json ? "off" : "tty") : "lines");

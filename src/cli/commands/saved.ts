@@ -4,12 +4,13 @@ import { compareReports, renderComparisons, settingDifferences, workloadDifferen
 import { DEFAULT_MAX_ERROR_RATE } from "../../report/verdict.js";
 import { mergeAgents } from "../../report/aggregate.js";
 import { EXPORTERS } from "../../report/exporters/registry.js";
-import type { RunReport, StrategyResult } from "../../report/result.js";
+import type { RunConditions, RunReport, StrategyResult } from "../../report/result.js";
+import { describeMiss, evaluateThresholds } from "../../gate/thresholds.js";
 import { EXIT } from "../exitCodes.js";
 import { parseDurationMs, UsageError } from "../options.js";
 import { writeAtomically } from "../outputs.js";
 import { resolveSecrets } from "../secrets.js";
-import { boundOf, judged, loadReport, maxErrorRateOf, percentilesOf, type CommandContext, type Io } from "../shared.js";
+import { boundOf, judged, loadReport, maxErrorRateOf, parseThresholds, percentilesOf, type CommandContext, type Io } from "../shared.js";
 
 /** Defines `regbench report`. */
 export function defineReport(program: Command, { io, setExit }: CommandContext): void {
@@ -50,6 +51,10 @@ export function defineMerge(program: Command, { io, setExit, given }: CommandCon
     .option("--secrets-file <file>", "with --target: the secrets file regbench serve printed (for the audit token)")
     .option("--audit-token <token>", "with --target: the target's audit token (or REGBENCH_AUDIT_TOKEN)")
     .option("--timeout <duration>", "how long the audit rows may take (default: 10s)")
+    .option("--threshold <expr>", "a gate on the merged result, repeatable (as regbench run's); a miss exits 99", (v: string, p: string[] = []) => [...p, v])
+    .option("--fail-on-violations", "shorthand for --threshold violations==0")
+    .option("--baseline <file>", "compare the merged TPS and p99 with a saved baseline of the same workload; a regression exits 99")
+    .option("--max-regression <pct>", "how much worse than the baseline counts as a regression (default: 10%)")
     .action(async (files: string[], options: Record<string, unknown>, command: Command) => {
       setExit(await mergeCommand(files, given(options, command), io));
     });
@@ -113,6 +118,9 @@ export function compareCommand(oldPath: string, newPath: string, options: Record
  */
 export async function mergeCommand(files: string[], options: Record<string, unknown>, io: Io): Promise<number> {
   const reports = files.map((f) => loadReport(f, "FILE"));
+  const agents = checkAgents(files, reports);
+  const bound = boundOf(options);
+  const baseline = options.baseline === undefined ? undefined : loadReport(String(options.baseline), "--baseline");
   const timeoutMs = options.timeout === undefined ? 10_000 : parseDurationMs(String(options.timeout));
   if (timeoutMs === undefined || timeoutMs <= 0)
     throw new UsageError("--timeout", `must be a duration above 0 (got ${String(options.timeout)})`, "For example: --timeout 10s.");
@@ -125,7 +133,7 @@ export async function mergeCommand(files: string[], options: Record<string, unkn
     const parts = reports.flatMap((r) => r.results.filter((x) => x.strategy === name));
     let merged = mergeAgents(parts);
     if (options.target !== undefined) {
-      const audit = await auditAcross({ url: String(options.target), token, timeoutMs }, parts);
+      const audit = await auditAcross({ url: String(options.target), token, timeoutMs }, parts, agents?.run);
       if (typeof audit === "string") {
         notes.push(`${name}: audit n/a: ${audit}`);
         merged = { ...merged, audit: null };
@@ -138,10 +146,104 @@ export async function mergeCommand(files: string[], options: Record<string, unkn
     results.push(merged);
   }
   const first = reports[0]!;
-  const bound = typeof first.config.maxErrorRate === "number" ? first.config.maxErrorRate : DEFAULT_MAX_ERROR_RATE;
-  const report: RunReport = judged({ ...first, results, notes: [...new Set([...reports.flatMap((r) => r.notes), ...notes])] }, bound);
+  const maxErrorRate = typeof first.config.maxErrorRate === "number" ? first.config.maxErrorRate : DEFAULT_MAX_ERROR_RATE;
+  // The agents of one run are that run: its totals, not agent 0's share, describe the merged result.
+  const config = agents ? mergedConditions(first.config, reports, agents) : first.config;
+  const thresholds = parseThresholds(options, { strategies: names });
+  const checked = evaluateThresholds(thresholds, results);
+  // Each agent's own count of the shared systems is superseded by the audit taken here once over the run.
+  const superseded = (note: string) =>
+    agents !== undefined && options.target !== undefined && note.startsWith("agent ") && note.includes(": duplicate systems counted");
+  const report: RunReport = judged(
+    {
+      ...first,
+      config,
+      results: results.map((r) => ({ ...r, notes: r.notes.filter((n) => !superseded(n)) })),
+      notes: [...new Set([...reports.flatMap((r) => r.notes), ...notes])].filter((n) => !superseded(n)),
+      ...(checked.length
+        ? {
+            thresholds: checked.map((t) => ({
+              expression: t.threshold.source,
+              strategy: t.strategy,
+              passed: t.passed,
+              measured: t.measured,
+              detail: describeMiss(t),
+            })),
+          }
+        : {}),
+    },
+    maxErrorRate,
+  );
+  if (baseline) {
+    const differences = workloadDifferences(baseline, report);
+    if (differences.length)
+      throw new UsageError("--baseline", `was measured on another workload: ${differences.join("; ")}`, "Merge against a baseline of the same workload.");
+  }
+  const comparisons = baseline ? compareReports(baseline, report, bound) : [];
   const text = EXPORTERS.json!.render(report);
   if (options.out !== undefined) writeAtomically(String(options.out), text);
   else io.stdout.write(text);
-  return EXIT.ok;
+  const failedThresholds = (report.thresholds ?? []).filter((t) => !t.passed);
+  const regressed = comparisons.filter((c) => c.verdict === "regressed");
+  if (comparisons.length) io.stderr.write(`${renderComparisons(comparisons, bound)}\n`);
+  for (const t of failedThresholds) io.stderr.write(`regbench: threshold failed: ${t.strategy}: ${t.expression} — ${t.detail}\n`);
+  for (const c of regressed) io.stderr.write(`regbench: ${c.strategy} regressed against the baseline\n`);
+  return failedThresholds.length || regressed.length ? EXIT.gate : EXIT.ok;
+}
+
+/**
+ * The agents of one run, checked before anything is merged: every file an agent of the same run (same ID, same N),
+ * each index once, none missing. Undefined when no file is an agent's (generators started by hand: merged as given).
+ */
+function checkAgents(files: readonly string[], reports: readonly RunReport[]): { run: string; of: number } | undefined {
+  const agentOf = (r: RunReport) => r.results.find((x) => x.agent)?.agent;
+  const firstAgent = reports.findIndex((r) => agentOf(r) !== undefined);
+  if (firstAgent < 0) return undefined;
+  const { run, of } = agentOf(reports[firstAgent]!)!;
+  const seen = new Map<number, string>();
+  reports.forEach((r, i) => {
+    const agent = agentOf(r);
+    if (!agent)
+      throw new UsageError(
+        "merge",
+        `${files[i]} is not an agent's result, but ${files[firstAgent]} is agent of run ${run}`,
+        "Merge the agents of one run only.",
+      );
+    if (agent.run !== run || agent.of !== of)
+      throw new UsageError(
+        "merge",
+        `${files[i]} is agent ${agent.index}/${agent.of} of run ${agent.run}, ${files[firstAgent]} of run ${run} (${of} agents)`,
+        "Merge the agents of one run only: the same --run and the same N on every agent.",
+      );
+    if (seen.has(agent.index))
+      throw new UsageError(
+        "merge",
+        `${files[i]} and ${seen.get(agent.index)} are both agent ${agent.index}/${of} of run ${run}`,
+        "Pass each agent's result once.",
+      );
+    seen.set(agent.index, files[i]!);
+  });
+  const missing = Array.from({ length: of }, (_, i) => i).filter((i) => !seen.has(i));
+  if (missing.length)
+    throw new UsageError(
+      "merge",
+      `is missing agent${missing.length > 1 ? "s" : ""} ${missing.join(", ")} of run ${run} (${of} agents; ${seen.size} given)`,
+      "Pass every agent's result: a run's audit and totals need all of them (rerun the run if an agent failed).",
+    );
+  return { run, of };
+}
+
+/** The merged run's conditions: the totals every agent recorded, its agents counted, no agent's own index. */
+function mergedConditions(first: RunConditions, reports: readonly RunReport[], agents: { run: string; of: number }): RunConditions {
+  const total = first.runTotal as { requests?: number; concurrency?: number; rate?: number; warmup?: number } | undefined;
+  const { agent: _a, runTotal: _t, ...rest } = first;
+  return {
+    ...rest,
+    ...(total ? { requests: first.requests === null ? null : total.requests, concurrency: total.concurrency, warmup: total.warmup } : {}),
+    ...(total?.rate !== undefined ? { rate: total.rate } : {}),
+    run: agents.run,
+    agents: agents.of,
+    // Load-generator threads in all, over every agent.
+    ...(reports.every((r) => typeof r.config.workers === "number") ? { workers: reports.reduce((t, r) => t + (r.config.workers as number), 0) } : {}),
+  };
 }

@@ -7,7 +7,8 @@ import { prepareLockServices } from "../../driver/preflight.js";
 import { CannotRunError } from "../../driver/errors.js";
 import { serve } from "../../http/serve.js";
 import { DEFAULT_SERVER_SETTINGS } from "../../http/server.js";
-import { describeLocation, placeForServe, probeStore, removeStore } from "../../store/registry.js";
+import { checkLockNamespace, derivedLockNamespace } from "../../locks/namespace.js";
+import { describeLocation, placeForServe, probeStore, removeStore, storeIdentity } from "../../store/registry.js";
 import { makeTempDir } from "../../store/tempDir.js";
 import { EXIT } from "../exitCodes.js";
 import { buildRunConfig, UsageError } from "../options.js";
@@ -57,7 +58,18 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
   const secretsPath = options.secretsFile === undefined ? undefined : String(options.secretsFile);
   const writeSecretsTo = secretsPath !== undefined && !existsSync(secretsPath) ? secretsPath : undefined;
   const secrets = resolveSecrets(writeSecretsTo ? { ...options, secretsFile: undefined } : options, io.env);
-  const { project: _p, port: _port, host: _host, serverKey: _k, auditToken: _t, secretsFile: _f, maxConnections: _m, ...rest } = options;
+  const givenNamespace = secrets.lockNamespace;
+  if (givenNamespace !== undefined) {
+    const problem = checkLockNamespace(givenNamespace);
+    const source =
+      options.lockNamespace !== undefined
+        ? "--lock-namespace"
+        : io.env.REGBENCH_LOCK_NAMESPACE === givenNamespace
+          ? "REGBENCH_LOCK_NAMESPACE"
+          : "--secrets-file";
+    if (problem) throw new UsageError(source, problem, "For example: --lock-namespace fleet-prod (give every server on one store the same one).");
+  }
+  const { project: _p, port: _port, host: _host, serverKey: _k, auditToken: _t, secretsFile: _f, maxConnections: _m, lockNamespace: _n, ...rest } = options;
   const config = buildRunConfig({ ...rest, strategy, mode: "http" });
   const down = config.faults.find((f) => f.kind !== "pause");
   if (down) {
@@ -97,9 +109,16 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
   if (preflight.unavailable) throw new CannotRunError(strategy, "redis-unavailable", preflight.unavailable.message);
   const temp = makeTempDir();
   const placement = placeForServe(config.store, temp.path);
+  // Never a PID: servers on one store must wait on each other's locks.
+  const lockNamespace = givenNamespace ?? derivedLockNamespace(storeIdentity(placement.location));
   try {
     // Every secret the agents need, in one file only its owner can read; the path is printed, the secrets are not.
-    const file: SecretsFile = { projects: projects.map((p) => ({ id: p.id, key: p.key })), serverKey, auditToken };
+    const file: SecretsFile = {
+      projects: projects.map((p) => ({ id: p.id, key: p.key })),
+      serverKey,
+      auditToken,
+      ...(givenNamespace !== undefined ? { lockNamespace: givenNamespace } : {}),
+    };
     let secretsFile: string;
     let secretsKept: boolean;
     if (secretsPath !== undefined && !writeSecretsTo && generated.length === 0) {
@@ -120,7 +139,7 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
       projects,
       serverKey,
       auditToken,
-      keyPrefix: `serve-${process.pid}`,
+      locks: { namespace: lockNamespace },
       warmup: config.http.serverWarmup,
       maxConnections,
     }).catch((error: Error) => {
@@ -134,6 +153,7 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
         `regbench serve · strategy ${strategy} · ${config.http.instances} instance(s) · store ${describeLocation(placement.location)}${placement.temporary ? " (removed at exit)" : ""}`,
         ...preflight.notes.map((n) => `note · ${n}`),
         ...server.notes.map((n) => `note · ${n}`),
+        `lock namespace: ${lockNamespace} (${givenNamespace !== undefined ? "given" : "derived from the store: every server on it shares it"})`,
         `listening on ${server.url}`,
         `projects: ${projects.map((p) => p.id).join(", ")}`,
         `secrets: ${secretsFile} (project keys, config sealing key, audit token; readable by you only${secretsKept ? "" : "; removed at exit"})`,

@@ -1,0 +1,36 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { after } from "node:test";
+import { BIN, tempDir } from "./helpers.js";
+
+// Every server a test file starts is stopped by PID when the file ends, whatever its tests did.
+const running: ChildProcess[] = [];
+after(() => running.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
+
+/** `regbench serve` on a free port; resolves once it listens, with its URL and the lock namespace it printed. */
+export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ url: string; namespace: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], {
+    cwd: tempDir(),
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.push(child);
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+      const match = /listening on (\S+)/.exec(out);
+      if (match && /drive it:/.test(out)) resolve(match[1]!);
+    });
+    child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+  });
+  return {
+    url,
+    namespace: /lock namespace: (\S+)/.exec(out)?.[1] ?? "none printed",
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once("exit", resolve)));
+    },
+  };
+}
