@@ -21,6 +21,7 @@ import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, type LockKeyMode } from "
 import { DEFAULT_WORKLOAD, type RunConfig } from "../workload/config.js";
 import { loadScenario, shippedScenarios } from "../workload/scenario.js";
 import type { Secrets } from "./secrets.js";
+import { maskSecrets } from "../core/mask.js";
 
 const NO_SECRETS: Secrets = Object.freeze({ projects: [], serverKey: undefined, auditToken: undefined });
 
@@ -500,7 +501,7 @@ export function describeConfig(config: RunConfig): RunConditions {
     mode: config.mode,
     ...(config.mode === "http"
       ? {
-          target: config.http.target ?? "embedded regbench serve",
+          target: config.http.target !== undefined ? maskSecrets(config.http.target) : "embedded regbench serve",
           instances: config.http.instances,
           serverWarmup: config.http.target ? null : config.http.serverWarmup,
           timeoutMs: config.http.timeoutMs,
@@ -513,12 +514,15 @@ export function describeConfig(config: RunConfig): RunConditions {
     ...(config.mode === "http" ? { workers: config.http.workers } : {}),
     ...config.strategy,
     lockKey: config.strategy.lockKey ?? "per strategy",
-    store: describeStoreSpec(config.store),
+    store: maskSecrets(describeStoreSpec(config.store)),
     ...(isServerStore(config.store) ? { pool: config.storeOptions.pool ?? "default", isolation: config.storeOptions.isolation ?? "database default" } : {}),
     ...(config.storeOptions.keep ? { keepStore: true } : {}),
-    ...(usesRedis ? { redis: config.redis.urls === "auto" ? "auto" : config.redis.urls.join(",") } : {}),
+    ...(usesRedis ? { redis: config.redis.urls === "auto" ? "auto" : maskSecrets(config.redis.urls.join(",")) } : {}),
     ...(usesEtcd
-      ? { etcd: config.etcd.urls === "auto" ? `auto${config.etcd.autoMembers > 1 ? `:${config.etcd.autoMembers}` : ""}` : config.etcd.urls.join(",") }
+      ? {
+          etcd:
+            config.etcd.urls === "auto" ? `auto${config.etcd.autoMembers > 1 ? `:${config.etcd.autoMembers}` : ""}` : maskSecrets(config.etcd.urls.join(",")),
+        }
       : {}),
     ...(usesLocks
       ? { lockTtlMs: config.redis.ttlMs, lockWaitMs: config.redis.waitMs, watchdog: config.redis.watchdog, lockBatch: config.redis.lockBatch }

@@ -8,6 +8,7 @@ import { DEFAULT_MAX_ERROR_RATE, withVerdicts } from "../report/verdict.js";
 import { STRATEGIES } from "../strategies/registry.js";
 import type { RunConfig } from "../workload/config.js";
 import { describeConfig, UsageError } from "./options.js";
+import { maskDeep, maskSecrets } from "../core/mask.js";
 
 /** What each command's definition is given: where to write, how to set the exit code, the options given on the command line. */
 export interface CommandContext {
@@ -111,9 +112,29 @@ export function percentilesOf(options: Record<string, unknown>): number[] | unde
   return values;
 }
 
-/** The report as it is shown and saved: each result's verdict and relative speed, under the bound recorded in its config. */
+/**
+ * The report as it is shown and saved: each result's verdict and relative speed, under the bound recorded in its
+ * config, and every credential in it masked (a results file of an older version may hold a URL's password).
+ */
 export function judged(report: RunReport, maxErrorRate: number): RunReport {
-  return { ...report, config: { ...report.config, maxErrorRate }, results: withVerdicts(report.results, maxErrorRate) };
+  return maskDeep({ ...report, config: { ...report.config, maxErrorRate }, results: withVerdicts(report.results, maxErrorRate) });
+}
+
+/**
+ * A stream whose text goes through `maskSecrets` on its way out: every line the CLI writes (messages naming a
+ * service's URL included) is masked at this one boundary.
+ */
+export function maskingStream(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  return new Proxy(stream, {
+    get(target, property) {
+      if (property === "write") {
+        return (chunk: unknown, ...rest: unknown[]) =>
+          (target.write as (...args: unknown[]) => boolean)(typeof chunk === "string" ? maskSecrets(chunk) : chunk, ...rest);
+      }
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 /** `--max-regression` as a fraction (default 10%). */
