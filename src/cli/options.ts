@@ -22,6 +22,8 @@ import { DEFAULT_WORKLOAD, type RunConfig } from "../workload/config.js";
 import { loadScenario, shippedScenarios } from "../workload/scenario.js";
 import type { Secrets } from "./secrets.js";
 import { maskSecrets } from "../core/mask.js";
+import { maxOf } from "../stats/extent.js";
+import { foreignSqliteFile } from "../store/sqlite.js";
 
 const NO_SECRETS: Secrets = Object.freeze({ projects: [], serverKey: undefined, auditToken: undefined });
 
@@ -139,7 +141,7 @@ export function parseStrategies(value: unknown): string[] {
   if (names.length === 0) throw new UsageError("--strategy", "is empty", `Name one or more of ${known.join(", ")}, or all.`);
   const out: string[] = [];
   for (const name of names) {
-    if (name === "all") out.push(...known);
+    if (name === "all") for (const k of known) out.push(k);
     else if (known.includes(name)) out.push(name);
     else
       throw new UsageError(
@@ -244,6 +246,13 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       "--store",
       `is not understood (got ${JSON.stringify(get("store"))}): ${storeSpec}`,
       "For example: --store sqlite, --store postgres://postgres@127.0.0.1:5432/test or --store mysql://root@127.0.0.1:3306/test.",
+    );
+  const foreign = storeSpec.kind === "sqlite" && storeSpec.path !== undefined ? foreignSqliteFile(storeSpec.path) : undefined;
+  if (foreign)
+    throw new UsageError(
+      cli.store !== undefined ? "--store" : "--scenario",
+      `names a file regbench will not write into: ${foreign}`,
+      "Name a new file (or an earlier regbench store) with sqlite:PATH, or leave --store out for a temporary one.",
     );
   const pool = has("pool") ? integer("pool", get("pool"), 1, "--pool 16") : undefined;
   const isolationText = has("isolation") ? String(get("isolation")) : undefined;
@@ -469,7 +478,7 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
     ...(scenarioThresholds.length ? { scenarioThresholds: Object.freeze([...scenarioThresholds]) } : {}),
     workload: Object.freeze({
       requests,
-      concurrency: stagesParsed?.of === "concurrency" ? Math.max(...stagesParsed.stages.map((s) => s.target), 1) : concurrency,
+      concurrency: stagesParsed?.of === "concurrency" ? Math.max(1, maxOf(stagesParsed.stages.map((s) => s.target))) : concurrency,
       warmup,
       systems,
       projects,

@@ -17,13 +17,37 @@ export function maskSecrets(text: string): string {
   return text.replace(USERINFO, (_, scheme: string, user: string) => `${scheme}${user}:${MASK}@`).replace(SECRET_PARAM, `$1${MASK}`);
 }
 
-/** A copy of a plain JSON value (a report) with `maskSecrets` applied to every string in it, keys included. */
-export function maskDeep<T>(value: T): T {
+/** A copy of a plain JSON value (a report) with `fn` applied to every string in it, keys included. */
+export function mapStrings<T>(value: T, fn: (text: string) => string): T {
   const walk = (v: unknown): unknown => {
-    if (typeof v === "string") return maskSecrets(v);
+    if (typeof v === "string") return fn(v);
     if (Array.isArray(v)) return v.map(walk);
-    if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [maskSecrets(k), walk(x)]));
+    if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [fn(k), walk(x)]));
     return v;
   };
   return walk(value) as T;
+}
+
+/** A copy of a plain JSON value (a report) with `maskSecrets` applied to every string in it, keys included. */
+export function maskDeep<T>(value: T): T {
+  return mapStrings(value, maskSecrets);
+}
+
+// C0 and C1 controls but tab and newline, DEL, and the bidirectional overrides and isolates ("Trojan source").
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` with every control character shown as `\xHH` (`\u{HHHH}` beyond Latin-1): a scenario name or a results
+ * file holding `ESC ] … BEL` or `ESC [31m` cannot retitle, recolour or rewrite the terminal it is shown in.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
+  });
+}
+
+/** A report as it may be shown: `escapeControl` on every string in it. */
+export function visibleDeep<T>(value: T): T {
+  return mapStrings(value, escapeControl);
 }

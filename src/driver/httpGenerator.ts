@@ -6,6 +6,7 @@ import { rawHttpRegistration } from "./rawHttp.js";
 import type { LoopControl, LoopWindow, PacingStats } from "./loops.js";
 import { measureWindow, type Share } from "./measure.js";
 import { Recorder, type RecentFigures, type RecorderData, type RunEvent } from "./recorder.js";
+import { maxOf } from "../stats/extent.js";
 
 /** What one generator thread is given. */
 export interface GeneratorSpec {
@@ -124,7 +125,7 @@ function sumProgress(parts: readonly Extract<RunEvent, { type: "progress" }>[]):
     type: "progress",
     done: parts.reduce((t, p) => t + p.done, 0),
     total: first.total,
-    elapsedS: Math.max(...parts.map((p) => p.elapsedS)),
+    elapsedS: maxOf(parts.map((p) => p.elapsedS)),
     ...(first.durationS !== undefined ? { durationS: first.durationS } : {}),
     failed: parts.reduce((t, p) => t + p.failed, 0),
     recent,

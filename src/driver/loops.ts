@@ -1,4 +1,5 @@
 import type { RegisterRequest, RegisterResponse } from "../core/types.js";
+import { maxOf } from "../stats/extent.js";
 
 /** What every driver measures: a plain registration function (a strategy in this process, or an HTTP client). */
 export type Register = (request: RegisterRequest) => Promise<RegisterResponse>;
@@ -141,7 +142,7 @@ export async function closedLoop(
   let open = true;
   const started = performance.now();
   const deadline = control.durationMs !== undefined ? started + control.durationMs : stages ? started + stagesLength(stages) : Infinity;
-  const senders = stages ? Math.max(1, Math.ceil(Math.max(...stages.map((s) => s.target)))) : Math.max(1, Math.min(concurrency, Math.ceil((to - next) / step)));
+  const senders = stages ? Math.max(1, Math.ceil(maxOf(stages.map((s) => s.target)))) : Math.max(1, Math.min(concurrency, Math.ceil((to - next) / step)));
   const breather = new Breather();
   const sender = async (id: number) => {
     while (next < to && !signal?.aborted) {
