@@ -16,8 +16,8 @@ export async function auditAcross(endpoint: AuditEndpoint, parts: readonly Strat
     if (!prefix) return "a result without its run prefix cannot be audited again";
     const rows = await fetchAuditRows(endpoint, prefix);
     if (typeof rows === "string") return rows;
-    systems.push(...rows.systems);
-    machines.push(...rows.machines);
+    for (const s of rows.systems) systems.push(s);
+    for (const m of rows.machines) machines.push(m);
   }
   if (parts.some((p) => p.audit === null)) return "an agent's lost registrations are unknown";
   const counted = auditRun({ systems, machines }, []);

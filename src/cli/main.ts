@@ -7,7 +7,7 @@ import { defineServe } from "./commands/serve.js";
 import { defineProfile } from "./commands/profile.js";
 import { EXIT } from "./exitCodes.js";
 import { UsageError } from "./options.js";
-import { versionLine, type CommandContext, type Io } from "./shared.js";
+import { maskingStream, versionLine, type CommandContext, type Io } from "./shared.js";
 
 export type { Io } from "./shared.js";
 
@@ -37,8 +37,10 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
 }
 
 /** Runs the CLI and returns its exit code. */
-export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+export async function main(argv: readonly string[], given: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   let code: number = EXIT.ok;
+  // Every output passes one masking boundary: a URL's password never reaches the terminal or a log.
+  const io: Io = { ...given, stdout: maskingStream(given.stdout), stderr: maskingStream(given.stderr) };
   const program = buildProgram(io, (c) => (code = c));
   try {
     await program.parseAsync(argv as string[]);

@@ -24,6 +24,9 @@ import type { Secrets } from "./secrets.js";
 import { loadProfile, ProfileError, shippedProfiles, type ProfileSpec } from "../driver/profile/spec.js";
 import { describeAuditDb, parseAuditDb, type AuditDb } from "../audit/auditDb.js";
 import { parseAgent, parseStartAt, shareOf } from "./agentOptions.js";
+import { maskSecrets } from "../core/mask.js";
+import { maxOf } from "../stats/extent.js";
+import { foreignSqliteFile } from "../store/sqlite.js";
 
 const NO_SECRETS: Secrets = Object.freeze({ projects: [], serverKey: undefined, auditToken: undefined });
 
@@ -141,7 +144,7 @@ export function parseStrategies(value: unknown): string[] {
   if (names.length === 0) throw new UsageError("--strategy", "is empty", `Name one or more of ${known.join(", ")}, or all.`);
   const out: string[] = [];
   for (const name of names) {
-    if (name === "all") out.push(...known);
+    if (name === "all") for (const k of known) out.push(k);
     else if (known.includes(name)) out.push(name);
     else
       throw new UsageError(
@@ -246,6 +249,13 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       "--store",
       `is not understood (got ${JSON.stringify(get("store"))}): ${storeSpec}`,
       "For example: --store sqlite, --store postgres://postgres@127.0.0.1:5432/test or --store mysql://root@127.0.0.1:3306/test.",
+    );
+  const foreign = storeSpec.kind === "sqlite" && storeSpec.path !== undefined ? foreignSqliteFile(storeSpec.path) : undefined;
+  if (foreign)
+    throw new UsageError(
+      cli.store !== undefined ? "--store" : "--scenario",
+      `names a file regbench will not write into: ${foreign}`,
+      "Name a new file (or an earlier regbench store) with sqlite:PATH, or leave --store out for a temporary one.",
     );
   const pool = has("pool") ? integer("pool", get("pool"), 1, "--pool 16") : undefined;
   const isolationText = has("isolation") ? String(get("isolation")) : undefined;
@@ -549,7 +559,7 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
     ...(scenarioThresholds.length ? { scenarioThresholds: Object.freeze([...scenarioThresholds]) } : {}),
     workload: Object.freeze({
       requests: part(requests),
-      concurrency: stagesParsed?.of === "concurrency" ? Math.max(...stages!.map((s) => s.target), 1) : part(concurrency),
+      concurrency: stagesParsed?.of === "concurrency" ? Math.max(1, maxOf(stagesParsed.stages.map((s) => s.target))) : part(concurrency),
       warmup: part(warmup),
       systems,
       projects,
@@ -581,7 +591,7 @@ export function describeConfig(config: RunConfig): RunConditions {
     mode: config.mode,
     ...(config.mode === "http"
       ? {
-          target: config.http.target ?? "embedded regbench serve",
+          target: config.http.target !== undefined ? maskSecrets(config.http.target) : "embedded regbench serve",
           instances: config.http.instances,
           serverWarmup: config.http.target ? null : config.http.serverWarmup,
           timeoutMs: config.http.timeoutMs,
@@ -598,12 +608,15 @@ export function describeConfig(config: RunConfig): RunConditions {
     ...config.strategy,
     lockKey: config.strategy.lockKey ?? "per strategy",
     // Against a --target the rows are in the target's own store, whatever --store says.
-    store: config.http.target ? `the target's own (${config.http.target})` : describeStoreSpec(config.store),
+    store: maskSecrets(config.http.target ? `the target's own (${config.http.target})` : describeStoreSpec(config.store)),
     ...(isServerStore(config.store) ? { pool: config.storeOptions.pool ?? "default", isolation: config.storeOptions.isolation ?? "database default" } : {}),
     ...(config.storeOptions.keep ? { keepStore: true } : {}),
-    ...(usesRedis ? { redis: config.redis.urls === "auto" ? "auto" : config.redis.urls.join(",") } : {}),
+    ...(usesRedis ? { redis: config.redis.urls === "auto" ? "auto" : maskSecrets(config.redis.urls.join(",")) } : {}),
     ...(usesEtcd
-      ? { etcd: config.etcd.urls === "auto" ? `auto${config.etcd.autoMembers > 1 ? `:${config.etcd.autoMembers}` : ""}` : config.etcd.urls.join(",") }
+      ? {
+          etcd:
+            config.etcd.urls === "auto" ? `auto${config.etcd.autoMembers > 1 ? `:${config.etcd.autoMembers}` : ""}` : maskSecrets(config.etcd.urls.join(",")),
+        }
       : {}),
     ...(usesLocks
       ? { lockTtlMs: config.redis.ttlMs, lockWaitMs: config.redis.waitMs, watchdog: config.redis.watchdog, lockBatch: config.redis.lockBatch }

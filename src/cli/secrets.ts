@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readJsonFile } from "../core/jsonFile.js";
 import { UsageError } from "./options.js";
 
 /** The secrets of a server or of a run against one: project keys, the config sealing key, the audit token. */
@@ -39,17 +39,15 @@ export function parseProject(value: string, source: string): { id: string; key: 
 
 /** Reads a secrets file; errors name the flag. */
 export function readSecretsFile(path: string): SecretsFile {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
+  const read = readJsonFile(path);
+  if (!read.ok) {
     throw new UsageError(
       "--secrets-file",
-      `cannot be read: ${(error as Error).message}`,
+      read.problem,
       'Pass a JSON file such as {"projects": [{"id": "p", "key": "…"}], "serverKey": "…", "auditToken": "…"} (regbench serve writes one).',
     );
   }
-  const file = doc as SecretsFile;
+  const file = read.value as SecretsFile;
   const ok =
     typeof file === "object" &&
     file !== null &&

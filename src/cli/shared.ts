@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
+import { readJsonFile } from "../core/jsonFile.js";
+import { validateReport } from "../report/resultSchema.js";
 import { parseBound } from "../gate/baseline.js";
 import { parseThreshold, ThresholdSyntaxError, type Threshold } from "../gate/thresholds.js";
 import { describeEnvironment } from "../report/environment.js";
@@ -8,6 +10,8 @@ import { DEFAULT_MAX_ERROR_RATE, withVerdicts } from "../report/verdict.js";
 import { STRATEGIES } from "../strategies/registry.js";
 import type { RunConfig } from "../workload/config.js";
 import { describeConfig, UsageError } from "./options.js";
+import { maskDeep, maskSecrets } from "../core/mask.js";
+import { maxOf } from "../stats/extent.js";
 
 /** What each command's definition is given: where to write, how to set the exit code, the options given on the command line. */
 export interface CommandContext {
@@ -40,30 +44,42 @@ export function useColor(io: Io): boolean {
 }
 
 export function renderStrategies(): string {
-  const width = Math.max(...STRATEGIES.map((s) => s.name.length));
+  const width = maxOf(
+    STRATEGIES.map((s) => s.name.length),
+    0,
+  );
   return STRATEGIES.map(
     (s) =>
       `${s.name.padEnd(width)}  [${s.kind}${s.constraints ? ", unique constraints" : ""}]\n${" ".repeat(width)}  protects: ${s.protects}\n${" ".repeat(width)}  does not: ${s.exposes}`,
   ).join("\n");
 }
 
-/** Loads a saved report (a `--json` document); errors are UsageErrors naming `flag`. Older results read as completed. */
+/**
+ * Loads a saved report (a `--json` document): read, then validated against the result schema before anything looks at
+ * it. Errors are UsageErrors naming `flag`, the file and its first bad path — never the file's content. Older results
+ * read as completed.
+ */
 export function loadReport(path: string, flag: string): RunReport {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new UsageError(
-      flag,
-      `cannot read ${path}: ${(error as Error).message}`,
-      "Pass a file written by regbench run (--json, --export-json, --save-baseline or results/).",
-    );
-  }
-  const report = doc as Partial<RunReport>;
-  if (report?.tool !== "regbench" || report.schemaVersion !== 1 || !Array.isArray(report.results)) {
+  const read = readJsonFile(path);
+  if (!read.ok) throw new UsageError(flag, read.problem, "Pass a file written by regbench run (--json, --export-json, --save-baseline or results/).");
+  return checkedReport(read.value, path, flag);
+}
+
+/** A parsed results document, validated (see loadReport). */
+export function checkedReport(doc: unknown, path: string, flag: string): RunReport {
+  const head = doc as Partial<RunReport> | null;
+  if (typeof head !== "object" || head === null || head.tool !== "regbench" || head.schemaVersion !== 1) {
     throw new UsageError(flag, `${path} is not a regbench report (schemaVersion 1)`, "Pass a file written by regbench run.");
   }
-  return { skipped: [], notes: [], ...report, results: report.results.map((r) => ({ ...r, state: r.state ?? "completed" })) } as RunReport;
+  const problem = validateReport(doc);
+  if (problem) throw new UsageError(flag, `${path} is not a valid regbench report: ${problem}`, "Pass a file written by regbench run, unedited.");
+  const report = doc as Partial<RunReport> & Pick<RunReport, "results">;
+  return {
+    ...report,
+    skipped: report.skipped ?? [],
+    notes: report.notes ?? [],
+    results: report.results.map((r) => ({ ...r, state: r.state ?? "completed", notes: r.notes ?? [], strategyStats: r.strategyStats ?? {} })),
+  } as RunReport;
 }
 
 /** `--max-error-rate` as a fraction (default 1%): `1%`, `0.5%` or a ratio such as `0.01`. */
@@ -111,9 +127,29 @@ export function percentilesOf(options: Record<string, unknown>): number[] | unde
   return values;
 }
 
-/** The report as it is shown and saved: each result's verdict and relative speed, under the bound recorded in its config. */
+/**
+ * The report as it is shown and saved: each result's verdict and relative speed, under the bound recorded in its
+ * config, and every credential in it masked (a results file of an older version may hold a URL's password).
+ */
 export function judged(report: RunReport, maxErrorRate: number): RunReport {
-  return { ...report, config: { ...report.config, maxErrorRate }, results: withVerdicts(report.results, maxErrorRate) };
+  return maskDeep({ ...report, config: { ...report.config, maxErrorRate }, results: withVerdicts(report.results, maxErrorRate) });
+}
+
+/**
+ * A stream whose text goes through `maskSecrets` on its way out: every line the CLI writes (messages naming a
+ * service's URL included) is masked at this one boundary.
+ */
+export function maskingStream(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  return new Proxy(stream, {
+    get(target, property) {
+      if (property === "write") {
+        return (chunk: unknown, ...rest: unknown[]) =>
+          Reflect.apply(target.write, target, [typeof chunk === "string" ? maskSecrets(chunk) : chunk, ...rest]) as boolean;
+      }
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 /** `--max-regression` as a fraction (default 10%). */

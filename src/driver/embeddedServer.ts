@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import type { ServeChildMessage, ServeChildRequest } from "../http/serveChild.js";
 import type { ServeSpec, ServeStats } from "../http/serve.js";
-import { describeExit, exited, sendTo, stopChild } from "../process/children.js";
+import { childEnv, describeExit, exited, sendTo, stopChild } from "../process/children.js";
 import { InterruptedError } from "./errors.js";
 
 const SERVE_CHILD = new URL("../http/serveChild.js", import.meta.url);
@@ -24,7 +24,7 @@ export interface EmbeddedServer {
  * Interrupted while starting, it stops the child and throws InterruptedError.
  */
 export async function startEmbedded(spec: ServeSpec, strategy: string, signal?: AbortSignal): Promise<EmbeddedServer> {
-  const child: ChildProcess = fork(SERVE_CHILD, [], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const child: ChildProcess = fork(SERVE_CHILD, [], { stdio: ["ignore", "ignore", "inherit", "ipc"], env: childEnv() });
   let stats: ServeStats | undefined;
   let asked = false;
   let death: string | undefined;

@@ -10,6 +10,7 @@ import { achievedRate } from "./loops.js";
 import { compileProfile } from "./profile/compile.js";
 import { regbenchProfile, type ProfileSpec } from "./profile/spec.js";
 import { Recorder, type RecentFigures, type RecorderData, type RunEvent } from "./recorder.js";
+import { maxOf, minOf } from "../stats/extent.js";
 
 /** What one generator thread is given. */
 export interface GeneratorSpec {
@@ -105,8 +106,8 @@ export async function generateHttp(
     // send their lastSent as epoch ms).
     const paced = outcomes.filter((o) => o.pacing);
     const sentCount = paced.reduce((t, o) => t + o.pacing!.sentCount, 0);
-    const firstEpoch = Math.min(...paced.filter((o) => o.pacing!.sentCount > 0).map((o) => o.data.firstSentEpoch));
-    const lastEpoch = Math.max(...paced.filter((o) => o.pacing!.sentCount > 0).map((o) => o.pacing!.lastSent));
+    const firstEpoch = minOf(paced.filter((o) => o.pacing!.sentCount > 0).map((o) => o.data.firstSentEpoch));
+    const lastEpoch = maxOf(paced.filter((o) => o.pacing!.sentCount > 0).map((o) => o.pacing!.lastSent));
     const pacing = paced.length
       ? { achievedRate: achievedRate(sentCount, firstEpoch, lastEpoch), late: paced.reduce((t, o) => t + o.pacing!.late, 0), sentCount, lastSent: lastEpoch }
       : undefined;
@@ -133,7 +134,7 @@ function sumProgress(parts: readonly Extract<RunEvent, { type: "progress" }>[]):
     type: "progress",
     done: parts.reduce((t, p) => t + p.done, 0),
     total: first.total,
-    elapsedS: Math.max(...parts.map((p) => p.elapsedS)),
+    elapsedS: maxOf(parts.map((p) => p.elapsedS)),
     ...(first.durationS !== undefined ? { durationS: first.durationS } : {}),
     failed: parts.reduce((t, p) => t + p.failed, 0),
     recent,

@@ -1,5 +1,6 @@
 import type { RegisterRequest, RegisterResponse } from "../core/types.js";
 import type { SharedSchedule } from "./schedule.js";
+import { maxOf } from "../stats/extent.js";
 
 /** What every driver measures: a plain registration function (a strategy in this process, or an HTTP client). */
 export type Register = (request: RegisterRequest) => Promise<RegisterResponse>;
@@ -211,7 +212,7 @@ export async function closedLoop(
   const started = performance.now();
   const deadline = control.durationMs !== undefined ? started + control.durationMs : stages ? started + stagesLength(stages) : Infinity;
   const left = indices.shared ? Infinity : Math.ceil((to - indices.from) / step);
-  const senders = stages ? Math.max(1, Math.ceil(Math.max(...stages.map((s) => s.target)))) : Math.max(1, Math.min(concurrency, left));
+  const senders = stages ? Math.max(1, Math.ceil(maxOf(stages.map((s) => s.target)))) : Math.max(1, Math.min(concurrency, left));
   const breather = new Breather();
   const sender = async (id: number) => {
     while (!exhausted && !signal?.aborted) {

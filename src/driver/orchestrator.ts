@@ -1,5 +1,5 @@
 import { fork } from "node:child_process";
-import { describeExit, exited, sendTo, stopChild } from "../process/children.js";
+import { childEnv, describeExit, exited, sendTo, stopChild } from "../process/children.js";
 import { createRedisClient, deleteKeys } from "../redis/client.js";
 import { aggregateRuns } from "../report/aggregate.js";
 import type { StrategyResult } from "../report/result.js";
@@ -41,7 +41,7 @@ export function runInWorker(
   signal?: AbortSignal,
 ): Promise<StrategyResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(WORKER, [], { stdio: ["ignore", "ignore", "inherit", "ipc"], serialization: "advanced" });
+    const child = fork(WORKER, [], { stdio: ["ignore", "ignore", "inherit", "ipc"], serialization: "advanced", env: childEnv() });
     let settled = false;
     const settle = (fn: () => void) => {
       if (!settled) {

@@ -5,9 +5,25 @@ export function startEtcdHint(url = "http://127.0.0.1:2379"): string {
   return `start one with \`etcd --listen-client-urls ${url} --advertise-client-urls ${url}\` (Debian: apt-get install etcd-server), or pass --etcd auto to let regbench start a throwaway one`;
 }
 
-/** A client for the cluster at `urls`; failures surface as the calls' errors, quickly. */
+/**
+ * A client for the cluster at `urls`; failures surface as the calls' errors, quickly. Credentials in a URL
+ * (`http://user:password@host:2379`) become etcd's own authentication: gRPC would read them as part of the host name.
+ */
 export function createEtcdClient(urls: readonly string[]): Etcd3 {
-  return new Etcd3({ hosts: [...urls], dialTimeout: 2000 });
+  let auth: { username: string; password: string } | undefined;
+  const hosts = urls.map((text) => {
+    try {
+      const url = new URL(text);
+      if (!url.username && !url.password) return text;
+      auth ??= { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+      url.username = "";
+      url.password = "";
+      return url.toString().replace(/\/$/, "");
+    } catch {
+      return text;
+    }
+  });
+  return new Etcd3({ hosts, dialTimeout: 2000, ...(auth ? { auth } : {}) });
 }
 
 /** Whether an etcd answers at `url` within `timeoutMs`: undefined when it does, else the reason. */

@@ -5,7 +5,7 @@ import { keyDigest } from "../core/crypto.js";
 import { StoreError } from "../core/errors.js";
 import { defaultServiceSettings, RegistrationService } from "../core/registration.js";
 import { pauseHook } from "../faults/faults.js";
-import { exited, sendTo, stopChild } from "../process/children.js";
+import { exited, secretsUnset, sendTo, stopChild } from "../process/children.js";
 import { describeLocation, openStore, storeSettings, type StoreLocation } from "../store/registry.js";
 import { findStrategy } from "../strategies/registry.js";
 import { strategySettingsFrom } from "../strategies/settings.js";
@@ -198,7 +198,8 @@ export async function serve(spec: ServeSpec): Promise<RunningServer> {
     };
   }
   cluster.setupPrimary({ exec: WORKER, args: [], silent: false });
-  const workers = Array.from({ length: spec.instances }, () => cluster.fork());
+  // The secrets reach the workers over IPC (in the spec), never through an inherited environment.
+  const workers = Array.from({ length: spec.instances }, () => cluster.fork(secretsUnset()));
   const stopAll = async () => (await Promise.all(workers.map(stopWorker))).filter((s): s is InstanceStats => s !== undefined);
   let ports: number[];
   try {

@@ -6,6 +6,7 @@ import { validateRequest } from "../core/validate.js";
 import type { Store } from "../store/store.js";
 import type { Strategy } from "../strategies/strategy.js";
 import { RateLimitedLog } from "./rateLimitedLog.js";
+import { decodeUtf8Body } from "./utf8.js";
 
 /** Settings of the HTTP front of the registration core. */
 export interface ServerSettings {
@@ -115,7 +116,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
     });
     req.on("end", () => {
       if (refused) return;
-      const text = Buffer.concat(chunks).toString("utf8");
+      let text: string;
+      try {
+        text = decodeUtf8Body(Buffer.concat(chunks));
+      } catch (error) {
+        return reject(error);
+      }
       if (text.length === 0) return reject(new HttpError(400, "invalid-request", "the body is empty: send a JSON object"));
       try {
         resolve(JSON.parse(text));

@@ -79,3 +79,21 @@ export function onParentGone(stop: () => Promise<void> | void, withinMs = 1800):
       .finally(() => process.exit(1));
   });
 }
+
+/** The environment variables that carry secrets (see cli/secrets.ts); a child gets its secrets over IPC instead. */
+export const SECRET_ENV_NAMES: readonly string[] = Object.freeze(["REGBENCH_PROJECTS", "REGBENCH_SERVER_KEY", "REGBENCH_AUDIT_TOKEN"]);
+
+/**
+ * This process's environment without the secret variables, for a child: a secret in a child's environment is
+ * readable in /proc/PID/environ for as long as the child lives, and is inherited by whatever it starts.
+ */
+export function childEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const name of SECRET_ENV_NAMES) delete copy[name];
+  return copy;
+}
+
+/** The same, as the overrides `cluster.fork(env)` merges over this process's environment: each secret unset. */
+export function secretsUnset(): Record<string, undefined> {
+  return Object.fromEntries(SECRET_ENV_NAMES.map((name) => [name, undefined]));
+}

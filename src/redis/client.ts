@@ -72,7 +72,7 @@ export async function deleteKeys(client: Redis, prefix: string): Promise<number>
   do {
     const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
     cursor = next;
-    if (keys.length > 0) deleted += await client.unlink(...keys);
+    if (keys.length > 0) deleted += await client.unlink(keys);
   } while (cursor !== "0");
   return deleted;
 }

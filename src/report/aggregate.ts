@@ -2,6 +2,7 @@ import type { AuditResult } from "../audit/audit.js";
 import { decodeHistogram, encodeHistogram, newLatencyHistogram, summarise } from "../stats/histogram.js";
 import { mean, noiseFromSamples } from "../stats/noise.js";
 import type { StrategyResult } from "./result.js";
+import { maxOf, minOf } from "../stats/extent.js";
 
 function sumCounts(parts: readonly Readonly<Record<string, number>>[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -52,7 +53,7 @@ function combine(results: readonly StrategyResult[], base: StrategyResult): Omit
     latencyMs: summarise(decodeHistogram(histogram)),
     errors: sumCounts(results.map((r) => r.errors)),
     audit: sumAudits(results.map((r) => r.audit)),
-    memory: { peakRssMb: peaks.some((p) => p === null) ? null : Math.max(...(peaks as number[])) },
+    memory: { peakRssMb: peaks.some((p) => p === null) ? null : maxOf(peaks as number[]) },
     histogram,
     resends: results.reduce((t, r) => t + r.resends, 0),
     notes: [...new Set(results.flatMap((r) => r.notes))],
@@ -75,8 +76,8 @@ export function aggregateRuns(runs: readonly StrategyResult[]): StrategyResult {
     runs: runs.length,
     perRun: runs.map((r) => ({ tps: r.tps, p99: r.latencyMs?.p99 ?? null, durationMs: r.durationMs })),
     noise: noiseFromSamples(tps, p99, "runs"),
-    startedAt: Math.min(...runs.map((r) => r.startedAt)),
-    endedAt: Math.max(...runs.map((r) => r.endedAt)),
+    startedAt: minOf(runs.map((r) => r.startedAt)),
+    endedAt: maxOf(runs.map((r) => r.endedAt)),
   };
 }
 
@@ -85,8 +86,8 @@ export function aggregateRuns(runs: readonly StrategyResult[]): StrategyResult {
  * TPS is recomputed over the combined window (first start to last end).
  */
 export function mergeAgents(parts: readonly StrategyResult[]): StrategyResult {
-  const startedAt = Math.min(...parts.map((r) => r.startedAt));
-  const endedAt = Math.max(...parts.map((r) => r.endedAt));
+  const startedAt = minOf(parts.map((r) => r.startedAt));
+  const endedAt = maxOf(parts.map((r) => r.endedAt));
   const combined = combine(parts, parts[0]!);
   const durationMs = endedAt - startedAt;
   return {

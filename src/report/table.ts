@@ -1,10 +1,12 @@
 import { Chalk } from "chalk";
 import Table from "cli-table3";
 import type { RunConditions, RunReport } from "./result.js";
+import { visibleDeep } from "../core/mask.js";
 import { fmtInt, fmtMb, fmtMs, fmtPct, fmtRatio, NA } from "./format.js";
 import { resultPercentile, servicePercentile } from "../stats/histogram.js";
 import type { StrategyResult } from "./result.js";
 import { DEFAULT_MAX_ERROR_RATE, ranked, rankedFirst, VERDICT_MARK, withReportVerdicts, type StrategyVerdict } from "./verdict.js";
+import { maxOf } from "../stats/extent.js";
 
 export interface TableOptions {
   readonly color: boolean;
@@ -32,7 +34,8 @@ export function latencyCell(r: StrategyResult, both: boolean, corrected: number 
 }
 
 /** What stands above the table: the tool, the conditions, the faults, the notes. */
-export function renderHeader(report: RunReport, version: string): string {
+export function renderHeader(input: RunReport, version: string): string {
+  const report = visibleDeep(input);
   const faults = (report.config.faults as string[] | undefined) ?? [];
   const lines = [`regbench ${version} · ${conditionsLine(report.config)}`];
   if (report.interrupted) lines.push(`interrupted · ${report.interrupted.signal}: the figures are what was measured until then`);
@@ -98,7 +101,7 @@ export function conditionsLine(config: RunReport["config"]): string {
  * (?) ones, whose TPS is shown but not ranked. Violations in red.
  */
 export function renderTable(input: RunReport, options: TableOptions): string {
-  const report = withReportVerdicts(input);
+  const report = withReportVerdicts(visibleDeep(input));
   const chalk = new Chalk({ level: options.color ? 1 : 0 });
   const percentiles = options.percentiles ?? DEFAULT_PERCENTILES;
   const spread = report.results.some((r) => (r.runs ?? 1) > 1 && r.noise?.tpsStderr != null);
@@ -162,7 +165,8 @@ export function renderTable(input: RunReport, options: TableOptions): string {
 }
 
 /** Lines under the table: errors by kind, and what strategies counted about themselves. */
-export function renderNotes(report: RunReport, options: TableOptions): string {
+export function renderNotes(input: RunReport, options: TableOptions): string {
+  const report = visibleDeep(input);
   const chalk = new Chalk({ level: options.color ? 1 : 0 });
   const lines: string[] = [];
   for (const r of report.results) {
@@ -196,7 +200,7 @@ function summariseStats(stats: Readonly<Record<string, unknown>>): string {
       const shards = value as { contended: number; timeouts: number; longestQueue: number }[];
       const sum = (f: (s: (typeof shards)[number]) => number) => shards.reduce((t, s) => t + f(s), 0);
       parts.push(
-        `shards used ${shards.length}, contended ${fmtInt(sum((s) => s.contended))}, lock timeouts ${fmtInt(sum((s) => s.timeouts))}, longest queue ${fmtInt(Math.max(0, ...shards.map((s) => s.longestQueue)))}`,
+        `shards used ${shards.length}, contended ${fmtInt(sum((s) => s.contended))}, lock timeouts ${fmtInt(sum((s) => s.timeouts))}, longest queue ${fmtInt(Math.max(0, maxOf(shards.map((s) => s.longestQueue))))}`,
       );
     } else if (key === "rwShards" && Array.isArray(value)) {
       const shards = value as { readAcquisitions: number; writeAcquisitions: number; readContended: number; writeContended: number; timeouts: number }[];

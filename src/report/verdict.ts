@@ -1,4 +1,5 @@
 import type { StrategyResult } from "./result.js";
+import { maxOf } from "../stats/extent.js";
 
 /**
  * A strategy's state at a glance: `pass` — the audit found nothing and at most the allowed share of registrations
@@ -35,7 +36,7 @@ export function atOrWorse(results: readonly StrategyResult[], level: "warn" | "f
  */
 export function withVerdicts(results: readonly StrategyResult[], maxErrorRate = DEFAULT_MAX_ERROR_RATE): StrategyResult[] {
   const verdicts = results.map((r) => verdictState(r, maxErrorRate));
-  const best = Math.max(0, ...results.filter((_, i) => verdicts[i] === "pass").map((r) => r.tps));
+  const best = Math.max(0, maxOf(results.filter((_, i) => verdicts[i] === "pass").map((r) => r.tps)));
   return results.map((r, i) => ({ ...r, verdict: verdicts[i]!, relativeTps: best > 0 ? r.tps / best : null }));
 }
 
@@ -53,7 +54,7 @@ export function rankedFirst(results: readonly StrategyResult[]): StrategyResult[
 export function verdictText(result: StrategyResult, all: readonly StrategyResult[]): string {
   const a = result.audit;
   if (a === null) return "not audited: correctness unknown";
-  const best = Math.max(0, ...all.filter((r) => r.verdict === "pass").map((r) => r.tps));
+  const best = Math.max(0, maxOf(all.filter((r) => r.verdict === "pass").map((r) => r.tps)));
   const fast = best > 0 && result.tps >= best ? "fast but " : "";
   if (a.lostRegistrations > 0) return `${fast}loses registrations (${a.lostRegistrations.toLocaleString("en-US")} acknowledged, not stored)`;
   if (a.violations > 0) return `${fast}duplicates rows (${(a.duplicateSystems + a.duplicateMachines + a.duplicateIps).toLocaleString("en-US")})`;

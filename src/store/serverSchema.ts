@@ -1,4 +1,5 @@
 import { StoreError, type Constraint } from "../core/errors.js";
+import { maskSecrets } from "../core/mask.js";
 
 /**
  * What the server stores (PostgreSQL, MySQL) share: the names of the unique constraints (so a violation says which
@@ -32,15 +33,14 @@ export function runNamespace(prefix: string): string {
 /** Where `serve` keeps its tables on a server unless `?schema=` says otherwise: shared by every server on that database. */
 export const SERVE_NAMESPACE = "regbench";
 
-/** A server URL with its password hidden, for reports and messages. */
+/** A server URL for reports and messages: its query (connection options) dropped, its password masked. */
 export function safeUrl(url: string): string {
   try {
     const u = new URL(url);
-    if (u.password) u.password = "***";
     u.search = "";
-    return u.toString();
+    return maskSecrets(u.toString());
   } catch {
-    return url;
+    return maskSecrets(url);
   }
 }
 

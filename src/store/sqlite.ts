@@ -1,7 +1,7 @@
 import Database from "better-sqlite3";
 import type { Database as Db, Statement, Transaction } from "better-sqlite3";
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { RegbenchError, StaleFenceError, StoreError, UniqueViolationError, type Constraint } from "../core/errors.js";
 import { formatIpv4 } from "../core/ipv4.js";
@@ -119,6 +119,8 @@ export class SqliteStore implements Store {
   constructor(settings: SqliteSettings) {
     this.constraints = settings.constraints;
     this.location = settings.path;
+    const foreign = foreignSqliteFile(settings.path);
+    if (foreign) throw new StoreError(foreign);
     try {
       this.db = new Database(settings.path);
     } catch (error) {
@@ -228,6 +230,7 @@ export class SqliteStore implements Store {
     }
     this.db.exec(schemaSql(this.constraints));
     const put = this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)");
+    put.run("tool", "regbench");
     put.run("schema_version", SCHEMA_VERSION);
     put.run("constraints", this.constraints ? "1" : "0");
   }
@@ -337,6 +340,44 @@ export class SqliteStore implements Store {
 
   private requireConstraints(what: string): void {
     if (!this.constraints) throw new StoreError(`${what} needs a store created with unique constraints`);
+  }
+}
+
+/** The tables of a regbench store: a file made by an older regbench, without the `tool` row, is known by them. */
+const REGBENCH_TABLES = ["meta", "projects", "systems", "machines", "ip_pools", "fences"];
+
+/**
+ * Why regbench must not open the SQLite file at `path`, or undefined when it may: a file that does not exist or is
+ * empty (a new store), or a regbench store — its `meta` table says `tool = regbench` (or, for a store of an older
+ * regbench, it has regbench's tables and schema version). Anything else is another application's database (or not a
+ * database at all), which opening it for writing would change: tables added, the journal switched to WAL. It is
+ * looked at read-only, and left byte for byte as it was.
+ */
+export function foreignSqliteFile(path: string): string | undefined {
+  if (path === ":memory:" || path === "") return undefined;
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) return `${path} is not a regular file, so not a regbench store`;
+    size = stat.size;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? undefined : `cannot look at ${path} (${code ?? "error"})`;
+  }
+  if (size === 0) return undefined;
+  let db: Db | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]).map(String));
+    if (!tables.has("meta")) return `${path} is an SQLite database of another application (it has no regbench meta table): regbench leaves it alone`;
+    const meta = new Map((db.prepare("SELECT key, value FROM meta").raw().all() as [unknown, unknown][]).map(([k, v]) => [String(k), String(v)]));
+    if (meta.get("tool") === "regbench") return undefined;
+    if (!meta.has("tool") && meta.has("schema_version") && REGBENCH_TABLES.every((t) => tables.has(t))) return undefined;
+    return `${path} is an SQLite database of another application (its meta table does not name regbench): regbench leaves it alone`;
+  } catch {
+    return `${path} is not a regbench store (it cannot be read as an SQLite database with a regbench meta table)`;
+  } finally {
+    db?.close();
   }
 }
 

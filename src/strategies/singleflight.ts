@@ -6,6 +6,11 @@ import { lockKeyOf, type StrategyDefinition } from "./strategy.js";
  * The seed's first recommendation, exactly as written: concurrent registrations with the same systemUUID share
  * one execution of the whole registration. The callers that were coalesced get the leader's response — the
  * leader's machine and IP — and their own machine is never stored. The audit counts them as lost.
+ *
+ * Every request is authenticated (its project key checked in constant time) before it may join a flight: a
+ * follower is handed the leader's answer without running anything, so a key checked only inside the flight would
+ * let a wrong key read another device's address and sealed config. The flight key carries the project, so a
+ * follower only ever gets an answer of its own project.
  */
 export const singleflight: StrategyDefinition = {
   name: "singleflight",
@@ -21,8 +26,9 @@ export const singleflight: StrategyDefinition = {
     let flights = 0;
     let coalesced = 0;
     return {
-      async register(r) {
-        const result = await group.do(lockKeyOf(r, settings.lockKey), () => service.register(r));
+      async register(body) {
+        const { request } = await service.authenticate(body);
+        const result = await group.do(lockKeyOf(request, settings.lockKey), () => service.register(request));
         if (result.leader) flights++;
         else coalesced++;
         return result.value;

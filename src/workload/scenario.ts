@@ -1,6 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
+import { readJsonFile } from "../core/jsonFile.js";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { maxOf } from "../stats/extent.js";
 
 /** The scenarios shipped with regbench, resolvable by bare name (`--scenario storm`). */
 export const SCENARIO_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "scenarios");
@@ -16,18 +18,17 @@ export interface ScenarioFile {
   readonly thresholds?: readonly string[];
 }
 
+/** A scenario is a page of options: anything larger is not one. */
+const MAX_SCENARIO_BYTES = 1024 * 1024;
+
 /** Resolves `--scenario` (a path, or the name of a shipped scenario) and reads it; errors are messages for exit 2. */
 export function loadScenario(ref: string): ScenarioFile | string {
   const candidates = [resolve(ref), join(SCENARIO_DIR, ref.endsWith(".json") ? ref : `${ref}.json`)];
   const path = candidates.find((p) => existsSync(p));
   if (!path) return `no scenario file at ${candidates[0]} and no shipped scenario named ${JSON.stringify(ref)}`;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    return `${path} is not valid JSON: ${(error as Error).message}`;
-  }
-  const file = parsed as Partial<ScenarioFile>;
+  const read = readJsonFile(path, MAX_SCENARIO_BYTES);
+  if (!read.ok) return read.problem;
+  const file = read.value as Partial<ScenarioFile>;
   if (typeof file !== "object" || file === null || typeof file.name !== "string" || typeof file.options !== "object" || file.options === null) {
     return `${path} must hold {"name": "...", "options": {...}}`;
   }
@@ -54,7 +55,7 @@ export function describeScenarios(): string {
   const files = shippedScenarios()
     .map((name) => loadScenario(name))
     .filter((f): f is ScenarioFile => typeof f !== "string");
-  const width = Math.max(0, ...files.map((f) => f.name.length));
+  const width = Math.max(0, maxOf(files.map((f) => f.name.length)));
   return files
     .map((f) => {
       const options = Object.entries(f.options)

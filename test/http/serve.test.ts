@@ -122,3 +122,33 @@ test("redis-down over HTTP is injected in the server: registrations fail as redi
   assert.ok((result.errors["redis-unavailable"] ?? 0) > 0, JSON.stringify(result.errors));
   assert.equal(result.audit.violations, 0);
 });
+
+test("singleflight over HTTP: a wrong key that joins a registration in flight gets 401, never the victim's answer", async () => {
+  const s = await serve(["--strategy", "singleflight", "--db-latency", "20ms", "--secrets-file", secretsFile([{ id: "t-p", key: "right-key" }])]);
+  for (let round = 0; round < 5; round++) {
+    const victim = register(s.url, request(10 + round, { projectId: "t-p", key: "right-key", systemUuid: `t-s${round}` }));
+    const attackers = Array.from({ length: 4 }, (_, i) =>
+      register(s.url, request(100 + round * 10 + i, { projectId: "t-p", key: "wrong-key", systemUuid: `t-s${round}` })),
+    );
+    const [v, ...a] = await Promise.all([victim, ...attackers]);
+    assert.equal(v.status, 200);
+    for (const x of a) {
+      assert.equal(x.status, 401, JSON.stringify(x.json));
+      assert.ok(!JSON.stringify(x.json).includes(String(v.json.ipv4)), JSON.stringify(x.json));
+    }
+  }
+  await s.stop();
+});
+
+test("cluster instances do not inherit the REGBENCH_* secrets of serve's environment", async () => {
+  const env = { REGBENCH_PROJECTS: "t-env:env-project-key-1234", REGBENCH_SERVER_KEY: "ab".repeat(32), REGBENCH_AUDIT_TOKEN: "env-audit-token-5678" };
+  const s = await serve(["--instances", "2"], env);
+  const workers = descendants(s.child.pid!);
+  assert.equal(workers.length, 2);
+  for (const pid of workers) {
+    const environ = readFileSync(`/proc/${pid}/environ`, "utf8");
+    for (const [name, value] of Object.entries(env)) assert.ok(!environ.includes(name) && !environ.includes(value), `pid ${pid} has ${name}`);
+  }
+  assert.equal((await register(s.url, request(1, { projectId: "t-env", key: "env-project-key-1234" }))).status, 200);
+  await s.stop();
+});

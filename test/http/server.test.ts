@@ -339,3 +339,29 @@ test("500 with an error id, logged, and the server keeps serving", async () => {
   assert.equal((await post(s.url, JSON.stringify(request(1)))).status, 200);
   await s.stop();
 });
+
+test("invalid UTF-8 in a field is 400 invalid-request naming the field: m-\\xFF and m-\\xFE are not merged", async () => {
+  const s = await start("atomic");
+  const body = (machineBytes: Buffer) => {
+    const json = JSON.stringify(request(1, { machineId: "MACHINE" }));
+    const [head, tail] = json.split("MACHINE");
+    return Buffer.concat([Buffer.from(head!), machineBytes, Buffer.from(tail!)]);
+  };
+  for (const bad of [Buffer.from([0x6d, 0x2d, 0xff]), Buffer.from([0x6d, 0x2d, 0xfe]), Buffer.from([0x6d, 0xc3]), Buffer.from([0xed, 0xa0, 0x80])]) {
+    const r = await post(s.url, body(bad));
+    assert.equal(r.status, 400, JSON.stringify(r.json));
+    assert.equal(r.json.error, "invalid-request");
+    assert.equal(r.json.field, "machineId", JSON.stringify(r.json));
+    assert.match(String(r.json.message), /not valid UTF-8/);
+  }
+  // Outside a field's value (in a member name), the body is named.
+  const inName = await post(s.url, Buffer.concat([Buffer.from('{"'), Buffer.from([0xff]), Buffer.from('": "x"}')]));
+  assert.equal(inName.status, 400);
+  assert.equal(inName.json.field, "body");
+  assert.equal(s.rows().machines, 0, "nothing written");
+  // Valid UTF-8 beyond ASCII (and a real U+FFFD) still registers, as two devices.
+  assert.equal((await post(s.url, JSON.stringify(request(2, { machineId: "m-é" })))).status, 200);
+  assert.equal((await post(s.url, JSON.stringify(request(3, { machineId: "m-\uFFFD" })))).status, 200);
+  assert.equal(s.rows().machines, 2);
+  await s.stop();
+});

@@ -110,6 +110,17 @@ for (const definition of STRATEGIES) {
       await raw.close();
     });
 
+    test("a wrong key sent while a registration of the same system is in flight is refused and learns nothing", async () => {
+      const { raw, strategy } = await setup(definition, { latencyMs: 20 });
+      const victim = strategy.register(request(1));
+      const attacker = strategy.register(request(2, { key: "wrong" }));
+      const [v, a] = await Promise.allSettled([victim, attacker]);
+      assert.equal(v.status, "fulfilled");
+      assert.equal(a.status, "rejected", `a wrong key was answered: ${JSON.stringify((a as PromiseFulfilledResult<unknown>).value)}`);
+      assert.ok((a as PromiseRejectedResult).reason instanceof WrongKeyError, String((a as PromiseRejectedResult).reason));
+      await raw.close();
+    });
+
     test("a machineID registered under another project is refused, and nothing of that row is told", async () => {
       const { raw, strategy } = await setup(definition);
       await raw.createProject({ ...project("t-p1", "10.2.0.0/24"), keyDigest: keyDigest("project B's own key") });

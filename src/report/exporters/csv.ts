@@ -1,5 +1,6 @@
 import { resultPercentile } from "../../stats/histogram.js";
 import type { StrategyResult } from "../result.js";
+import { escapeControl } from "../../core/mask.js";
 import { withReportVerdicts } from "../verdict.js";
 import type { Exporter } from "./exporter.js";
 
@@ -33,7 +34,7 @@ const COLUMNS: readonly [string, (r: StrategyResult) => number | string | null |
 
 function cell(value: number | string | null | undefined): string {
   if (value === null || value === undefined || (typeof value === "number" && !Number.isFinite(value))) return "n/a";
-  const text = typeof value === "number" ? String(+value.toFixed(6)) : value;
+  const text = typeof value === "number" ? String(+value.toFixed(6)) : escapeControl(value);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

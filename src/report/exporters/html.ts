@@ -7,6 +7,8 @@ import type { StrategyResult } from "../result.js";
 import { BOTH_LATENCIES_LEGEND, conditionsLine, latencyCell, showsBothLatencies } from "../table.js";
 import { DEFAULT_MAX_ERROR_RATE, ranked, rankedFirst, VERDICT_MARK, verdictText, withReportVerdicts } from "../verdict.js";
 import type { Exporter } from "./exporter.js";
+import { visibleDeep } from "../../core/mask.js";
+import { downsampleTimeline } from "../downsample.js";
 
 /** Chart.js's browser build, read once from the installed package and inlined: the page needs no network. */
 let chartJs: string | undefined;
@@ -44,6 +46,9 @@ function distribution(r: StrategyResult): { x: number; y: number; p: number }[] 
   return points;
 }
 
+/** Points per timeline on the page: more add nothing a screen can show and make the page heavy. */
+export const HTML_TIMELINE_POINTS = 1500;
+
 interface PageData {
   readonly strategies: {
     readonly name: string;
@@ -71,9 +76,10 @@ function pageData(results: readonly StrategyResult[]): PageData {
       tps: r.tps,
       tpsStderr: r.noise?.tpsStderr ?? null,
       p99: resultPercentile(r, 99),
-      timeline: (r.timeline ?? [])
-        .filter((p) => p.spanS >= 0.1)
-        .map((p) => ({ t: p.t, tps: Math.round(p.completed / p.spanS), errors: p.errors, p99: p.p99Ms })),
+      timeline: downsampleTimeline(
+        (r.timeline ?? []).filter((p) => p.spanS >= 0.1),
+        HTML_TIMELINE_POINTS,
+      ).map((p) => ({ t: p.t, tps: Math.round(p.completed / p.spanS), errors: p.errors, p99: p.p99Ms })),
       distribution: distribution(r),
     })),
   };
@@ -126,7 +132,7 @@ if (ranked.length) {
   make("tps", {
     type: "bar",
     data: { labels: ranked.map((s) => s.label), datasets: [{ label: "registrations/s", data: ranked.map((s) => s.tps), se: ranked.map((s) => s.tpsStderr), backgroundColor: ranked.map((s) => s.verdict === "pass" ? "#2da44e" : "#d4a72c") }] },
-    options: { maintainAspectRatio: false, plugins: { legend: { display: false }, title: { display: true, text: "Successful registrations per second" + (data.spreadLabel ? " (" + data.spreadLabel + ")" : "") } }, scales: { y: { beginAtZero: true, suggestedMax: Math.max(...ranked.map((s) => s.tps + (s.tpsStderr || 0))) * 1.05, title: { display: true, text: "registrations/s" } } } },
+    options: { maintainAspectRatio: false, plugins: { legend: { display: false }, title: { display: true, text: "Successful registrations per second" + (data.spreadLabel ? " (" + data.spreadLabel + ")" : "") } }, scales: { y: { beginAtZero: true, suggestedMax: ranked.reduce((m, s) => Math.max(m, s.tps + (s.tpsStderr || 0)), 0) * 1.05, title: { display: true, text: "registrations/s" } } } },
     plugins: [errorBars],
   });
 }
@@ -171,7 +177,7 @@ export const htmlExporter: Exporter = {
   format: "html",
   extension: "html",
   render(input) {
-    const report = withReportVerdicts(input);
+    const report = withReportVerdicts(visibleDeep(input));
     const results = rankedFirst(report.results);
     const c = report.config;
     const title = c.scenario ? `scenario ${String(c.scenario)}` : (c.strategies as string[]).join(", ");

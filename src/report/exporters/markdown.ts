@@ -4,14 +4,33 @@ import { resultPercentile } from "../../stats/histogram.js";
 import { loadParts } from "../table.js";
 import { DEFAULT_MAX_ERROR_RATE, ranked, rankedFirst, VERDICT_MARK, verdictText, withReportVerdicts } from "../verdict.js";
 import type { Exporter } from "./exporter.js";
+import { escapeControl } from "../../core/mask.js";
+import { maxOf } from "../../stats/extent.js";
+import { downsampleTimeline } from "../downsample.js";
 
-/** Escapes what would break a Markdown table cell. */
+/**
+ * Text from a report (a strategy's name, a note, a condition), escaped as Markdown: a backslash before every
+ * character that makes inline markup (CommonMark §2.4: `\\ \` * _ [ ] | ~`) and before one that would open a block at
+ * the start (`# + - = > !`), `<`, `>` and `&` as entities (so `<script>` is text, never HTML), line breaks as spaces
+ * and control characters shown (`\x1b`). It renders as the same text.
+ */
 export function mdCell(text: string): string {
-  return text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+  return escapeControl(text)
+    .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`)
+    .replace(/^[#+\-=>!]/, (c) => `\\${c}`)
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/\r?\n/g, " ");
 }
 
-function row(cells: readonly string[]): string {
-  return `| ${cells.map(mdCell).join(" | ")} |`;
+/** Markdown this exporter writes itself (bold figures, the italic rule), kept as markup in a row. */
+interface Markup {
+  readonly markup: string;
+}
+
+function row(cells: readonly (string | Markup)[]): string {
+  return `| ${cells.map((c) => (typeof c === "string" ? mdCell(c) : c.markup)).join(" | ")} |`;
 }
 
 function tpsWithError(r: StrategyResult): string {
@@ -22,14 +41,14 @@ function tpsWithError(r: StrategyResult): string {
 /** A strategy's name with its state, as every chart label and row carries it. */
 const named = (r: StrategyResult) => `${r.strategy} ${VERDICT_MARK[r.verdict ?? "unknown"]}`;
 
-/** Mermaid's xychart labels are quoted strings; quotes inside are dropped. */
+/** Mermaid's xychart labels are quoted strings; quotes, angle brackets and control characters inside are dropped. */
 function label(text: string): string {
-  return `"${text.replace(/"/g, "")}"`;
+  return `"${text.replace(/["<>\u0000-\u001f\u007f-\u009f]/g, "")}"`;
 }
 
 /** The y-axis from 0 (a bar's height is its value) to a round number above the largest value. */
 function yAxis(axis: string, values: readonly number[]): string {
-  const top = Math.max(0, ...values);
+  const top = Math.max(0, maxOf(values));
   if (top <= 0) return `    y-axis ${label(axis)} 0 --> 1`;
   const magnitude = 10 ** Math.floor(Math.log10(top));
   const nice = Math.ceil((top * 1.05) / magnitude) * magnitude;
@@ -49,10 +68,16 @@ function chart(title: string, axis: string, names: readonly string[], values: re
   ].join("\n");
 }
 
+/** A Mermaid line of more points is unreadable (and slow to render): longer timelines are merged into groups. */
+export const MARKDOWN_TIMELINE_POINTS = 120;
+
 /** One strategy's per-second timeline: successful registrations each second, as a line from 0. */
 function timelineChart(r: StrategyResult): string | undefined {
   // A last, partial second is scaled to a rate, so that it does not read as a drop; a sliver under 0.1 s is left out.
-  const points = (r.timeline ?? []).filter((p) => p.spanS >= 0.1);
+  const points = downsampleTimeline(
+    (r.timeline ?? []).filter((p) => p.spanS >= 0.1),
+    MARKDOWN_TIMELINE_POINTS,
+  );
   if (points.length < 2) return undefined;
   const tps = points.map((p) => (p.spanS > 0 ? Math.round(p.completed / p.spanS) : 0));
   return [
@@ -112,11 +137,11 @@ export const markdownExporter: Exporter = {
     for (const r of results) {
       if (!ranked(r) && !apart) {
         apart = true;
-        if (results.some(ranked)) out.push(row(["*not ranked by speed*", "", "", "", "", "", "", "", "", "", ""]));
+        if (results.some(ranked)) out.push(row([{ markup: "*not ranked by speed*" }, "", "", "", "", "", "", "", "", "", ""]));
       }
       const a = r.audit;
       const dups = a === null ? NA : fmtInt(a.duplicateSystems + a.duplicateMachines + a.duplicateIps);
-      const bold = (s: string, on: boolean) => (on ? `**${s}**` : s);
+      const bold = (s: string, on: boolean): string | Markup => (on ? { markup: `**${mdCell(s)}**` } : s);
       out.push(
         row([
           `${named(r)}${r.state === "interrupted" ? " (interrupted)" : ""}`,
