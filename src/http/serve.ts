@@ -46,6 +46,8 @@ export interface ServeSpec {
   readonly warmup: boolean;
   /** Connections each instance accepts before it answers 503. */
   readonly maxConnections: number;
+  /** A request's headers must arrive within this (408 after); the server's default when absent. */
+  readonly headerTimeoutMs?: number;
 }
 
 /** One instance's figures, as it reports them when it stops. */
@@ -130,7 +132,13 @@ export async function startInstance(spec: ServeSpec, port: number): Promise<{ po
     store,
     strategyName: definition.name,
     auditToken: spec.auditToken,
-    settings: { ...DEFAULT_SERVER_SETTINGS, maxConnections: spec.maxConnections },
+    settings: {
+      ...DEFAULT_SERVER_SETTINGS,
+      maxConnections: spec.maxConnections,
+      headerTimeoutMs: spec.headerTimeoutMs ?? DEFAULT_SERVER_SETTINGS.headerTimeoutMs,
+      // A request waiting for its lock sends nothing: the idle timeout must outlast the longest wait.
+      idleTimeoutMs: Math.max(DEFAULT_SERVER_SETTINGS.idleTimeoutMs, 2 * spec.run.strategy.lockTimeoutMs, 2 * spec.run.redis.waitMs),
+    },
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

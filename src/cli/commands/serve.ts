@@ -6,11 +6,11 @@ import { join } from "node:path";
 import { prepareLockServices } from "../../driver/preflight.js";
 import { CannotRunError } from "../../driver/errors.js";
 import { serve } from "../../http/serve.js";
-import { DEFAULT_SERVER_SETTINGS } from "../../http/server.js";
+import { DEFAULT_SERVER_SETTINGS, MAX_HEADER_TIMEOUT_MS } from "../../http/server.js";
 import { describeLocation, placeForServe, probeStore, removeStore } from "../../store/registry.js";
 import { makeTempDir } from "../../store/tempDir.js";
 import { EXIT } from "../exitCodes.js";
-import { buildRunConfig, UsageError } from "../options.js";
+import { buildRunConfig, parseDurationMs, UsageError } from "../options.js";
 import { writeAtomically } from "../outputs.js";
 import { resolveSecrets, type SecretsFile } from "../secrets.js";
 import type { CommandContext, Io } from "../shared.js";
@@ -53,11 +53,20 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
       `For example: --max-connections ${DEFAULT_SERVER_SETTINGS.maxConnections}.`,
     );
   }
+  const headerTimeoutText = options.headerTimeout === undefined ? undefined : String(options.headerTimeout);
+  const headerTimeoutMs = headerTimeoutText === undefined ? DEFAULT_SERVER_SETTINGS.headerTimeoutMs : parseDurationMs(headerTimeoutText);
+  if (headerTimeoutMs === undefined || headerTimeoutMs < 1 || headerTimeoutMs > MAX_HEADER_TIMEOUT_MS) {
+    throw new UsageError(
+      "--header-timeout",
+      `must be a duration from 1ms to ${MAX_HEADER_TIMEOUT_MS / 60_000}m (got ${JSON.stringify(headerTimeoutText)})`,
+      "For example: --header-timeout 5s (a client that has not sent its request headers by then gets 408 and is closed).",
+    );
+  }
   // A --secrets-file that does not exist yet is where the generated secrets go, and stay.
   const secretsPath = options.secretsFile === undefined ? undefined : String(options.secretsFile);
   const writeSecretsTo = secretsPath !== undefined && !existsSync(secretsPath) ? secretsPath : undefined;
   const secrets = resolveSecrets(writeSecretsTo ? { ...options, secretsFile: undefined } : options, io.env);
-  const { project: _p, port: _port, host: _host, serverKey: _k, auditToken: _t, secretsFile: _f, maxConnections: _m, ...rest } = options;
+  const { project: _p, port: _port, host: _host, serverKey: _k, auditToken: _t, secretsFile: _f, maxConnections: _m, headerTimeout: _h, ...rest } = options;
   const config = buildRunConfig({ ...rest, strategy, mode: "http" });
   const down = config.faults.find((f) => f.kind !== "pause");
   if (down) {
@@ -123,6 +132,7 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
       keyPrefix: `serve-${process.pid}`,
       warmup: config.http.serverWarmup,
       maxConnections,
+      headerTimeoutMs: Math.ceil(headerTimeoutMs),
     }).catch((error: Error) => {
       throw new CannotRunError(strategy, "store", error.message);
     });
