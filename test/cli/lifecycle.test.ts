@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, test } from "node:test";
+import { etcdOnPath } from "../../src/etcd/autoServer.js";
 import { createRedisClient } from "../../src/redis/client.js";
 import { BIN, descendants, stillAlive, tempDir } from "../helpers.js";
 import { REDIS_URL, skipWithoutRedis } from "../redisEnv.js";
@@ -166,6 +167,29 @@ test(
       await sleep(3000);
       assert.deepEqual(stillAlive(tree), [], `after ${signal}`);
     }
+  },
+);
+
+test(
+  "--etcd auto: a SIGKILL of regbench leaves neither an etcd member nor its data folder behind",
+  { skip: etcdOnPath() ? false : "no etcd on the PATH: apt-get install etcd-server", timeout: 60_000 },
+  async () => {
+    const run = start(["run", "--strategy", "etcd", "--etcd", "auto:3", "--db-latency", "1", "-n", "400000", "-c", "50", "--no-save"]);
+    await until(
+      () => processesOf(run, /^etcd/).length === 3 && processesOf(run, /worker\.js/).length === 1,
+      "three throwaway etcd members and the measuring process",
+    );
+    assert.ok(
+      leftovers(run.tmp).some((name) => name.startsWith("regbench-etcd-")),
+      "the members keep their data in the run's TMPDIR",
+    );
+    const etcdFolders = () => leftovers(run.tmp).filter((name) => name.startsWith("regbench-etcd-"));
+    const tree = descendants(run.child.pid!);
+    run.child.kill("SIGKILL");
+    await run.exit;
+    await until(() => stillAlive(tree).length === 0 && etcdFolders().length === 0, "no process and no etcd folder of the run", 20_000).catch(() => {});
+    assert.deepEqual(stillAlive(tree), [], "no process of the run is alive");
+    assert.deepEqual(etcdFolders(), [], "no etcd data folder is left");
   },
 );
 
