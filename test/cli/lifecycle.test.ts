@@ -101,6 +101,23 @@ test("SIGTERM two seconds into an HTTP run: exit 143 within 6 s, the finished pa
   assert.match(run.stdout(), /atomic ✓ \(interrupted\)/, "the strategy that was running reports what it measured");
 });
 
+test("SIGTERM while the instances of an HTTP run start: exit 143, no stack trace, no instance outlives the run", { timeout: 120_000 }, async () => {
+  for (const delayMs of [0, 300]) {
+    const run = start(["run", "--mode", "http", "--instances", "2", "--strategy", "atomic", "-n", "20000", "--no-save"]);
+    await until(() => processesOf(run, /serveWorker/).length > 0, "the first cluster instance");
+    // Every process the run starts, collected until it exits (a worker may be forked after the signal).
+    const tree = new Set(descendants(run.child.pid!));
+    const collect = setInterval(() => descendants(run.child.pid!).forEach((pid) => tree.add(pid)), 10);
+    await sleep(delayMs);
+    run.child.kill("SIGTERM");
+    const { code } = await run.exit;
+    clearInterval(collect);
+    assert.equal(code, 143, run.stderr());
+    assert.deepEqual(stillAlive([...tree]), [], `after SIGTERM ${delayMs} ms into the start, every process of the run has exited with it`);
+    assert.doesNotMatch(run.stderr(), /EPIPE|\n\s+at .*:\d+:\d+/, "no stack trace");
+  }
+});
+
 test("SIGTERM to an in-process run stops its measuring process at once and reports finished strategies in full", { timeout: 120_000 }, async () => {
   const run = start(["run", "--strategy", "atomic,global", "--db-latency", "1", "-n", "20000", "-c", "500", "--json", "--no-save"]);
   // atomic first (about 15,000/s: it finishes); global then runs at about 150/s, for minutes.

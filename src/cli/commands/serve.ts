@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { prepareLockServices } from "../../driver/preflight.js";
 import { CannotRunError } from "../../driver/errors.js";
-import { serve } from "../../http/serve.js";
+import { serve, StartAbortedError, type ServeSpec } from "../../http/serve.js";
 import { DEFAULT_SERVER_SETTINGS, MAX_HEADER_TIMEOUT_MS } from "../../http/server.js";
 import { describeLocation, placeForServe, probeStore, removeStore } from "../../store/registry.js";
 import { makeTempDir } from "../../store/tempDir.js";
@@ -119,7 +119,17 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
       secretsKept = writeSecretsTo !== undefined;
       writeAtomically(secretsFile, `${JSON.stringify(file, null, 1)}\n`, 0o600);
     }
-    const server = await serve({
+    // Trapped before the instances start: a signal while they start stops them before this process exits.
+    const starting = new AbortController();
+    const stopRequested = new Promise<void>((resolve) => {
+      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
+        process.once(signal, () => {
+          starting.abort();
+          resolve();
+        });
+    });
+    const startServer = (spec: ServeSpec) => serve(spec, starting.signal);
+    const server = await startServer({
       run: preflight.config,
       strategy,
       host,
@@ -134,11 +144,10 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
       maxConnections,
       headerTimeoutMs: Math.ceil(headerTimeoutMs),
     }).catch((error: Error) => {
+      if (error instanceof StartAbortedError) return undefined;
       throw new CannotRunError(strategy, "store", error.message);
     });
-    const stopRequested = new Promise<void>((resolve) => {
-      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => resolve());
-    });
+    if (!server) return EXIT.ok;
     io.stdout.write(
       [
         `regbench serve · strategy ${strategy} · ${config.http.instances} instance(s) · store ${describeLocation(placement.location)}${placement.temporary ? " (removed at exit)" : ""}`,
