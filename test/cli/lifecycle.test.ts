@@ -201,12 +201,18 @@ test(
       "the members keep their data in the run's TMPDIR",
     );
     const etcdFolders = () => leftovers(run.tmp).filter((name) => name.startsWith("regbench-etcd-"));
+    // Killed while it measures: its store exists in the run's folder.
+    await until(() => {
+      const folder = leftovers(run.tmp).find((name) => !name.startsWith("regbench-etcd-"));
+      return folder !== undefined && readdirSync(join(run.tmp, folder)).some((name) => name.endsWith(".db"));
+    }, "the measuring process's store");
     const tree = descendants(run.child.pid!);
     run.child.kill("SIGKILL");
     await run.exit;
-    await until(() => stillAlive(tree).length === 0 && etcdFolders().length === 0, "no process and no etcd folder of the run", 20_000).catch(() => {});
+    await until(() => stillAlive(tree).length === 0 && leftovers(run.tmp).length === 0, "no process and no folder of the run", 20_000).catch(() => {});
     assert.deepEqual(stillAlive(tree), [], "no process of the run is alive");
     assert.deepEqual(etcdFolders(), [], "no etcd data folder is left");
+    assert.deepEqual(leftovers(run.tmp), [], "nor the measuring process's store");
   },
 );
 
