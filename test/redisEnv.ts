@@ -10,7 +10,7 @@ export const REDIS_URL = process.env.REGBENCH_TEST_REDIS ?? "redis://127.0.0.1:6
  * Whether the Redis tests can run. CI sets REGBENCH_REQUIRE_REDIS=1 so that a missing Redis fails the suite
  * instead of skipping it; on a developer's machine without one, the Redis tests are skipped with this reason.
  */
-export const redisDown: string | undefined = await probeRedis(REDIS_URL, 1500);
+export const redisDown: string | undefined = (await probeRedis(REDIS_URL, 1500))?.reason;
 if (redisDown && process.env.REGBENCH_REQUIRE_REDIS === "1") throw new Error(`REGBENCH_REQUIRE_REDIS=1 but ${REDIS_URL} does not answer: ${redisDown}`);
 export const skipWithoutRedis: string | false = redisDown ? `no Redis at ${REDIS_URL} (${redisDown}): start redis-server to run these tests` : false;
 

@@ -44,7 +44,7 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
   {
     key: "shards",
     flags: "--shards <n>",
-    help: "shard count of the sharded locks, a power of two",
+    help: "shard count of the sharded locks, a power of two, at most 65536",
     default: `4 per core, 16 to 64: ${S.shards} here`,
     scenario: true,
   },
@@ -392,7 +392,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   {
     key: "maxConnections",
     flags: "--max-connections <n>",
-    help: "open connections each instance accepts; beyond, a 503 with Retry-After",
+    help: "open connections each instance accepts; beyond, the oldest without a request in progress is closed, or the new one gets 503 with Retry-After",
     default: String(DEFAULT_SERVER_SETTINGS.maxConnections),
     scenario: false,
   },
@@ -401,6 +401,13 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     flags: "--lock-namespace <name>",
     help: "where the Redis and etcd lock keys go: every server on one store must share it (or REGBENCH_LOCK_NAMESPACE, or lockNamespace in --secrets-file)",
     default: "derived from the store (host, port, database, schema; a SQLite file's path), so servers on one store agree",
+    scenario: false,
+  },
+  {
+    key: "headerTimeout",
+    flags: "--header-timeout <duration>",
+    help: "a client must send its request headers within this, or get 408 and be closed (slow clients cannot hold connections)",
+    default: ms(DEFAULT_SERVER_SETTINGS.headerTimeoutMs),
     scenario: false,
   },
   { key: "fault", flags: "--fault <spec>", help: "inject pause:P:MS into the server's registrations, repeatable", repeatable: true, scenario: false },

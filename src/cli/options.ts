@@ -18,6 +18,7 @@ import type { RunConditions } from "../report/result.js";
 import { checkRedisUrl } from "../redis/client.js";
 import { findStrategy, strategyNames } from "../strategies/registry.js";
 import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, type LockKeyMode } from "../strategies/strategy.js";
+import { nextPowerOfTwo } from "../sync/fnv.js";
 import { DEFAULT_WORKLOAD, type RunConfig } from "../workload/config.js";
 import { loadScenario, shippedScenarios } from "../workload/scenario.js";
 import type { Secrets } from "./secrets.js";
@@ -53,12 +54,36 @@ function text(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-function integer(key: string, value: unknown, min: number, example: string): number {
+/**
+ * Upper bounds of the numeric options, each with its reason: beyond it a value would exhaust memory, overflow a
+ * 32-bit field, or overflow node's timers. Checked as safe integers, never through 32-bit operators.
+ */
+export const LIMITS = Object.freeze({
+  /** -n plus a --warmup count: the run keeps ~13 bytes per request (its source, its acknowledgement). */
+  requests: { max: 100_000_000, why: "the run keeps about 13 bytes per request; 100,000,000 is about 1.3 GB" },
+  /** -c and a --stages concurrency: one sender each, and over HTTP one connection each. */
+  concurrency: { max: 100_000, why: "each is a sender in memory and, over HTTP, a connection" },
+  /** Systems are picked by a 32-bit hash. */
+  systems: { max: 2 ** 32 - 1, why: "systems are picked by a 32-bit hash" },
+  /** Each project is created in the store, with its own key, before the run. */
+  projects: { max: 10_000, why: "each project is created in the store, with its key, before the run" },
+  /** The workload's PRNG takes 32 bits: a larger seed would repeat a smaller one's workload. */
+  seed: { max: 2 ** 32 - 1, why: "the workload's generator takes a 32-bit seed" },
+  /** Every shard's lock is allocated up front, and a shard is picked by a 32-bit hash. */
+  shards: { max: 65_536, why: "every shard's lock is allocated up front" },
+  /** A server process each. */
+  instances: { max: 64, why: "each is a server process" },
+  /** node's timers hold 32-bit milliseconds: a longer delay fires at once. */
+  durationMs: { max: 2 ** 31 - 1, why: "node's timers hold at most 2^31 − 1 ms (24.8 days); a longer one fires at once" },
+});
+
+function integer(key: string, value: unknown, min: number, example: string, max = Number.MAX_SAFE_INTEGER, why = ""): number {
   const s = String(value).trim().replace(/_/g, "");
   const n = /^[+-]?\d+(e\d+)?$/i.test(s) ? Number(s) : NaN;
   if (!Number.isSafeInteger(n) || n < min) {
     throw new UsageError(FLAG[key] ?? key, `must be a whole number ≥ ${min} (got ${text(value)})`, `For example: ${example}.`);
   }
+  if (n > max) throw new UsageError(FLAG[key] ?? key, `must be at most ${max} (got ${text(value)}): ${why}`, `For example: ${example}.`);
   return n;
 }
 
@@ -97,6 +122,12 @@ function duration(key: string, value: unknown, example: string, allowZero = true
       `For example: ${example}.`,
     );
   }
+  if (ms > LIMITS.durationMs.max)
+    throw new UsageError(
+      FLAG[key] ?? key,
+      `must be at most ${LIMITS.durationMs.max} ms (got ${text(value)}): ${LIMITS.durationMs.why}`,
+      `For example: ${example}.`,
+    );
   return ms;
 }
 
@@ -124,9 +155,14 @@ function parseStages(value: unknown): { stages: { durationMs: number; target: nu
     const m = /^([^:]+):(\d+(?:\.\d+)?)(\/s)?$/.exec(part);
     const ms = m ? parseDurationMs(m[1]!) : undefined;
     if (!m || ms === undefined || ms <= 0) throw new UsageError("--stages", `has a stage that is not DURATION:TARGET (got ${JSON.stringify(part)})`, fix);
+    if (ms > LIMITS.durationMs.max)
+      throw new UsageError("--stages", `has a stage longer than ${LIMITS.durationMs.max} ms (got ${JSON.stringify(part)}): ${LIMITS.durationMs.why}`, fix);
     kinds.add(m[3] ? "rate" : "concurrency");
     const target = Number(m[2]);
     if (!m[3] && !Number.isInteger(target)) throw new UsageError("--stages", `has a concurrency that is not a whole number (got ${JSON.stringify(part)})`, fix);
+    if (!m[3] && target > LIMITS.concurrency.max)
+      throw new UsageError("--stages", `has a concurrency above ${LIMITS.concurrency.max} (got ${JSON.stringify(part)}): ${LIMITS.concurrency.why}`, fix);
+    if (m[3] && !Number.isFinite(target)) throw new UsageError("--stages", `has a rate that is not a finite number (got ${JSON.stringify(part)})`, fix);
     stages.push({ durationMs: ms, target });
   }
   if (kinds.size > 1) throw new UsageError("--stages", "mixes concurrencies and rates", `${fix} Every stage is one or the other.`);
@@ -193,8 +229,10 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       .some((s) => s.trim() === "all")
       ? ("all" as const)
       : ("explicit" as const);
-  const requests = has("requests") ? integer("requests", get("requests"), 1, "-n 10000") : DEFAULT_WORKLOAD.requests;
-  const concurrency = has("concurrency") ? integer("concurrency", get("concurrency"), 1, "-c 100") : DEFAULT_WORKLOAD.concurrency;
+  const requests = has("requests") ? integer("requests", get("requests"), 1, "-n 10000", LIMITS.requests.max, LIMITS.requests.why) : DEFAULT_WORKLOAD.requests;
+  const concurrency = has("concurrency")
+    ? integer("concurrency", get("concurrency"), 1, "-c 100", LIMITS.concurrency.max, LIMITS.concurrency.why)
+    : DEFAULT_WORKLOAD.concurrency;
   let rate: number | undefined;
   if (has("rate")) {
     rate = Number(get("rate"));
@@ -205,9 +243,15 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
   let warmup: number = DEFAULT_WORKLOAD.warmup;
   let warmupMs: number | undefined;
   if (has("warmup")) {
-    if (/^\s*\d+\s*$/.test(String(get("warmup")))) warmup = integer("warmup", get("warmup"), 0, "--warmup 500");
+    if (/^\s*\d+\s*$/.test(String(get("warmup")))) warmup = integer("warmup", get("warmup"), 0, "--warmup 500", LIMITS.requests.max, LIMITS.requests.why);
     else warmupMs = duration("warmup", get("warmup"), "--warmup 500 (registrations) or --warmup 5s", false);
   }
+  if (warmup + requests > LIMITS.requests.max)
+    throw new UsageError(
+      "--warmup",
+      `and -n add up to ${warmup + requests}, more than ${LIMITS.requests.max}: ${LIMITS.requests.why}`,
+      "Send fewer requests, or bound the run by --duration instead.",
+    );
   const durationMs = has("duration") ? duration("duration", get("duration"), "--duration 30s", false) : undefined;
   if (durationMs !== undefined && has("requests") && cli.requests !== undefined) {
     throw new UsageError(
@@ -230,11 +274,13 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       "with rates (N/s) cannot be combined with --rate: the stages give the rate",
       "Drop --rate, or give the stages as concurrencies (30s:200).",
     );
-  const systems = has("systems") ? integer("systems", get("systems"), 1, "--systems 100") : DEFAULT_WORKLOAD.systems;
-  const projects = has("projects") ? integer("projects", get("projects"), 1, "--projects 4") : DEFAULT_WORKLOAD.projects;
+  const systems = has("systems") ? integer("systems", get("systems"), 1, "--systems 100", LIMITS.systems.max, LIMITS.systems.why) : DEFAULT_WORKLOAD.systems;
+  const projects = has("projects")
+    ? integer("projects", get("projects"), 1, "--projects 4", LIMITS.projects.max, LIMITS.projects.why)
+    : DEFAULT_WORKLOAD.projects;
   const resend = has("resend") ? ratio("resend", get("resend"), "--resend 0.1") : DEFAULT_WORKLOAD.resend;
   const dbLatencyMs = has("dbLatency") ? duration("dbLatency", get("dbLatency"), "--db-latency 1") : DEFAULT_WORKLOAD.dbLatencyMs;
-  const seed = has("seed") ? integer("seed", get("seed"), 0, "--seed 42") : Math.floor(Math.random() * 2 ** 31);
+  const seed = has("seed") ? integer("seed", get("seed"), 0, "--seed 42", LIMITS.seed.max, LIMITS.seed.why) : Math.floor(Math.random() * 2 ** 31);
   const cidrText = has("cidr") ? String(get("cidr")) : DEFAULT_WORKLOAD.cidr;
   const cidr = parseCidr(cidrText);
   if (!cidr)
@@ -283,8 +329,9 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       "has nothing to keep in the memory store",
       "Use --store sqlite (kept as regbench-PREFIX.db in this folder), sqlite:PATH, or a database server.",
     );
-  const shards = has("shards") ? integer("shards", get("shards"), 1, "--shards 32") : defaultShardCount();
-  if ((shards & (shards - 1)) !== 0)
+  const shards = has("shards") ? integer("shards", get("shards"), 1, "--shards 32", LIMITS.shards.max, LIMITS.shards.why) : defaultShardCount();
+  // By arithmetic: 32-bit operators (`n & (n - 1)`) would truncate values above 2^31 and pass 2^32 + 2^k.
+  if (nextPowerOfTwo(shards) !== shards)
     throw new UsageError(
       "--shards",
       `must be a power of two (got ${shards})`,
@@ -463,7 +510,7 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       "Drop --fault, or use --mode http, which starts regbench's own server per strategy and injects the faults there.",
     );
   }
-  const instances = has("instances") ? integer("instances", get("instances"), 1, "--instances 2") : 1;
+  const instances = has("instances") ? integer("instances", get("instances"), 1, "--instances 2", LIMITS.instances.max, LIMITS.instances.why) : 1;
   if (has("workers") && modeText !== "http")
     throw new UsageError(
       "--workers",

@@ -1,6 +1,6 @@
-import { probeEtcd, startEtcdHint } from "../etcd/client.js";
+import { describeEtcdProblem, probeEtcd, startEtcdHint, type EtcdProblem } from "../etcd/client.js";
 import { etcdOnPath, startThrowawayEtcd, type ThrowawayEtcd } from "../etcd/autoServer.js";
-import { probeRedis, startRedisHint } from "../redis/client.js";
+import { describeRedisProblem, probeRedis, startRedisHint } from "../redis/client.js";
 import { redisServerOnPath, startThrowawayRedis, type ThrowawayRedis } from "../redis/autoServer.js";
 import { findStrategy } from "../strategies/registry.js";
 import { DEFAULT_STRATEGY_SETTINGS } from "../strategies/strategy.js";
@@ -67,13 +67,16 @@ export async function prepareRedis(config: RunConfig): Promise<Preflight> {
     } else if (!down) {
       urls = [url];
     } else {
-      problem = `nothing answers on ${url} (${down}) and there is no redis-server on the PATH to start: ${startRedisHint(url)}`;
+      problem =
+        down.kind === "unreachable"
+          ? `nothing answers on ${url} (${down.reason}) and there is no redis-server on the PATH to start: ${startRedisHint(url)}`
+          : describeRedisProblem(url, down);
     }
   } else {
     const probes = await Promise.all(config.redis.urls.map(async (url) => ({ url, down: await probeRedis(url) })));
     const failed = probes.filter((p) => p.down !== undefined);
     if (failed.length > 0) {
-      problem = `cannot reach Redis at ${failed.map((f) => `${f.url} (${f.down})`).join(", ")}: ${startRedisHint(failed[0]!.url)}`;
+      problem = failed.map((f) => describeRedisProblem(f.url, f.down!)).join("; ");
     } else {
       urls = config.redis.urls;
     }
@@ -105,7 +108,7 @@ export async function prepareEtcd(config: RunConfig): Promise<Preflight> {
   let problem: string | undefined;
   if (config.etcd.urls === "auto") {
     const url = DEFAULT_STRATEGY_SETTINGS.etcd.urls[0]!;
-    const down = config.etcd.autoMembers > 1 ? "a cluster was asked for" : await probeEtcd(url, 3000);
+    const down: EtcdProblem | undefined = config.etcd.autoMembers > 1 ? { kind: "unreachable", reason: "a cluster was asked for" } : await probeEtcd(url, 3000);
     if (!down) {
       urls = [url];
       notes.push(`--etcd auto: using the etcd that answers on ${url}`);
@@ -120,12 +123,15 @@ export async function prepareEtcd(config: RunConfig): Promise<Preflight> {
         problem = `could not start a throwaway etcd: ${(error as Error).message}`;
       }
     } else {
-      problem = `nothing answers on ${url} (${down}) and there is no etcd on the PATH to start: ${startEtcdHint(url)}`;
+      problem =
+        down.kind === "unreachable"
+          ? `nothing answers on ${url} (${down.reason}) and there is no etcd on the PATH to start: ${startEtcdHint(url)}`
+          : describeEtcdProblem(url, down);
     }
   } else {
     const probes = await Promise.all(config.etcd.urls.map(async (url) => ({ url, down: await probeEtcd(url, 3000) })));
     const failed = probes.filter((p) => p.down !== undefined);
-    if (failed.length > 0) problem = `cannot reach etcd at ${failed.map((f) => `${f.url} (${f.down})`).join(", ")}: ${startEtcdHint(failed[0]!.url)}`;
+    if (failed.length > 0) problem = failed.map((f) => describeEtcdProblem(f.url, f.down!)).join("; ");
     else urls = config.etcd.urls;
   }
   const stop = async () => {

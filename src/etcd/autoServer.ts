@@ -26,43 +26,50 @@ export function etcdOnPath(): boolean {
 const TIMING = ["--heartbeat-interval", "50", "--election-timeout", "500"];
 
 /**
- * Starts `members` etcd processes on free loopback ports, each under a guard (stopped if regbench goes away), with
- * their data in one private folder removed on stop; resolves once the cluster answers.
+ * Starts `members` etcd processes on free loopback ports, each under a guard (stopped if regbench goes away), each
+ * with its data in a private folder that its guard removes once it has stopped — on stop, or after a `kill -9` of
+ * regbench; resolves once the cluster answers.
  */
 export async function startThrowawayEtcd(members = 1): Promise<ThrowawayEtcd> {
-  const dir = mkdtempSync(join(tmpdir(), "regbench-etcd-"));
+  const dirs: string[] = [];
   const ports = [];
   for (let i = 0; i < members; i++) ports.push({ client: await freePort(), peer: await freePort() });
   const cluster = ports.map((p, i) => `m${i}=http://127.0.0.1:${p.peer}`).join(",");
   const started: GuardedProcess[] = [];
   const stop = async () => {
     await Promise.all(started.map((s) => s.stop()));
-    rmSync(dir, { recursive: true, force: true });
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   };
   try {
     for (const [i, p] of ports.entries()) {
+      const dir = mkdtempSync(join(tmpdir(), "regbench-etcd-"));
+      dirs.push(dir);
       started.push(
-        await spawnGuarded("etcd", [
-          "--name",
-          `m${i}`,
-          "--data-dir",
-          join(dir, `m${i}`),
-          "--listen-client-urls",
-          `http://127.0.0.1:${p.client}`,
-          "--advertise-client-urls",
-          `http://127.0.0.1:${p.client}`,
-          "--listen-peer-urls",
-          `http://127.0.0.1:${p.peer}`,
-          "--initial-advertise-peer-urls",
-          `http://127.0.0.1:${p.peer}`,
-          "--initial-cluster",
-          cluster,
-          "--initial-cluster-state",
-          "new",
-          "--log-level",
-          "error",
-          ...TIMING,
-        ]),
+        await spawnGuarded(
+          "etcd",
+          [
+            "--name",
+            `m${i}`,
+            "--data-dir",
+            join(dir, "data"),
+            "--listen-client-urls",
+            `http://127.0.0.1:${p.client}`,
+            "--advertise-client-urls",
+            `http://127.0.0.1:${p.client}`,
+            "--listen-peer-urls",
+            `http://127.0.0.1:${p.peer}`,
+            "--initial-advertise-peer-urls",
+            `http://127.0.0.1:${p.peer}`,
+            "--initial-cluster",
+            cluster,
+            "--initial-cluster-state",
+            "new",
+            "--log-level",
+            "error",
+            ...TIMING,
+          ],
+          dir,
+        ),
       );
     }
     const urls = ports.map((p) => `http://127.0.0.1:${p.client}`);

@@ -1,4 +1,5 @@
 import { Etcd3 } from "etcd3";
+import { listens, notSpeaking, unreachableCode } from "../net/service.js";
 
 /** How to get an etcd at `url`, said wherever one is missing. */
 export function startEtcdHint(url = "http://127.0.0.1:2379"): string {
@@ -26,28 +27,59 @@ export function createEtcdClient(urls: readonly string[]): Etcd3 {
   return new Etcd3({ hosts, dialTimeout: 2000, ...(auth ? { auth } : {}) });
 }
 
-/** Whether an etcd answers at `url` within `timeoutMs`: undefined when it does, else the reason. */
-export async function probeEtcd(url: string, timeoutMs = 3000): Promise<string | undefined> {
+/**
+ * Why a service did not answer as etcd: `unreachable` (nothing listens: start one), `not-etcd` (something listens
+ * that does not speak etcd's gRPC), or `silent` (something accepted the connection but did not answer in time).
+ */
+export interface EtcdProblem {
+  readonly kind: "unreachable" | "not-etcd" | "silent";
+  readonly reason: string;
+}
+
+/** The sentence for a probe's problem, with the hint that fits it. */
+export function describeEtcdProblem(url: string, problem: EtcdProblem): string {
+  if (problem.kind === "not-etcd") return `${notSpeaking(url, "etcd")} (${problem.reason})`;
+  if (problem.kind === "silent")
+    return `the service at ${url} accepts connections but did not answer as etcd (${problem.reason}): is it etcd, and is it healthy?`;
+  return `cannot reach etcd at ${url} (${problem.reason}): ${startEtcdHint(url)}`;
+}
+
+/** Whether an etcd answers at `url` within `timeoutMs`: undefined when it does, else the problem. */
+export async function probeEtcd(url: string, timeoutMs = 3000): Promise<EtcdProblem | undefined> {
   const client = createEtcdClient([url]);
   let timer: NodeJS.Timeout | undefined;
+  let reason: string;
+  let timedOut = false;
   try {
     await Promise.race([
       client.maintenance.status(),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+      new Promise(
+        (_, reject) =>
+          (timer = setTimeout(() => {
+            timedOut = true;
+            reject(new Error(`no answer within ${timeoutMs} ms`));
+          }, timeoutMs)),
+      ),
     ]);
     return undefined;
   } catch (error) {
-    return conciseReason((error as Error).message);
+    reason = conciseReason((error as Error).message);
   } finally {
     if (timer) clearTimeout(timer);
     client.close();
   }
+  if (unreachableCode(reason)) return { kind: "unreachable", reason };
+  // gRPC says "Protocol error" or "Failed to connect" when another protocol answers: is anything listening there?
+  if (!(await listens(url, 2379))) return { kind: "unreachable", reason };
+  return { kind: timedOut ? "silent" : "not-etcd", reason };
 }
 
 /** The useful part of a gRPC error: `ECONNREFUSED` rather than the channel's whole story. */
 function conciseReason(message: string): string {
   const code = /\b(E[A-Z]{3,}[A-Z_]*)\b/.exec(message);
   if (code) return code[1]!;
+  const last = /Last error: ([^(]+?)\s*(\(|$)/.exec(message);
+  if (last) return last[1]!;
   return message
     .split("\n")[0]!
     .replace(/\s*Resolution note:\s*$/, "")

@@ -49,6 +49,8 @@ export interface ServeSpec {
   readonly warmup: boolean;
   /** Connections each instance accepts before it answers 503. */
   readonly maxConnections: number;
+  /** A request's headers must arrive within this (408 after); the server's default when absent. */
+  readonly headerTimeoutMs?: number;
 }
 
 /** One instance's figures, as it reports them when it stops. */
@@ -136,7 +138,13 @@ export async function startInstance(spec: ServeSpec, port: number): Promise<{ po
     store,
     strategyName: definition.name,
     auditToken: spec.auditToken,
-    settings: { ...DEFAULT_SERVER_SETTINGS, maxConnections: spec.maxConnections },
+    settings: {
+      ...DEFAULT_SERVER_SETTINGS,
+      maxConnections: spec.maxConnections,
+      headerTimeoutMs: spec.headerTimeoutMs ?? DEFAULT_SERVER_SETTINGS.headerTimeoutMs,
+      // A request waiting for its lock sends nothing: the idle timeout must outlast the longest wait.
+      idleTimeoutMs: Math.max(DEFAULT_SERVER_SETTINGS.idleTimeoutMs, 2 * spec.run.strategy.lockTimeoutMs, 2 * spec.run.redis.waitMs),
+    },
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -179,14 +187,28 @@ async function stopWorker(worker: Worker): Promise<InstanceStats | undefined> {
   return stats;
 }
 
+/** Thrown by `serve` when its signal aborts the start: every instance it started has exited. */
+export class StartAbortedError extends Error {
+  constructor() {
+    super("stopped while starting");
+  }
+}
+
 /**
  * Starts `spec.instances` server instances sharing one store: in this process when there is one, as
  * node cluster workers on one port otherwise (each gets the spec over IPC). Resolves once every instance listens.
+ * `signal` aborts the start: the instances started so far are stopped, and it rejects with StartAbortedError once
+ * every one of them has exited — never leaving a worker to find its primary gone.
  */
-export async function serve(spec: ServeSpec): Promise<RunningServer> {
+export async function serve(spec: ServeSpec, signal?: AbortSignal): Promise<RunningServer> {
   const notes = await prepareStore(spec);
+  if (signal?.aborted) throw new StartAbortedError();
   if (spec.instances <= 1) {
     const instance = await startInstance(spec, spec.port);
+    if (signal?.aborted) {
+      await instance.stop();
+      throw new StartAbortedError();
+    }
     return {
       notes,
       url: `http://${spec.host.includes(":") ? `[${spec.host}]` : spec.host}:${instance.port}`,
@@ -215,11 +237,19 @@ export async function serve(spec: ServeSpec): Promise<RunningServer> {
             void exited(worker.process).then(() =>
               reject(new Error(`an instance exited (${worker.process.exitCode ?? worker.process.signalCode}) before listening`)),
             );
+            if (signal?.aborted) reject(new StartAbortedError());
+            signal?.addEventListener("abort", () => reject(new StartAbortedError()), { once: true });
           }),
       ),
     );
   } catch (error) {
-    await stopAll();
+    if (error instanceof StartAbortedError) {
+      // A worker still starting may not read IPC yet (a message sent before its listener is dropped): SIGTERM,
+      // which it answers by exiting (or dies of, before its handler exists).
+      await Promise.all(workers.map((w) => stopChild(w.process, () => w.process.kill("SIGTERM"), { graceMs: 2000, killAfterMs: 1000 })));
+    } else {
+      await stopAll();
+    }
     throw error;
   }
   return {

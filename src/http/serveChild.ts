@@ -6,7 +6,7 @@
 import { onParentGone } from "../process/children.js";
 import { removeStore } from "../store/registry.js";
 import { removeIfEmpty } from "../store/tempDir.js";
-import { serve, type RunningServer, type ServeSpec, type ServeStats } from "./serve.js";
+import { serve, StartAbortedError, type RunningServer, type ServeSpec, type ServeStats } from "./serve.js";
 
 /** Parent → server process. */
 export type ServeChildRequest = { readonly type: "start"; readonly spec: ServeSpec } | { readonly type: "cut-lock-service" } | { readonly type: "stop" };
@@ -19,14 +19,22 @@ export type ServeChildMessage =
 
 let server: RunningServer | undefined;
 let stopping: Promise<ServeStats | undefined> | undefined;
+/** Aborts a start in progress; `starting` settles once the start has ended either way. */
+const abortStart = new AbortController();
+let starting: Promise<unknown> | undefined;
 
 function reply(message: ServeChildMessage, then?: () => void): void {
   if (!process.connected) return then?.();
   process.send!(message, undefined, undefined, () => then?.());
 }
 
+/** Stops the server — one still starting too: its instances are stopped before this process may exit. */
 function stop(): Promise<ServeStats | undefined> {
-  stopping ??= server ? server.stop() : Promise.resolve(undefined);
+  stopping ??= (async () => {
+    abortStart.abort();
+    await starting;
+    return server?.stop();
+  })();
   return stopping;
 }
 
@@ -34,9 +42,13 @@ process.on("message", async (m: ServeChildRequest) => {
   if (m.type === "start") {
     spec = m.spec;
     try {
-      server = await serve(m.spec);
-      reply({ type: "listening", url: server.url, notes: server.notes });
+      const start = serve(m.spec, abortStart.signal);
+      starting = start.catch(() => undefined);
+      server = await start;
+      if (!abortStart.signal.aborted) reply({ type: "listening", url: server.url, notes: server.notes });
     } catch (error) {
+      // Stopped while starting: stop() exits once the instances are gone.
+      if (error instanceof StartAbortedError) return;
       reply({ type: "failed", message: (error as Error).message }, () => process.exit(1));
     }
   } else if (m.type === "cut-lock-service") {

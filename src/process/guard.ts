@@ -4,21 +4,32 @@
  * by its PID when regbench asks, when regbench goes away (the IPC channel closes, even on SIGKILL) or on SIGTERM.
  * Without it, a regbench killed hard would leave the server running for ever.
  *
- * Protocol: the parent forks this file with the command and its arguments as argv; the guard answers
+ * Protocol: the parent forks this file with the command and its arguments as argv (after `--remove-after DIR` when the
+ * server's data folder must go with it: a throwaway etcd's); the guard answers
  * `{type: "started", pid}`, or `{type: "exited", code, signal}` if the command ends by itself; `{type: "stop"}` stops it.
  */
 import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { stopChild } from "./children.js";
 
-const [command, ...args] = process.argv.slice(2);
+// `--remove-after DIR` first: the server's data folder, removed once the server has ended, however regbench ended.
+const argv = process.argv.slice(2);
+const removeAfter = argv[0] === "--remove-after" ? argv[1] : undefined;
+const [command, ...args] = removeAfter === undefined ? argv : argv.slice(2);
 if (!command) process.exit(2);
 const child = spawn(command, args, { stdio: "ignore", detached: true });
 let stopping = false;
+
+/** Removes the server's data folder (the server has ended: nothing writes into it any more). */
+function removeData(): void {
+  if (removeAfter !== undefined) rmSync(removeAfter, { recursive: true, force: true });
+}
 
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   await stopChild(child, () => child.kill("SIGTERM"), { graceMs: 2000, killAfterMs: 1000 });
+  removeData();
   process.exit(0);
 }
 
@@ -28,7 +39,9 @@ child.once("error", (error) => {
   process.exit(1);
 });
 child.once("exit", (code, signal) => {
-  if (!stopping) process.send?.({ type: "exited", code, signal }, undefined, undefined, () => process.exit(1));
+  if (stopping) return;
+  removeData();
+  process.send?.({ type: "exited", code, signal }, undefined, undefined, () => process.exit(1));
 });
 process.on("message", (m: { type?: string }) => {
   if (m?.type === "stop") void stop();

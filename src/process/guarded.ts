@@ -12,9 +12,13 @@ export interface GuardedProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `command args…` under a guard; resolves once it is running. */
-export function spawnGuarded(command: string, args: readonly string[]): Promise<GuardedProcess> {
-  const guard: ChildProcess = fork(GUARD, [command, ...args], { stdio: ["ignore", "ignore", "ignore", "ipc"] });
+/**
+ * Starts `command args…` under a guard; resolves once it is running. `removeAfter`: a data folder the guard removes
+ * once the command has ended — on `stop`, or when regbench goes away (even by SIGKILL).
+ */
+export function spawnGuarded(command: string, args: readonly string[], removeAfter?: string): Promise<GuardedProcess> {
+  const argv = removeAfter === undefined ? [command, ...args] : ["--remove-after", removeAfter, command, ...args];
+  const guard: ChildProcess = fork(GUARD, argv, { stdio: ["ignore", "ignore", "ignore", "ipc"] });
   let early: string | undefined;
   return new Promise((resolve, reject) => {
     guard.on("message", (m: { type: string; pid?: number; code?: number | null; signal?: string | null; message?: string }) => {

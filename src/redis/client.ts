@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import { listens, notSpeaking, unreachableCode } from "../net/service.js";
 
 /** How to get a Redis at `url`, said wherever one is missing. */
 export function startRedisHint(url = "redis://127.0.0.1:6379"): string {
@@ -35,8 +36,49 @@ export function createRedisClient(url: string, settings: RedisClientSettings = D
   });
 }
 
+/**
+ * Why a service did not answer as Redis: `unreachable` (nothing listens: start one), `not-redis` (another protocol
+ * answers there), or `refused` (Redis answered and refused, its own message in `reason`).
+ */
+export interface RedisProblem {
+  readonly kind: "unreachable" | "not-redis" | "refused";
+  readonly reason: string;
+}
+
+/** The sentence for a probe's problem: what happened and what to do, never ioredis's own parser messages. */
+export function describeRedisProblem(url: string, problem: RedisProblem): string {
+  const shown = safeRedisUrl(url);
+  if (problem.kind === "not-redis") return `${notSpeaking(shown, "Redis")} (${problem.reason})`;
+  if (problem.kind === "refused") {
+    const auth = /^(NOAUTH|WRONGPASS)/.test(problem.reason);
+    return `Redis at ${shown} refused the connection: ${problem.reason}${auth ? ". Put its password in the URL (redis://:PASSWORD@HOST:PORT), or its user and password (redis://USER:PASSWORD@HOST:PORT)" : ""}`;
+  }
+  return `cannot reach Redis at ${shown} (${problem.reason}): ${startRedisHint(url)}`;
+}
+
+/** A Redis URL with its password hidden. */
+function safeRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return url;
+  }
+}
+
 /** Pings a node; resolves undefined when it answers, else the reason. Never takes longer than `timeoutMs`. */
-export async function probeRedis(url: string, timeoutMs = 2000): Promise<string | undefined> {
+export async function probeRedis(url: string, timeoutMs = 2000): Promise<RedisProblem | undefined> {
+  const reason = await pingRedis(url, timeoutMs);
+  if (reason === undefined) return undefined;
+  if (reason.reply) return { kind: "refused", reason: reason.text };
+  if (unreachableCode(reason.text)) return { kind: "unreachable", reason: reason.text };
+  // The connection failed after it opened, or never completed the handshake: is anything listening there?
+  return (await listens(url, 6379)) ? { kind: "not-redis", reason: reason.text } : { kind: "unreachable", reason: reason.text };
+}
+
+/** One PING: undefined when Redis answers; else the error's code (or a short message), and whether Redis replied it. */
+async function pingRedis(url: string, timeoutMs: number): Promise<{ text: string; reply: boolean } | undefined> {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
@@ -44,7 +86,7 @@ export async function probeRedis(url: string, timeoutMs = 2000): Promise<string 
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  let first: { code?: string; message?: string } | undefined;
+  let first: { code?: string; message?: string; name?: string } | undefined;
   client.on("error", (error: { code?: string; message?: string }) => {
     first ??= error;
   });
@@ -57,8 +99,11 @@ export async function probeRedis(url: string, timeoutMs = 2000): Promise<string 
     await Promise.race([client.connect().then(() => client.ping()), timeout]);
     return undefined;
   } catch (error) {
-    const e = first ?? (error as { code?: string; message?: string });
-    return e.code ?? e.message ?? String(error);
+    const e = first ?? (error as { code?: string; message?: string; name?: string });
+    // A ReplyError is Redis's own answer (NOAUTH, WRONGPASS, max clients); a parser's error is another protocol's bytes.
+    if (e.name === "ReplyError") return { text: String(e.message), reply: true };
+    if (/Protocol error|Please report this/i.test(String(e.message))) return { text: "a reply that is not RESP", reply: false };
+    return { text: e.code ?? String(e.message ?? error), reply: false };
   } finally {
     if (timer) clearTimeout(timer);
     client.disconnect();

@@ -14,6 +14,7 @@ import {
   SERVE_NAMESPACE,
   SERVER_SCHEMA_VERSION,
 } from "./serverSchema.js";
+import { firstBytes, notSpeaking, unreachableCode } from "../net/service.js";
 import { toProject, toRecord, type MachineColumns, type ProjectColumns } from "./rows.js";
 import type { AuditPage, AuditRows, AuditTable, AuditTableRow, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
 import { auditPageSql, toAuditPage } from "./auditPages.js";
@@ -92,9 +93,9 @@ export class MysqlStore implements Store {
   static async open(location: ServerLocation, settings: StoreSettings): Promise<MysqlStore> {
     let admin: mysql.Connection;
     try {
-      admin = await mysql.createConnection({ uri: withoutDatabase(location.url), connectTimeout: CONNECT_TIMEOUT_MS, charset: "UTF8MB4_BIN" });
+      admin = await mysql.createConnection({ uri: location.url, connectTimeout: CONNECT_TIMEOUT_MS, charset: "UTF8MB4_BIN" });
     } catch (error) {
-      throw new StoreError(`cannot connect to MySQL at ${safeUrl(location.url)}: ${(error as Error).message}. ${MYSQL_HINT}`, error);
+      throw new StoreError(await mysqlProblem(location.url, error), error);
     }
     const lock = `regbench:${location.schema}`;
     try {
@@ -415,6 +416,34 @@ function withoutDatabase(url: string): string {
 export const MYSQL_HINT =
   "Start one (Debian: apt-get install mariadb-server, then start-stop-daemon --start --background --exec /usr/sbin/mariadbd; or docker run -e MYSQL_ALLOW_EMPTY_PASSWORD=1 -p 3306:3306 mysql:8), or pass another --store";
 
+/**
+ * Why connecting failed, in one sentence: the server's own message when MySQL answered (with a hint for a refused
+ * login or a missing database), "does not speak MySQL" when another service answers there, else unreachable with
+ * how to start one.
+ */
+async function mysqlProblem(url: string, error: unknown): Promise<string> {
+  const e = error as { code?: string; sqlMessage?: string; message?: string };
+  const shown = safeUrl(url);
+  if (e.sqlMessage !== undefined) {
+    let hint = "";
+    if (e.code === "ER_ACCESS_DENIED_ERROR" || e.code === "ER_DBACCESS_DENIED_ERROR" || e.code === "ER_HOST_NOT_PRIVILEGED")
+      hint = " Check the user and password in the URL (mysql://USER:PASSWORD@HOST:PORT/DB) and that this user may connect from here.";
+    else if (e.code === "ER_BAD_DB_ERROR") {
+      const db = decodeURIComponent(new URL(url).pathname.slice(1));
+      hint = ` Create it (CREATE DATABASE \`${db}\`) or name an existing database in the URL.`;
+    } else if (e.code === "ER_CON_COUNT_ERROR") hint = " The server is at max_connections: lower --pool, or retry when it has room.";
+    return `MySQL at ${shown} refused the connection: ${e.sqlMessage} (${e.code}).${hint}`;
+  }
+  const reason = e.code ?? e.message ?? String(error);
+  if (!unreachableCode(e.code)) {
+    // A MySQL server speaks first: a handshake packet (protocol 10) or an error packet (0xff).
+    const answer = await firstBytes(url, 3306);
+    if (answer !== undefined && !(answer.length > 4 && (answer[4] === 10 || answer[4] === 0xff))) return `${notSpeaking(shown, "MySQL")} (${reason})`;
+    if (answer !== undefined) return `MySQL at ${shown} accepted the connection but did not complete it (${reason})`;
+  }
+  return `cannot reach MySQL at ${shown} (${reason}): ${MYSQL_HINT}`;
+}
+
 const locationOf = (location: StoreLocation) => location as ServerLocation;
 const specOf = (spec: Parameters<StoreKind["describe"]>[0]) => spec as ServerSpec;
 
@@ -428,19 +457,20 @@ export const mysqlKind: StoreKind = {
   shareable: () => true,
   async probe(spec, timeoutMs) {
     try {
-      const c = await mysql.createConnection({ uri: withoutDatabase(specOf(spec).url), connectTimeout: timeoutMs });
+      // With the URL's database: a database that does not exist is refused here, before anything runs.
+      const c = await mysql.createConnection({ uri: specOf(spec).url, connectTimeout: timeoutMs });
       await c.query("SELECT 1");
       await c.end();
       return undefined;
     } catch (error) {
-      return `cannot reach MySQL at ${safeUrl(specOf(spec).url)} (${(error as { code?: string }).code ?? (error as Error).message}): ${MYSQL_HINT}`;
+      return mysqlProblem(specOf(spec).url, error);
     }
   },
   placeForRun: (spec, site) => ({ location: { kind: "mysql", url: specOf(spec).url, schema: runNamespace(site.prefix) }, temporary: !site.keep }),
   placeForServe: (spec) => ({ location: { kind: "mysql", url: specOf(spec).url, schema: specOf(spec).schema ?? SERVE_NAMESPACE }, temporary: false }),
   open: (location, settings) => MysqlStore.open(locationOf(location), settings),
   async remove(location) {
-    const c = await mysql.createConnection({ uri: withoutDatabase(locationOf(location).url), connectTimeout: CONNECT_TIMEOUT_MS });
+    const c = await mysql.createConnection({ uri: locationOf(location).url, connectTimeout: CONNECT_TIMEOUT_MS });
     try {
       await c.query(`DROP DATABASE IF EXISTS \`${locationOf(location).schema}\``);
     } finally {

@@ -14,6 +14,7 @@ import {
   SERVE_NAMESPACE,
   SERVER_SCHEMA_VERSION,
 } from "./serverSchema.js";
+import { firstBytes, notSpeaking, unreachableCode } from "../net/service.js";
 import { toProject, toRecord, type MachineColumns, type ProjectColumns } from "./rows.js";
 import type { AuditPage, AuditRows, AuditTable, AuditTableRow, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
 import { auditPageSql, toAuditPage } from "./auditPages.js";
@@ -93,7 +94,7 @@ export class PostgresStore implements Store {
     try {
       await client.connect();
     } catch (error) {
-      throw new StoreError(`cannot connect to PostgreSQL at ${safeUrl(location.url)}: ${(error as Error).message}. ${POSTGRES_HINT}`, error);
+      throw new StoreError(await postgresProblem(location.url, error), error);
     }
     try {
       await client.query("SELECT pg_advisory_lock(hashtext($1))", [`regbench:${location.schema}`]);
@@ -416,6 +417,37 @@ export class PostgresStore implements Store {
 export const POSTGRES_HINT =
   "Start one (Debian: apt-get install postgresql, then pg_ctlcluster 15 main start; or docker run -e POSTGRES_HOST_AUTH_METHOD=trust -p 5432:5432 postgres:16), or pass another --store";
 
+/** PostgreSQL's answer to an SSLRequest (RFC-less, but documented: protocol-flow.html#PROTOCOL-FLOW-SSL) is one byte. */
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+
+/**
+ * Why connecting failed, in one sentence: the server's own message when PostgreSQL answered (with a hint for a
+ * refused login or a missing database), "does not speak PostgreSQL" when another service answers there, else
+ * unreachable with how to start one.
+ */
+async function postgresProblem(url: string, error: unknown): Promise<string> {
+  const e = error as { code?: string; severity?: string; message?: string };
+  const shown = safeUrl(url);
+  if (e.severity !== undefined && typeof e.code === "string") {
+    let hint = "";
+    if (e.code === "28P01" || e.code === "28000")
+      hint = " Check the user and password in the URL (postgres://USER:PASSWORD@HOST:PORT/DB) and that pg_hba.conf admits this user from here.";
+    else if (e.code === "3D000") {
+      const db = decodeURIComponent(new URL(url).pathname.slice(1)) || "(the user's name)";
+      hint = ` Create it (createdb ${db}) or name an existing database in the URL.`;
+    } else if (e.code === "53300") hint = " The server is at max_connections: lower --pool, or retry when it has room.";
+    else if (e.code === "57P03") hint = " The server is starting or stopping: retry in a moment.";
+    return `PostgreSQL at ${shown} refused the connection: ${e.message} (${e.code}).${hint}`;
+  }
+  const reason = e.code ?? e.message ?? String(error);
+  if (!unreachableCode(e.code)) {
+    const answer = await firstBytes(url, 5432, SSL_REQUEST);
+    if (answer !== undefined && !(answer.length === 1 && (answer[0] === 0x53 || answer[0] === 0x4e))) return `${notSpeaking(shown, "PostgreSQL")} (${reason})`;
+    if (answer !== undefined) return `PostgreSQL at ${shown} accepted the connection but did not complete it (${reason})`;
+  }
+  return `cannot reach PostgreSQL at ${shown} (${reason}): ${POSTGRES_HINT}`;
+}
+
 const locationOf = (location: StoreLocation) => location as ServerLocation;
 const specOf = (spec: Parameters<StoreKind["describe"]>[0]) => spec as ServerSpec;
 
@@ -438,7 +470,7 @@ export const postgresKind: StoreKind = {
       await client.query("SELECT 1");
       return undefined;
     } catch (error) {
-      return `cannot reach PostgreSQL at ${safeUrl(specOf(spec).url)} (${(error as { code?: string }).code ?? (error as Error).message}): ${POSTGRES_HINT}`;
+      return postgresProblem(specOf(spec).url, error);
     } finally {
       await client.end().catch(() => undefined);
     }

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { mysql, MYSQL_URL, postgres, POSTGRES_URL } from "../dbEnv.js";
 import { regbench, tempDir } from "../helpers.js";
+import { REDIS_URL, skipWithoutRedis } from "../redisEnv.js";
 
 test("run prints the table with every column and the audit, exit 0", () => {
   const r = regbench(["run", "--strategy", "global,none", "-c", "50", "-n", "300", "--seed", "3"]);
@@ -118,6 +120,63 @@ test("a database server that does not answer exits 3 within seconds, naming it a
     assert.match(r.stderr, /Start one/);
   }
 });
+
+/** A URL like `url` with another user, password, database or port. */
+function variant(url: string, change: { user?: string; password?: string; database?: string; port?: string }): string {
+  const u = new URL(url);
+  if (change.user !== undefined) u.username = change.user;
+  if (change.password !== undefined) u.password = change.password;
+  if (change.database !== undefined) u.pathname = `/${change.database}`;
+  if (change.port !== undefined) u.port = change.port;
+  return u.toString();
+}
+
+test("a database server that refuses the login or lacks the URL's database: exit 3 with its own message and a hint that fits", () => {
+  const cases: [string, RegExp][] = [];
+  if (!postgres.skip) {
+    cases.push([variant(POSTGRES_URL, { database: "regbench_no_such_db" }), /database "regbench_no_such_db" does not exist \(3D000\)\. Create it/]);
+    cases.push([
+      variant(POSTGRES_URL, { user: "regbench_no_such_user" }),
+      /role "regbench_no_such_user" does not exist \(28000\)\. Check the user and password/,
+    ]);
+  }
+  if (!mysql.skip) {
+    cases.push([variant(MYSQL_URL, { database: "regbench_no_such_db" }), /Unknown database 'regbench_no_such_db' \(ER_BAD_DB_ERROR\)\. Create it/]);
+    cases.push([
+      variant(MYSQL_URL, { user: "regbench_no_such_user", password: "x" }),
+      /Access denied for user 'regbench_no_such_user'.*Check the user and password/,
+    ]);
+  }
+  if (cases.length === 0) return;
+  for (const [store, message] of cases) {
+    const r = regbench(["run", "--strategy", "atomic", "-n", "10", "--no-save", "--store", store], { timeoutMs: 30_000 });
+    assert.equal(r.code, 3, `${store}: ${r.stderr}`);
+    assert.match(r.stderr, message, store);
+    assert.doesNotMatch(r.stderr, /cannot reach|Start one/, `${store}: the server answered, so no install hint`);
+    assert.doesNotMatch(r.stderr, /:x@/, "the password is not shown");
+  }
+});
+
+test(
+  "a service of another protocol at --redis, --etcd or --store: exit 3, 'does not speak …', no install hint, no client's internals",
+  { skip: postgres.skip || skipWithoutRedis },
+  () => {
+    const redisPort = new URL(REDIS_URL).port || "6379";
+    const pgPort = new URL(POSTGRES_URL).port || "5432";
+    const cases: [string[], RegExp][] = [
+      [["--strategy", "redis", "--redis", `redis://127.0.0.1:${pgPort}`], new RegExp(`the service at redis://127\\.0\\.0\\.1:${pgPort} does not speak Redis`)],
+      [["--strategy", "etcd", "--etcd", `http://127.0.0.1:${redisPort}`], new RegExp(`the service at http://127\\.0\\.0\\.1:${redisPort} does not speak etcd`)],
+      [["--strategy", "atomic", "--store", variant(POSTGRES_URL, { port: redisPort })], /does not speak PostgreSQL/],
+      [["--strategy", "atomic", "--store", variant(MYSQL_URL, { port: redisPort })], /does not speak MySQL/],
+    ];
+    for (const [args, message] of cases) {
+      const r = regbench(["run", ...args, "-n", "10", "--no-save"], { timeoutMs: 30_000 });
+      assert.equal(r.code, 3, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(" "));
+      assert.doesNotMatch(r.stderr, /redis-server --port|Start one|apt-get|Please report|Protocol error, got/, `${args.join(" ")}: ${r.stderr}`);
+    }
+  },
+);
 
 test("a store that cannot be opened exits 3 with the path", () => {
   const r = regbench(["run", "--strategy", "none", "-n", "10", "-c", "1", "--store", "sqlite:/nonexistent-dir/x.db"]);

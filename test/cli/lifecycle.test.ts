@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, test } from "node:test";
+import { etcdOnPath } from "../../src/etcd/autoServer.js";
 import { createRedisClient } from "../../src/redis/client.js";
 import { BIN, descendants, stillAlive, tempDir } from "../helpers.js";
 import { REDIS_URL, skipWithoutRedis } from "../redisEnv.js";
@@ -100,6 +101,23 @@ test("SIGTERM two seconds into an HTTP run: exit 143 within 6 s, the finished pa
   assert.match(run.stdout(), /atomic ✓ \(interrupted\)/, "the strategy that was running reports what it measured");
 });
 
+test("SIGTERM while the instances of an HTTP run start: exit 143, no stack trace, no instance outlives the run", { timeout: 120_000 }, async () => {
+  for (const delayMs of [0, 300]) {
+    const run = start(["run", "--mode", "http", "--instances", "2", "--strategy", "atomic", "-n", "20000", "--no-save"]);
+    await until(() => processesOf(run, /serveWorker/).length > 0, "the first cluster instance");
+    // Every process the run starts, collected until it exits (a worker may be forked after the signal).
+    const tree = new Set(descendants(run.child.pid!));
+    const collect = setInterval(() => descendants(run.child.pid!).forEach((pid) => tree.add(pid)), 10);
+    await sleep(delayMs);
+    run.child.kill("SIGTERM");
+    const { code } = await run.exit;
+    clearInterval(collect);
+    assert.equal(code, 143, run.stderr());
+    assert.deepEqual(stillAlive([...tree]), [], `after SIGTERM ${delayMs} ms into the start, every process of the run has exited with it`);
+    assert.doesNotMatch(run.stderr(), /EPIPE|\n\s+at .*:\d+:\d+/, "no stack trace");
+  }
+});
+
 test("SIGTERM to an in-process run stops its measuring process at once and reports finished strategies in full", { timeout: 120_000 }, async () => {
   const run = start(["run", "--strategy", "atomic,global", "--db-latency", "1", "-n", "20000", "-c", "500", "--json", "--no-save"]);
   // atomic first (about 15,000/s: it finishes); global then runs at about 150/s, for minutes.
@@ -166,6 +184,35 @@ test(
       await sleep(3000);
       assert.deepEqual(stillAlive(tree), [], `after ${signal}`);
     }
+  },
+);
+
+test(
+  "--etcd auto: a SIGKILL of regbench leaves neither an etcd member nor its data folder behind",
+  { skip: etcdOnPath() ? false : "no etcd on the PATH: apt-get install etcd-server", timeout: 60_000 },
+  async () => {
+    const run = start(["run", "--strategy", "etcd", "--etcd", "auto:3", "--db-latency", "1", "-n", "400000", "-c", "50", "--no-save"]);
+    await until(
+      () => processesOf(run, /^etcd/).length === 3 && processesOf(run, /worker\.js/).length === 1,
+      "three throwaway etcd members and the measuring process",
+    );
+    assert.ok(
+      leftovers(run.tmp).some((name) => name.startsWith("regbench-etcd-")),
+      "the members keep their data in the run's TMPDIR",
+    );
+    const etcdFolders = () => leftovers(run.tmp).filter((name) => name.startsWith("regbench-etcd-"));
+    // Killed while it measures: its store exists in the run's folder.
+    await until(() => {
+      const folder = leftovers(run.tmp).find((name) => !name.startsWith("regbench-etcd-"));
+      return folder !== undefined && readdirSync(join(run.tmp, folder)).some((name) => name.endsWith(".db"));
+    }, "the measuring process's store");
+    const tree = descendants(run.child.pid!);
+    run.child.kill("SIGKILL");
+    await run.exit;
+    await until(() => stillAlive(tree).length === 0 && leftovers(run.tmp).length === 0, "no process and no folder of the run", 20_000).catch(() => {});
+    assert.deepEqual(stillAlive(tree), [], "no process of the run is alive");
+    assert.deepEqual(etcdFolders(), [], "no etcd data folder is left");
+    assert.deepEqual(leftovers(run.tmp), [], "nor the measuring process's store");
   },
 );
 

@@ -4,7 +4,7 @@ import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { keyDigest, newServerKey } from "../../src/core/crypto.js";
 import { defaultServiceSettings, RegistrationService } from "../../src/core/registration.js";
-import { createRegistrationServer, DEFAULT_SERVER_SETTINGS } from "../../src/http/server.js";
+import { createRegistrationServer, DEFAULT_SERVER_SETTINGS, type ServerSettings } from "../../src/http/server.js";
 import { withLatency } from "../../src/store/latency.js";
 import { SqliteStore } from "../../src/store/sqlite.js";
 import { findStrategy } from "../../src/strategies/registry.js";
@@ -21,7 +21,7 @@ const auth = { authorization: `Bearer ${AUDIT_TOKEN}` };
 /** A real server on a real SQLite file, around a strategy; the file's path is returned for direct inspection. */
 async function start(
   strategyName = "atomic",
-  opts: { cidr?: string; latencyMs?: number; lockTimeoutMs?: number; wrap?: (s: Strategy) => Strategy; maxConnections?: number } = {},
+  opts: { cidr?: string; latencyMs?: number; lockTimeoutMs?: number; wrap?: (s: Strategy) => Strategy; settings?: Partial<ServerSettings> } = {},
 ) {
   const definition = findStrategy(strategyName)!;
   const path = `${dir}/h${n++}.db`;
@@ -39,7 +39,7 @@ async function start(
     strategyName,
     auditToken: AUDIT_TOKEN,
     log: (line) => void logged.push(line),
-    ...(opts.maxConnections ? { settings: { ...DEFAULT_SERVER_SETTINGS, maxConnections: opts.maxConnections } } : {}),
+    ...(opts.settings ? { settings: { ...DEFAULT_SERVER_SETTINGS, ...opts.settings } } : {}),
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -55,7 +55,7 @@ async function start(
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await raw.close();
   };
-  return { url, rows, logged, stop };
+  return { url, rows, logged, stop, server };
 }
 
 /** POSTs a body; `contentType` null sends none (a byte body, so that fetch adds none either). */
@@ -286,14 +286,18 @@ test("errors are logged at most once per kind per second, with the count of the 
   await s.stop();
 });
 
-test("connections beyond the cap are refused politely: 503 with Retry-After", async () => {
-  const s = await start("atomic", { maxConnections: 2 });
+test("connections beyond the cap, each with a request in progress, are refused politely: 503 with Retry-After", async () => {
+  const s = await start("atomic", { settings: { maxConnections: 2 } });
   const { port } = new URL(s.url);
+  // Each held connection has a request in progress: its headers are in, its body is awaited.
   const held = await Promise.all(
     [0, 1].map(
       () =>
         new Promise<Socket>((resolve) => {
-          const c = connect(Number(port), "127.0.0.1", () => resolve(c));
+          const c = connect(Number(port), "127.0.0.1", () => {
+            c.write("POST /v1/register HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n{");
+            resolve(c);
+          });
         }),
     ),
   );
@@ -365,3 +369,131 @@ test("invalid UTF-8 in a field is 400 invalid-request naming the field: m-\\xFF 
   assert.equal(s.rows().machines, 2);
   await s.stop();
 });
+
+test("at the cap, a new connection takes the place of the oldest one without a request in progress", async () => {
+  const s = await start("atomic", { settings: { maxConnections: 2 } });
+  const { port } = new URL(s.url);
+  const idle = await Promise.all(
+    [0, 1].map(
+      () =>
+        new Promise<Socket>((resolve) => {
+          const c = connect(Number(port), "127.0.0.1", () => resolve(c));
+          c.on("error", () => {});
+        }),
+    ),
+  );
+  const closed = new Promise<void>((resolve) => idle[0]!.once("close", () => resolve()));
+  try {
+    await new Promise((r) => setTimeout(r, 50));
+    assert.match(await raw(Number(port), "GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"), /^HTTP\/1\.1 200 /);
+    await closed;
+    assert.ok(!idle[1]!.closed, "only the oldest one is closed");
+  } finally {
+    for (const c of idle) c.destroy();
+    await s.stop();
+  }
+});
+
+/** Answers GET /healthz on a fresh connection, or rejects after `ms`. */
+function healthz(port: number, ms: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => socket.write("GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"));
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer to /healthz within ${ms} ms`));
+    }, ms);
+    let text = "";
+    socket.on("data", (c: Buffer) => (text += c.toString()));
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
+  });
+}
+
+test("1,000 clients sending their headers at 1 byte/s lock nobody out and are closed after the header timeout", async () => {
+  const SLOW = 1000;
+  const s = await start("atomic", { settings: { maxConnections: SLOW, headerTimeoutMs: 2000 } });
+  const port = Number(new URL(s.url).port);
+  const slow: Socket[] = [];
+  const answers: string[] = [];
+  let drip: NodeJS.Timeout | undefined;
+  try {
+    await Promise.all(
+      Array.from(
+        { length: SLOW },
+        () =>
+          new Promise<void>((resolve) => {
+            const c = connect(port, "127.0.0.1", () => resolve());
+            const i = slow.push(c) - 1;
+            c.on("data", (d: Buffer) => (answers[i] = (answers[i] ?? "") + d.toString()));
+            c.on("error", () => resolve());
+          }),
+      ),
+    );
+    const header = "GET /healthz HTTP/1.1\r\nx-slow: " + "a".repeat(200);
+    let sent = 0;
+    drip = setInterval(() => {
+      for (const c of slow) if (!c.destroyed) c.write(header[sent % header.length]!);
+      sent++;
+    }, 1000);
+    // Every connection slot is held by a slow client now; a normal client is answered all the same, throughout.
+    const until = Date.now() + 3500;
+    let probes = 0;
+    while (Date.now() < until) {
+      assert.match(await healthz(port, 1000), /^HTTP\/1\.1 200 /, `probe ${probes}`);
+      probes++;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(probes >= 10, `${probes} probes`);
+    const deadline = Date.now() + 10_000;
+    while (slow.some((c) => !c.closed) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(slow.filter((c) => !c.closed).length, 0, "every slow client is closed");
+    const timedOut = answers.filter((a) => a?.startsWith("HTTP/1.1 408 ")).length;
+    assert.ok(timedOut >= SLOW - probes, `${timedOut} answered 408`);
+  } finally {
+    clearInterval(drip);
+    for (const c of slow) c.destroy();
+    await s.stop();
+  }
+});
+
+for (const [name, head] of [
+  ["a chunked body that never ends (413)", "transfer-encoding: chunked\r\ncontent-type: application/json"],
+  ["a declared body of 10 GB (413)", "content-length: 10000000000\r\ncontent-type: application/json"],
+  ["a body of the wrong type (415)", "transfer-encoding: chunked\r\ncontent-type: text/plain"],
+] as const) {
+  test(`after an early answer to ${name}, the connection is closed and the rest of the body is not read`, async () => {
+    const s = await start();
+    const port = Number(new URL(s.url).port);
+    const accepted: Socket[] = [];
+    s.server.on("connection", (c: Socket) => accepted.push(c));
+    const chunk = head.includes("chunked") ? `10000\r\n${"x".repeat(0x10000)}\r\n` : "x".repeat(0x10000);
+    const socket = connect(port, "127.0.0.1");
+    let answer = "";
+    socket.on("data", (d: Buffer) => (answer += d.toString()));
+    socket.on("error", () => {});
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    socket.write(`POST /v1/register HTTP/1.1\r\nhost: x\r\n${head}\r\n\r\n`);
+    // Send as fast as the server takes it, for at most 256 MB or 10 s: a server that keeps reading never closes.
+    const deadline = Date.now() + 10_000;
+    let written = 0;
+    while (!socket.closed && !socket.destroyed && written < 2 ** 28 && Date.now() < deadline) {
+      written += chunk.length;
+      if (!socket.write(chunk)) await Promise.race([new Promise((r) => socket.once("drain", r)), closed, new Promise((r) => setTimeout(r, 200))]);
+    }
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+    try {
+      assert.ok(socket.closed, `the connection is still open after ${written} bytes`);
+      assert.match(answer, /^HTTP\/1\.1 41[35] /);
+      assert.match(answer, /connection: close/i);
+      const read = accepted[0]!.bytesRead;
+      assert.ok(read < 4 * 2 ** 20, `the server read ${read} bytes`);
+    } finally {
+      socket.destroy();
+      await s.stop();
+    }
+  });
+}

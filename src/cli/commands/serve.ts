@@ -5,13 +5,13 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { prepareLockServices } from "../../driver/preflight.js";
 import { CannotRunError } from "../../driver/errors.js";
-import { serve } from "../../http/serve.js";
-import { DEFAULT_SERVER_SETTINGS } from "../../http/server.js";
+import { serve, StartAbortedError, type ServeSpec } from "../../http/serve.js";
+import { DEFAULT_SERVER_SETTINGS, MAX_HEADER_TIMEOUT_MS } from "../../http/server.js";
 import { checkLockNamespace, derivedLockNamespace } from "../../locks/namespace.js";
 import { describeLocation, placeForServe, probeStore, removeStore, storeIdentity } from "../../store/registry.js";
 import { makeTempDir } from "../../store/tempDir.js";
 import { EXIT } from "../exitCodes.js";
-import { buildRunConfig, UsageError } from "../options.js";
+import { buildRunConfig, parseDurationMs, UsageError } from "../options.js";
 import { writeAtomically } from "../outputs.js";
 import { resolveSecrets, type SecretsFile } from "../secrets.js";
 import type { CommandContext, Io } from "../shared.js";
@@ -54,6 +54,15 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
       `For example: --max-connections ${DEFAULT_SERVER_SETTINGS.maxConnections}.`,
     );
   }
+  const headerTimeoutText = options.headerTimeout === undefined ? undefined : String(options.headerTimeout);
+  const headerTimeoutMs = headerTimeoutText === undefined ? DEFAULT_SERVER_SETTINGS.headerTimeoutMs : parseDurationMs(headerTimeoutText);
+  if (headerTimeoutMs === undefined || headerTimeoutMs < 1 || headerTimeoutMs > MAX_HEADER_TIMEOUT_MS) {
+    throw new UsageError(
+      "--header-timeout",
+      `must be a duration from 1ms to ${MAX_HEADER_TIMEOUT_MS / 60_000}m (got ${JSON.stringify(headerTimeoutText)})`,
+      "For example: --header-timeout 5s (a client that has not sent its request headers by then gets 408 and is closed).",
+    );
+  }
   // A --secrets-file that does not exist yet is where the generated secrets go, and stay.
   const secretsPath = options.secretsFile === undefined ? undefined : String(options.secretsFile);
   const writeSecretsTo = secretsPath !== undefined && !existsSync(secretsPath) ? secretsPath : undefined;
@@ -69,7 +78,7 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
           : "--secrets-file";
     if (problem) throw new UsageError(source, problem, "For example: --lock-namespace fleet-prod (give every server on one store the same one).");
   }
-  const { project: _p, port: _port, host: _host, serverKey: _k, auditToken: _t, secretsFile: _f, maxConnections: _m, lockNamespace: _n, ...rest } = options;
+  const { project: _p, port: _port, host: _host, serverKey: _k, auditToken: _t, secretsFile: _f, maxConnections: _m, lockNamespace: _n, headerTimeout: _h, ...rest } = options;
   const config = buildRunConfig({ ...rest, strategy, mode: "http" });
   const down = config.faults.find((f) => f.kind !== "pause");
   if (down) {
@@ -129,7 +138,17 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
       secretsKept = writeSecretsTo !== undefined;
       writeAtomically(secretsFile, `${JSON.stringify(file, null, 1)}\n`, 0o600);
     }
-    const server = await serve({
+    // Trapped before the instances start: a signal while they start stops them before this process exits.
+    const starting = new AbortController();
+    const stopRequested = new Promise<void>((resolve) => {
+      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
+        process.once(signal, () => {
+          starting.abort();
+          resolve();
+        });
+    });
+    const startServer = (spec: ServeSpec) => serve(spec, starting.signal);
+    const server = await startServer({
       run: preflight.config,
       strategy,
       host,
@@ -142,12 +161,12 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
       locks: { namespace: lockNamespace },
       warmup: config.http.serverWarmup,
       maxConnections,
+      headerTimeoutMs: Math.ceil(headerTimeoutMs),
     }).catch((error: Error) => {
+      if (error instanceof StartAbortedError) return undefined;
       throw new CannotRunError(strategy, "store", error.message);
     });
-    const stopRequested = new Promise<void>((resolve) => {
-      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => resolve());
-    });
+    if (!server) return EXIT.ok;
     io.stdout.write(
       [
         `regbench serve · strategy ${strategy} · ${config.http.instances} instance(s) · store ${describeLocation(placement.location)}${placement.temporary ? " (removed at exit)" : ""}`,
