@@ -78,7 +78,18 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
           : "--secrets-file";
     if (problem) throw new UsageError(source, problem, "For example: --lock-namespace fleet-prod (give every server on one store the same one).");
   }
-  const { project: _p, port: _port, host: _host, serverKey: _k, auditToken: _t, secretsFile: _f, maxConnections: _m, lockNamespace: _n, headerTimeout: _h, ...rest } = options;
+  const {
+    project: _p,
+    port: _port,
+    host: _host,
+    serverKey: _k,
+    auditToken: _t,
+    secretsFile: _f,
+    maxConnections: _m,
+    lockNamespace: _n,
+    headerTimeout: _h,
+    ...rest
+  } = options;
   const config = buildRunConfig({ ...rest, strategy, mode: "http" });
   const down = config.faults.find((f) => f.kind !== "pause");
   if (down) {
