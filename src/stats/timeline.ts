@@ -143,7 +143,8 @@ export class Timeline {
       const first = offset + Math.floor((s * n) / k);
       const last = offset + Math.floor(((s + 1) * n) / k);
       const sum: Bucket = { completed: 0, errors: 0, bins: undefined };
-      for (let i = first; i < Math.min(last, this.buckets.length); i++) addBucket(sum, this.buckets[i]!);
+      // A window that starts before the first bucket (a merged thread's clock) has nothing there to add.
+      for (let i = Math.max(0, first); i < Math.min(last, this.buckets.length); i++) addBucket(sum, this.buckets[i]!);
       if (sum.completed < 10) continue;
       tps.push((sum.completed * 1000) / ((last - first) * this.width));
       p99.push(percentile(sum, 0.99)!);
