@@ -286,7 +286,8 @@ export async function serve(spec: ServeSpec, events: ServeEvents = {}): Promise<
       }
       const worker = cluster.fork();
       workers[index] = worker;
-      await startWorker(worker, spec);
+      // A replacement starts cold, as one a supervisor starts after a crash does.
+      await startWorker(worker, { ...spec, warmup: false });
       watch(worker, index);
       events.onInstances?.(pids());
       return worker.process.pid ?? 0;

@@ -21,7 +21,7 @@ export const DEFAULT_REDIS_CLIENT_SETTINGS: RedisClientSettings = Object.freeze(
 
 /**
  * A client for one node. Auto-pipelining batches the commands of one event-loop turn into one write, which is what
- * lets a thousand concurrent registrations share a connection. It does not reconnect for ever: a node that is
+ * lets a thousand concurrent registrations share a connection. It does not reconnect for ever, and a node that is
  * gone makes commands fail quickly, as a registration should see it.
  */
 export function createRedisClient(url: string, settings: RedisClientSettings = DEFAULT_REDIS_CLIENT_SETTINGS): Redis {
@@ -31,7 +31,9 @@ export function createRedisClient(url: string, settings: RedisClientSettings = D
     maxRetriesPerRequest: 1,
     connectTimeout: settings.connectTimeoutMs,
     commandTimeout: settings.commandTimeoutMs,
-    retryStrategy: (times) => (times > 3 ? null : 50 * times),
+    // A node that restarts (restart:redis, a failover) is back within seconds; one that stays away is given up on
+    // after about 10 s. Commands do not wait for it meanwhile: each fails after one reconnection attempt.
+    retryStrategy: (times) => (times > 40 ? null : Math.min(50 * times, 250)),
   });
 }
 
