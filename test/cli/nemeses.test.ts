@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -16,7 +16,10 @@ import { REDIS_URL, skipWithoutRedis } from "../redisEnv.js";
  * Runs `regbench run … --json` as a user would, watching every process below it (by PID, every 100 ms) and giving
  * it a TMPDIR of its own: after it exits, no process it started may be alive and no temporary folder left behind.
  */
-async function watchedRun(args: readonly string[]): Promise<{ code: number | null; report: RunReport; stderr: string }> {
+async function watchedRun(
+  args: readonly string[],
+  during?: (pids: readonly number[]) => void,
+): Promise<{ code: number | null; report: RunReport; stderr: string }> {
   const tmp = mkdtempSync(join(tmpdir(), "regbench-nemesis-test-"));
   try {
     const child = spawn(process.execPath, [BIN, "run", "--no-save", "--json", ...args], {
@@ -30,7 +33,9 @@ async function watchedRun(args: readonly string[]): Promise<{ code: number | nul
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     const seen = new Set<number>();
     const watch = setInterval(() => {
-      for (const pid of descendants(child.pid!)) seen.add(pid);
+      const now = descendants(child.pid!);
+      for (const pid of now) seen.add(pid);
+      during?.(now);
     }, 100);
     const timer = setTimeout(() => child.kill("SIGKILL"), 150_000);
     const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
@@ -224,3 +229,34 @@ test(
     assert.equal(result(report, "redis-db").audit!.violations, 0, JSON.stringify(result(report, "redis-db").audit));
   },
 );
+
+test("an instance killed by hand, no nemesis asked: said in the notes and the JSON, and the verdict is not ✓", { timeout: 120_000 }, async () => {
+  let killed: number | undefined;
+  let startedAt: number | undefined;
+  const { code, report, stderr } = await watchedRun(["--mode", "http", "--instances", "2", "--strategy", "atomic", "-c", "16", "--duration", "4s"], (pids) => {
+    // A cluster worker of the server runs serveWorker.js; kill one by PID once both have been up a moment.
+    const workers = pids.filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("serveWorker");
+      } catch {
+        return false;
+      }
+    });
+    if (workers.length < 2 || killed !== undefined) return;
+    startedAt ??= performance.now();
+    if (performance.now() - startedAt < 2000) return;
+    killed = workers[workers.length - 1]!;
+    process.kill(killed, "SIGKILL");
+  });
+  assert.equal(code, 0, stderr);
+  assert.ok(killed, "an instance was killed by hand");
+  const r = result(report, "atomic");
+  assert.notEqual(r.verdict, "pass");
+  assert.equal(r.instanceDeaths?.length, 1);
+  assert.equal(r.instanceDeaths![0]!.pid, killed);
+  assert.equal(r.instanceDeaths![0]!.nemesis, undefined);
+  assert.ok(
+    r.notes.some((n) => n.includes(`(pid ${killed}) exited on SIGKILL`) && n.includes("no nemesis asked for it")),
+    JSON.stringify(r.notes),
+  );
+});
