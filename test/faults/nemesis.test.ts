@@ -67,3 +67,32 @@ test("a server instance that died makes a clean result ⚠, never a silent ✓",
   assert.equal(verdictState(died), "warn");
   assert.match(verdictText({ ...died, verdict: "warn" }, [died]), /#2 exited on SIGKILL/);
 });
+
+test("the reports show each nemesis window: the Markdown timeline shades its seconds, the HTML timeline its span", async () => {
+  const { fixtureReport } = await import("../report/fixture.js");
+  const { EXPORTERS } = await import("../../src/report/exporters/registry.js");
+  const report = fixtureReport();
+  const [first, ...rest] = report.results;
+  const timeline = [0, 1, 2, 3].map((t) => ({ t, spanS: 1, completed: 100 - t, errors: t === 2 ? 7 : 0, p50Ms: 1, p99Ms: 2 }));
+  const struck = {
+    ...first!,
+    timeline,
+    nemeses: [{ spec: "pause:instance:1s@1s", startMs: 1200, endMs: 2300, applied: true, detail: "instance #1 (pid 42) froze itself" }],
+    instanceDeaths: [{ instance: 2, pid: 43, atMs: 2500, reason: "exited on SIGKILL" }],
+  };
+  const withNemeses = { ...report, config: { ...report.config, nemeses: ["pause:instance:1s@1s: …"] }, results: [struck, ...rest] };
+  const md = EXPORTERS.md!.render(withNemeses);
+  assert.match(md, /\| nemeses \| pause:instance:1s@1s: … \|/);
+  assert.match(md, /## Nemeses/);
+  assert.match(md, /\| pause:instance:1s@1s \| 1\.20 \| 2\.30 \| yes \| instance #1 \(pid 42\) froze itself \|/);
+  // Seconds 1 and 2 overlap the window [1.2, 2.3]; 0 and 3 do not.
+  assert.match(md, /\| 1 \| 99 \| 0 \| ▓ pause:instance:1s@1s \|/);
+  assert.match(md, /\| 2 \| 98 \| 7 \| ▓ pause:instance:1s@1s \|/);
+  assert.match(md, /\| 3 \| 97 \| 0 \| {2}\|/);
+  assert.match(md, /instance #2 \(pid 43\) exited on SIGKILL at 2\.50 s: no nemesis asked for it/);
+  const html = EXPORTERS.html!.render(withNemeses);
+  assert.match(html, /"nemeses":\[\{"spec":"pause:instance:1s@1s","from":1\.2,"to":2\.3\}\]/);
+  assert.match(html, /nemesis pause:instance:1s@1s 1\.20–2\.30 s: instance #1 \(pid 42\) froze itself/);
+  // Without nemeses, nothing of this appears (the golden files stay as they are).
+  assert.doesNotMatch(EXPORTERS.md!.render(report), /Nemeses/);
+});
