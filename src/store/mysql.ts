@@ -148,7 +148,11 @@ export class MysqlStore implements Store {
       flags: ["-FOUND_ROWS"],
     });
     const waits = new PoolStats(settings.pool);
-    pool.pool.on("connection", () => waits.connectionOpened());
+    pool.pool.on("connection", (connection) => {
+      waits.connectionOpened();
+      // mysql2 listens once per connection; a second 'error' must not end the process.
+      connection.on("error", () => {});
+    });
     if (settings.isolation) {
       const level = ISOLATION_SQL[settings.isolation];
       pool.pool.on("connection", (connection) => connection.query(`SET SESSION TRANSACTION ISOLATION LEVEL ${level}`));

@@ -145,7 +145,13 @@ export class PostgresStore implements Store {
       idleTimeoutMillis: 30_000,
     });
     const waits = new PoolStats(settings.pool);
-    pool.on("connect", () => waits.connectionOpened());
+    pool.on("connect", (client) => {
+      waits.connectionOpened();
+      // A last resort under the listeners of withClient (checked out) and pg-pool (idle): an 'error' that finds
+      // neither, in the instant a client changes hands, must not end the process. The client is then no longer
+      // queryable, and its next query fails as a lost connection.
+      client.on("error", () => {});
+    });
     // An idle client that loses its connection must not take the process down; the next query reports it.
     pool.on("error", () => {});
     return new PostgresStore(`${safeUrl(location.url)} · schema ${location.schema}`, settings.constraints, { pool, waits });

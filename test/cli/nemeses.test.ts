@@ -260,3 +260,31 @@ test("an instance killed by hand, no nemesis asked: said in the notes and the JS
     JSON.stringify(r.notes),
   );
 });
+
+test("restart:instance replaces a killed instance on the same port; the run says so and goes on", { timeout: 150_000 }, async () => {
+  const { code, report, stderr } = await watchedRun([
+    "--mode",
+    "http",
+    "--instances",
+    "2",
+    "--strategy",
+    "atomic",
+    "-c",
+    "16",
+    "--duration",
+    "8s",
+    "--nemesis",
+    "restart:instance#1@1s",
+  ]);
+  assert.equal(code, 0, stderr);
+  const r = result(report, "atomic");
+  const [w] = r.nemeses!;
+  assert.equal(w!.applied, true, w!.detail);
+  const [death] = r.instanceDeaths!;
+  assert.equal(death!.instance, 1);
+  assert.equal(death!.nemesis, "restart:instance#1@1s");
+  assert.match(w!.detail, new RegExp(`killed instance #1 \\(pid ${death!.pid}\\) with SIGKILL; a new one \\(pid \\d+\\) listened`));
+  assert.ok(w!.endMs! > w!.startMs!);
+  assert.notEqual(r.verdict, "pass");
+  assert.equal(r.audit!.violations, 0);
+});
