@@ -18,7 +18,7 @@ import { REDIS_URL, skipWithoutRedis } from "../redisEnv.js";
  */
 async function watchedRun(
   args: readonly string[],
-  during?: (pids: readonly number[]) => void,
+  during?: (pids: readonly number[], stderr: string) => void,
 ): Promise<{ code: number | null; report: RunReport; stderr: string }> {
   const tmp = mkdtempSync(join(tmpdir(), "regbench-nemesis-test-"));
   try {
@@ -35,7 +35,7 @@ async function watchedRun(
     const watch = setInterval(() => {
       const now = descendants(child.pid!);
       for (const pid of now) seen.add(pid);
-      during?.(now);
+      during?.(now, stderr);
     }, 100);
     const timer = setTimeout(() => child.kill("SIGKILL"), 150_000);
     const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
@@ -233,21 +233,25 @@ test(
 test("an instance killed by hand, no nemesis asked: said in the notes and the JSON, and the verdict is not ✓", { timeout: 120_000 }, async () => {
   let killed: number | undefined;
   let startedAt: number | undefined;
-  const { code, report, stderr } = await watchedRun(["--mode", "http", "--instances", "2", "--strategy", "atomic", "-c", "16", "--duration", "4s"], (pids) => {
-    // A cluster worker of the server runs serveWorker.js; kill one by PID once both have been up a moment.
-    const workers = pids.filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("serveWorker");
-      } catch {
-        return false;
-      }
-    });
-    if (workers.length < 2 || killed !== undefined) return;
-    startedAt ??= performance.now();
-    if (performance.now() - startedAt < 2000) return;
-    killed = workers[workers.length - 1]!;
-    process.kill(killed, "SIGKILL");
-  });
+  const { code, report, stderr } = await watchedRun(
+    ["--mode", "http", "--instances", "2", "--strategy", "atomic", "-c", "16", "--duration", "5s"],
+    (pids, err) => {
+      // A cluster worker of the server runs serveWorker.js; kill one by PID once both have been up a moment.
+      const workers = pids.filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("serveWorker");
+        } catch {
+          return false;
+        }
+      });
+      // Once the measured window runs (the progress line counts registrations done), and a second into it.
+      if (workers.length < 2 || killed !== undefined || !/ done · /.test(err)) return;
+      startedAt ??= performance.now();
+      if (performance.now() - startedAt < 1000) return;
+      killed = workers[workers.length - 1]!;
+      process.kill(killed, "SIGKILL");
+    },
+  );
   assert.equal(code, 0, stderr);
   assert.ok(killed, "an instance was killed by hand");
   const r = result(report, "atomic");
