@@ -180,6 +180,13 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     scenario: true,
   },
   {
+    key: "nemesis",
+    flags: "--nemesis <spec>",
+    help: "a real fault, repeatable: pause:instance[#N]:3s@2s, kill:instance@2s, restart:instance@2s, restart:redis@2s, kill-connections:store@2s (regbench nemeses lists them)",
+    repeatable: true,
+    scenario: true,
+  },
+  {
     key: "rate",
     flags: "--rate <r>",
     help: "open loop: start this many registrations per second, latency from each one's intended start (-c caps those in flight)",

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { parseCidr, poolSize } from "../core/ipv4.js";
 import {
+  canKillConnections,
   DEFAULT_STORE_SPEC,
   describeStoreSpec,
   isServerStore,
@@ -11,6 +12,7 @@ import {
   type StoreSpec,
 } from "../store/registry.js";
 import { describeFault, parseFault, type Fault } from "../faults/faults.js";
+import { describeNemesis, INSTANCE_NEMESES, instanceOf, parseNemesis, type Nemesis } from "../faults/nemesis.js";
 import { DEFAULT_REDIS_LOCK_SETTINGS } from "../locks/redisLock.js";
 import { checkEtcdUrl } from "../etcd/client.js";
 import { FLAG, SCENARIO_KEYS } from "./optionTable.js";
@@ -93,6 +95,63 @@ function ratio(key: string, value: unknown, example: string): number {
     throw new UsageError(FLAG[key] ?? key, `must be a ratio between 0 and 1 (got ${text(value)})`, `For example: ${example}.`);
   }
   return n;
+}
+
+/** What decides whether a run can apply a nemesis. */
+interface NemesisContext {
+  readonly mode: string;
+  readonly target: string | undefined;
+  readonly instances: number;
+  readonly redisAuto: boolean;
+  readonly usesRedis: boolean;
+  readonly store: StoreSpec;
+  readonly durationMs: number | undefined;
+}
+
+/**
+ * `--nemesis` values, parsed and checked against the run: a nemesis the run cannot apply is a usage error that
+ * names why, before anything starts.
+ */
+function parseNemeses(values: readonly string[], run: NemesisContext): Nemesis[] {
+  const nemeses: Nemesis[] = [];
+  for (const value of values) {
+    const n = parseNemesis(value, parseDurationMs);
+    if (typeof n === "string")
+      throw new UsageError("--nemesis", `is not understood: ${n}`, "For example: --nemesis pause:instance:3s@2s (regbench nemeses lists the kinds).");
+    const cannot = (problem: string, fix: string) => new UsageError("--nemesis", `${n.spec} ${problem}`, fix);
+    if (run.target !== undefined)
+      throw cannot(
+        "cannot be applied to a --target: regbench does not control that server",
+        "Drop --nemesis, or use --mode http, which starts regbench's own server.",
+      );
+    if (INSTANCE_NEMESES.includes(n.kind)) {
+      if (run.mode !== "http")
+        throw cannot("needs server instances, and an in-process run has none", "Add --mode http: regbench then starts its own server instances.");
+      const needed = n.kind === "pause-instance" ? 1 : 2;
+      if (run.instances < needed)
+        throw cannot(
+          "would end the only instance: the server would be gone, not degraded",
+          "Add --instances 2 (or more), so that the others go on while one dies.",
+        );
+      const which = instanceOf(n);
+      if (which !== undefined && which > run.instances)
+        throw cannot(`names instance #${which}, but the run has ${run.instances}`, `Use #1 to #${run.instances}, or raise --instances.`);
+    }
+    if (n.kind === "restart-redis") {
+      if (!run.usesRedis) throw cannot("needs a Redis strategy to disturb", "Add a Redis strategy (redis, redis-fenced, redis-db…), or drop this nemesis.");
+      if (!run.redisAuto)
+        throw cannot(
+          "needs a Redis that regbench starts itself: it never restarts a server it did not start",
+          "Use --redis auto (a redis-server on the PATH is then started for the run, and restarted by the nemesis).",
+        );
+    }
+    if (n.kind === "kill-connections-store" && !canKillConnections(run.store.kind))
+      throw cannot(`needs a database server: ${describeStoreSpec(run.store)} has no connections to end`, "Use --store postgres://… or --store mysql://….");
+    if (run.durationMs !== undefined && n.atMs >= run.durationMs)
+      throw cannot(`strikes at ${n.atMs} ms, after the ${run.durationMs} ms measured window`, "Use an @ time within --duration, or a longer --duration.");
+    nemeses.push(n);
+  }
+  return nemeses;
 }
 
 /** Milliseconds from `250` (ms), `250us` / `250µs`, `250ms`, `1.5s`, `2m`. */
@@ -531,6 +590,16 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
     );
   }
 
+  const nemeses = parseNemeses(has("nemesis") ? ([] as unknown[]).concat(get("nemesis")).map(String) : [], {
+    mode: modeText,
+    target,
+    instances,
+    redisAuto: urls === "auto",
+    usesRedis: strategies.some((name) => findStrategy(name)?.backend.kind === "redis"),
+    store: storeSpec,
+    durationMs,
+  });
+
   // Cross-option checks: each is a mistake that would make the run meaningless rather than merely slow.
   if (projects > systems)
     throw new UsageError(
@@ -625,6 +694,7 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
     redis: Object.freeze({ urls: urls === "auto" ? urls : Object.freeze(urls), ttlMs, waitMs, watchdog, lockBatch }),
     etcd: Object.freeze({ urls: etcdUrls === "auto" ? etcdUrls : Object.freeze(etcdUrls), autoMembers }),
     faults: Object.freeze(faults),
+    ...(nemeses.length ? { nemeses: Object.freeze(nemeses) } : {}),
     runs,
   });
 }
@@ -669,6 +739,7 @@ export function describeConfig(config: RunConfig): RunConditions {
       ? { lockTtlMs: config.redis.ttlMs, lockWaitMs: config.redis.waitMs, watchdog: config.redis.watchdog, lockBatch: config.redis.lockBatch }
       : {}),
     faults: config.faults.map(describeFault),
+    ...(config.nemeses?.length ? { nemeses: config.nemeses.map(describeNemesis) } : {}),
     runs: config.runs,
     ...(config.http.agent
       ? { run: config.http.agent.run, agent: `${config.http.agent.index}/${config.http.agent.of}`, runTotal: config.http.agent.total }

@@ -15,6 +15,14 @@ export interface EmbeddedServer {
   readonly gone: AbortSignal;
   /** The redis-down fault, injected in the server's instances. */
   cutLockService(): void;
+  /** The PIDs of the server's instances, instance #1 first (0: dead); the server process itself with one instance. */
+  instancePids(): readonly number[];
+  /** Instances that died while the server ran (the server itself goes on), in order. */
+  instanceExits(): readonly { readonly index: number; readonly pid: number; readonly reason: string; readonly at: number }[];
+  /** Arms or disarms the pause nemesis in every instance (see RunningServer.armPause). */
+  armPause(on: boolean): void;
+  /** Replaces instance `index` (0-based) by a new one on the same port; resolves to its PID. */
+  restartInstance(index: number): Promise<number>;
   /** Stops it (escalating to SIGTERM, then SIGKILL, by PID); its stats when it could still report them. */
   stop(): Promise<ServeStats | undefined>;
 }
@@ -26,12 +34,23 @@ export interface EmbeddedServer {
 export async function startEmbedded(spec: ServeSpec, strategy: string, signal?: AbortSignal): Promise<EmbeddedServer> {
   const child: ChildProcess = fork(SERVE_CHILD, [], { stdio: ["ignore", "ignore", "inherit", "ipc"], env: childEnv() });
   let stats: ServeStats | undefined;
+  let pids: readonly number[] = [];
+  const exits: { index: number; pid: number; reason: string; at: number }[] = [];
+  const restarts = new Map<number, { resolve(pid: number): void; reject(error: Error): void }>();
   let asked = false;
   let death: string | undefined;
   const gone = new AbortController();
   child.on("error", () => {}); // a failed send or kill; the exit below says what happened
   child.on("message", (m: ServeChildMessage) => {
     if (m.type === "stats") stats = m.stats;
+    else if (m.type === "instances") pids = m.pids;
+    else if (m.type === "instance-exit") exits.push({ index: m.index, pid: m.pid, reason: m.reason, at: m.at });
+    else if (m.type === "restarted") {
+      const waiting = restarts.get(m.index);
+      restarts.delete(m.index);
+      if (m.pid !== null) waiting?.resolve(m.pid);
+      else waiting?.reject(new Error(m.error ?? "the instance did not start"));
+    }
   });
   void exited(child).then(() => {
     if (!asked) {
@@ -63,7 +82,21 @@ export async function startEmbedded(spec: ServeSpec, strategy: string, signal?: 
       if (signal?.aborted) onAbort();
       send({ type: "start", spec });
     });
-    return { url, died: () => death, gone: gone.signal, cutLockService: () => void send({ type: "cut-lock-service" }), stop };
+    return {
+      url,
+      died: () => death,
+      gone: gone.signal,
+      cutLockService: () => void send({ type: "cut-lock-service" }),
+      instancePids: () => (pids.length ? pids : [child.pid ?? 0]),
+      instanceExits: () => exits,
+      armPause: (on) => void send({ type: on ? "arm-pause" : "disarm-pause" }),
+      restartInstance: (index) =>
+        new Promise<number>((resolve, reject) => {
+          restarts.set(index, { resolve, reject });
+          if (!send({ type: "restart-instance", index })) reject(new Error("the server is gone"));
+        }),
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

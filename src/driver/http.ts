@@ -5,6 +5,7 @@ import { readAuditPages } from "../audit/remoteRows.js";
 import { newServerKey } from "../core/crypto.js";
 import { lockServiceFault } from "../faults/faults.js";
 import type { ServeSpec } from "../http/serve.js";
+import type { InstanceDeath } from "../faults/nemesis.js";
 import { findStrategy } from "../strategies/registry.js";
 import { DEFAULT_SERVER_SETTINGS } from "../http/server.js";
 import type { StrategyResult } from "../report/result.js";
@@ -110,6 +111,7 @@ export async function runHttp(
       throw new CannotRunError(strategy, "worker", `its server did not start: ${(error as Error).message}`);
     }
   }
+  if (server) hooks.nemeses?.attachInstances(server);
   const url = server?.url ?? target!;
   const serviceDown = strategy ? lockServiceFault(config.faults, findStrategy(strategy)?.backend.kind ?? "local") : undefined;
   let cut: NodeJS.Timeout | undefined;
@@ -145,8 +147,14 @@ export async function runHttp(
     } finally {
       recorder.acks.dispose();
     }
+    hooks.nemeses?.end();
     const died = server?.died();
     if (died) throw new CannotRunError(name, "worker", `the server ${died} during the measurement`);
+    const startedAt = Number.isFinite(window.firstSent) ? performance.timeOrigin + window.firstSent : Date.now();
+    const instanceDeaths: InstanceDeath[] = (server?.instanceExits() ?? []).map((e) => {
+      const nemesis = hooks.nemeses?.killedBy(e.pid);
+      return { instance: e.index + 1, pid: e.pid, atMs: Math.round(e.at - startedAt), reason: e.reason, ...(nemesis ? { nemesis } : {}) };
+    });
 
     emit({ type: "phase", phase: "audit" });
     let audit: AuditResult | null = null;
@@ -177,6 +185,11 @@ export async function runHttp(
       const failed = await readAuditDb(auditDb, profile.audit, auditRun, sink(rowAudit));
       if (failed === undefined) audit = rowAudit.result(recorder.acks.entries((i) => workload.machineIdOf(i)));
       else tried.push(`--audit-db ${describeAuditDb(auditDb)}: ${failed}`);
+    }
+    for (const d of instanceDeaths) {
+      notes.push(
+        `server instance #${d.instance} (pid ${d.pid}) ${d.reason} ${(d.atMs / 1000).toFixed(1)} s into the measured window${d.nemesis ? ` (nemesis ${d.nemesis})` : " — no nemesis asked for it"}`,
+      );
     }
     if (!audit) {
       const rowAudit = new RowAudit();
@@ -210,12 +223,15 @@ export async function runHttp(
       store: placement ? `${describeLocation(placement.location)}${placement.temporary ? " (removed after the run)" : " (kept)"}` : "target",
       resends: workload.resends,
       notes,
+      ...(instanceDeaths.length ? { instanceDeaths } : {}),
       run: workload.prefix,
       ...(agent ? { agent: { run: agent.run, index: agent.index, of: agent.of } } : {}),
       ...(pacing && w.rate ? { pacing: { targetRate: w.rate, achievedRate: pacing.achievedRate, late: pacing.late } } : {}),
     };
   } finally {
     if (cut) clearTimeout(cut);
+    // A frozen instance is thawed before its server is asked to stop.
+    hooks.nemeses?.end();
     await server?.stop();
     await removeServerStore();
   }

@@ -1,3 +1,4 @@
+import type { NemesisRun } from "./nemeses.js";
 import { randomBytes } from "node:crypto";
 import { auditRun, RowAudit, type AuditResult } from "../audit/audit.js";
 import { readStorePages } from "../audit/storeRows.js";
@@ -25,6 +26,8 @@ export interface RunHooks {
   readonly signal?: AbortSignal;
   /** How long requests in flight at an interruption may take to finish before they are abandoned. */
   readonly drainMs?: number;
+  /** The run's nemeses (HTTP runs hand them their server's instances, and end them before the server stops). */
+  readonly nemeses?: NemesisRun;
 }
 
 /** Where one strategy's run keeps what it makes: its ID prefix (its store's namespace, its Redis keys), its temporary folder. */

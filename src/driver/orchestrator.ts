@@ -11,6 +11,7 @@ import { etcdKeyPrefix, redisKeyPrefix } from "../strategies/settings.js";
 import type { RunConfig } from "../workload/config.js";
 import { CannotRunError, InterruptedError } from "./errors.js";
 import { runHttp } from "./http.js";
+import { NemesisRun } from "./nemeses.js";
 import { newRunPrefix, runSite, type RunPlace } from "./inProcess.js";
 import type { WorkerMessage, WorkerRequest } from "./protocol.js";
 import type { RunEvent } from "./recorder.js";
@@ -158,14 +159,26 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
         if (failed.has(strategy)) continue;
         const index = round * run.strategies.length + i;
         onEvent({ type: "strategy-start", strategy, index, count });
-        const forward = (event: RunEvent) => onEvent({ type: "strategy-event", strategy, event });
         const place: RunPlace = { prefix: newRunPrefix(), tempDir: temp.path };
+        // The nemeses strike from this process, timed from the measured window's start as the measuring side reports it.
+        const nemeses = run.nemeses?.length
+          ? new NemesisRun(run.nemeses, {
+              store: placeForRun(run.store, { ...runSite(run, strategy, place), tempDir: temp.path }).location,
+              ...(preflight.restartRedis ? { restartRedis: preflight.restartRedis } : {}),
+            })
+          : undefined;
+        const forward = (event: RunEvent) => {
+          if (event.type === "phase" && event.phase === "measure") nemeses?.start(run.workload.durationMs);
+          else if (event.type === "phase" && event.phase === "audit") nemeses?.end();
+          onEvent({ type: "strategy-event", strategy, event });
+        };
         try {
           // In-process: a worker process per strategy. HTTP: a server process per strategy, the load from this one.
-          const result =
+          let result =
             run.mode === "http"
-              ? await runHttp(run, run.http.target ? undefined : strategy, { onEvent: forward, signal }, place)
+              ? await runHttp(run, run.http.target ? undefined : strategy, { onEvent: forward, signal, ...(nemeses ? { nemeses } : {}) }, place)
               : await runInWorker(run, strategy, place, forward, signal);
+          if (nemeses) result = { ...result, nemeses: await nemeses.finish(result.startedAt) };
           perStrategy.get(strategy)!.push(result);
           onEvent({ type: "strategy-done", result, index, count });
         } catch (error) {
@@ -174,6 +187,7 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
           failed.set(strategy, reason);
           onEvent({ type: "strategy-failed", strategy, reason, index, count });
         } finally {
+          await nemeses?.finish();
           // Whatever became of the strategy's process, nothing of its run stays behind: its keys, its namespace.
           if (!run.http.target) {
             const backend = findStrategy(strategy)?.backend.kind;

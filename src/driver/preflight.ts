@@ -13,6 +13,8 @@ export interface Preflight {
   readonly notes: readonly string[];
   /** Set when a strategy that was asked for by name cannot run. */
   readonly unavailable?: { readonly strategy: string; readonly message: string };
+  /** Set when regbench started the run's (first) Redis itself: the restart:redis nemesis restarts it. */
+  readonly restartRedis?: () => Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,7 +58,11 @@ export async function prepareRedis(config: RunConfig): Promise<Preflight> {
   if (config.redis.urls === "auto") {
     const url = DEFAULT_STRATEGY_SETTINGS.redis.urls[0]!;
     const down = await probeRedis(url);
-    if (!down && !needAll) {
+    // restart:redis restarts a Redis regbench started, never one that was already there.
+    const ownNeeded = (config.nemeses ?? []).some((n) => n.kind === "restart-redis");
+    if (ownNeeded && !redisServerOnPath()) {
+      problem = `restart:redis needs a redis-server on the PATH to start (and restart) for the run: ${startRedisHint(url)}`;
+    } else if (!down && !needAll && !ownNeeded) {
       urls = [url];
       notes.push(`--redis auto: using the Redis that answers on ${url}`);
     } else if (redisServerOnPath()) {
@@ -91,7 +97,8 @@ export async function prepareRedis(config: RunConfig): Promise<Preflight> {
       `redlock runs over ${urls.length} node(s), quorum ${Math.floor(urls.length / 2) + 1}: pass three --redis URLs (or --redis auto) for a real quorum`,
     );
   }
-  return { config: { ...config, redis: { ...config.redis, urls } }, skipped: [], notes, stop };
+  const first = servers[0];
+  return { config: { ...config, redis: { ...config.redis, urls } }, skipped: [], notes, ...(first ? { restartRedis: () => first.restart() } : {}), stop };
 }
 
 /**
@@ -151,6 +158,7 @@ export async function prepareLockServices(config: RunConfig): Promise<Preflight>
     skipped: [...redis.skipped, ...etcd.skipped],
     notes: [...redis.notes, ...etcd.notes],
     ...(etcd.unavailable ? { unavailable: etcd.unavailable } : {}),
+    ...(redis.restartRedis ? { restartRedis: redis.restartRedis } : {}),
     stop: async () => {
       await etcd.stop();
       await redis.stop();

@@ -5,7 +5,7 @@ import { keyDigest } from "../core/crypto.js";
 import { StoreError } from "../core/errors.js";
 import { defaultServiceSettings, RegistrationService } from "../core/registration.js";
 import { pauseHook } from "../faults/faults.js";
-import { exited, secretsUnset, sendTo, stopChild } from "../process/children.js";
+import { describeExit, exited, secretsUnset, sendTo, stopChild } from "../process/children.js";
 import { describeLocation, openStore, storeSettings, type StoreLocation } from "../store/registry.js";
 import { findStrategy } from "../strategies/registry.js";
 import { strategySettingsFrom } from "../strategies/settings.js";
@@ -73,7 +73,22 @@ export interface RunningServer {
   readonly notes: readonly string[];
   /** Cuts every instance's connection to the first Redis node (the redis-down fault). */
   cutLockService(): void;
+  /** The PID of each instance, in order (instance #1 first); 0 for one that died and was not replaced. */
+  instancePids(): readonly number[];
+  /**
+   * Arms (or disarms) the pause nemesis in every instance: the first registration of an armed instance to reach
+   * its write (its reads done, its lock held) stops the whole instance with SIGSTOP; the run sends SIGCONT.
+   */
+  armPause(on: boolean): void;
+  /** Starts a new instance in the place of instance `index` (0-based), on the same port; resolves to its PID. */
+  restartInstance(index: number): Promise<number>;
   stop(): Promise<ServeStats>;
+}
+
+/** What a server tells its caller while it runs: its instances' PIDs, and an instance that died unasked. */
+export interface ServeEvents {
+  onInstances?(pids: readonly number[]): void;
+  onInstanceExit?(exit: { readonly index: number; readonly pid: number; readonly reason: string; readonly at: number }): void;
 }
 
 /** How the server's strategy wants its store opened. */
@@ -119,14 +134,28 @@ export async function prepareStore(spec: ServeSpec): Promise<string[]> {
 }
 
 /** One instance: the store, the strategy and the HTTP server, in this process. */
-export async function startInstance(spec: ServeSpec, port: number): Promise<{ port: number; cutLockService(): void; stop(): Promise<InstanceStats> }> {
+export async function startInstance(
+  spec: ServeSpec,
+  port: number,
+): Promise<{ port: number; cutLockService(): void; armPause(on: boolean): void; stop(): Promise<InstanceStats> }> {
   const definition = findStrategy(spec.strategy)!;
   const store = await openStore(spec.store, settingsOf(spec), spec.run.workload.dbLatencyMs);
   const pause = spec.run.faults.find((f) => f.kind === "pause");
-  const service = new RegistrationService(
-    store,
-    defaultServiceSettings(Buffer.from(spec.serverKey, "hex"), pause && pauseHook(pause, mulberry32(spec.run.workload.seed ^ process.pid))),
-  );
+  const stall = pause && pauseHook(pause, mulberry32(spec.run.workload.seed ^ process.pid));
+  // The pause nemesis freezes the instance where the Kleppmann case needs it: reads done, lock held, write not yet
+  // made. SIGSTOP to itself, synchronously: nothing of this process runs until the run sends SIGCONT.
+  let armed = false;
+  const freezable = (spec.run.nemeses ?? []).some((n) => n.kind === "pause-instance" && n.instance === undefined);
+  const beforeWrite = freezable
+    ? async () => {
+        if (armed) {
+          armed = false;
+          process.kill(process.pid, "SIGSTOP");
+        }
+        if (stall) await stall();
+      }
+    : stall;
+  const service = new RegistrationService(store, defaultServiceSettings(Buffer.from(spec.serverKey, "hex"), beforeWrite));
   const settings =
     "namespace" in spec.locks
       ? strategySettingsFrom(spec.run, definition, "", spec.locks.namespace)
@@ -154,6 +183,9 @@ export async function startInstance(spec: ServeSpec, port: number): Promise<{ po
   return {
     port: (server.address() as AddressInfo).port,
     cutLockService: () => strategy.cutLockService?.(),
+    armPause: (on) => {
+      armed = on && freezable;
+    },
     stop() {
       stopped ??= (async () => {
         server.closeAllConnections();
@@ -194,25 +226,45 @@ export class StartAbortedError extends Error {
   }
 }
 
+/** Starts one cluster worker with the spec and resolves to the port it listens on; `signal` aborts the wait. */
+function startWorker(worker: Worker, spec: ServeSpec, signal?: AbortSignal): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    worker.on("message", (m: InstanceMessage) => {
+      if (m.type === "ready") sendTo(worker.process, { type: "spec", spec });
+      else if (m.type === "listening") resolve(m.port);
+      else if (m.type === "failed") reject(new Error(m.message));
+    });
+    void exited(worker.process).then(() => reject(new Error(`an instance exited (${worker.process.exitCode ?? worker.process.signalCode}) before listening`)));
+    if (signal?.aborted) reject(new StartAbortedError());
+    signal?.addEventListener("abort", () => reject(new StartAbortedError()), { once: true });
+  });
+}
+
 /**
  * Starts `spec.instances` server instances sharing one store: in this process when there is one, as
  * node cluster workers on one port otherwise (each gets the spec over IPC). Resolves once every instance listens.
+ * An instance that dies while the server runs is told to `events` (the others go on), and can be replaced.
  * `signal` aborts the start: the instances started so far are stopped, and it rejects with StartAbortedError once
  * every one of them has exited — never leaving a worker to find its primary gone.
  */
-export async function serve(spec: ServeSpec, signal?: AbortSignal): Promise<RunningServer> {
+export async function serve(spec: ServeSpec, events: ServeEvents = {}, signal?: AbortSignal): Promise<RunningServer> {
   const notes = await prepareStore(spec);
   if (signal?.aborted) throw new StartAbortedError();
+  const url = (port: number) => `http://${spec.host.includes(":") ? `[${spec.host}]` : spec.host}:${port}`;
   if (spec.instances <= 1) {
     const instance = await startInstance(spec, spec.port);
     if (signal?.aborted) {
       await instance.stop();
       throw new StartAbortedError();
     }
+    events.onInstances?.([process.pid]);
     return {
       notes,
-      url: `http://${spec.host.includes(":") ? `[${spec.host}]` : spec.host}:${instance.port}`,
+      url: url(instance.port),
       cutLockService: () => instance.cutLockService(),
+      instancePids: () => [process.pid],
+      armPause: (on) => instance.armPause(on),
+      restartInstance: () => Promise.reject(new Error("a server of one instance cannot replace itself")),
       async stop() {
         const one = await instance.stop();
         return { peakRssMb: one.peakRssMb, instances: [one] };
@@ -222,26 +274,27 @@ export async function serve(spec: ServeSpec, signal?: AbortSignal): Promise<Runn
   cluster.setupPrimary({ exec: WORKER, args: [], silent: false });
   // The secrets reach the workers over IPC (in the spec), never through an inherited environment.
   const workers = Array.from({ length: spec.instances }, () => cluster.fork(secretsUnset()));
-  const stopAll = async () => (await Promise.all(workers.map(stopWorker))).filter((s): s is InstanceStats => s !== undefined);
+  let stopping = false;
+  const pids = () => workers.map((w) => (w.process.exitCode === null && w.process.signalCode === null ? (w.process.pid ?? 0) : 0));
+  const watch = (worker: Worker, index: number) =>
+    void exited(worker.process).then(() => {
+      if (!stopping && workers[index] === worker) {
+        events.onInstanceExit?.({
+          index,
+          pid: worker.process.pid ?? 0,
+          reason: describeExit(worker.process.exitCode, worker.process.signalCode),
+          at: Date.now(),
+        });
+        events.onInstances?.(pids());
+      }
+    });
+  const stopAll = async () => {
+    stopping = true;
+    return (await Promise.all(workers.map(stopWorker))).filter((s): s is InstanceStats => s !== undefined);
+  };
   let ports: number[];
   try {
-    ports = await Promise.all(
-      workers.map(
-        (worker) =>
-          new Promise<number>((resolve, reject) => {
-            worker.on("message", (m: InstanceMessage) => {
-              if (m.type === "ready") sendTo(worker.process, { type: "spec", spec });
-              else if (m.type === "listening") resolve(m.port);
-              else if (m.type === "failed") reject(new Error(m.message));
-            });
-            void exited(worker.process).then(() =>
-              reject(new Error(`an instance exited (${worker.process.exitCode ?? worker.process.signalCode}) before listening`)),
-            );
-            if (signal?.aborted) reject(new StartAbortedError());
-            signal?.addEventListener("abort", () => reject(new StartAbortedError()), { once: true });
-          }),
-      ),
-    );
+    ports = await Promise.all(workers.map((worker) => startWorker(worker, spec, signal)));
   } catch (error) {
     if (error instanceof StartAbortedError) {
       // A worker still starting may not read IPC yet (a message sent before its listener is dropped): SIGTERM,
@@ -252,10 +305,30 @@ export async function serve(spec: ServeSpec, signal?: AbortSignal): Promise<Runn
     }
     throw error;
   }
+  workers.forEach(watch);
+  events.onInstances?.(pids());
   return {
     notes,
-    url: `http://${spec.host.includes(":") ? `[${spec.host}]` : spec.host}:${ports[0]}`,
+    url: url(ports[0]!),
     cutLockService: () => workers.forEach((w) => sendTo(w.process, { type: "cut-lock-service" })),
+    instancePids: pids,
+    armPause: (on) => workers.forEach((w) => sendTo(w.process, { type: on ? "arm-pause" : "disarm-pause" })),
+    async restartInstance(index) {
+      const old = workers[index];
+      if (!old) throw new Error(`there is no instance #${index + 1}`);
+      // The old one is killed first: a replacement is what a supervisor starts after a crash, never a second copy.
+      if (old.process.exitCode === null && old.process.signalCode === null) {
+        old.process.kill("SIGKILL");
+        await exited(old.process);
+      }
+      const worker = cluster.fork(secretsUnset());
+      workers[index] = worker;
+      // A replacement starts cold, as one a supervisor starts after a crash does.
+      await startWorker(worker, { ...spec, warmup: false });
+      watch(worker, index);
+      events.onInstances?.(pids());
+      return worker.process.pid ?? 0;
+    },
     async stop() {
       const instances = await stopAll();
       const complete = instances.length === workers.length;

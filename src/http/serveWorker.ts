@@ -1,6 +1,6 @@
 /**
  * A cluster worker of `serve`: one instance on the shared port. The primary sends the spec over IPC (it carries
- * keys), "cut-lock-service" for the redis-down fault, and "stop", answered with the instance's stats. A worker whose primary
+ * keys), "cut-lock-service" for the redis-down fault, "arm-pause"/"disarm-pause" for the pause nemesis, and "stop", answered with the instance's stats. A worker whose primary
  * has gone stops at once.
  */
 import { onParentGone } from "../process/children.js";
@@ -30,6 +30,8 @@ process.on("message", async (m: { type: string; spec?: ServeSpec }) => {
     }
   } else if (m.type === "cut-lock-service") {
     instance?.cutLockService();
+  } else if (m.type === "arm-pause" || m.type === "disarm-pause") {
+    instance?.armPause(m.type === "arm-pause");
   } else if (m.type === "stop") {
     await stopAndExit(true);
   }

@@ -7,8 +7,13 @@ import { probeRedis } from "./client.js";
 /** A throwaway redis-server that regbench started for one run and stops afterwards. */
 export interface ThrowawayRedis {
   readonly url: string;
-  /** The redis-server's PID. */
+  /** The redis-server's PID (the current one's, after a restart). */
   readonly pid: number;
+  /**
+   * Kills the redis-server (SIGKILL, a crash) and starts a new, empty one on the same port (the restart:redis
+   * nemesis: with no persistence, every lock it held is gone); resolves once the new one answers.
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -33,13 +38,32 @@ export async function freePort(): Promise<number> {
  */
 export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
   const port = await freePort();
-  const server = await spawnGuarded("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]);
   const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 50; i++) {
-    if ((await probeRedis(url, 200)) === undefined) return { url, pid: server.pid, stop: () => server.stop() };
-    if (server.exitedEarly()) break;
-    await sleep(100);
-  }
-  await server.stop();
-  throw new Error(`redis-server did not answer on ${url}${server.exitedEarly() ? ` (${server.exitedEarly()})` : ""}`);
+  const start = async () => {
+    const server = await spawnGuarded("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]);
+    for (let i = 0; i < 50; i++) {
+      if ((await probeRedis(url, 200)) === undefined) return server;
+      if (server.exitedEarly()) break;
+      await sleep(100);
+    }
+    await server.stop();
+    throw new Error(`redis-server did not answer on ${url}${server.exitedEarly() ? ` (${server.exitedEarly()})` : ""}`);
+  };
+  let server = await start();
+  return {
+    url,
+    get pid() {
+      return server.pid;
+    },
+    async restart() {
+      try {
+        process.kill(server.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+      await server.stop();
+      server = await start();
+    },
+    stop: () => server.stop(),
+  };
 }

@@ -16,9 +16,14 @@ export interface RedisClientSettings {
   /** A single command's time limit: a node slower than this counts as failed for that command. */
   readonly commandTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /**
+   * Reconnection attempts before the client gives up on a node: 3 (about 0.3 s) by default, so that a node that is
+   * gone stays gone; 40 (about 10 s) when the run restarts its Redis (restart:redis), which is back within a second.
+   */
+  readonly reconnectAttempts: number;
 }
 
-export const DEFAULT_REDIS_CLIENT_SETTINGS: RedisClientSettings = Object.freeze({ commandTimeoutMs: 1000, connectTimeoutMs: 2000 });
+export const DEFAULT_REDIS_CLIENT_SETTINGS: RedisClientSettings = Object.freeze({ commandTimeoutMs: 1000, connectTimeoutMs: 2000, reconnectAttempts: 3 });
 
 /**
  * A client for one node. Auto-pipelining batches the commands of one event-loop turn into one write, which is what
@@ -32,7 +37,9 @@ export function createRedisClient(url: string, settings: RedisClientSettings = D
     maxRetriesPerRequest: 1,
     connectTimeout: settings.connectTimeoutMs,
     commandTimeout: settings.commandTimeoutMs,
-    retryStrategy: (times) => (times > 3 ? null : 50 * times),
+    // Commands never wait for a reconnection: each fails after one attempt. The client itself gives up after
+    // `reconnectAttempts` attempts, 50 ms apart more each time, at most 250 ms.
+    retryStrategy: (times) => (times > settings.reconnectAttempts ? null : Math.min(50 * times, 250)),
   });
 }
 

@@ -57,6 +57,9 @@ function combine(results: readonly StrategyResult[], base: StrategyResult): Omit
     histogram,
     resends: results.reduce((t, r) => t + r.resends, 0),
     notes: [...new Set(results.flatMap((r) => r.notes))],
+    // Every run's nemeses and dead instances: one that died in the third run still makes the verdict a warning.
+    ...(results.some((r) => r.nemeses) ? { nemeses: results.flatMap((r) => r.nemeses ?? []) } : {}),
+    ...(results.some((r) => r.instanceDeaths?.length) ? { instanceDeaths: results.flatMap((r) => r.instanceDeaths ?? []) } : {}),
   };
 }
 

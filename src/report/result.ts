@@ -1,3 +1,4 @@
+import type { InstanceDeath, NemesisWindow } from "../faults/nemesis.js";
 import type { StrategyVerdict } from "./verdict.js";
 import type { TimelinePoint } from "../stats/timeline.js";
 import type { AuditResult } from "../audit/audit.js";
@@ -64,6 +65,10 @@ export interface StrategyResult {
   readonly pacing?: { readonly targetRate: number; readonly achievedRate: number; readonly late: number };
   /** What a reader must know about this result (an audit that could not be taken, say). */
   readonly notes: readonly string[];
+  /** `--nemesis`: when each struck, from the start of the measured window, and what it did. */
+  readonly nemeses?: readonly NemesisWindow[];
+  /** Server instances that died during the run (killed by a nemesis or not): never a silent ✓. */
+  readonly instanceDeaths?: readonly InstanceDeath[];
   /** pass / warn / fail / unknown (see StrategyVerdict), as of the report's `maxErrorRate`. */
   readonly verdict?: StrategyVerdict;
   /** TPS relative to the fastest passing strategy of the report; null when none passes. */

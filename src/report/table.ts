@@ -1,3 +1,4 @@
+import type { NemesisWindow } from "../faults/nemesis.js";
 import { Chalk } from "chalk";
 import Table from "cli-table3";
 import type { RunConditions, RunReport } from "./result.js";
@@ -21,6 +22,12 @@ export function percentileLabel(p: number): string {
   return `p${p}`;
 }
 
+/** One nemesis's window in words: "pause:instance:3s@1s 1.07–4.10 s: instance #1 … froze itself …". */
+export function nemesisLine(w: NemesisWindow): string {
+  const s = (ms: number | null) => (ms === null ? "n/a" : (ms / 1000).toFixed(2));
+  return `${w.spec} ${w.applied ? `${s(w.startMs)}–${s(w.endMs)} s` : "not applied"}: ${w.detail}`;
+}
+
 /** The one-line legend of an open loop's two latencies, wherever they are shown side by side. */
 export const BOTH_LATENCIES_LEGEND =
   "with --rate, latency reads due / sent: from each request's due time (coordinated omission corrected, as wrk2 reports) / from its send (the service time, as oha and autocannon report)";
@@ -33,15 +40,17 @@ export function latencyCell(r: StrategyResult, both: boolean, corrected: number 
   return both ? `${fmtMs(corrected)} / ${r.serviceLatencyMs !== undefined ? fmtMs(service) : NA}` : fmtMs(corrected);
 }
 
-/** What stands above the table: the tool, the conditions, the faults, the notes. */
+/** What stands above the table: the tool, the conditions, the faults, the nemeses, the notes. */
 export function renderHeader(input: RunReport, version: string): string {
   const report = visibleDeep(input);
   const faults = (report.config.faults as string[] | undefined) ?? [];
   const lines = [`regbench ${version} · ${conditionsLine(report.config)}`];
   if (report.interrupted) lines.push(`interrupted · ${report.interrupted.signal}: the figures are what was measured until then`);
   for (const fault of faults) lines.push(`fault · ${fault}`);
+  for (const nemesis of (report.config.nemeses as string[] | undefined) ?? []) lines.push(`nemesis · ${nemesis}`);
   for (const note of report.notes) lines.push(`note · ${note}`);
   for (const r of report.results) for (const note of r.notes ?? []) lines.push(`note · ${r.strategy}: ${note}`);
+  for (const r of report.results) for (const w of r.nemeses ?? []) lines.push(`nemesis · ${r.strategy}: ${nemesisLine(w)}`);
   return lines.join("\n");
 }
 

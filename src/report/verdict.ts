@@ -15,8 +15,9 @@ export function verdictState(result: StrategyResult, maxErrorRate = DEFAULT_MAX_
   const a = result.audit;
   if (a === null) return "unknown";
   if (a.violations > 0) return "fail";
-  // A run where nothing succeeded proves nothing correct: it is at least a warning.
-  if (result.errorRate > maxErrorRate || result.succeeded === 0) return "warn";
+  // A run where nothing succeeded proves nothing correct: it is at least a warning. So is a run that lost a server
+  // instance: whatever killed it, the figures are not those of the server that was asked for.
+  if (result.errorRate > maxErrorRate || result.succeeded === 0 || (result.instanceDeaths?.length ?? 0) > 0) return "warn";
   return "pass";
 }
 
@@ -58,6 +59,8 @@ export function verdictText(result: StrategyResult, all: readonly StrategyResult
   const fast = best > 0 && result.tps >= best ? "fast but " : "";
   if (a.lostRegistrations > 0) return `${fast}loses registrations (${a.lostRegistrations.toLocaleString("en-US")} acknowledged, not stored)`;
   if (a.violations > 0) return `${fast}duplicates rows (${(a.duplicateSystems + a.duplicateMachines + a.duplicateIps).toLocaleString("en-US")})`;
+  if (result.verdict === "warn" && result.instanceDeaths?.length)
+    return `correct, but ${result.instanceDeaths.length} server instance(s) died during the run (${result.instanceDeaths.map((d) => `#${d.instance} ${d.reason}`).join(", ")})`;
   if (result.verdict === "warn")
     return result.succeeded === 0 ? "correct, but no registration succeeded" : `correct, but fails ${(result.errorRate * 100).toFixed(1)}% of registrations`;
   if (result.tps >= best) return "correct and fastest";

@@ -84,4 +84,9 @@ export interface StoreKind {
   remove(location: StoreLocation): Promise<void>;
   /** Where the rows are, for a reader who wants to count them again (`psql`, `mysql`, `sqlite3`). */
   describeLocation(location: StoreLocation): string;
+  /**
+   * Has the server end every session open on this location's namespace (and no other), as a failover or a proxy
+   * would; resolves to how many it ended. Only server stores have connections to kill.
+   */
+  killConnections?(location: StoreLocation): Promise<number>;
 }

@@ -67,6 +67,20 @@ function translate(error: unknown, what: string): never {
   throw new StoreError(`mysql ${what} failed: ${e?.sqlMessage ?? e?.message ?? String(error)}`, error);
 }
 
+/**
+ * Whether an error means the connection it came from is gone or unusable: mysql2 marks a lost socket `fatal`; the
+ * server says ER_CONNECTION_KILLED (1927, KILL CONNECTION), ER_SERVER_SHUTDOWN (1053) or CR_SERVER_LOST (2013);
+ * an error with no errno at all is not the database's answer. A translated error (a unique violation, a deadlock) is
+ * judged by its cause and keeps its connection; one of regbench's own (a stale fence) is no loss.
+ */
+function connectionLost(error: unknown): boolean {
+  const cause = error instanceof RegbenchError ? error.cause : error;
+  if (cause === undefined) return false;
+  const e = cause as { errno?: unknown; fatal?: unknown };
+  if (e?.fatal === true) return true;
+  return typeof e?.errno !== "number" || e.errno === 1927 || e.errno === 1053 || e.errno === 2013;
+}
+
 /** Escapes LIKE's wildcards, so that a run prefix matches itself only. */
 const likePrefix = (text: string) => `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
@@ -135,11 +149,17 @@ export class MysqlStore implements Store {
       // affectedRows counts rows changed, not rows found: an insert that met its duplicate (a no-op update) is 0.
       flags: ["-FOUND_ROWS"],
     });
+    const waits = new PoolStats(settings.pool);
+    pool.pool.on("connection", (connection) => {
+      waits.connectionOpened();
+      // mysql2 listens once per connection; a second 'error' must not end the process.
+      connection.on("error", () => {});
+    });
     if (settings.isolation) {
       const level = ISOLATION_SQL[settings.isolation];
       pool.pool.on("connection", (connection) => connection.query(`SET SESSION TRANSACTION ISOLATION LEVEL ${level}`));
     }
-    return new MysqlStore(`${safeUrl(location.url)} · database ${location.schema}`, settings.constraints, pool, new PoolStats(settings.pool));
+    return new MysqlStore(`${safeUrl(location.url)} · database ${location.schema}`, settings.constraints, pool, waits);
   }
 
   /** A pooled connection, the time waited for it counted. */
@@ -156,22 +176,33 @@ export class MysqlStore implements Store {
     }
   }
 
-  private async run<T>(what: string, fn: (c: mysql.PoolConnection) => Promise<T>): Promise<T> {
+  /**
+   * `fn` on a pooled connection (the bound one in a transaction's view). A connection that broke under it is
+   * destroyed, so that the pool opens another; one that met a conflict goes back to the pool: it is healthy.
+   */
+  private async run<T>(what: string, fn: (c: mysql.PoolConnection, lose: () => void) => Promise<T>): Promise<T> {
     if (this.bound) {
       try {
-        return await fn(this.bound);
+        return await fn(this.bound, () => {});
       } catch (error) {
         translate(error, what);
       }
     }
     const c = await this.connection();
+    let lost = false;
+    const lose = () => {
+      lost = true;
+    };
     try {
-      return await fn(c);
+      return await fn(c, lose);
     } catch (error) {
-      if (!(error as { errno?: number }).errno) c.destroy();
-      translate(error, what);
+      if (connectionLost(error)) lost = true;
+      return translate(error, what);
     } finally {
-      c.release();
+      if (lost) {
+        this.waits.connectionLost();
+        c.destroy();
+      } else c.release();
     }
   }
 
@@ -182,14 +213,15 @@ export class MysqlStore implements Store {
   /** `fn` in one transaction (the bound one, if this is a transaction's view); a failure rolls it back. */
   private inTransaction<T>(what: string, fn: (c: mysql.PoolConnection) => Promise<T>): Promise<T> {
     if (this.bound) return this.run(what, fn);
-    return this.run(what, async (c) => {
+    return this.run(what, async (c, lose) => {
       await c.beginTransaction();
       try {
         const result = await fn(c);
         await c.commit();
         return result;
       } catch (error) {
-        await c.rollback().catch(() => undefined);
+        // A connection that cannot even roll back is not handed to the next registration.
+        await c.rollback().catch(lose);
         throw error;
       }
     });
@@ -478,4 +510,26 @@ export const mysqlKind: StoreKind = {
     }
   },
   describeLocation: (location) => `${safeUrl(locationOf(location).url)} · database ${locationOf(location).schema}`,
+  async killConnections(location) {
+    const c = await mysql.createConnection({ uri: withoutDatabase(locationOf(location).url), connectTimeout: CONNECT_TIMEOUT_MS });
+    try {
+      // The namespace's sessions are the ones whose default database is its database; this one has none.
+      const [rows] = (await c.query("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", [
+        locationOf(location).schema,
+      ])) as [Row[], unknown];
+      let ended = 0;
+      for (const row of rows) {
+        // A session that ended meanwhile is no error: ER_NO_SUCH_THREAD (1094).
+        await c.query(`KILL CONNECTION ${Number(row.id)}`).then(
+          () => ended++,
+          (error: { errno?: number }) => {
+            if (error.errno !== 1094) throw error;
+          },
+        );
+      }
+      return ended;
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  },
 };

@@ -7,6 +7,8 @@ export class PoolStats {
   private waited = 0;
   private waitedMs = 0;
   private maxWaitMs = 0;
+  private opened = 0;
+  private lost = 0;
 
   constructor(readonly size: number) {}
 
@@ -18,6 +20,16 @@ export class PoolStats {
     if (busy) this.waited++;
   }
 
+  /** The pool opened a connection: more than its size in a run means connections were lost or thrown away. */
+  connectionOpened(): void {
+    this.opened++;
+  }
+
+  /** A connection in use broke (the server ended it, the network dropped it) and the pool let it go. */
+  connectionLost(): void {
+    this.lost++;
+  }
+
   summary(): Readonly<Record<string, number>> {
     return {
       poolSize: this.size,
@@ -25,6 +37,8 @@ export class PoolStats {
       poolWaits: this.waited,
       poolWaitMs: Math.round(this.waitedMs),
       poolMaxWaitMs: Math.round(this.maxWaitMs),
+      poolConnectionsOpened: this.opened,
+      poolConnectionsLost: this.lost,
     };
   }
 }

@@ -64,6 +64,20 @@ function translate(error: unknown, what: string): never {
   throw new StoreError(`postgres ${what} failed: ${e?.message ?? String(error)}`, error);
 }
 
+/**
+ * Whether an error means the connection it came from is gone or unusable: the server ended the session (SQLSTATE
+ * class 57P: pg_terminate_backend, a shutdown or failover; 25P03: the idle-in-transaction timeout), a connection
+ * exception (class 08), or an error with no SQLSTATE at all (the socket closed, "Connection terminated
+ * unexpectedly"). A translated error is judged by its cause; one of regbench's own (a stale fence) is no loss.
+ */
+function connectionLost(error: unknown): boolean {
+  const cause = error instanceof RegbenchError ? error.cause : error;
+  if (cause === undefined) return false;
+  const code = (cause as { code?: unknown })?.code;
+  if (typeof code !== "string") return true;
+  return code.startsWith("08") || code.startsWith("57P") || code === "25P03";
+}
+
 /** The pool and its counters, shared by a store and the transaction views made from it. */
 interface PgDatabase {
   readonly pool: pg.Pool;
@@ -122,10 +136,27 @@ export class PostgresStore implements Store {
       `-c search_path=${location.schema}`,
       ...(settings.isolation ? [`-c default_transaction_isolation=${ISOLATION_SQL[settings.isolation]}`] : []),
     ].join(" ");
-    const pool = new pg.Pool({ connectionString: location.url, max: settings.pool, options, connectionTimeoutMillis: 30_000, idleTimeoutMillis: 30_000 });
+    const pool = new pg.Pool({
+      connectionString: location.url,
+      max: settings.pool,
+      options,
+      // Names the run's (or serve's) sessions in pg_stat_activity: an operator, and kill-connections:store, find
+      // this namespace's connections and no one else's.
+      application_name: applicationName(location.schema),
+      connectionTimeoutMillis: 30_000,
+      idleTimeoutMillis: 30_000,
+    });
+    const waits = new PoolStats(settings.pool);
+    pool.on("connect", (client) => {
+      waits.connectionOpened();
+      // A last resort under the listeners of withClient (checked out) and pg-pool (idle): an 'error' that finds
+      // neither, in the instant a client changes hands, must not end the process. The client is then no longer
+      // queryable, and its next query fails as a lost connection.
+      client.on("error", () => {});
+    });
     // An idle client that loses its connection must not take the process down; the next query reports it.
     pool.on("error", () => {});
-    return new PostgresStore(`${safeUrl(location.url)} · schema ${location.schema}`, settings.constraints, { pool, waits: new PoolStats(settings.pool) });
+    return new PostgresStore(`${safeUrl(location.url)} · schema ${location.schema}`, settings.constraints, { pool, waits });
   }
 
   /** A pooled connection, the time waited for it counted. */
@@ -142,24 +173,37 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * `fn` on a pooled connection. A connection the server ends while it is checked out (pg_terminate_backend, a
+   * failover, the idle-in-transaction timeout) emits 'error' on its client, which pg-pool listens to only while the
+   * client is idle: without a listener here the process would die. The call that was using it fails instead (a
+   * `store` error), and the client goes back to the pool as broken, so that the pool closes it and opens another.
+   */
+  private async withClient<T>(fn: (client: pg.PoolClient, lose: (error: Error) => void) => Promise<T>): Promise<T> {
+    const client = await this.client();
+    let lost: Error | undefined;
+    const lose = (error: Error) => {
+      lost ??= error;
+    };
+    client.on("error", lose);
+    try {
+      return await fn(client, lose);
+    } catch (error) {
+      if (connectionLost(error)) lose(error as Error);
+      throw error;
+    } finally {
+      client.removeListener("error", lose);
+      if (lost) this.db.waits.connectionLost();
+      client.release(lost);
+    }
+  }
+
   private async query<R extends pg.QueryResultRow>(what: string, text: string, values: unknown[], name?: string): Promise<pg.QueryResult<R>> {
     const config = name ? { name, text, values } : { text, values };
-    if (this.bound) {
-      try {
-        return await this.bound.query<R>(config);
-      } catch (error) {
-        translate(error, what);
-      }
-    }
-    const client = await this.client();
-    let broken: Error | undefined;
     try {
-      return await client.query<R>(config);
+      return await (this.bound ? this.bound.query<R>(config) : this.withClient((client) => client.query<R>(config)));
     } catch (error) {
-      if (!(error as { code?: string }).code) broken = error as Error;
       translate(error, what);
-    } finally {
-      client.release(broken);
     }
   }
 
@@ -172,18 +216,21 @@ export class PostgresStore implements Store {
         translate(error, what);
       }
     }
-    const client = await this.client();
-    let broken: Error | undefined;
     try {
-      await client.query("BEGIN");
-      const result = await fn(client);
-      await client.query("COMMIT");
-      return result;
+      return await this.withClient(async (client, lose) => {
+        await client.query("BEGIN");
+        try {
+          const result = await fn(client);
+          await client.query("COMMIT");
+          return result;
+        } catch (error) {
+          // A connection that cannot even roll back is not handed to the next registration.
+          await client.query("ROLLBACK").catch(lose);
+          throw error;
+        }
+      });
     } catch (error) {
-      await client.query("ROLLBACK").catch((e: Error) => (broken = e));
       translate(error, what);
-    } finally {
-      client.release(broken);
     }
   }
 
@@ -413,6 +460,11 @@ export class PostgresStore implements Store {
   }
 }
 
+/** The application_name of a namespace's sessions (PostgreSQL keeps 63 bytes of it). */
+export function applicationName(schema: string): string {
+  return `regbench ${schema}`.slice(0, 63);
+}
+
 /** Said wherever a PostgreSQL does not answer. */
 export const POSTGRES_HINT =
   "Start one (Debian: apt-get install postgresql, then pg_ctlcluster 15 main start; or docker run -e POSTGRES_HOST_AUTH_METHOD=trust -p 5432:5432 postgres:16), or pass another --store";
@@ -489,4 +541,19 @@ export const postgresKind: StoreKind = {
     }
   },
   describeLocation: (location) => `${safeUrl(locationOf(location).url)} · schema ${locationOf(location).schema}`,
+  async killConnections(location) {
+    const client = new pg.Client({ connectionString: locationOf(location).url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      // The namespace's sessions carry its application_name; this session (and anyone else's) does not.
+      const { rows } = await client.query<{ ended: boolean }>(
+        "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
+        [applicationName(locationOf(location).schema)],
+      );
+      return rows.filter((r) => r.ended).length;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  },
 };

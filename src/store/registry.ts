@@ -75,6 +75,18 @@ export async function removeStore(location: StoreLocation): Promise<void> {
     .catch(() => undefined);
 }
 
+/** Whether the store at a location has server connections that `killConnections` can end. */
+export function canKillConnections(kind: StoreLocation["kind"] | StoreSpec["kind"]): boolean {
+  return kindOf(kind).killConnections !== undefined;
+}
+
+/** Ends every server session on a location's namespace (see `StoreKind.killConnections`); how many it ended. */
+export async function killConnections(location: StoreLocation): Promise<number> {
+  const kill = kindOf(location.kind).killConnections;
+  if (!kill) throw new Error(`a ${location.kind} store has no server connections to kill`);
+  return kill(location);
+}
+
 export function describeLocation(location: StoreLocation): string {
   return kindOf(location.kind).describeLocation(location);
 }

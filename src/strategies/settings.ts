@@ -21,6 +21,10 @@ export function strategySettingsFrom(config: RunConfig, definition: StrategyDefi
       keyPrefix: lockNamespace === undefined ? redisKeyPrefix(runPrefix) : `regbench:ns:${lockNamespace}:`,
       lock: { ...DEFAULT_STRATEGY_SETTINGS.redis.lock, ttlMs: config.redis.ttlMs, waitMs: config.redis.waitMs, watchdog: config.redis.watchdog },
       lockBatch: config.redis.lockBatch,
+      // A Redis the run restarts comes back: its clients reconnect to it (see RedisClientSettings).
+      ...((config.nemeses ?? []).some((n) => n.kind === "restart-redis")
+        ? { client: { ...DEFAULT_STRATEGY_SETTINGS.redis.client, reconnectAttempts: 40 } }
+        : {}),
     },
     etcd: {
       urls: config.etcd.urls === "auto" ? DEFAULT_STRATEGY_SETTINGS.etcd.urls : config.etcd.urls,

@@ -1,5 +1,6 @@
 import type { Isolation, StoreSpec } from "../store/kind.js";
 import type { Fault } from "../faults/faults.js";
+import type { Nemesis } from "../faults/nemesis.js";
 import type { LockKeyMode } from "../strategies/strategy.js";
 import type { ProfileSpec } from "../driver/profile/spec.js";
 import type { AuditDb } from "../audit/auditDb.js";
@@ -135,6 +136,8 @@ export interface RunConfig {
   readonly redis: RedisOptions;
   readonly etcd: EtcdOptions;
   readonly faults: readonly Fault[];
+  /** `--nemesis`: real faults on processes, services and connections, timed from the measured window (none if absent). */
+  readonly nemeses?: readonly Nemesis[];
   /** Each strategy is measured this many times, interleaved across strategies. */
   readonly runs: number;
 }

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
+import { renderNemesisKinds } from "../../faults/nemesis.js";
 import { describeScenarios } from "../../workload/scenario.js";
 import { renderStrategies, type CommandContext } from "../shared.js";
 
-/** `regbench strategies` and `regbench scenarios`: what can be run. */
+/** `regbench strategies`, `regbench scenarios` and `regbench nemeses`: what can be run. */
 export function defineLists(program: Command, { io }: CommandContext): void {
   program
     .command("strategies")
@@ -15,5 +16,11 @@ export function defineLists(program: Command, { io }: CommandContext): void {
     .description("list the shipped scenarios with their descriptions, options and thresholds")
     .action(() => {
       io.stdout.write(`${describeScenarios()}\n`);
+    });
+  program
+    .command("nemeses")
+    .description("list the nemeses --nemesis takes: real faults on instances, services and connections")
+    .action(() => {
+      io.stdout.write(`${renderNemesisKinds()}\n`);
     });
 }

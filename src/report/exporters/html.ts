@@ -1,3 +1,4 @@
+import { nemesisLine } from "../table.js";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -60,6 +61,8 @@ interface PageData {
     readonly p99: number | null;
     readonly timeline: { t: number; tps: number; errors: number; p99: number | null }[];
     readonly distribution: { x: number; y: number; p: number }[];
+    /** Applied nemeses, in seconds of the measured window: shaded on the timeline. */
+    readonly nemeses?: { spec: string; from: number; to: number }[];
   }[];
   readonly spreadLabel: string | null;
 }
@@ -81,6 +84,13 @@ function pageData(results: readonly StrategyResult[]): PageData {
         HTML_TIMELINE_POINTS,
       ).map((p) => ({ t: p.t, tps: Math.round(p.completed / p.spanS), errors: p.errors, p99: p.p99Ms })),
       distribution: distribution(r),
+      ...(r.nemeses?.some((w) => w.applied && w.startMs !== null)
+        ? {
+            nemeses: r.nemeses
+              .filter((w) => w.applied && w.startMs !== null)
+              .map((w) => ({ spec: w.spec, from: w.startMs! / 1000, to: (w.endMs ?? w.startMs!) / 1000 })),
+          }
+        : {}),
     })),
   };
 }
@@ -122,6 +132,21 @@ const errorBars = {
     ctx.restore();
   },
 };
+// Nemesis windows as shaded spans behind the timeline (a span shorter than a pixel gets a line), their spec on top.
+const nemesisSpans = {
+  id: "nemesisSpans",
+  beforeDatasetsDraw(chart) {
+    const spans = data.strategies.flatMap((s) => s.nemeses || []); if (!spans.length) return;
+    const x = chart.scales.x; const area = chart.chartArea; const ctx = chart.ctx;
+    ctx.save(); ctx.font = "11px system-ui, sans-serif";
+    spans.forEach((w, i) => {
+      const left = x.getPixelForValue(w.from); const right = Math.max(left + 2, x.getPixelForValue(w.to));
+      ctx.fillStyle = "rgba(207, 34, 46, 0.12)"; ctx.fillRect(left, area.top, right - left, area.bottom - area.top);
+      ctx.fillStyle = "#cf222e"; ctx.fillText(w.spec, left + 3, area.top + 12 + 13 * (i % 4));
+    });
+    ctx.restore();
+  },
+};
 Chart.defaults.animation = false;
 Chart.defaults.font.family = "system-ui, sans-serif";
 const charts = [];
@@ -142,7 +167,8 @@ if (timed.length) {
     type: "line",
     // Broken strategies start hidden (click the legend to show them): their speed would set the scale.
     data: { datasets: timed.map((s) => ({ label: s.label, data: s.timeline.map((p) => ({ x: p.t, y: p.tps })), borderColor: colorOf(s), backgroundColor: colorOf(s), borderDash: s.ranked ? [] : [6, 4], pointRadius: 2, hidden: !s.ranked && timed.some((x) => x.ranked) })) },
-    options: { maintainAspectRatio: false, parsing: false, plugins: { title: { display: true, text: "Successful registrations per second, over the run" } }, scales: { x: { type: "linear", beginAtZero: true, title: { display: true, text: "second of the measured window" } }, y: { beginAtZero: true, title: { display: true, text: "registrations/s" } } } },
+    options: { maintainAspectRatio: false, parsing: false, plugins: { title: { display: true, text: "Successful registrations per second, over the run" + (data.strategies.some((s) => s.nemeses) ? " (nemeses shaded)" : "") } }, scales: { x: { type: "linear", beginAtZero: true, title: { display: true, text: "second of the measured window" } }, y: { beginAtZero: true, title: { display: true, text: "registrations/s" } } } },
+    plugins: [nemesisSpans],
   });
 }
 const distributed = data.strategies.filter((s) => s.distribution.length >= 2);
@@ -206,6 +232,7 @@ export const htmlExporter: Exporter = {
     const notes = [
       ...report.notes,
       ...results.flatMap((r) => r.notes.map((n) => `${r.strategy}: ${n}`)),
+      ...results.flatMap((r) => (r.nemeses ?? []).map((w) => `${r.strategy}: nemesis ${nemesisLine(w)}`)),
       ...(report.failed ?? []).map((f) => `${f.strategy} failed: ${f.reason}`),
     ];
     const data = pageData(results);

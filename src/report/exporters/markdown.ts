@@ -91,6 +91,47 @@ function timelineChart(r: StrategyResult): string | undefined {
   ].join("\n");
 }
 
+/**
+ * One strategy's nemeses: each window, the instances that died, and the per-second timeline with the seconds a
+ * nemesis was active shaded (▓), their errors next to them. Mermaid's charts cannot shade a span; the table can.
+ */
+function nemesisSection(r: StrategyResult): string[] {
+  const windows = r.nemeses ?? [];
+  const out = [`### ${mdCell(named(r))}`, ""];
+  const s = (ms: number | null) => (ms === null ? NA : (ms / 1000).toFixed(2));
+  if (windows.length) {
+    out.push("| nemesis | from s | to s | applied | what it did |", "|---|---:|---:|---|---|");
+    for (const w of windows) out.push(row([w.spec, s(w.startMs), s(w.endMs), w.applied ? "yes" : "no", w.detail]));
+    out.push("");
+  }
+  for (const d of r.instanceDeaths ?? [])
+    out.push(
+      `> instance #${d.instance} (pid ${d.pid}) ${mdCell(d.reason)} at ${s(d.atMs)} s${d.nemesis ? ` (${mdCell(d.nemesis)})` : ": no nemesis asked for it"}`,
+      "",
+    );
+  const points = r.timeline ?? [];
+  if (points.length) {
+    const active = (from: number, to: number) =>
+      windows.filter((w) => w.applied && w.startMs !== null && w.startMs / 1000 < to && (w.endMs ?? w.startMs) / 1000 >= from).map((w) => w.spec);
+    out.push("| second | TPS | errors | nemesis |", "|---:|---:|---:|---|");
+    for (const p of points) {
+      const on = active(p.t, p.t + p.spanS);
+      out.push(row([String(p.t), fmtInt(p.spanS > 0 ? p.completed / p.spanS : 0), fmtInt(p.errors), on.length ? `▓ ${on.join(", ")}` : ""]));
+    }
+    out.push("");
+  }
+  const a = r.audit;
+  out.push(
+    `Over the run: ${fmtInt(r.failed)} failed (${
+      Object.entries(r.errors)
+        .map(([k, n]) => `${k} ${fmtInt(n)}`)
+        .join(", ") || "none"
+    }); the audit: ${a === null ? NA : `${fmtInt(a.violations)} violation(s)`}.`,
+    "",
+  );
+  return out;
+}
+
 function conditions(report: RunReport): string[] {
   const c = report.config;
   const env = report.environment;
@@ -106,6 +147,7 @@ function conditions(report: RunReport): string[] {
     ["store", String(c.store)],
     ["lock key", String(c.lockKey)],
     ["faults", (c.faults as string[] | undefined)?.length ? (c.faults as string[]).join("; ") : "none"],
+    ...((c.nemeses as string[] | undefined)?.length ? [["nemeses", (c.nemeses as string[]).join("; ")] as [string, string]] : []),
     ["runs per strategy", String(c.runs ?? 1)],
     ["machine", env ? `${env.cpu ?? "unknown CPU"}, ${env.cores} cores, ${env.os}, Node ${env.node}` : NA],
     ["regbench", env ? `${env.regbench}${env.commit ? ` (commit ${env.commit})` : ""}` : NA],
@@ -204,6 +246,11 @@ export const markdownExporter: Exporter = {
     if (timelines.length) {
       out.push("## Over time", "", "Per second of the measured window (the JSON's `timeline` also carries errors and p50/p99 per second).", "");
       for (const t of timelines) out.push(t, "");
+    }
+    const struck = results.filter((r) => r.nemeses?.length || r.instanceDeaths?.length);
+    if (struck.length) {
+      out.push("## Nemeses", "");
+      for (const line of struck.flatMap(nemesisSection)) out.push(line);
     }
     if (report.thresholds?.length) {
       out.push("## Thresholds", "", "| | threshold | strategy | result |", "|---|---|---|---|");

@@ -1,0 +1,252 @@
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Nemesis, NemesisWindow } from "../faults/nemesis.js";
+import { killConnections, type StoreLocation } from "../store/registry.js";
+
+/** The server instances of an HTTP run, as a nemesis drives them (an EmbeddedServer). */
+export interface InstanceControl {
+  instancePids(): readonly number[];
+  instanceExits(): readonly { readonly index: number; readonly pid: number; readonly reason: string; readonly at: number }[];
+  armPause(on: boolean): void;
+  restartInstance(index: number): Promise<number>;
+}
+
+/** What the nemeses of one strategy's run can reach. */
+export interface NemesisTargets {
+  /** The run's store, whose sessions kill-connections:store ends. */
+  readonly store?: StoreLocation;
+  /** Restarts the Redis regbench started for the run. */
+  readonly restartRedis?: () => Promise<void>;
+}
+
+/** How long an armed pause waits for an instance to freeze itself in a critical section before it picks one. */
+const ARMED_WAIT_MS = 1000;
+
+/** Whether a process is stopped (SIGSTOP), from /proc: the run must know it froze, not assume it. */
+function isStopped(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "T";
+  } catch {
+    return false;
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One nemesis's record while it runs. */
+interface Entry {
+  readonly nemesis: Nemesis;
+  startMs: number | null;
+  endMs: number | null;
+  applied: boolean;
+  detail: string;
+}
+
+/**
+ * The nemeses of one strategy's run: each strikes at its time from the start of the measured window (`start`), and
+ * every one is over when the window is (`end`): a frozen instance is thawed, no timer is left. Windows and the
+ * instances they killed are read back with `finish`.
+ */
+export class NemesisRun {
+  private started: number | undefined;
+  /** The same instant on the wall clock, to place the windows on the measured window's own clock. */
+  private startedEpoch: number | undefined;
+  private over = false;
+  private readonly ending = new AbortController();
+  private readonly entries: Entry[];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly pending: Promise<void>[] = [];
+  /** PIDs a nemesis froze and has not thawed yet. */
+  private readonly frozen = new Set<number>();
+  /** PID → the nemesis that killed it. */
+  private readonly killed = new Map<number, string>();
+  private instances: InstanceControl | undefined;
+
+  constructor(
+    nemeses: readonly Nemesis[],
+    private readonly targets: NemesisTargets,
+  ) {
+    this.entries = nemeses.map((nemesis) => ({ nemesis, startMs: null, endMs: null, applied: false, detail: "not reached: the measured window ended first" }));
+  }
+
+  /** The server whose instances the instance nemeses act on (HTTP runs). */
+  attachInstances(control: InstanceControl): void {
+    this.instances = control;
+  }
+
+  private now(): number {
+    return Math.round(performance.now() - (this.started ?? performance.now()));
+  }
+
+  /** The measured window starts: every nemesis is scheduled from now; `windowMs` (`--duration`) ends them at its end. */
+  start(windowMs?: number): void {
+    if (this.started !== undefined || this.over) return;
+    this.started = performance.now();
+    this.startedEpoch = Date.now();
+    if (windowMs !== undefined) this.timers.push(setTimeout(() => this.end(), windowMs));
+    for (const entry of this.entries) {
+      this.timers.push(
+        setTimeout(() => {
+          if (this.over) return;
+          const done = this.strike(entry).catch((error: Error) => {
+            entry.applied = false;
+            entry.detail = `failed: ${error.message}`;
+          });
+          this.pending.push(done);
+        }, entry.nemesis.atMs),
+      );
+    }
+  }
+
+  /** The measured window is over: nothing more strikes, and a frozen instance is thawed now. */
+  end(): void {
+    if (this.over) return;
+    this.over = true;
+    this.ending.abort();
+    for (const t of this.timers) clearTimeout(t);
+    this.thawAll();
+  }
+
+  /**
+   * Ends the nemeses (see `end`), waits for a restart under way, and tells what each did, in ms from `windowStart`
+   * (epoch ms: the result's `startedAt`, its first request), where the timeline's seconds start too.
+   */
+  async finish(windowStart?: number): Promise<NemesisWindow[]> {
+    this.end();
+    await Promise.all(this.pending);
+    this.thawAll();
+    const shift = windowStart !== undefined && this.startedEpoch !== undefined ? this.startedEpoch - windowStart : 0;
+    const at = (ms: number | null) => (ms === null ? null : Math.round(ms + shift));
+    return this.entries.map((e) => ({ spec: e.nemesis.spec, startMs: at(e.startMs), endMs: at(e.endMs), applied: e.applied, detail: e.detail }));
+  }
+
+  /** The nemesis that killed the process `pid`, if one did. */
+  killedBy(pid: number): string | undefined {
+    return this.killed.get(pid);
+  }
+
+  private thawAll(): void {
+    for (const pid of this.frozen) signal(pid, "SIGCONT");
+    // An armed instance may have frozen itself after the pause gave up waiting: thaw whatever is stopped.
+    for (const pid of this.instances?.instancePids() ?? []) if (pid > 0 && isStopped(pid)) signal(pid, "SIGCONT");
+    for (const entry of this.entries) if (entry.nemesis.kind === "pause-instance" && entry.applied && entry.endMs === null) entry.endMs = this.now();
+    this.frozen.clear();
+  }
+
+  private requireInstances(): InstanceControl {
+    if (!this.instances) throw new Error("the run has no server instances");
+    return this.instances;
+  }
+
+  /** The PID of instance `which` (1-based), or of the last one alive. */
+  private pick(which: number | undefined): { index: number; pid: number } {
+    const pids = this.requireInstances().instancePids();
+    if (which !== undefined) {
+      const pid = pids[which - 1] ?? 0;
+      if (pid <= 0) throw new Error(`instance #${which} is not running`);
+      return { index: which - 1, pid };
+    }
+    for (let i = pids.length - 1; i >= 0; i--) if (pids[i]! > 0) return { index: i, pid: pids[i]! };
+    throw new Error("no instance is running");
+  }
+
+  private async strike(entry: Entry): Promise<void> {
+    const n = entry.nemesis;
+    switch (n.kind) {
+      case "pause-instance":
+        return this.pause(entry, n);
+      case "kill-instance": {
+        const { index, pid } = this.pick(n.instance);
+        this.killed.set(pid, n.spec);
+        entry.startMs = entry.endMs = this.now();
+        entry.applied = signal(pid, "SIGKILL");
+        entry.detail = `killed instance #${index + 1} (pid ${pid}) with SIGKILL`;
+        return;
+      }
+      case "restart-instance": {
+        const { index, pid } = this.pick(n.instance);
+        this.killed.set(pid, n.spec);
+        entry.startMs = this.now();
+        const replacement = await this.requireInstances().restartInstance(index);
+        entry.endMs = this.now();
+        entry.applied = true;
+        entry.detail = `killed instance #${index + 1} (pid ${pid}) with SIGKILL; a new one (pid ${replacement}) listened ${entry.endMs - entry.startMs} ms later`;
+        return;
+      }
+      case "restart-redis": {
+        if (!this.targets.restartRedis) throw new Error("the run has no Redis of its own to restart");
+        entry.startMs = this.now();
+        await this.targets.restartRedis();
+        entry.endMs = this.now();
+        entry.applied = true;
+        entry.detail = `redis-server killed (SIGKILL) and started again, empty, on its port; it answered ${entry.endMs - entry.startMs} ms later`;
+        return;
+      }
+      case "kill-connections-store": {
+        if (!this.targets.store) throw new Error("the run has no database server store");
+        entry.startMs = this.now();
+        const ended = await killConnections(this.targets.store);
+        entry.endMs = this.now();
+        entry.applied = ended > 0;
+        entry.detail = `the database ended ${ended} session(s) of the run`;
+        return;
+      }
+    }
+  }
+
+  /**
+   * Freezes an instance for `durationMs`. Named (`#N`), that one at once. Otherwise every instance is armed, and the
+   * first registration to reach its write — reads done, lock held — stops its own process (SIGSTOP): the pause hits
+   * a lock holder, the case the nemesis exists for. If none does within a second (a strategy without that path),
+   * the last instance is stopped where it stands, and the detail says so.
+   */
+  private async pause(entry: Entry, n: Extract<Nemesis, { kind: "pause-instance" }>): Promise<void> {
+    const control = this.requireInstances();
+    let victims: number[] = [];
+    let how: string;
+    if (n.instance !== undefined) {
+      const { pid } = this.pick(n.instance);
+      if (signal(pid, "SIGSTOP")) victims = [pid];
+      how = "stopped where it stood";
+    } else {
+      control.armPause(true);
+      const deadline = performance.now() + ARMED_WAIT_MS;
+      while (!this.over && performance.now() < deadline) {
+        victims = control.instancePids().filter((pid) => pid > 0 && isStopped(pid));
+        if (victims.length) break;
+        await sleep(2);
+      }
+      control.armPause(false);
+      how = "froze itself inside a critical section (reads done, lock held, write not yet made)";
+      if (victims.length === 0 && !this.over) {
+        const { pid } = this.pick(undefined);
+        if (signal(pid, "SIGSTOP")) victims = [pid];
+        how = `stopped where it stood: no instance reached a write within ${ARMED_WAIT_MS} ms`;
+      }
+    }
+    if (victims.length === 0 || this.over) {
+      for (const pid of victims) signal(pid, "SIGCONT");
+      entry.detail = this.over ? "not applied: the measured window ended first" : "not applied: no instance could be stopped";
+      return;
+    }
+    for (const pid of victims) this.frozen.add(pid);
+    entry.startMs = this.now();
+    entry.applied = true;
+    const pids = control.instancePids();
+    entry.detail = `instance ${victims.map((pid) => `#${pids.indexOf(pid) + 1} (pid ${pid})`).join(", ")} ${how}; SIGCONT after ${n.durationMs} ms`;
+    // The window may end first: `end` thaws every frozen instance then.
+    await sleep(n.durationMs, undefined, { signal: this.ending.signal }).catch(() => undefined);
+    for (const pid of victims) {
+      if (this.frozen.delete(pid)) signal(pid, "SIGCONT");
+    }
+    if (entry.endMs === null) entry.endMs = this.now();
+  }
+}

@@ -1,0 +1,294 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { test } from "node:test";
+import { etcdOnPath } from "../../src/etcd/autoServer.js";
+import { redisServerOnPath } from "../../src/redis/autoServer.js";
+import type { RunReport, StrategyResult } from "../../src/report/result.js";
+import { MYSQL_URL, mysql, POSTGRES_URL, postgres } from "../dbEnv.js";
+import { BIN, descendants, stillAlive } from "../helpers.js";
+import { REDIS_URL, skipWithoutRedis } from "../redisEnv.js";
+
+/**
+ * Runs `regbench run … --json` as a user would, watching every process below it (by PID, every 100 ms) and giving
+ * it a TMPDIR of its own: after it exits, no process it started may be alive and no temporary folder left behind.
+ */
+async function watchedRun(
+  args: readonly string[],
+  during?: (pids: readonly number[], stderr: string) => void,
+): Promise<{ code: number | null; report: RunReport; stderr: string }> {
+  const tmp = mkdtempSync(join(tmpdir(), "regbench-nemesis-test-"));
+  try {
+    const child = spawn(process.execPath, [BIN, "run", "--no-save", "--json", ...args], {
+      cwd: tmp,
+      env: { ...process.env, NO_COLOR: "1", TMPDIR: tmp },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const seen = new Set<number>();
+    const watch = setInterval(() => {
+      const now = descendants(child.pid!);
+      for (const pid of now) seen.add(pid);
+      during?.(now, stderr);
+    }, 100);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 150_000);
+    const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    clearInterval(watch);
+    clearTimeout(timer);
+    assert.ok(seen.size > 0, "the run started processes of its own (its server, its measuring process)");
+    // A process's children may take a moment to be reaped after it exits; poll for their death.
+    for (let i = 0; i < 50 && stillAlive([...seen]).length > 0; i++) await sleep(100);
+    assert.deepEqual(stillAlive([...seen]), [], `processes left behind: ${stderr}`);
+    // The run's own folder (its temporary store, a throwaway server's data) is gone; the cwd holds nothing new.
+    assert.deepEqual(
+      readdirSync(tmp).filter((f) => f.startsWith("regbench")),
+      [],
+      "no temporary folder left behind",
+    );
+    assert.ok(stdout.trim().startsWith("{"), `a JSON report (exit ${code}): ${stderr}`);
+    return { code, report: JSON.parse(stdout) as RunReport, stderr };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+const result = (report: RunReport, strategy: string): StrategyResult => {
+  const r = report.results.find((x) => x.strategy === strategy);
+  assert.ok(r, `${strategy} has a result (failed: ${JSON.stringify(report.failed)})`);
+  return r;
+};
+
+const lockTests = skipWithoutRedis || (!etcdOnPath() && "no etcd on the PATH");
+test(
+  "pause:instance freezes a lock holder past its TTL: redis duplicates, redis-fenced and etcd-fenced stay correct",
+  { skip: lockTests, timeout: 180_000 },
+  async () => {
+    const { code, report, stderr } = await watchedRun([
+      "--mode",
+      "http",
+      "--instances",
+      "2",
+      "--strategy",
+      "redis,redis-fenced,etcd-fenced",
+      "--redis",
+      REDIS_URL,
+      "--etcd",
+      "auto",
+      "--lock-ttl",
+      "1s",
+      "--no-watchdog",
+      "--systems",
+      "2",
+      "-c",
+      "16",
+      "--duration",
+      "5s",
+      "--nemesis",
+      "pause:instance:3s@1s",
+    ]);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(report.config.nemeses, [
+      "pause:instance:3s@1s: the first instance in a critical section frozen (SIGSTOP) for 3000 ms, 1000 ms into the measured window",
+    ]);
+    for (const strategy of ["redis", "redis-fenced", "etcd-fenced"]) {
+      const r = result(report, strategy);
+      const [w] = r.nemeses!;
+      assert.equal(w!.applied, true, `${strategy}: ${w!.detail}`);
+      assert.match(w!.detail, /froze itself inside a critical section/, strategy);
+      assert.ok(w!.endMs! - w!.startMs! >= 2900, `${strategy}: frozen for the whole pause (${w!.startMs}–${w!.endMs})`);
+      assert.equal(r.instanceDeaths, undefined, "a pause kills nothing");
+    }
+    // The frozen holder's lock ran out; the other instance took it; the holder woke up and wrote anyway.
+    assert.ok(result(report, "redis").audit!.violations > 0, JSON.stringify(result(report, "redis").audit));
+    assert.equal(result(report, "redis").verdict, "fail");
+    // Fencing refuses the late writes.
+    for (const strategy of ["redis-fenced", "etcd-fenced"]) {
+      const r = result(report, strategy);
+      assert.equal(r.audit!.violations, 0, `${strategy}: ${JSON.stringify(r.audit)}`);
+    }
+  },
+);
+
+test("kill:instance with two instances: the result says which instance died and when, and the verdict is not ✓", { timeout: 120_000 }, async () => {
+  const { code, report, stderr } = await watchedRun([
+    "--mode",
+    "http",
+    "--instances",
+    "2",
+    "--strategy",
+    "atomic",
+    "-c",
+    "16",
+    "--duration",
+    "3s",
+    "--nemesis",
+    "kill:instance@1s",
+  ]);
+  assert.equal(code, 0, stderr);
+  const r = result(report, "atomic");
+  assert.notEqual(r.verdict, "pass");
+  assert.equal(r.instanceDeaths?.length, 1, JSON.stringify(r.instanceDeaths));
+  const [death] = r.instanceDeaths!;
+  assert.equal(death!.instance, 2);
+  assert.equal(death!.reason, "exited on SIGKILL");
+  assert.equal(death!.nemesis, "kill:instance@1s");
+  assert.ok(death!.atMs >= 900 && death!.atMs < 3000, `died at ${death!.atMs} ms`);
+  assert.ok(
+    r.notes.some((n) => n.includes(`server instance #2 (pid ${death!.pid}) exited on SIGKILL`)),
+    JSON.stringify(r.notes),
+  );
+  assert.match(r.nemeses![0]!.detail, new RegExp(`killed instance #2 \\(pid ${death!.pid}\\)`));
+  // The survivor went on serving: the run has successes after the kill, and the audit is exact.
+  assert.ok(
+    r.timeline!.filter((p) => p.t >= 2).some((p) => p.completed > 0),
+    JSON.stringify(r.timeline),
+  );
+  assert.equal(r.audit!.violations, 0);
+});
+
+for (const [name, db, url] of [
+  ["PostgreSQL", postgres, POSTGRES_URL],
+  ["MariaDB", mysql, MYSQL_URL],
+] as const) {
+  test(
+    `atomic on ${name} with kill-connections:store three times: exit 0, store errors counted, no violation`,
+    { skip: db.skip, timeout: 120_000 },
+    async () => {
+      const { code, report, stderr } = await watchedRun([
+        "--strategy",
+        "atomic",
+        "--store",
+        url,
+        "-c",
+        "32",
+        "--duration",
+        "4s",
+        "--nemesis",
+        "kill-connections:store@1s",
+        "--nemesis",
+        "kill-connections:store@2s",
+        "--nemesis",
+        "kill-connections:store@3s",
+      ]);
+      assert.equal(code, 0, stderr);
+      const r = result(report, "atomic");
+      assert.equal(r.nemeses!.length, 3);
+      for (const w of r.nemeses!) assert.equal(w.applied, true, w.detail);
+      assert.ok((r.errors.store ?? 0) > 0, JSON.stringify(r.errors));
+      assert.equal(r.audit!.violations, 0, JSON.stringify(r.audit));
+      assert.ok((r.strategyStats.poolConnectionsLost as number) > 0, JSON.stringify(r.strategyStats));
+    },
+  );
+}
+
+test(
+  "restart:redis during redis and redis-db: the failures are counted, redis-db stays correct",
+  { skip: !redisServerOnPath() && "no redis-server on the PATH", timeout: 120_000 },
+  async () => {
+    const { code, report, stderr } = await watchedRun([
+      "--strategy",
+      "redis,redis-db",
+      "--redis",
+      "auto",
+      "--systems",
+      "2",
+      "-c",
+      "16",
+      "--duration",
+      "4s",
+      "--nemesis",
+      "restart:redis@1s",
+    ]);
+    assert.equal(code, 0, stderr);
+    assert.ok(
+      report.notes.some((n) => /started 1 throwaway redis-server/.test(n)),
+      `a Redis of the run's own, never the one that was there: ${report.notes}`,
+    );
+    for (const strategy of ["redis", "redis-db"]) {
+      const r = result(report, strategy);
+      const [w] = r.nemeses!;
+      assert.equal(w!.applied, true, w!.detail);
+      assert.ok(w!.endMs! > w!.startMs!);
+      // Every failure is counted under a kind, and the strategy served again once Redis was back.
+      assert.equal(
+        Object.values(r.errors).reduce((t, n) => t + n, 0),
+        r.failed,
+      );
+      assert.ok(r.failed > 0, `${strategy}: the restart failed some registrations: ${JSON.stringify(r.errors)}`);
+      assert.ok(
+        r.timeline!.some((p) => p.t * 1000 > w!.endMs! && p.completed > 0),
+        `${strategy} recovered: ${JSON.stringify(r.timeline)}`,
+      );
+    }
+    assert.equal(result(report, "redis-db").audit!.violations, 0, JSON.stringify(result(report, "redis-db").audit));
+  },
+);
+
+test("an instance killed by hand, no nemesis asked: said in the notes and the JSON, and the verdict is not ✓", { timeout: 120_000 }, async () => {
+  let killed: number | undefined;
+  let startedAt: number | undefined;
+  const { code, report, stderr } = await watchedRun(
+    ["--mode", "http", "--instances", "2", "--strategy", "atomic", "-c", "16", "--duration", "5s"],
+    (pids, err) => {
+      // A cluster worker of the server runs serveWorker.js; kill one by PID once both have been up a moment.
+      const workers = pids.filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("serveWorker");
+        } catch {
+          return false;
+        }
+      });
+      // Once the measured window runs (the progress line counts registrations done), and a second into it.
+      if (workers.length < 2 || killed !== undefined || !/ done · /.test(err)) return;
+      startedAt ??= performance.now();
+      if (performance.now() - startedAt < 1000) return;
+      killed = workers[workers.length - 1]!;
+      process.kill(killed, "SIGKILL");
+    },
+  );
+  assert.equal(code, 0, stderr);
+  assert.ok(killed, "an instance was killed by hand");
+  const r = result(report, "atomic");
+  assert.notEqual(r.verdict, "pass");
+  assert.equal(r.instanceDeaths?.length, 1);
+  assert.equal(r.instanceDeaths![0]!.pid, killed);
+  assert.equal(r.instanceDeaths![0]!.nemesis, undefined);
+  assert.ok(
+    r.notes.some((n) => n.includes(`(pid ${killed}) exited on SIGKILL`) && n.includes("no nemesis asked for it")),
+    JSON.stringify(r.notes),
+  );
+});
+
+test("restart:instance replaces a killed instance on the same port; the run says so and goes on", { timeout: 150_000 }, async () => {
+  const { code, report, stderr } = await watchedRun([
+    "--mode",
+    "http",
+    "--instances",
+    "2",
+    "--strategy",
+    "atomic",
+    "-c",
+    "16",
+    "--duration",
+    "8s",
+    "--nemesis",
+    "restart:instance#1@1s",
+  ]);
+  assert.equal(code, 0, stderr);
+  const r = result(report, "atomic");
+  const [w] = r.nemeses!;
+  assert.equal(w!.applied, true, w!.detail);
+  const [death] = r.instanceDeaths!;
+  assert.equal(death!.instance, 1);
+  assert.equal(death!.nemesis, "restart:instance#1@1s");
+  assert.match(w!.detail, new RegExp(`killed instance #1 \\(pid ${death!.pid}\\) with SIGKILL; a new one \\(pid \\d+\\) listened`));
+  assert.ok(w!.endMs! > w!.startMs!);
+  assert.notEqual(r.verdict, "pass");
+  assert.equal(r.audit!.violations, 0);
+});
