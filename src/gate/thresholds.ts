@@ -1,5 +1,5 @@
 import { resultPercentile } from "../stats/histogram.js";
-import type { StrategyResult } from "../report/result.js";
+import type { StrategyResult, ThresholdLine } from "../report/result.js";
 
 /** Any other percentile, p0.1 to p99.999, read from the result's histogram. */
 function percentileMetric(name: string): (typeof METRICS)[string] | undefined {
@@ -172,4 +172,18 @@ export function describeMiss(outcome: ThresholdOutcome): string {
           ? `${Math.round(n).toLocaleString("en-US")}/s`
           : Math.round(n).toLocaleString("en-US");
   return outcome.passed ? `measured ${fmt(outcome.measured)}` : `measured ${fmt(outcome.measured)}, off by ${fmt(gap)}`;
+}
+
+/** The outcomes as a report records them: `{ thresholds }` when any threshold was checked, else nothing. */
+export function thresholdLines(checked: readonly ThresholdOutcome[]): { thresholds?: ThresholdLine[] } {
+  if (!checked.length) return {};
+  return {
+    thresholds: checked.map((t) => ({
+      expression: t.threshold.source,
+      strategy: t.strategy,
+      passed: t.passed,
+      measured: t.measured,
+      detail: describeMiss(t),
+    })),
+  };
 }

@@ -1,3 +1,4 @@
+import { mulberry32 } from "../../src/workload/prng.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { RegisterResponse } from "../../src/core/types.js";
@@ -16,17 +17,7 @@ interface Exchange {
   readonly ok: boolean;
 }
 
-/** A small seeded PRNG (mulberry32), so that a failing order can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** `n` exchanges sent in index order from `t0`, each taking a random time (some far longer than the run's spacing). */
 function exchanges(seed: number, n: number, t0: number): Exchange[] {

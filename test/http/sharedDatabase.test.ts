@@ -1,43 +1,14 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { removeStore } from "../../src/store/registry.js";
 import { postgres, POSTGRES_URL } from "../dbEnv.js";
-import { BIN, regbenchAsync, tempDir } from "../helpers.js";
+import { regbenchAsync, tempDir } from "../helpers.js";
+import { startServe } from "../serveProcess.js";
 
-const running: ChildProcess[] = [];
-after(() => running.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
-
-/** `regbench serve` on a free port; resolves with its URL once it listens. */
-async function serve(args: readonly string[]): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], {
-    cwd: tempDir(),
-    env: { ...process.env, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.push(child);
-  let out = "";
-  let err = "";
-  child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString();
-      const match = /listening on (\S+)/.exec(out);
-      if (match && /drive it:/.test(out)) resolve(match[1]!);
-    });
-    child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
-  return {
-    url,
-    async stop() {
-      child.kill("SIGTERM");
-      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once("exit", resolve)));
-    },
-  };
-}
+const serve = startServe;
 
 /**
  * The README's recipe for several servers on one database: two `serve` processes on two ports, each with two

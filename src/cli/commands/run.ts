@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { runAll, type OrchestratorEvent } from "../../driver/orchestrator.js";
 import { addOptions, CORE_OPTIONS, RUN_OPTIONS } from "../optionTable.js";
 import { compareReports, renderComparisons, workloadDifferences } from "../../gate/baseline.js";
-import { describeMiss, evaluateThresholds } from "../../gate/thresholds.js";
+import { evaluateThresholds, thresholdLines } from "../../gate/thresholds.js";
 import { fmtInt, fmtMs, fmtPct } from "../../report/format.js";
 import { ProgressBar } from "../../report/progress.js";
 import type { RunReport, StrategyResult } from "../../report/result.js";
@@ -153,17 +153,7 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
       failed: outcome.failed,
       notes: outcome.notes,
       ...(signal ? { interrupted: { signal } } : {}),
-      ...(checked.length
-        ? {
-            thresholds: checked.map((t) => ({
-              expression: t.threshold.source,
-              strategy: t.strategy,
-              passed: t.passed,
-              measured: t.measured,
-              detail: describeMiss(t),
-            })),
-          }
-        : {}),
+      ...thresholdLines(checked),
     },
     maxErrorRate,
   );

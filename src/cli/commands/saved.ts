@@ -5,7 +5,7 @@ import { DEFAULT_MAX_ERROR_RATE } from "../../report/verdict.js";
 import { mergeAgents } from "../../report/aggregate.js";
 import { EXPORTERS } from "../../report/exporters/registry.js";
 import type { RunConditions, RunReport, StrategyResult } from "../../report/result.js";
-import { describeMiss, evaluateThresholds } from "../../gate/thresholds.js";
+import { evaluateThresholds, thresholdLines } from "../../gate/thresholds.js";
 import { EXIT } from "../exitCodes.js";
 import { parseDurationMs, UsageError } from "../options.js";
 import { writeAtomically } from "../outputs.js";
@@ -160,17 +160,7 @@ export async function mergeCommand(files: string[], options: Record<string, unkn
       config,
       results: results.map((r) => ({ ...r, notes: r.notes.filter((n) => !superseded(n)) })),
       notes: [...new Set([...reports.flatMap((r) => r.notes), ...notes])].filter((n) => !superseded(n)),
-      ...(checked.length
-        ? {
-            thresholds: checked.map((t) => ({
-              expression: t.threshold.source,
-              strategy: t.strategy,
-              passed: t.passed,
-              measured: t.measured,
-              detail: describeMiss(t),
-            })),
-          }
-        : {}),
+      ...thresholdLines(checked),
     },
     maxErrorRate,
   );
