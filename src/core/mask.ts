@@ -6,9 +6,12 @@
  */
 export const MASK = "***";
 
-// scheme://user:password@ (or scheme:user:password@, as gRPC quotes a target) — the password runs to the last @ before the host (a raw @ inside it is the user's typo,
-// which URL parsers read the same way); it never crosses a /, ?, # or whitespace, so lists of URLs stay apart.
-const USERINFO = /([a-z][a-z0-9+.-]*:(?:\/\/)?)([^\s/?#@:]*):([^\s/?#]*)@/gi;
+// scheme://user:password@ — the password runs to the last @ before the host (a raw @ inside it is the user's typo,
+// which URL parsers read the same way); it never crosses a /, ?, # or whitespace, so lists of URLs stay apart, nor a
+// quote, angle bracket or backslash (none may stand in a URL's userinfo, RFC 3986 §3.2.1), so a URL without
+// credentials quoted in JSON or HTML never swallows the text after it. Without "//" nothing is taken for userinfo:
+// "pause:instance:3s@1s" is a nemesis, not a password.
+const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^\s/?#@:"'<>\\`]*):([^\s/?#"'<>\\`]*)@/gi;
 const SECRET_PARAM = /([?&;](?:password|passwd|pwd|pass|secret|token|access_token|auth|authtoken|api_key|apikey)=)[^&#;\s]*/gi;
 
 /** `text` with every credential of every URL in it masked (see above). Idempotent. */

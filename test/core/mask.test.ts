@@ -13,6 +13,10 @@ test("maskSecrets masks the password of every URL in a text, and password-like q
     ["mysql://root@127.0.0.1:3306/test", "mysql://root@127.0.0.1:3306/test"],
     ["redis://127.0.0.1:6379", "redis://127.0.0.1:6379"],
     ["no url here: a=b", "no url here: a=b"],
+    // Text after a URL without credentials is never taken for its userinfo: JSON, a nemesis, a quoted URL.
+    ['{"redis":"redis://127.0.0.1:6379","nemeses":["restart:redis@1s"]}', '{"redis":"redis://127.0.0.1:6379","nemeses":["restart:redis@1s"]}'],
+    ["pause:instance:3s@1s", "pause:instance:3s@1s"],
+    ['"postgres://u:hunter2@db/x"', '"postgres://u:***@db/x"'],
   ];
   for (const [input, masked] of cases) {
     assert.equal(maskSecrets(input), masked, input);
