@@ -220,7 +220,12 @@ test(
         Object.values(r.errors).reduce((t, n) => t + n, 0),
         r.failed,
       );
-      assert.ok(r.failed > 0, `${strategy}: the restart failed some registrations: ${JSON.stringify(r.errors)}`);
+      // Whatever the restart did is counted: failures, or registrations that waited while the client reconnected
+      // (ioredis queues a command while it is offline) — never a run that did not notice.
+      assert.ok(
+        r.failed > 0 || r.latencyMs!.max >= (w!.endMs! - w!.startMs!) / 2,
+        `${strategy}: the restart shows neither as failures nor as a wait: ${JSON.stringify(r.errors)} max ${r.latencyMs!.max} ms`,
+      );
       assert.ok(
         r.timeline!.some((p) => p.t * 1000 > w!.endMs! && p.completed > 0),
         `${strategy} recovered: ${JSON.stringify(r.timeline)}`,
