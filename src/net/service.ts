@@ -14,20 +14,24 @@ export function unreachableCode(code: string | undefined): boolean {
   return code !== undefined && UNREACHABLE.has(code);
 }
 
+/** The host (brackets of an IPv6 literal removed) and port a URL names; undefined when it is not a URL. */
+function hostPort(url: string, defaultPort: number): { host: string; port: number } | undefined {
+  try {
+    const u = new URL(url);
+    return { host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port || defaultPort) };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Whether something accepts TCP connections at the URL's host and port within `timeoutMs`: when a client's
  * handshake failed, this tells "nothing is there" from "something else is there".
  */
 export function listens(url: string, defaultPort: number, timeoutMs = 1000): Promise<boolean> {
-  let host: string;
-  let port: number;
-  try {
-    const u = new URL(url);
-    host = u.hostname.replace(/^\[|\]$/g, "");
-    port = Number(u.port || defaultPort);
-  } catch {
-    return Promise.resolve(false);
-  }
+  const at = hostPort(url, defaultPort);
+  if (!at) return Promise.resolve(false);
+  const { host, port } = at;
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const done = (answer: boolean) => {
@@ -52,15 +56,9 @@ export function notSpeaking(url: string, protocol: string): string {
  * Used to recognise a protocol by its greeting (MySQL speaks first; PostgreSQL answers an SSLRequest with S or N).
  */
 export function firstBytes(url: string, defaultPort: number, hello?: Buffer, timeoutMs = 1000): Promise<Buffer | undefined> {
-  let host: string;
-  let port: number;
-  try {
-    const u = new URL(url);
-    host = u.hostname.replace(/^\[|\]$/g, "");
-    port = Number(u.port || defaultPort);
-  } catch {
-    return Promise.resolve(undefined);
-  }
+  const at = hostPort(url, defaultPort);
+  if (!at) return Promise.resolve(undefined);
+  const { host, port } = at;
   return new Promise((resolve) => {
     let connected = false;
     const socket = connect({ host, port });
