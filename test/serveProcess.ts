@@ -6,8 +6,11 @@ import { BIN, tempDir } from "./helpers.js";
 const running: ChildProcess[] = [];
 after(() => running.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
 
-/** `regbench serve` on a free port; resolves once it listens, with its URL and the lock namespace it printed. */
-export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ url: string; namespace: string; stop(): Promise<void> }> {
+/**
+ * `regbench serve` on a free port; resolves once it prints how to drive it, with its URL, the secrets file it wrote,
+ * the lock namespace it printed and what it has printed so far.
+ */
+export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], {
     cwd: tempDir(),
     env: { ...process.env, NO_COLOR: "1", ...env },
@@ -17,17 +20,21 @@ export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv
   let out = "";
   let err = "";
   child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
+  const [, url, secrets] = await new Promise<RegExpExecArray>((resolve, reject) => {
     child.stdout.on("data", (c: Buffer) => {
       out += c.toString();
-      const match = /listening on (\S+)/.exec(out);
-      if (match && /drive it:/.test(out)) resolve(match[1]!);
+      const match = /drive it: regbench run --target (\S+) --secrets-file (\S+)/.exec(out);
+      if (match) resolve(match);
     });
     child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
   });
   return {
-    url,
+    child,
+    url: url!,
+    secrets: secrets!,
     namespace: /lock namespace: (\S+)/.exec(out)?.[1] ?? "none printed",
+    out: () => out,
+    err: () => err,
     async stop() {
       child.kill("SIGTERM");
       await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once("exit", resolve)));

@@ -1,39 +1,13 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { BIN, descendants, regbench, request, tempDir } from "../helpers.js";
 import { skipWithoutRedis } from "../redisEnv.js";
+import { startServe } from "../serveProcess.js";
 
-const running: ChildProcess[] = [];
-after(() => running.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
-
-/** Starts `regbench serve` and resolves once it prints how to drive it. */
-async function serve(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], {
-    cwd: tempDir(),
-    env: { ...process.env, NO_COLOR: "1", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.push(child);
-  let out = "";
-  let err = "";
-  child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-  const [, url, secrets] = await new Promise<RegExpExecArray>((resolve, reject) => {
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString();
-      const match = /drive it: regbench run --target (\S+) --secrets-file (\S+)/.exec(out);
-      if (match) resolve(match);
-    });
-    child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
-  const stop = async () => {
-    child.kill("SIGTERM");
-    await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once("exit", resolve)));
-  };
-  return { child, url: url!, secrets: secrets!, out: () => out, err: () => err, stop };
-}
+const serve = startServe;
 
 async function register(url: string, body: object) {
   const res = await fetch(`${url}/v1/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
