@@ -27,7 +27,7 @@ describe("faults against the etcd strategies", { skip: etcd.skip }, () => {
   });
 
   test("etcd-down part-way: registrations fail as etcd-unavailable, the run completes, no violation", async () => {
-    const r = await runStrategy(findStrategy("etcd")!, config([{ kind: "etcd-down", atMs: 150 }], {}, 20_000));
+    const r = await runStrategy(findStrategy("etcd")!, config([{ kind: "etcd-down", atMs: 300 }], {}, 20_000));
     assert.equal(r.succeeded + r.failed, r.requests);
     assert.ok(r.succeeded > 0 && r.failed > 0, `${r.succeeded} ok, ${r.failed} failed`);
     assert.deepEqual(Object.keys(r.errors), ["etcd-unavailable"]);

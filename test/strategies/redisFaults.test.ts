@@ -33,7 +33,7 @@ describe("faults against the Redis strategies", { skip: skipWithoutRedis }, () =
   });
 
   test("redis-down part-way: registrations fail as redis-unavailable, the run completes, nothing is left half-written", async () => {
-    const r = await runStrategy(findStrategy("redis")!, { ...config([{ kind: "redis-down", atMs: 30 }], {}, 20_000) });
+    const r = await runStrategy(findStrategy("redis")!, { ...config([{ kind: "redis-down", atMs: 300 }], {}, 20_000) });
     assert.equal(r.succeeded + r.failed, r.requests);
     assert.ok(r.succeeded > 0 && r.failed > 0, `${r.succeeded} ok, ${r.failed} failed`);
     assert.deepEqual(Object.keys(r.errors), ["redis-unavailable"]);
