@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -100,43 +100,6 @@ export function descendants(pid: number): number[] {
   };
   walk(pid);
   return found;
-}
-
-/**
- * The states of the TCP sockets a process holds ("0A" listening, "01" established), read from /proc: a test waits
- * for a server to accept connections, or for a load to reach it, instead of sleeping a guess.
- */
-export function tcpStates(pid: number): string[] {
-  let inodes: Set<string>;
-  try {
-    inodes = new Set(
-      readdirSync(`/proc/${pid}/fd`)
-        .map((fd) => {
-          try {
-            return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
-          } catch {
-            return undefined;
-          }
-        })
-        .filter((i): i is string => i !== undefined),
-    );
-  } catch {
-    return [];
-  }
-  const states: string[] = [];
-  for (const table of ["tcp", "tcp6"]) {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${pid}/net/${table}`, "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length > 9 && inodes.has(cols[9]!)) states.push(cols[3]!);
-    }
-  }
-  return states;
 }
 
 /**

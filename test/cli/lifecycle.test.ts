@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, test } from "node:test";
 import { etcdOnPath } from "../../src/etcd/autoServer.js";
 import { createRedisClient } from "../../src/redis/client.js";
-import { BIN, descendants, stillAlive, tcpStates, tempDir } from "../helpers.js";
+import { BIN, descendants, stillAlive, tempDir } from "../helpers.js";
 import { REDIS_URL, skipWithoutRedis } from "../redisEnv.js";
 
 /** A regbench process whose output is collected as it comes, with its own TMPDIR so its temporary files can be counted. */
@@ -232,19 +232,12 @@ test("an interrupted redis-fenced run removes its Redis keys, the fence key incl
 
 test("the embedded server killed during the run: that strategy fails with the reason, the others run, exit 3", { timeout: 180_000 }, async () => {
   const run = start(["run", "--mode", "http", "--strategy", "atomic,none", "-n", "100000", "-c", "50", "--no-save", "--json"]);
-  // Killed once the load reaches it (its established connections), not after a guessed sleep: on a slow machine the
-  // server may still be starting, which is another failure ("did not start") tested elsewhere.
-  let server: number | undefined;
-  await until(
-    () => {
-      server = processesOf(run, /serveChild/)[0];
-      return server !== undefined && tcpStates(server).filter((s) => s === "01").length >= 10;
-    },
-    "the first strategy's server under load",
-    60_000,
-  );
-  await sleep(300);
-  process.kill(server!, "SIGKILL");
+  // Killed once the run reports progress on it, not after a guessed sleep: on a slow machine the server may still be
+  // warming up (its own connections) or starting, which is another failure ("did not start") tested elsewhere.
+  await run.waitFor(/atomic \(1\/2\): [1-9][\d,]*\/100,000/, "stderr", 90_000);
+  const [server] = processesOf(run, /serveChild/);
+  assert.ok(server, "the server process of the first strategy");
+  process.kill(server, "SIGKILL");
   const { code } = await run.exit;
   assert.equal(code, 3, run.stderr());
   assert.doesNotMatch(run.stderr(), /ERR_IPC_CHANNEL_CLOSED|unexpected failure/);
