@@ -110,11 +110,11 @@ export function conditionsLine(config: RunReport["config"]): string {
   return parts.filter(Boolean).join(" · ");
 }
 
-/** One column of the comparison table: its heading and, per row, its cell. */
+/** One column of the comparison table: its key in a row's cells, its heading, and its name where it is left out. */
 interface Column {
   readonly key: string;
   readonly head: string;
-  /** How the column is named where it is left out (`p95`, `peak RSS`). */
+  /** `p95`, `peak RSS`: as the line under a narrowed table names it. */
   readonly name: string;
 }
 
