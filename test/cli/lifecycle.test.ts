@@ -230,10 +230,11 @@ test("an interrupted redis-fenced run removes its Redis keys, the fence key incl
 });
 
 test("the embedded server killed during the run: that strategy fails with the reason, the others run, exit 3", { timeout: 180_000 }, async () => {
-  const run = start(["run", "--mode", "http", "--strategy", "atomic,none", "-n", "100000", "-c", "50", "--no-save", "--json"]);
+  // Bounded by time: atomic is killed a few seconds in, none then runs its 8 s in full.
+  const run = start(["run", "--mode", "http", "--strategy", "atomic,none", "--duration", "8s", "-c", "50", "--no-save", "--json"]);
   // Killed once the run reports progress on it, not after a guessed sleep: on a slow machine the server may still be
   // warming up (its own connections) or starting, which is another failure ("did not start") tested elsewhere.
-  await run.waitFor(/atomic \(1\/2\): [1-9][\d,]*\/100,000/, "stderr", 90_000);
+  await run.waitFor(/atomic \(1\/2\): [1-9]/, "stderr", 90_000);
   const [server] = processesOf(run, /serveChild/);
   assert.ok(server, "the server process of the first strategy");
   process.kill(server, "SIGKILL");
@@ -246,7 +247,7 @@ test("the embedded server killed during the run: that strategy fails with the re
     doc.results.map((r: { strategy: string }) => r.strategy),
     ["none"],
   );
-  assert.equal(doc.results[0].succeeded, 100000);
+  assert.ok(doc.results[0].succeeded > 0 && doc.results[0].failed === 0, JSON.stringify(doc.results[0].errors));
   assert.deepEqual(leftovers(run.tmp), []);
 });
 
