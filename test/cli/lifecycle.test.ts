@@ -127,7 +127,7 @@ test("SIGTERM to an in-process run stops its measuring process at once and repor
   const run = start(["run", "--strategy", "atomic,global", "--db-latency", "1", "-n", "20000", "-c", "500", "--json", "--no-save"]);
   // atomic first (about 15,000/s: it finishes); global then runs at about 150/s, for minutes.
   await run.waitFor(/\[1\/2\] atomic/);
-  await sleep(1000);
+  await run.waitFor(/global \(2\/2\): [1-9]/);
   const tree = descendants(run.child.pid!);
   run.child.kill("SIGTERM");
   const { code } = await run.exit;
@@ -146,7 +146,7 @@ test("SIGTERM to an in-process run stops its measuring process at once and repor
 
 test("Ctrl-C (SIGINT to the whole process group) exits 130 and leaves nothing behind", async () => {
   const run = start(["run", "--strategy", "global", "--db-latency", "1", "-n", "400000", "-c", "200", "--no-save"], { detached: true });
-  await sleep(2000);
+  await run.waitFor(/global \(1\/1\): [1-9]/);
   const tree = descendants(run.child.pid!);
   process.kill(-run.child.pid!, "SIGINT");
   const { code } = await run.exit;
@@ -158,7 +158,7 @@ test("Ctrl-C (SIGINT to the whole process group) exits 130 and leaves nothing be
 
 test("a run killed outright (SIGKILL): its measuring process notices and cleans up", async () => {
   const run = start(["run", "--strategy", "global", "--db-latency", "1", "-n", "400000", "-c", "200", "--no-save"]);
-  await sleep(2000);
+  await run.waitFor(/global \(1\/1\): [1-9]/);
   const tree = descendants(run.child.pid!);
   assert.ok(tree.length >= 1);
   run.child.kill("SIGKILL");
@@ -217,7 +217,7 @@ test(
 
 test("an interrupted redis-fenced run removes its Redis keys, the fence key included", { skip: skipWithoutRedis }, async () => {
   const run = start(["run", "--strategy", "redis-fenced", "--db-latency", "1", "-n", "400000", "-c", "200", "--json", "--no-save"]);
-  await sleep(2500);
+  await run.waitFor(/redis-fenced \(1\/1\): [1-9]/);
   run.child.kill("SIGTERM");
   assert.equal((await run.exit).code, 143);
   const doc = JSON.parse(run.stdout());
@@ -283,7 +283,7 @@ test("a run that exits 3 leaves an existing baseline and export byte-identical; 
     ["run", "--strategy", "global", "--db-latency", "1", "-n", "400000", "-c", "100", "--save-baseline", baseline, "--export-markdown", markdown, "--no-save"],
     { cwd },
   );
-  await sleep(1500);
+  await interrupted.waitFor(/global \(1\/1\): [1-9]/);
   interrupted.child.kill("SIGTERM");
   assert.equal((await interrupted.exit).code, 143);
   assert.equal(readFileSync(baseline, "utf8"), '{"the": "old baseline"}\n', "an interrupted run is no baseline");
