@@ -17,7 +17,15 @@ export { ISOLATIONS } from "./kind.js";
  * Every kind of store, in the order `--store` is tried. Adding one is one file and one line here: a `StoreKind`, or
  * for a SQL database server a `SqlDialect` (src/store/sql/dialect.ts) under `sqlStoreKind`.
  */
-export const STORE_KINDS: readonly StoreKind[] = Object.freeze([sqliteKind, memoryKind, sqlStoreKind(postgresDialect), sqlStoreKind(mysqlDialect)]);
+export const STORE_KINDS: readonly StoreKind[] = registered([sqliteKind, memoryKind, sqlStoreKind(postgresDialect), sqlStoreKind(mysqlDialect)]);
+
+/** The registry, frozen; two kinds of one name would make a spec ambiguous, so they fail the import. */
+function registered(kinds: StoreKind[]): readonly StoreKind[] {
+  const names = kinds.map((k) => k.name);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new Error(`two store kinds are named ${JSON.stringify(twice)}`);
+  return Object.freeze(kinds);
+}
 
 /** The default store: a temporary SQLite file per strategy. */
 export const DEFAULT_STORE_SPEC: StoreSpec = Object.freeze({ kind: "sqlite", path: undefined });
