@@ -30,6 +30,37 @@ export default tseslint.config(
     },
   },
   {
+    // Promises: none left floating, none passed where a callback's result is ignored (an event handler, a timer) —
+    // a rejection there is unhandled and ends the process. Type-aware: these rules read the types.
+    files: ["src/**/*.ts", "test/**/*.ts"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@typescript-eslint/no-floating-promises": [
+        "error",
+        {
+          allowForKnownSafeCalls: [
+            { from: "package", package: "node:test", name: ["test", "describe", "it", "suite", "before", "after", "beforeEach", "afterEach"] },
+          ],
+        },
+      ],
+      "@typescript-eslint/no-misused-promises": "error",
+    },
+  },
+  {
+    // Only the command line and the entry points of regbench's own processes print: the core, the drivers, the
+    // stores and the report return what they have to say.
+    files: ["src/**/*.ts"],
+    ignores: ["src/cli/**", "src/http/serveChild.ts", "src/http/serveWorker.ts", "src/driver/worker.ts"],
+    rules: {
+      "no-console": "error",
+      "no-restricted-properties": [
+        "error",
+        { object: "process", property: "stdout", message: "Only src/cli/ and the processes' entry points write to stdout." },
+        { object: "process", property: "stderr", message: "Only src/cli/ and the processes' entry points write to stderr." },
+      ],
+    },
+  },
+  {
     // The HTML report's page script runs in a browser.
     files: ["scripts/**/*.js"],
     languageOptions: { globals: { ...globals.node } },

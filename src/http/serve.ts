@@ -87,6 +87,8 @@ export interface RunningServer {
 
 /** What a server tells its caller while it runs: its instances' PIDs, and an instance that died unasked. */
 export interface ServeEvents {
+  /** Where the server's error lines go (the process's entry point decides: the core never prints). */
+  log?(line: string): void;
   onInstances?(pids: readonly number[]): void;
   onInstanceExit?(exit: { readonly index: number; readonly pid: number; readonly reason: string; readonly at: number }): void;
 }
@@ -137,6 +139,7 @@ export async function prepareStore(spec: ServeSpec): Promise<string[]> {
 export async function startInstance(
   spec: ServeSpec,
   port: number,
+  log: (line: string) => void = () => {},
 ): Promise<{ port: number; cutLockService(): void; armPause(on: boolean): void; stop(): Promise<InstanceStats> }> {
   const definition = findStrategy(spec.strategy)!;
   const store = await openStore(spec.store, settingsOf(spec), spec.run.workload.dbLatencyMs);
@@ -167,6 +170,7 @@ export async function startInstance(
     store,
     strategyName: definition.name,
     auditToken: spec.auditToken,
+    log,
     settings: {
       ...DEFAULT_SERVER_SETTINGS,
       maxConnections: spec.maxConnections,
@@ -252,7 +256,7 @@ export async function serve(spec: ServeSpec, events: ServeEvents = {}, signal?: 
   if (signal?.aborted) throw new StartAbortedError();
   const url = (port: number) => `http://${spec.host.includes(":") ? `[${spec.host}]` : spec.host}:${port}`;
   if (spec.instances <= 1) {
-    const instance = await startInstance(spec, spec.port);
+    const instance = await startInstance(spec, spec.port, events.log);
     if (signal?.aborted) {
       await instance.stop();
       throw new StartAbortedError();

@@ -49,13 +49,16 @@ function stop(): Promise<ServeStats | undefined> {
   return stopping;
 }
 
-process.on("message", async (m: ServeChildRequest) => {
+process.on("message", (m: ServeChildRequest) => void onMessage(m));
+
+async function onMessage(m: ServeChildRequest): Promise<void> {
   if (m.type === "start") {
     spec = m.spec;
     try {
       const start = serve(
         m.spec,
         {
+          log: (line) => process.stderr.write(`${line}\n`),
           onInstances: (pids) => reply({ type: "instances", pids }),
           onInstanceExit: (exit) => reply({ type: "instance-exit", ...exit }),
         },
@@ -84,7 +87,7 @@ process.on("message", async (m: ServeChildRequest) => {
     if (stats) reply({ type: "stats", stats }, () => process.exit(0));
     else process.exit(0);
   }
-});
+}
 let spec: ServeSpec | undefined;
 onParentGone(async () => {
   await stop();

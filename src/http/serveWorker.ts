@@ -20,10 +20,12 @@ async function stopAndExit(report: boolean): Promise<void> {
   else process.exit(0);
 }
 
-process.on("message", async (m: { type: string; spec?: ServeSpec }) => {
+process.on("message", (m: { type: string; spec?: ServeSpec }) => void onMessage(m));
+
+async function onMessage(m: { type: string; spec?: ServeSpec }): Promise<void> {
   if (m.type === "spec") {
     try {
-      instance = await startInstance(m.spec!, m.spec!.port);
+      instance = await startInstance(m.spec!, m.spec!.port, (line) => process.stderr.write(`${line}\n`));
       reply({ type: "listening", port: instance.port });
     } catch (error) {
       reply({ type: "failed", message: (error as Error).message }, () => process.exit(1));
@@ -35,7 +37,7 @@ process.on("message", async (m: { type: string; spec?: ServeSpec }) => {
   } else if (m.type === "stop") {
     await stopAndExit(true);
   }
-});
+}
 // A cluster worker's channel is read from the start: a message sent before this listener existed was dropped, so
 // the primary sends the spec only once told the worker is ready.
 reply({ type: "ready" });

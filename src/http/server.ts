@@ -85,8 +85,11 @@ export interface ServerDeps {
    */
   readonly auditToken: string | undefined;
   readonly settings?: ServerSettings;
-  /** Where errors are logged: at most one line per kind per second, each unexpected failure with its error id. */
-  readonly log?: (line: string) => void;
+  /**
+   * Where errors are logged: at most one line per kind per second, each unexpected failure with its error id. The
+   * process's entry point says where (stderr for `regbench serve`); the server itself never prints.
+   */
+  readonly log: (line: string) => void;
 }
 
 class HttpError extends Error {
@@ -222,7 +225,7 @@ const OVERLOADED = (() => {
  */
 export function createRegistrationServer(deps: ServerDeps): Server {
   const settings = deps.settings ?? DEFAULT_SERVER_SETTINGS;
-  const log = new RateLimitedLog(deps.log ?? ((line: string) => process.stderr.write(`${line}\n`)));
+  const log = new RateLimitedLog(deps.log);
 
   const fail = (res: ServerResponse, error: unknown) => {
     if (error instanceof HttpError) return send(res, error.status, { error: error.kind, message: error.message }, error.headers);
@@ -248,50 +251,52 @@ export function createRegistrationServer(deps: ServerDeps): Server {
       // that a slow client is closed within a fifth of the header timeout of its deadline.
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(settings.headerTimeoutMs / 5))),
     },
-    async (req, res) => {
-      try {
-        const { path, query } = routeOf(req.url);
-        if (path === "/v1/register") {
-          if (req.method !== "POST") throw new HttpError(405, "method-not-allowed", "use POST", { allow: "POST" });
-          const body = await readBody(req, settings.bodyLimitBytes);
-          const request = validateRequest(body);
-          const response = await deps.strategy.register(request);
-          return send(res, 200, response);
-        }
-        if (path === "/v1/audit/rows") {
-          if (req.method !== "GET") throw new HttpError(405, "method-not-allowed", "use GET", { allow: "GET" });
-          if (deps.auditToken === undefined) throw new HttpError(404, "not-found", "the audit endpoint is disabled on this server");
-          if (!tokenMatches(req.headers.authorization, deps.auditToken)) {
-            throw new HttpError(401, "unauthorized", "the audit endpoint needs the server's audit token: Authorization: Bearer TOKEN", {
-              "www-authenticate": "Bearer",
-            });
-          }
-          const run = query.get("run") ?? "";
-          if (!RUN_ID.test(run)) throw new HttpError(400, "invalid-request", "run must be a run prefix: 1 to 64 letters, digits or _");
-          const limitText = query.get("limit");
-          if (limitText === null) {
-            const rows = await deps.store.auditRows(run);
-            return send(res, 200, { run, systems: rows.systems, machines: rows.machines });
-          }
-          // Paged: systems, then machines, `next` the opaque position of the next page (null after the last one).
-          const limit = Number(limitText);
-          if (!/^\d+$/.test(limitText) || limit < 1 || limit > MAX_AUDIT_PAGE)
-            throw new HttpError(400, "invalid-request", `limit must be a whole number from 1 to ${MAX_AUDIT_PAGE}`);
-          const after = /^([sm]):(\d{1,15})$/.exec(query.get("after") ?? "s:0");
-          if (!after) throw new HttpError(400, "invalid-request", "after must be the next value of the previous page (or absent for the first one)");
-          if (!deps.store.auditPage) throw new HttpError(501, "not-implemented", "this store cannot page its audit rows: leave limit out");
-          const table = after[1] === "s" ? "systems" : "machines";
-          const page = await deps.store.auditPage(run, table, Number(after[2]), limit);
-          const next = page.rows.length === limit ? `${after[1]}:${page.last}` : table === "systems" ? "m:0" : null;
-          return send(res, 200, { run, systems: table === "systems" ? page.rows : [], machines: table === "machines" ? page.rows : [], next });
-        }
-        if (path === "/healthz") return send(res, 200, { status: "ok", strategy: deps.strategyName, pid: process.pid });
-        throw new HttpError(404, "not-found", `no route ${req.method} ${path.slice(0, 100)}`);
-      } catch (error) {
-        fail(res, error);
-      }
-    },
+    (req, res) => void handle(req, res),
   );
+  // Every failure ends in an answer (fail): the handler's promise never rejects.
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const { path, query } = routeOf(req.url);
+      if (path === "/v1/register") {
+        if (req.method !== "POST") throw new HttpError(405, "method-not-allowed", "use POST", { allow: "POST" });
+        const body = await readBody(req, settings.bodyLimitBytes);
+        const request = validateRequest(body);
+        const response = await deps.strategy.register(request);
+        return send(res, 200, response);
+      }
+      if (path === "/v1/audit/rows") {
+        if (req.method !== "GET") throw new HttpError(405, "method-not-allowed", "use GET", { allow: "GET" });
+        if (deps.auditToken === undefined) throw new HttpError(404, "not-found", "the audit endpoint is disabled on this server");
+        if (!tokenMatches(req.headers.authorization, deps.auditToken)) {
+          throw new HttpError(401, "unauthorized", "the audit endpoint needs the server's audit token: Authorization: Bearer TOKEN", {
+            "www-authenticate": "Bearer",
+          });
+        }
+        const run = query.get("run") ?? "";
+        if (!RUN_ID.test(run)) throw new HttpError(400, "invalid-request", "run must be a run prefix: 1 to 64 letters, digits or _");
+        const limitText = query.get("limit");
+        if (limitText === null) {
+          const rows = await deps.store.auditRows(run);
+          return send(res, 200, { run, systems: rows.systems, machines: rows.machines });
+        }
+        // Paged: systems, then machines, `next` the opaque position of the next page (null after the last one).
+        const limit = Number(limitText);
+        if (!/^\d+$/.test(limitText) || limit < 1 || limit > MAX_AUDIT_PAGE)
+          throw new HttpError(400, "invalid-request", `limit must be a whole number from 1 to ${MAX_AUDIT_PAGE}`);
+        const after = /^([sm]):(\d{1,15})$/.exec(query.get("after") ?? "s:0");
+        if (!after) throw new HttpError(400, "invalid-request", "after must be the next value of the previous page (or absent for the first one)");
+        if (!deps.store.auditPage) throw new HttpError(501, "not-implemented", "this store cannot page its audit rows: leave limit out");
+        const table = after[1] === "s" ? "systems" : "machines";
+        const page = await deps.store.auditPage(run, table, Number(after[2]), limit);
+        const next = page.rows.length === limit ? `${after[1]}:${page.last}` : table === "systems" ? "m:0" : null;
+        return send(res, 200, { run, systems: table === "systems" ? page.rows : [], machines: table === "machines" ? page.rows : [], next });
+      }
+      if (path === "/healthz") return send(res, 200, { status: "ok", strategy: deps.strategyName, pid: process.pid });
+      throw new HttpError(404, "not-found", `no route ${req.method} ${path.slice(0, 100)}`);
+    } catch (error) {
+      fail(res, error);
+    }
+  }
   server.setTimeout(settings.idleTimeoutMs);
   // The open connections, and among them those without a request in progress, oldest first: at the cap, the oldest
   // of these makes room for a new connection, so clients that never finish their headers cannot hold every slot.

@@ -196,7 +196,7 @@ export class RedisLock {
     };
     if (this.settings.watchdog) {
       const every = Math.max(1, Math.floor(this.settings.ttlMs / 3));
-      watchdog = setInterval(async () => {
+      const extend = async () => {
         const sent = performance.now();
         const results = await this.onNodes((node) =>
           node.eval(this.settings.reentrant ? EXTEND_REENTRANT : EXTEND, 1, this.lockKey(key), token, this.settings.ttlMs),
@@ -210,7 +210,15 @@ export class RedisLock {
           // Gone on too many nodes, or unreachable until its validity ran out: either way no longer ours.
           lose("extend");
         }
-      }, every);
+      };
+      // A failed round is one where no node answered: the lock is lost once its validity has run out.
+      watchdog = setInterval(
+        () =>
+          void extend().catch(() => {
+            if (performance.now() >= until) lose("extend");
+          }),
+        every,
+      );
       watchdog.unref();
     }
     let released = false;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, test } from "node:test";
 import { BIN, regbench, tempDir } from "../helpers.js";
@@ -98,7 +98,7 @@ test("a target without the audit endpoint: audit n/a, never 0, with a note", asy
     });
   });
   // A proxy that forwards registrations and knows nothing of /v1/audit/rows.
-  const proxy = createServer(async (req, res) => {
+  const forward = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.url !== "/v1/register") {
       res.writeHead(404).end();
       return;
@@ -107,7 +107,9 @@ test("a target without the audit endpoint: audit n/a, never 0, with a note", asy
     for await (const c of req) chunks.push(c as Buffer);
     const upstream = await fetch(`${url}/v1/register`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.concat(chunks) });
     res.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text());
-  });
+  };
+  // A failed forward is a 502 the client counts, not an unhandled rejection.
+  const proxy = createServer((req, res) => void forward(req, res).catch(() => res.writeHead(502).end()));
   await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", () => resolve()));
   after(() => proxy.close());
   const target = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;

@@ -158,7 +158,7 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
           resolve();
         });
     });
-    const startServer = (spec: ServeSpec) => serve(spec, {}, starting.signal);
+    const startServer = (spec: ServeSpec) => serve(spec, { log: (line) => io.stderr.write(`${line}\n`) }, starting.signal);
     const server = await startServer({
       run: preflight.config,
       strategy,
