@@ -1,3 +1,5 @@
+import { exclusive } from "../locks/exclusive.js";
+import { globalLock } from "../locks/keyedLock.js";
 import { Mutex } from "../sync/mutex.js";
 import type { StrategyDefinition } from "./strategy.js";
 
@@ -12,11 +14,13 @@ export const global: StrategyDefinition = {
   defaultLockKey: "system",
   constraints: false,
   create(service, settings) {
-    const mutex = new Mutex("global");
+    const lock = globalLock(new Mutex("global"), settings.lockTimeoutMs);
+    const sections = exclusive(lock);
     return {
-      register: (r) => mutex.runExclusive(() => service.register(r), settings.lockTimeoutMs),
-      stats: () => ({ lock: { ...mutex.stats } }),
-      close: async () => {},
+      // One key for every registration: a timeout names the lock "global", whatever the request.
+      register: (r) => sections.run("global", () => service.register(r)),
+      stats: () => sections.stats(),
+      close: () => lock.close(),
     };
   },
 };

@@ -1,3 +1,5 @@
+import { exclusive } from "../locks/exclusive.js";
+import { shardedLock } from "../locks/keyedLock.js";
 import { ShardedMutex } from "../sync/shardedMutex.js";
 import { lockKeyOf, type StrategyDefinition } from "./strategy.js";
 
@@ -12,11 +14,12 @@ export const sharded: StrategyDefinition = {
   defaultLockKey: "system",
   constraints: false,
   create(service, settings) {
-    const lock = new ShardedMutex(settings.shards);
+    const lock = shardedLock(new ShardedMutex(settings.shards), settings.lockTimeoutMs);
+    const sections = exclusive(lock);
     return {
-      register: (r) => lock.runExclusive(lockKeyOf(r, settings.lockKey), () => service.register(r), settings.lockTimeoutMs),
-      stats: () => ({ shardCount: lock.shardCount, shards: lock.stats() }),
-      close: async () => {},
+      register: (r) => sections.run(lockKeyOf(r, settings.lockKey), () => service.register(r)),
+      stats: () => sections.stats(),
+      close: () => lock.close(),
     };
   },
 };
