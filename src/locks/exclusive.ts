@@ -22,6 +22,11 @@ export interface Exclusive {
    * section ends. A lock found lost at release fails the section (batched: only if it wrote after the lock ran out).
    */
   run<T>(key: string, section: Section<T>, mode?: "exclusive" | "shared"): Promise<T>;
+  /**
+   * Runs `section` inside a section that holds `held`, taking the lock again for its holder, as code calling a locked
+   * helper does: a reentrant lock grants it, a plain one waits for itself until its wait runs out.
+   */
+  nested<T>(held: Lease, section: () => Promise<T>): Promise<T>;
   /** The lock's own counters, then, when batching, the batches' (`lockBatches`, `largestLockBatch`). */
   stats(): Readonly<Record<string, unknown>>;
 }
@@ -44,6 +49,14 @@ export function exclusive(lock: KeyedLock, settings: ExclusiveSettings = {}): Ex
     }
   }
   return {
+    async nested(held, section) {
+      const inner = await lock.reenter(held);
+      try {
+        return await section();
+      } finally {
+        await inner.release();
+      }
+    },
     run: (key, section, mode = "exclusive") => (batches && mode === "exclusive" ? batches.run(key, section) : alone(key, section, mode)),
     stats: () => (batches ? { ...lock.stats(), lockBatches: batches.stats.batches, largestLockBatch: batches.stats.largest } : lock.stats()),
   };

@@ -1,4 +1,5 @@
 import { etcdLock } from "../locks/etcdLock.js";
+import { distributedKeyedLock } from "../locks/keyedLock.js";
 import { lockedStrategy } from "./locked.js";
 import type { StrategyDefinition } from "./strategy.js";
 
@@ -8,16 +9,18 @@ function etcdStrategy(options: { name: string; protects: string; exposes: string
     backend: { kind: "etcd" },
     constraints: false,
     lock: (settings, fencing) =>
-      etcdLock(
-        settings.etcd.urls,
-        settings.etcd.keyPrefix,
-        {
-          ttlMs: settings.redis.lock.ttlMs,
-          waitMs: settings.redis.lock.waitMs,
-          watchdog: settings.redis.lock.watchdog,
-          fencing,
-        },
-        !settings.sharedLockKeys,
+      distributedKeyedLock(
+        etcdLock(
+          settings.etcd.urls,
+          settings.etcd.keyPrefix,
+          {
+            ttlMs: settings.redis.lock.ttlMs,
+            waitMs: settings.redis.lock.waitMs,
+            watchdog: settings.redis.lock.watchdog,
+            fencing,
+          },
+          !settings.sharedLockKeys,
+        ),
       ),
   });
 }
