@@ -6,7 +6,7 @@ import type { StrategyDefinition } from "./strategy.js";
 function etcdStrategy(options: { name: string; protects: string; exposes: string; fencing: boolean }): StrategyDefinition {
   return lockedStrategy({
     ...options,
-    backend: { kind: "etcd" },
+    lockService: { name: "etcd" },
     constraints: false,
     lock: (settings, fencing) =>
       distributedKeyedLock(

@@ -10,7 +10,7 @@ export const global: StrategyDefinition = {
   protects: "everything, inside one process: registrations run one at a time",
   exposes: "throughput (one at a time, every store round trip inside the lock); other processes are not excluded",
   guarantee: "process",
-  backend: { kind: "local" },
+  needs: {},
   defaultLockKey: "system",
   constraints: false,
   create(service, settings) {

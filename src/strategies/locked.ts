@@ -2,14 +2,15 @@ import type { RegisterRequest } from "../core/types.js";
 import { exclusive } from "../locks/exclusive.js";
 import { fencedLock, type KeyedLock } from "../locks/keyedLock.js";
 import { newConflictStats, retryOnConflict } from "./retry.js";
-import { lockKeyOf, type StrategyDefinition, type StrategySettings } from "./strategy.js";
+import { lockKeyOf, type LockServiceNeed, type StrategyDefinition, type StrategySettings } from "./strategy.js";
 
 /** What distinguishes one distributed-lock strategy from another. */
 export interface LockedOptions {
   readonly name: string;
   readonly protects: string;
   readonly exposes: string;
-  readonly backend: Exclude<StrategyDefinition["backend"], { kind: "local" }>;
+  /** The lock service the lock lives in. */
+  readonly lockService: LockServiceNeed;
   /** Have the store refuse writes with a fencing token older than the newest it accepted. */
   readonly fencing: boolean;
   /** Run on tables with the unique constraints, in a transaction, and retry on conflict. */
@@ -32,7 +33,7 @@ export function lockedStrategy(options: LockedOptions): StrategyDefinition {
     guarantee: "global",
     protects: options.protects,
     exposes: options.exposes,
-    backend: options.backend,
+    needs: { lockService: options.lockService },
     // A lock on systemUUID leaves the shared IP pool open (see `sharded` on a fleet); `--lock-key system` gives the seed's.
     defaultLockKey: "project",
     constraints: options.constraints,

@@ -22,7 +22,7 @@ export interface RedisStrategyOptions {
 export function redisStrategy(options: RedisStrategyOptions): StrategyDefinition {
   return lockedStrategy({
     ...options,
-    backend: { kind: "redis", nodes: options.nodes },
+    lockService: { name: "redis", nodes: options.nodes },
     lock: (settings, fencing) =>
       distributedKeyedLock(
         redisDistributedLock(

@@ -10,7 +10,7 @@ export const sharded: StrategyDefinition = {
   protects: "one system's registrations, inside one process (with --lock-key project: one project's IP pool)",
   exposes: "keyed by system, two systems of one project race on the IP pool (duplicate IPs); other processes are not excluded",
   guarantee: "per-key",
-  backend: { kind: "local" },
+  needs: {},
   defaultLockKey: "system",
   constraints: false,
   create(service, settings) {

@@ -14,7 +14,7 @@ export const shardedDb: StrategyDefinition = {
   protects: "every invariant, across processes (constraints), with less contention inside one (sharded lock)",
   exposes: "a lock held across every store round trip; conflicts between systems of one project still retry",
   guarantee: "global",
-  backend: { kind: "local" },
+  needs: {},
   defaultLockKey: "system",
   constraints: true,
   create(service, settings) {

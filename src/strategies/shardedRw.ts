@@ -15,7 +15,7 @@ export const shardedRw: StrategyDefinition = {
   protects: "one project's pool inside one process; re-sends read under a shared lock while creations are exclusive",
   exposes: "creations still queue on the project's write lock; other processes are not excluded",
   guarantee: "process",
-  backend: { kind: "local" },
+  needs: {},
   defaultLockKey: "project",
   constraints: false,
   create(service, settings) {
