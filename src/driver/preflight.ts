@@ -151,8 +151,8 @@ export async function prepareEtcd(config: RunConfig): Promise<Preflight> {
 const LOCK_SERVICES: readonly string[] = ["redis", "etcd"];
 
 /**
- * What the strategies of a run need that is not a lock service, checked before any service is probed or started: the
- * store capabilities they declare, and a lock service the pre-flight knows. Under `--strategy all` a strategy that
+ * What the strategies of a run declare they need, checked before any lock service is probed or started: the store
+ * capabilities, and a lock service the pre-flight knows (whether it answers is `prepareRedis`'s and `prepareEtcd`'s). Under `--strategy all` a strategy that
  * cannot have them is skipped with a note (as the Redis strategies are without a Redis); asked for by name, the
  * first such strategy is reported as unavailable. Nothing is checked against a `--target`: its store is its own.
  */
@@ -184,7 +184,10 @@ export function prepareStrategyNeeds(config: RunConfig, find: (name: string) => 
   };
 }
 
-/** Every pre-flight a run needs (Redis, etcd), one after the other; stops what it started if a later one fails. */
+/**
+ * Every pre-flight a run needs (the strategies' declared needs, Redis, etcd), one after the other; stops what it
+ * started if a later one fails.
+ */
 export async function prepareLockServices(config: RunConfig): Promise<Preflight> {
   const needs = prepareStrategyNeeds(config);
   if (needs.unavailable) return needs;
