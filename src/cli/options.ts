@@ -18,8 +18,9 @@ import { checkEtcdUrl } from "../etcd/client.js";
 import { FLAG, SCENARIO_KEYS } from "./optionTable.js";
 import type { RunConditions } from "../report/result.js";
 import { checkRedisUrl } from "../redis/client.js";
+import { missingCapability } from "../strategies/capabilities.js";
 import { findStrategy, strategyNames } from "../strategies/registry.js";
-import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, type LockKeyMode } from "../strategies/strategy.js";
+import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, lockServiceOf, type LockKeyMode } from "../strategies/strategy.js";
 import { nextPowerOfTwo } from "../sync/fnv.js";
 import { DEFAULT_WORKLOAD, type RunConfig } from "../workload/config.js";
 import { loadScenario, shippedScenarios } from "../workload/scenario.js";
@@ -388,6 +389,14 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       "has nothing to keep in the memory store",
       "Use --store sqlite (kept as regbench-PREFIX.db in this folder), sqlite:PATH, or a database server.",
     );
+  // A strategy named in --strategy that needs a capability the store lacks (under `all` it is skipped, with a note).
+  if (selection === "explicit" && !has("target")) {
+    for (const name of strategies) {
+      const definition = findStrategy(name);
+      const missing = definition && missingCapability(definition, storeSpec);
+      if (missing) throw new UsageError("--store", `cannot run ${name}: ${missing}`, `Use a store that has it, or leave ${name} out of --strategy.`);
+    }
+  }
   const shards = has("shards") ? integer("shards", get("shards"), 1, "--shards 32", LIMITS.shards.max, LIMITS.shards.why) : defaultShardCount();
   // By arithmetic: 32-bit operators (`n & (n - 1)`) would truncate values above 2^31 and pass 2^32 + 2^k.
   if (nextPowerOfTwo(shards) !== shards)
@@ -595,7 +604,7 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
     target,
     instances,
     redisAuto: urls === "auto",
-    usesRedis: strategies.some((name) => findStrategy(name)?.backend.kind === "redis"),
+    usesRedis: strategies.some((name) => lockServiceOf(findStrategy(name)) === "redis"),
     store: storeSpec,
     durationMs,
   });
@@ -701,8 +710,8 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
 
 /** The config as it appears in the report: plain values, the store described. */
 export function describeConfig(config: RunConfig): RunConditions {
-  const usesRedis = config.strategies.some((name) => findStrategy(name)?.backend.kind === "redis");
-  const usesEtcd = config.strategies.some((name) => findStrategy(name)?.backend.kind === "etcd");
+  const usesRedis = config.strategies.some((name) => lockServiceOf(findStrategy(name)) === "redis");
+  const usesEtcd = config.strategies.some((name) => lockServiceOf(findStrategy(name)) === "etcd");
   const usesLocks = usesRedis || usesEtcd;
   return {
     mode: config.mode,

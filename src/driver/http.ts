@@ -3,7 +3,6 @@ import { RowAudit, type AuditResult, type RowSink } from "../audit/audit.js";
 import { describeAuditDb, readAuditDb } from "../audit/auditDb.js";
 import { readAuditPages } from "../audit/remoteRows.js";
 import { newServerKey } from "../core/crypto.js";
-import { lockServiceFault } from "../faults/faults.js";
 import type { ServeSpec } from "../http/serve.js";
 import type { InstanceDeath } from "../faults/nemesis.js";
 import { findStrategy } from "../strategies/registry.js";
@@ -16,7 +15,7 @@ import { Workload } from "../workload/generator.js";
 import { startEmbedded, type EmbeddedServer } from "./embeddedServer.js";
 import { CannotRunError, InterruptedError } from "./errors.js";
 import { generateHttp } from "./httpGenerator.js";
-import { newRunPrefix, runSite, type RunHooks, type RunPlace } from "./inProcess.js";
+import { lockServiceFaultFor, newRunPrefix, runSite, type RunHooks, type RunPlace } from "./inProcess.js";
 import type { RunEvent } from "./recorder.js";
 
 /** How long the audit rows may take to come back, at most, however long `--timeout` is. */
@@ -113,7 +112,7 @@ export async function runHttp(
   }
   if (server) hooks.nemeses?.attachInstances(server);
   const url = server?.url ?? target!;
-  const serviceDown = strategy ? lockServiceFault(config.faults, findStrategy(strategy)?.backend.kind ?? "local") : undefined;
+  const serviceDown = strategy ? lockServiceFaultFor(config, findStrategy(strategy)) : undefined;
   let cut: NodeJS.Timeout | undefined;
   try {
     // The load stops when the run is interrupted, or when the server dies under it (the strategy then fails).

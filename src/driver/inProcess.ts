@@ -8,7 +8,7 @@ import { lockServiceFault, pauseHook } from "../faults/faults.js";
 import type { StrategyResult } from "../report/result.js";
 import { describeLocation, openForRun, storeSettings, type RunSite } from "../store/registry.js";
 import { strategySettingsFrom } from "../strategies/settings.js";
-import type { Strategy, StrategyDefinition } from "../strategies/strategy.js";
+import { lockServiceOf, type Strategy, type StrategyDefinition } from "../strategies/strategy.js";
 import type { RunConfig } from "../workload/config.js";
 import { Workload } from "../workload/generator.js";
 import { mulberry32 } from "../workload/prng.js";
@@ -42,6 +42,13 @@ export interface RunPlace {
  */
 export function runSite(config: RunConfig, strategy: string, place: RunPlace): Omit<RunSite, "tempDir"> & { tempDir?: string } {
   return { prefix: place.prefix, label: config.strategies.length > 1 ? strategy : undefined, tempDir: place.tempDir, keep: config.storeOptions.keep };
+}
+
+/** The run's cut of the lock service a strategy locks in (redis-down, etcd-down), if it has one. */
+export function lockServiceFaultFor(config: RunConfig, definition: StrategyDefinition | undefined): ReturnType<typeof lockServiceFault> {
+  // The faults name the services they cut (and take "local" for none); a service they do not know has no fault.
+  const service = lockServiceOf(definition);
+  return lockServiceFault(config.faults, service === "redis" || service === "etcd" ? service : "local");
 }
 
 /** A fresh run prefix: every ID (and Redis key) of the run carries it. */
@@ -82,7 +89,7 @@ export async function runStrategy(
       const recorder = new Recorder(serverKey);
       let measured: Awaited<ReturnType<typeof measure>>;
       try {
-        measured = await measure(config, hooks, strategy, workload, recorder, lockServiceFault(config.faults, definition.backend.kind));
+        measured = await measure(config, hooks, strategy, workload, recorder, lockServiceFaultFor(config, definition));
         emit({ type: "phase", phase: "audit" });
         await recorder.acks.finish();
       } finally {

@@ -6,6 +6,7 @@ import type { StrategyResult } from "../report/result.js";
 import { placeForRun, probeStore, removeStore } from "../store/registry.js";
 import { makeTempDir } from "../store/tempDir.js";
 import { findStrategy } from "../strategies/registry.js";
+import { lockServiceOf } from "../strategies/strategy.js";
 import { createEtcdClient, deleteEtcdKeys } from "../etcd/client.js";
 import { etcdKeyPrefix, redisKeyPrefix } from "../strategies/settings.js";
 import type { RunConfig } from "../workload/config.js";
@@ -146,7 +147,7 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
   const preflight = await prepareLockServices(config);
   const temp = makeTempDir();
   try {
-    if (preflight.unavailable) throw new CannotRunError(preflight.unavailable.strategy, "redis-unavailable", preflight.unavailable.message);
+    if (preflight.unavailable) throw new CannotRunError(preflight.unavailable.strategy, preflight.unavailable.kind, preflight.unavailable.message);
     const run = preflight.config;
     const redisUrls = run.redis.urls === "auto" ? [] : run.redis.urls;
     const perStrategy = new Map<string, StrategyResult[]>(run.strategies.map((s) => [s, []]));
@@ -190,9 +191,9 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
           await nemeses?.finish();
           // Whatever became of the strategy's process, nothing of its run stays behind: its keys, its namespace.
           if (!run.http.target) {
-            const backend = findStrategy(strategy)?.backend.kind;
-            if (backend === "redis") await removeRunKeys(redisUrls, place.prefix);
-            if (backend === "etcd" && run.etcd.urls !== "auto") await removeEtcdKeys(run.etcd.urls, place.prefix);
+            const service = lockServiceOf(findStrategy(strategy));
+            if (service === "redis") await removeRunKeys(redisUrls, place.prefix);
+            if (service === "etcd" && run.etcd.urls !== "auto") await removeEtcdKeys(run.etcd.urls, place.prefix);
             const placement = placeForRun(run.store, { ...runSite(run, strategy, place), tempDir: temp.path });
             if (placement.temporary) await removeStore(placement.location);
           }

@@ -2,8 +2,10 @@ import { describeEtcdProblem, probeEtcd, startEtcdHint, type EtcdProblem } from 
 import { etcdOnPath, startThrowawayEtcd, type ThrowawayEtcd } from "../etcd/autoServer.js";
 import { describeRedisProblem, probeRedis, startRedisHint } from "../redis/client.js";
 import { redisServerOnPath, startThrowawayRedis, type ThrowawayRedis } from "../redis/autoServer.js";
+import type { ErrorKind } from "../core/errors.js";
+import { missingCapability } from "../strategies/capabilities.js";
 import { findStrategy } from "../strategies/registry.js";
-import { DEFAULT_STRATEGY_SETTINGS } from "../strategies/strategy.js";
+import { DEFAULT_STRATEGY_SETTINGS, lockServiceOf, type StrategyDefinition } from "../strategies/strategy.js";
 import type { RunConfig } from "../workload/config.js";
 
 /** What a pre-flight decided: the config with concrete URLs, what was skipped and why, what to stop after. */
@@ -11,8 +13,8 @@ export interface Preflight {
   readonly config: RunConfig;
   readonly skipped: readonly { readonly strategy: string; readonly reason: string }[];
   readonly notes: readonly string[];
-  /** Set when a strategy that was asked for by name cannot run. */
-  readonly unavailable?: { readonly strategy: string; readonly message: string };
+  /** Set when a strategy that was asked for by name cannot run; `kind` is what the failure is counted as. */
+  readonly unavailable?: { readonly strategy: string; readonly message: string; readonly kind: ErrorKind };
   /** Set when regbench started the run's (first) Redis itself: the restart:redis nemesis restarts it. */
   readonly restartRedis?: () => Promise<void>;
   stop(): Promise<void>;
@@ -31,7 +33,7 @@ function serviceMissing(config: RunConfig, needing: readonly string[], message: 
       stop,
     };
   }
-  return { config, skipped: [], notes, unavailable: { strategy: needing[0]!, message }, stop };
+  return { config, skipped: [], notes, unavailable: { strategy: needing[0]!, message, kind: "redis-unavailable" }, stop };
 }
 
 /** Redlock wants independent nodes; this many are started by `--redis auto`. */
@@ -43,13 +45,10 @@ const AUTO_REDLOCK_NODES = 3;
  * from `--strategy all`) or reports the first that cannot run.
  */
 export async function prepareRedis(config: RunConfig): Promise<Preflight> {
-  const needing = config.strategies.filter((name) => findStrategy(name)?.backend.kind === "redis");
+  const needing = config.strategies.filter((name) => lockServiceOf(findStrategy(name)) === "redis");
   const none = { config, skipped: [], notes: [], stop: async () => {} };
   if (needing.length === 0) return none;
-  const needAll = needing.some((name) => {
-    const backend = findStrategy(name)!.backend;
-    return backend.kind === "redis" && backend.nodes === "all";
-  });
+  const needAll = needing.some((name) => findStrategy(name)!.needs.lockService!.nodes === "all");
   const notes: string[] = [];
   const servers: ThrowawayRedis[] = [];
   let urls: readonly string[] | undefined;
@@ -107,7 +106,7 @@ export async function prepareRedis(config: RunConfig): Promise<Preflight> {
  * skips the etcd strategies (from `--strategy all`) or reports the first that cannot run.
  */
 export async function prepareEtcd(config: RunConfig): Promise<Preflight> {
-  const needing = config.strategies.filter((name) => findStrategy(name)?.backend.kind === "etcd");
+  const needing = config.strategies.filter((name) => lockServiceOf(findStrategy(name)) === "etcd");
   if (needing.length === 0) return { config, skipped: [], notes: [], stop: async () => {} };
   const notes: string[] = [];
   let cluster: ThrowawayEtcd | undefined;
@@ -148,15 +147,57 @@ export async function prepareEtcd(config: RunConfig): Promise<Preflight> {
   return { config: { ...config, etcd: { ...config.etcd, urls } }, skipped: [], notes, stop };
 }
 
-/** Every pre-flight a run needs (Redis, etcd), one after the other; stops what it started if a later one fails. */
+/** The lock services a pre-flight knows how to probe (or start); a strategy locking in another cannot run. */
+const LOCK_SERVICES: readonly string[] = ["redis", "etcd"];
+
+/**
+ * What the strategies of a run declare they need, checked before any lock service is probed or started: the store
+ * capabilities, and a lock service the pre-flight knows (whether it answers is `prepareRedis`'s and `prepareEtcd`'s). Under `--strategy all` a strategy that
+ * cannot have them is skipped with a note (as the Redis strategies are without a Redis); asked for by name, the
+ * first such strategy is reported as unavailable. Nothing is checked against a `--target`: its store is its own.
+ */
+export function prepareStrategyNeeds(config: RunConfig, find: (name: string) => StrategyDefinition | undefined = findStrategy): Preflight {
+  const stop = async () => {};
+  const blocked: { strategy: string; reason: string; kind: ErrorKind }[] = [];
+  for (const strategy of config.strategies) {
+    const definition = find(strategy);
+    if (!definition) continue;
+    const service = lockServiceOf(definition);
+    if (service !== undefined && !LOCK_SERVICES.includes(service)) {
+      blocked.push({ strategy, reason: `it locks in ${JSON.stringify(service)}, a lock service regbench cannot reach`, kind: "internal" });
+      continue;
+    }
+    const missing = config.http.target === undefined ? missingCapability(definition, config.store) : undefined;
+    if (missing) blocked.push({ strategy, reason: missing, kind: "store" });
+  }
+  if (blocked.length === 0) return { config, skipped: [], notes: [], stop };
+  if (config.selection !== "all") {
+    const first = blocked[0]!;
+    return { config, skipped: [], notes: [], unavailable: { strategy: first.strategy, message: first.reason, kind: first.kind }, stop };
+  }
+  const names = blocked.map((b) => b.strategy);
+  return {
+    config: { ...config, strategies: config.strategies.filter((s) => !names.includes(s)) },
+    skipped: blocked.map(({ strategy, reason }) => ({ strategy, reason })),
+    notes: blocked.map(({ strategy, reason }) => `skipped ${strategy}: ${reason}`),
+    stop,
+  };
+}
+
+/**
+ * Every pre-flight a run needs (the strategies' declared needs, Redis, etcd), one after the other; stops what it
+ * started if a later one fails.
+ */
 export async function prepareLockServices(config: RunConfig): Promise<Preflight> {
-  const redis = await prepareRedis(config);
-  if (redis.unavailable) return redis;
+  const needs = prepareStrategyNeeds(config);
+  if (needs.unavailable) return needs;
+  const redis = await prepareRedis(needs.config);
+  if (redis.unavailable) return { ...redis, skipped: [...needs.skipped, ...redis.skipped], notes: [...needs.notes, ...redis.notes] };
   const etcd = await prepareEtcd(redis.config);
   return {
     config: etcd.config,
-    skipped: [...redis.skipped, ...etcd.skipped],
-    notes: [...redis.notes, ...etcd.notes],
+    skipped: [...needs.skipped, ...redis.skipped, ...etcd.skipped],
+    notes: [...needs.notes, ...redis.notes, ...etcd.notes],
     ...(etcd.unavailable ? { unavailable: etcd.unavailable } : {}),
     ...(redis.restartRedis ? { restartRedis: redis.restartRedis } : {}),
     stop: async () => {

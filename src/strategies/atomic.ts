@@ -19,7 +19,7 @@ export const atomic: StrategyDefinition = {
   protects: "every invariant, across processes, with no lock: an atomic counter takes the address, constraints back it",
   exposes: "addresses of rolled-back claims are not reused (the counter only moves forward)",
   guarantee: "global",
-  backend: { kind: "local" },
+  needs: {},
   defaultLockKey: "system",
   constraints: true,
   create(service) {

@@ -8,7 +8,7 @@ export const dbUnique: StrategyDefinition = {
   protects: "every invariant, across processes: the database refuses the second row",
   exposes: "throughput under contention (conflicts and retries, counted); registrations fail once retries run out",
   guarantee: "global",
-  backend: { kind: "local" },
+  needs: {},
   defaultLockKey: "system",
   constraints: true,
   create(service, settings) {

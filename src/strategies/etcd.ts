@@ -1,23 +1,26 @@
 import { etcdLock } from "../locks/etcdLock.js";
+import { distributedKeyedLock } from "../locks/keyedLock.js";
 import { lockedStrategy } from "./locked.js";
 import type { StrategyDefinition } from "./strategy.js";
 
 function etcdStrategy(options: { name: string; protects: string; exposes: string; fencing: boolean }): StrategyDefinition {
   return lockedStrategy({
     ...options,
-    backend: { kind: "etcd" },
+    lockService: { name: "etcd" },
     constraints: false,
     lock: (settings, fencing) =>
-      etcdLock(
-        settings.etcd.urls,
-        settings.etcd.keyPrefix,
-        {
-          ttlMs: settings.redis.lock.ttlMs,
-          waitMs: settings.redis.lock.waitMs,
-          watchdog: settings.redis.lock.watchdog,
-          fencing,
-        },
-        !settings.sharedLockKeys,
+      distributedKeyedLock(
+        etcdLock(
+          settings.etcd.urls,
+          settings.etcd.keyPrefix,
+          {
+            ttlMs: settings.redis.lock.ttlMs,
+            waitMs: settings.redis.lock.waitMs,
+            watchdog: settings.redis.lock.watchdog,
+            fencing,
+          },
+          !settings.sharedLockKeys,
+        ),
       ),
   });
 }

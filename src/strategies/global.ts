@@ -1,3 +1,5 @@
+import { exclusive } from "../locks/exclusive.js";
+import { globalLock } from "../locks/keyedLock.js";
 import { Mutex } from "../sync/mutex.js";
 import type { StrategyDefinition } from "./strategy.js";
 
@@ -8,15 +10,17 @@ export const global: StrategyDefinition = {
   protects: "everything, inside one process: registrations run one at a time",
   exposes: "throughput (one at a time, every store round trip inside the lock); other processes are not excluded",
   guarantee: "process",
-  backend: { kind: "local" },
+  needs: {},
   defaultLockKey: "system",
   constraints: false,
   create(service, settings) {
-    const mutex = new Mutex("global");
+    const lock = globalLock(new Mutex("global"), settings.lockTimeoutMs);
+    const sections = exclusive(lock);
     return {
-      register: (r) => mutex.runExclusive(() => service.register(r), settings.lockTimeoutMs),
-      stats: () => ({ lock: { ...mutex.stats } }),
-      close: async () => {},
+      // One key for every registration: a timeout names the lock "global", whatever the request.
+      register: (r) => sections.run("global", () => service.register(r)),
+      stats: () => sections.stats(),
+      close: () => lock.close(),
     };
   },
 };

@@ -1,21 +1,22 @@
 import type { RegisterRequest } from "../core/types.js";
-import type { DistributedLock, Lease } from "../locks/lease.js";
-import { LockBatches } from "../locks/lockBatches.js";
+import { exclusive } from "../locks/exclusive.js";
+import { fencedLock, type KeyedLock } from "../locks/keyedLock.js";
 import { newConflictStats, retryOnConflict } from "./retry.js";
-import { lockKeyOf, type StrategyDefinition, type StrategySettings } from "./strategy.js";
+import { lockKeyOf, type LockServiceNeed, type StrategyDefinition, type StrategySettings } from "./strategy.js";
 
 /** What distinguishes one distributed-lock strategy from another. */
 export interface LockedOptions {
   readonly name: string;
   readonly protects: string;
   readonly exposes: string;
-  readonly backend: Exclude<StrategyDefinition["backend"], { kind: "local" }>;
+  /** The lock service the lock lives in. */
+  readonly lockService: LockServiceNeed;
   /** Have the store refuse writes with a fencing token older than the newest it accepted. */
   readonly fencing: boolean;
   /** Run on tables with the unique constraints, in a transaction, and retry on conflict. */
   readonly constraints: boolean;
-  /** The lock, made for one strategy instance from its settings. */
-  readonly lock: (settings: StrategySettings, fencing: boolean) => DistributedLock;
+  /** The lock, made for one strategy instance from its settings (a distributed lock in the keyed shape). */
+  readonly lock: (settings: StrategySettings, fencing: boolean) => KeyedLock;
 }
 
 /**
@@ -32,7 +33,7 @@ export function lockedStrategy(options: LockedOptions): StrategyDefinition {
     guarantee: "global",
     protects: options.protects,
     exposes: options.exposes,
-    backend: options.backend,
+    needs: { lockService: options.lockService },
     // A lock on systemUUID leaves the shared IP pool open (see `sharded` on a fleet); `--lock-key system` gives the seed's.
     defaultLockKey: "project",
     constraints: options.constraints,
@@ -41,38 +42,18 @@ export function lockedStrategy(options: LockedOptions): StrategyDefinition {
       const conflicts = newConflictStats();
       // A fencing lock first advances the store's fence, so that the previous holder's late writes are refused
       // even when they land before this holder's own.
-      const acquire = async (key: string) => {
-        const lease = await lock.acquire(key);
-        if (lease.fence === undefined) return lease;
-        try {
-          await service.store.advanceFence({ resource: key, token: lease.fence });
-        } catch (error) {
-          await lease.release().catch(() => {});
-          throw error;
-        }
-        return lease;
-      };
-      const batches = new LockBatches(acquire, settings.redis.lockBatch);
-      const nesting = lock.reentrant || settings.lockNesting;
-      const nested =
-        (lease: Lease) =>
-        async <T>(fn: () => Promise<T>): Promise<T> => {
-          const inner = await lock.reenter(lease);
-          try {
-            return await fn();
-          } finally {
-            await inner.release();
-          }
-        };
+      const fenced = fencedLock(lock, (resource, token) => service.store.advanceFence({ resource, token }));
+      const sections = exclusive(fenced, { batch: settings.redis.lockBatch });
+      const nesting = lock.promises.reentrant || settings.lockNesting;
       const lockedOnce = (request: RegisterRequest) => {
         const key = lockKeyOf(request, settings.lockKey);
-        return batches.run(key, (lease, written) =>
+        return sections.run(key, (lease, written) =>
           service.register(request, {
             signal: lease.signal,
             onWritten: written,
             transaction: options.constraints,
             ...(lease.fence !== undefined ? { fence: { resource: key, token: lease.fence } } : {}),
-            ...(nesting ? { aroundSystem: nested(lease) } : {}),
+            ...(nesting ? { aroundSystem: <T>(fn: () => Promise<T>) => sections.nested(lease, fn) } : {}),
           }),
         );
       };
@@ -81,15 +62,11 @@ export function lockedStrategy(options: LockedOptions): StrategyDefinition {
           options.constraints ? retryOnConflict(() => lockedOnce(request), settings.retry, settings.random, conflicts) : lockedOnce(request),
         stats: () => ({
           lockKey: settings.lockKey,
-          nodes: lock.nodes,
-          quorum: lock.quorum,
-          ...lock.stats(),
-          lockBatches: batches.stats.batches,
-          largestLockBatch: batches.stats.largest,
+          ...sections.stats(),
           ...(options.constraints ? { conflicts: conflicts.conflicts, conflictRetries: conflicts.retries } : {}),
         }),
         close: () => lock.close(),
-        cutLockService: () => lock.cut(),
+        ...(lock.cut ? { cutLockService: () => lock.cut!() } : {}),
       };
     },
   };

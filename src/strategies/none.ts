@@ -7,7 +7,7 @@ export const none: StrategyDefinition = {
   protects: "nothing: the baseline",
   exposes: "every race: duplicate systems, duplicate IPs, duplicate machine rows on retries",
   guarantee: "none",
-  backend: { kind: "local" },
+  needs: {},
   defaultLockKey: "system",
   constraints: false,
   create(service) {

@@ -1,3 +1,4 @@
+import { distributedKeyedLock } from "../locks/keyedLock.js";
 import { redisDistributedLock } from "../locks/redisDistributedLock.js";
 import { lockedStrategy } from "./locked.js";
 import type { StrategyDefinition } from "./strategy.js";
@@ -21,15 +22,17 @@ export interface RedisStrategyOptions {
 export function redisStrategy(options: RedisStrategyOptions): StrategyDefinition {
   return lockedStrategy({
     ...options,
-    backend: { kind: "redis", nodes: options.nodes },
+    lockService: { name: "redis", nodes: options.nodes },
     lock: (settings, fencing) =>
-      redisDistributedLock(
-        options.nodes === "all" ? settings.redis.urls : settings.redis.urls.slice(0, 1),
-        settings.redis.keyPrefix,
-        { ...settings.redis.lock, fencing, reentrant: options.reentrant ?? false },
-        settings.redis.client,
-        settings.random,
-        !settings.sharedLockKeys,
+      distributedKeyedLock(
+        redisDistributedLock(
+          options.nodes === "all" ? settings.redis.urls : settings.redis.urls.slice(0, 1),
+          settings.redis.keyPrefix,
+          { ...settings.redis.lock, fencing, reentrant: options.reentrant ?? false },
+          settings.redis.client,
+          settings.random,
+          !settings.sharedLockKeys,
+        ),
       ),
   });
 }

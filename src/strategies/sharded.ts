@@ -1,3 +1,5 @@
+import { exclusive } from "../locks/exclusive.js";
+import { shardedLock } from "../locks/keyedLock.js";
 import { ShardedMutex } from "../sync/shardedMutex.js";
 import { lockKeyOf, type StrategyDefinition } from "./strategy.js";
 
@@ -8,15 +10,16 @@ export const sharded: StrategyDefinition = {
   protects: "one system's registrations, inside one process (with --lock-key project: one project's IP pool)",
   exposes: "keyed by system, two systems of one project race on the IP pool (duplicate IPs); other processes are not excluded",
   guarantee: "per-key",
-  backend: { kind: "local" },
+  needs: {},
   defaultLockKey: "system",
   constraints: false,
   create(service, settings) {
-    const lock = new ShardedMutex(settings.shards);
+    const lock = shardedLock(new ShardedMutex(settings.shards), settings.lockTimeoutMs);
+    const sections = exclusive(lock);
     return {
-      register: (r) => lock.runExclusive(lockKeyOf(r, settings.lockKey), () => service.register(r), settings.lockTimeoutMs),
-      stats: () => ({ shardCount: lock.shardCount, shards: lock.stats() }),
-      close: async () => {},
+      register: (r) => sections.run(lockKeyOf(r, settings.lockKey), () => service.register(r)),
+      stats: () => sections.stats(),
+      close: () => lock.close(),
     };
   },
 };

@@ -1,3 +1,5 @@
+import { exclusive } from "../locks/exclusive.js";
+import { shardedLock } from "../locks/keyedLock.js";
 import { ShardedMutex } from "../sync/shardedMutex.js";
 import { newConflictStats, retryOnConflict } from "./retry.js";
 import { lockKeyOf, type StrategyDefinition } from "./strategy.js";
@@ -12,22 +14,23 @@ export const shardedDb: StrategyDefinition = {
   protects: "every invariant, across processes (constraints), with less contention inside one (sharded lock)",
   exposes: "a lock held across every store round trip; conflicts between systems of one project still retry",
   guarantee: "global",
-  backend: { kind: "local" },
+  needs: {},
   defaultLockKey: "system",
   constraints: true,
   create(service, settings) {
-    const lock = new ShardedMutex(settings.shards);
+    const lock = shardedLock(new ShardedMutex(settings.shards), settings.lockTimeoutMs);
+    const sections = exclusive(lock);
     const stats = newConflictStats();
     return {
       register: (r) =>
         retryOnConflict(
-          () => lock.runExclusive(lockKeyOf(r, settings.lockKey), () => service.register(r, { transaction: true }), settings.lockTimeoutMs),
+          () => sections.run(lockKeyOf(r, settings.lockKey), () => service.register(r, { transaction: true })),
           settings.retry,
           settings.random,
           stats,
         ),
-      stats: () => ({ ...stats, shardCount: lock.shardCount, shards: lock.stats() }),
-      close: async () => {},
+      stats: () => ({ ...stats, ...sections.stats() }),
+      close: () => lock.close(),
     };
   },
 };

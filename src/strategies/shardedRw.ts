@@ -1,3 +1,5 @@
+import { exclusive } from "../locks/exclusive.js";
+import { shardedRwLock } from "../locks/keyedLock.js";
 import { ShardedRwMutex } from "../sync/shardedRwMutex.js";
 import { lockKeyOf, type StrategyDefinition } from "./strategy.js";
 
@@ -13,24 +15,28 @@ export const shardedRw: StrategyDefinition = {
   protects: "one project's pool inside one process; re-sends read under a shared lock while creations are exclusive",
   exposes: "creations still queue on the project's write lock; other processes are not excluded",
   guarantee: "process",
-  backend: { kind: "local" },
+  needs: {},
   defaultLockKey: "project",
   constraints: false,
   create(service, settings) {
-    const lock = new ShardedRwMutex(settings.shards);
+    const lock = shardedRwLock(new ShardedRwMutex(settings.shards), settings.lockTimeoutMs);
+    const sections = exclusive(lock);
     let answeredByRead = 0;
     return {
       async register(r) {
         const key = lockKeyOf(r, settings.lockKey);
-        const found = await lock.withRead(key, () => service.lookup(r), settings.lockTimeoutMs);
+        const found = await sections.run(key, () => service.lookup(r), "shared");
         if (found) {
           answeredByRead++;
           return found;
         }
-        return lock.withWrite(key, () => service.register(r), settings.lockTimeoutMs);
+        return sections.run(key, () => service.register(r));
       },
-      stats: () => ({ shardCount: lock.shardCount, answeredByRead, rwShards: lock.stats() }),
-      close: async () => {},
+      stats: () => {
+        const { shardCount, rwShards } = sections.stats();
+        return { shardCount, answeredByRead, rwShards };
+      },
+      close: () => lock.close(),
     };
   },
 };

@@ -18,7 +18,7 @@ export const singleflight: StrategyDefinition = {
   protects: "the system row (one creation per flight), inside one process",
   exposes: "coalesced devices get the leader's machine and IP and are never stored (lost registrations); different keys still race on the IP pool",
   guarantee: "none",
-  backend: { kind: "local" },
+  needs: {},
   defaultLockKey: "system",
   constraints: false,
   create(service, settings) {

@@ -103,6 +103,24 @@ export interface Strategy {
   cutLockService?(): void;
 }
 
+/** A lock service a strategy locks in, by the name the pre-flight knows it by (`redis`, `etcd`). */
+export interface LockServiceNeed {
+  readonly name: string;
+  /** Over how many of the service's URLs: the first only, or every one (a quorum of independent nodes). */
+  readonly nodes?: "one" | "all";
+}
+
+/**
+ * What a strategy needs besides a store's reads and writes, declared by name and checked before anything runs: a lock
+ * service (probed, or started for `auto`), and store capabilities (`strategies/capabilities.ts`). Where one is missing,
+ * `--strategy all` skips the strategy with a note; asked for by name, it cannot run. Nothing here is a closed list:
+ * a new need is a new name, and the check that knows it.
+ */
+export interface StrategyNeeds {
+  readonly lockService?: LockServiceNeed;
+  readonly storeCapabilities?: readonly string[];
+}
+
 /** A registry entry: everything the CLI, the runner and the report need to know about a strategy. */
 export interface StrategyDefinition {
   readonly name: string;
@@ -112,13 +130,18 @@ export interface StrategyDefinition {
   /** What it does not. */
   readonly exposes: string;
   readonly guarantee: Guarantee;
-  /** What it needs besides the store: nothing, a reachable Redis (`nodes`: one, or every --redis URL), or etcd. */
-  readonly backend: { readonly kind: "local" } | { readonly kind: "redis"; readonly nodes: "one" | "all" } | { readonly kind: "etcd" };
+  /** What it needs besides the store's reads and writes: nothing (`{}`), a lock service, store capabilities. */
+  readonly needs: StrategyNeeds;
   /** The lock key used unless --lock-key says otherwise. */
   readonly defaultLockKey: LockKeyMode;
   /** Whether it runs on tables with the unique constraints. */
   readonly constraints: boolean;
   create(service: RegistrationService, settings: StrategySettings): Strategy;
+}
+
+/** The name of the lock service a strategy locks in, undefined for one that needs none. */
+export function lockServiceOf(definition: StrategyDefinition | undefined): string | undefined {
+  return definition?.needs.lockService?.name;
 }
 
 /** The key a lock or a flight is taken on. */

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { beforeEach, describe, test } from "node:test";
 import { LockLostError, LockTimeoutError } from "../../src/core/errors.js";
 import { etcdLock } from "../../src/locks/etcdLock.js";
+import { exclusive } from "../../src/locks/exclusive.js";
 import { distributedKeyedLock, globalLock, shardedLock, shardedRwLock, type KeyedLock } from "../../src/locks/keyedLock.js";
 import type { DistributedLock, Lease } from "../../src/locks/lease.js";
 import { redisDistributedLock } from "../../src/locks/redisDistributedLock.js";
@@ -22,38 +23,21 @@ interface Timing {
   readonly watchdog: boolean;
 }
 
-interface Subject {
-  readonly lock: KeyedLock;
-  /** Cuts the lock off its service (distributed locks). */
-  readonly cut?: () => void;
-  close(): Promise<void>;
-}
-
 const redisPrefix = testPrefix();
 const quorum = threeNodes();
 const etcdServer = throwawayEtcd();
 
 /**
  * A world one test's locks share: the same in-process mutex, or the same key prefix on the same service. Each
- * `make` is one client of it (with its own wait and TTL), as several processes would be.
+ * `make` is one client of it (with its own wait and TTL), as several processes would be: the lock as a strategy
+ * holds it, cut off and closed through the lock itself.
  */
-type World = (t: Timing) => Subject;
+type World = (t: Timing) => KeyedLock;
 
 function distributed(make: (t: Timing, prefix: string) => DistributedLock): () => World {
   return () => {
     const prefix = `${redisPrefix}${randomBytes(3).toString("hex")}:`;
-    return (t) => {
-      const lock = make(t, prefix);
-      return { lock: distributedKeyedLock(lock), cut: () => lock.cut(), close: () => lock.close() };
-    };
-  };
-}
-
-/** In-process locks: one mutex per world, each client with its own wait. */
-function inProcess(newWorld: () => (t: Timing) => KeyedLock): () => World {
-  return () => {
-    const world = newWorld();
-    return (t) => ({ lock: world(t), close: async () => {} });
+    return (t) => distributedKeyedLock(make(t, prefix));
   };
 }
 
@@ -64,28 +48,28 @@ const LOCKS: { name: string; skip: string | false; world: () => World; distinctK
   {
     name: "global (in-process mutex)",
     skip: false,
-    world: inProcess(() => {
-      const m = new Mutex();
+    world: () => {
+      const m = new Mutex("global");
       return (t) => globalLock(m, t.waitMs);
-    }),
+    },
     distinctKeys: ["a", "b"],
   },
   {
     name: "sharded",
     skip: false,
-    world: inProcess(() => {
+    world: () => {
       const m = new ShardedMutex(16);
       return (t) => shardedLock(m, t.waitMs);
-    }),
+    },
     distinctKeys: distinctShards(new ShardedMutex(16)),
   },
   {
     name: "sharded read-write",
     skip: false,
-    world: inProcess(() => {
+    world: () => {
       const m = new ShardedRwMutex(16);
       return (t) => shardedRwLock(m, t.waitMs);
-    }),
+    },
     distinctKeys: distinctShards(new ShardedMutex(16)),
   },
   {
@@ -122,12 +106,19 @@ function distinctShards(m: ShardedMutex): [string, string] {
 const patient: Timing = { waitMs: 10_000, ttlMs: 10_000, watchdog: true };
 const impatient: Timing = { waitMs: 200, ttlMs: 10_000, watchdog: true };
 
-async function using<T>(subject: Subject, fn: (lock: KeyedLock) => Promise<T>): Promise<T> {
+async function using<T>(lock: KeyedLock, fn: (lock: KeyedLock) => Promise<T>): Promise<T> {
   try {
-    return await fn(subject.lock);
+    return await fn(lock);
   } finally {
-    await subject.close();
+    await lock.close();
   }
+}
+
+/** Every count named `field` in a lock's stats, however they nest (one mutex, per-shard rows, a distributed lock's counters). */
+function counted(stats: unknown, field: string): number {
+  if (Array.isArray(stats)) return stats.reduce((sum: number, s) => sum + counted(s, field), 0);
+  if (typeof stats !== "object" || stats === null) return 0;
+  return Object.entries(stats).reduce((sum, [k, v]) => sum + (k === field && typeof v === "number" ? v : counted(v, field)), 0);
 }
 
 for (const { name, skip, world, distinctKeys } of LOCKS) {
@@ -160,28 +151,66 @@ for (const { name, skip, world, distinctKeys } of LOCKS) {
       const holder = make(patient);
       const waiter = make(impatient);
       try {
-        const held = await holder.lock.acquire("k");
+        const held = await holder.acquire("k");
         const started = performance.now();
-        await assert.rejects(waiter.lock.acquire("k"), LockTimeoutError);
+        const before = counted(waiter.stats(), "timeouts");
+        await assert.rejects(waiter.acquire("k"), LockTimeoutError);
         assert.ok(performance.now() - started >= 150, `gave up after ${(performance.now() - started).toFixed(0)} ms`);
+        assert.equal(counted(waiter.stats(), "timeouts"), before + 1, "the timeout is counted in the lock's stats");
         await held.release();
         // The lock is free: nobody who gave up holds it.
-        await (await holder.lock.acquire("k")).release();
+        await (await holder.acquire("k")).release();
       } finally {
         await holder.close();
         await waiter.close();
       }
     });
 
+    for (const batch of [undefined, 4]) {
+      test(`exclusive(lock${batch ? `, batches of ${batch}` : ""}): sections never overlap, hand back their result, and release the lock however they end`, async () => {
+        await using(make(patient), async (lock) => {
+          const sections = exclusive(lock, batch === undefined ? {} : { batch });
+          let inside = 0;
+          let most = 0;
+          const outcomes = await Promise.allSettled(
+            Array.from({ length: 8 }, (_, i) =>
+              sections.run("k", async (lease) => {
+                assert.equal(lease.key, "k");
+                inside++;
+                most = Math.max(most, inside);
+                await sleep(2);
+                inside--;
+                if (i % 3 === 0) throw new Error(`section ${i} failed`);
+                return i;
+              }),
+            ),
+          );
+          assert.equal(most, 1);
+          assert.deepEqual(
+            outcomes.map((o) => (o.status === "fulfilled" ? o.value : (o.reason as Error).message)),
+            ["section 0 failed", 1, 2, "section 3 failed", 4, 5, "section 6 failed", 7],
+          );
+          // Nothing is left holding the lock: another client takes it without waiting out its wait.
+          const other = make(impatient);
+          try {
+            await (await other.acquire("k")).release();
+          } finally {
+            await other.close();
+          }
+          if (batch !== undefined) assert.ok((sections.stats().lockBatches as number) >= 1);
+        });
+      });
+    }
+
     test("a release is its owner's only: releasing twice does not free the next holder's lock", async () => {
       const a = make(patient);
       const b = make(impatient);
       try {
-        const first = await a.lock.acquire("k");
+        const first = await a.acquire("k");
         await first.release();
-        const second = await a.lock.acquire("k");
+        const second = await a.acquire("k");
         await first.release();
-        await assert.rejects(b.lock.acquire("k"), LockTimeoutError, "the second holder still holds it");
+        await assert.rejects(b.acquire("k"), LockTimeoutError, "the second holder still holds it");
         await second.release();
       } finally {
         await a.close();
@@ -205,16 +234,22 @@ for (const { name, skip, world, distinctKeys } of LOCKS) {
     test("reentrancy only where promised: a reentrant lock grants its holder the lock again, a plain one waits for itself", async () => {
       await using(make(impatient), async (lock) => {
         const outer = await lock.acquire("k");
+        // As a strategy nests (the system row's creation inside the registration's section): through exclusive().
+        let ranNested = false;
+        const nested = exclusive(lock).nested(outer, async () => {
+          ranNested = true;
+        });
         if (lock.promises.reentrant) {
-          const inner = await lock.reenter(outer);
-          await inner.release();
+          await nested;
+          assert.ok(ranNested);
           const other = make(impatient);
-          await assert.rejects(other.lock.acquire("k"), LockTimeoutError, "still held after the inner release");
+          await assert.rejects(other.acquire("k"), LockTimeoutError, "still held after the inner release");
           await outer.release();
           await other.close();
           return;
         } else {
-          await assert.rejects(lock.reenter(outer), LockTimeoutError);
+          await assert.rejects(nested, LockTimeoutError);
+          assert.equal(ranNested, false, "the nested section never ran without the lock");
         }
         await outer.release();
       });
@@ -237,15 +272,15 @@ for (const { name, skip, world, distinctKeys } of LOCKS) {
       { timeout: 30_000 },
       async (t) => {
         const probe = make(impatient);
-        const expires = probe.lock.promises.expires;
+        const expires = probe.promises.expires;
         await probe.close();
         if (!expires) return t.skip("an in-process lock is never lost");
         // Without the keep-alive the lock is gone after its TTL: another holder gets it; the first one's release says so.
         const lapsing = make({ waitMs: 200, ttlMs: 1000, watchdog: false });
         const other = make({ waitMs: 3000, ttlMs: 10_000, watchdog: true });
         try {
-          const stale = await lapsing.lock.acquire("k");
-          const next = await other.lock.acquire("k");
+          const stale = await lapsing.acquire("k");
+          const next = await other.acquire("k");
           await assert.rejects(stale.release(), LockLostError);
           await next.release();
         } finally {
@@ -256,9 +291,9 @@ for (const { name, skip, world, distinctKeys } of LOCKS) {
         const kept = make({ waitMs: 200, ttlMs: 1000, watchdog: true });
         const rival = make(impatient);
         try {
-          const lease = await kept.lock.acquire("k2");
+          const lease = await kept.acquire("k2");
           await sleep(2500);
-          await assert.rejects(rival.lock.acquire("k2"), LockTimeoutError);
+          await assert.rejects(rival.acquire("k2"), LockTimeoutError);
           assert.equal(lease.signal.aborted, false);
           // Cut off from its service, the holder learns it through the signal (a quorum survives one node: not cut here).
           if (name.includes("quorum")) return await lease.release();

@@ -10,7 +10,7 @@ import { withLatency } from "../../src/store/latency.js";
 import { SqliteStore } from "../../src/store/sqlite.js";
 import type { Store } from "../../src/store/store.js";
 import { STRATEGIES } from "../../src/strategies/registry.js";
-import { DEFAULT_STRATEGY_SETTINGS, type StrategyDefinition } from "../../src/strategies/strategy.js";
+import { DEFAULT_STRATEGY_SETTINGS, lockServiceOf, type StrategyDefinition } from "../../src/strategies/strategy.js";
 import type { RunConfig, WorkloadConfig } from "../../src/workload/config.js";
 import { project, request, runConfig, tempDir } from "../helpers.js";
 import { mysql, postgres } from "../dbEnv.js";
@@ -22,9 +22,9 @@ const nodes = threeNodes();
 const urlsFor = (definition: StrategyDefinition) => (definition.name === "redlock" && !nodes.skip ? nodes.urls() : [REDIS_URL]);
 const etcdServer = throwawayEtcd();
 const skipFor = (definition: StrategyDefinition) =>
-  definition.backend.kind === "redis"
+  lockServiceOf(definition) === "redis"
     ? skipWithoutRedis || (definition.name === "redlock" && nodes.skip)
-    : definition.backend.kind === "etcd"
+    : lockServiceOf(definition) === "etcd"
       ? etcdServer.skip
       : false;
 
@@ -49,7 +49,7 @@ async function setup(definition: StrategyDefinition, opts: { cidr?: string; late
       lockBatch: opts.lockBatch ?? DEFAULT_STRATEGY_SETTINGS.redis.lockBatch,
     },
     etcd: {
-      urls: definition.backend.kind === "etcd" ? etcdServer.urls() : DEFAULT_STRATEGY_SETTINGS.etcd.urls,
+      urls: lockServiceOf(definition) === "etcd" ? etcdServer.urls() : DEFAULT_STRATEGY_SETTINGS.etcd.urls,
       keyPrefix: `regbench-test/${process.pid}/${files}/`,
     },
   });
@@ -64,7 +64,7 @@ function config(strategy: string, workload: Partial<WorkloadConfig>, lockKey?: "
     ...base,
     strategy: { ...base.strategy, lockKey },
     redis: { ...base.redis, urls: urlsFor(definition) },
-    ...(definition.backend.kind === "etcd" ? { etcd: { urls: etcdServer.urls(), autoMembers: 1 } } : {}),
+    ...(lockServiceOf(definition) === "etcd" ? { etcd: { urls: etcdServer.urls(), autoMembers: 1 } } : {}),
   };
 }
 

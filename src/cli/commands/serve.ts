@@ -126,7 +126,7 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
   const unreachable = await probeStore(config.store);
   if (unreachable) throw new CannotRunError(strategy, "store", unreachable);
   const preflight = await prepareLockServices(config);
-  if (preflight.unavailable) throw new CannotRunError(strategy, "redis-unavailable", preflight.unavailable.message);
+  if (preflight.unavailable) throw new CannotRunError(strategy, preflight.unavailable.kind, preflight.unavailable.message);
   const temp = makeTempDir();
   const placement = placeForServe(config.store, temp.path);
   // Never a PID: servers on one store must wait on each other's locks.
