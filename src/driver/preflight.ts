@@ -15,6 +15,8 @@ export interface Preflight {
   readonly unavailable?: { readonly strategy: string; readonly message: string };
   /** Set when regbench started the run's (first) Redis itself: the restart:redis nemesis restarts it. */
   readonly restartRedis?: () => Promise<void>;
+  /** Set when regbench started the run's etcd itself: the etcd member nemeses kill or stop its members by PID. */
+  readonly etcdCluster?: { readonly urls: readonly string[]; readonly pids: readonly number[] };
   stop(): Promise<void>;
 }
 
@@ -145,7 +147,13 @@ export async function prepareEtcd(config: RunConfig): Promise<Preflight> {
     await cluster?.stop();
   };
   if (problem !== undefined || urls === undefined) return serviceMissing(config, needing, problem ?? "no etcd", notes, stop);
-  return { config: { ...config, etcd: { ...config.etcd, urls } }, skipped: [], notes, stop };
+  return {
+    config: { ...config, etcd: { ...config.etcd, urls } },
+    skipped: [],
+    notes,
+    ...(cluster ? { etcdCluster: { urls: cluster.urls, pids: cluster.pids } } : {}),
+    stop,
+  };
 }
 
 /** Every pre-flight a run needs (Redis, etcd), one after the other; stops what it started if a later one fails. */
@@ -159,6 +167,7 @@ export async function prepareLockServices(config: RunConfig): Promise<Preflight>
     notes: [...redis.notes, ...etcd.notes],
     ...(etcd.unavailable ? { unavailable: etcd.unavailable } : {}),
     ...(redis.restartRedis ? { restartRedis: redis.restartRedis } : {}),
+    ...(etcd.etcdCluster ? { etcdCluster: etcd.etcdCluster } : {}),
     stop: async () => {
       await etcd.stop();
       await redis.stop();
