@@ -19,11 +19,16 @@ export interface NemesisTargets {
   /** Restarts the Redis regbench started for the run. */
   readonly restartRedis?: () => Promise<void>;
   /** The throwaway etcd cluster regbench started for the run (`--etcd auto:3`): its members' client URLs and PIDs. */
-  readonly etcdCluster?: { readonly urls: readonly string[]; readonly pids: readonly number[] };
+  readonly etcdCluster?: EtcdClusterTarget;
 }
 
-/** etcd members killed by a nemesis, by PID: the cluster outlives one strategy's run, and so does their death. */
-const deadEtcdMembers = new Set<number>();
+/** A throwaway etcd cluster as the member nemeses see it. */
+export interface EtcdClusterTarget {
+  readonly urls: readonly string[];
+  readonly pids: readonly number[];
+  /** PIDs of the members a nemesis killed: the cluster outlives one strategy's run, and so does their death. */
+  readonly dead: Set<number>;
+}
 
 /**
  * The index of the etcd cluster's leader, asked of every live member's status (etcd's gRPC gateway on loopback,
@@ -295,7 +300,7 @@ export class NemesisRun {
   /** The member to strike: `which` (1-based), or the leader; with its index and PID. */
   private async etcdMember(which: number | undefined): Promise<{ index: number; pid: number; leader: boolean }> {
     const cluster = this.requireEtcd();
-    const alive = (i: number) => !deadEtcdMembers.has(cluster.pids[i]!);
+    const alive = (i: number) => !cluster.dead.has(cluster.pids[i]!);
     const leader = await etcdLeader(cluster.urls, alive);
     if (which !== undefined) {
       if (!alive(which - 1)) throw new Error(`etcd member #${which} is already dead`);
@@ -307,7 +312,7 @@ export class NemesisRun {
 
   private async killEtcdMember(entry: Entry, which: number | undefined): Promise<void> {
     const cluster = this.requireEtcd();
-    const dead = cluster.pids.filter((pid) => deadEtcdMembers.has(pid)).length;
+    const dead = cluster.pids.filter((pid) => cluster.dead.has(pid)).length;
     // A member more would leave no quorum: the cluster would be gone, not degraded (an earlier strategy's kill).
     if (dead + 1 > Math.floor((cluster.pids.length - 1) / 2)) {
       entry.detail = `not applied: ${dead} of ${cluster.pids.length} etcd members already dead (killed earlier in this run); one more would take the quorum`;
@@ -316,7 +321,7 @@ export class NemesisRun {
     const { index, pid, leader } = await this.etcdMember(which);
     entry.startMs = entry.endMs = this.now();
     entry.applied = signal(pid, "SIGKILL");
-    if (entry.applied) deadEtcdMembers.add(pid);
+    if (entry.applied) cluster.dead.add(pid);
     entry.detail = `killed etcd member #${index + 1} (pid ${pid}${leader ? ", the leader" : ""}) with SIGKILL; it stays dead for the rest of the run`;
   }
 

@@ -5,6 +5,7 @@ import { redisServerOnPath, startThrowawayRedis, type ThrowawayRedis } from "../
 import { findStrategy } from "../strategies/registry.js";
 import { DEFAULT_STRATEGY_SETTINGS } from "../strategies/strategy.js";
 import type { RunConfig } from "../workload/config.js";
+import type { EtcdClusterTarget } from "./nemeses.js";
 
 /** What a pre-flight decided: the config with concrete URLs, what was skipped and why, what to stop after. */
 export interface Preflight {
@@ -16,7 +17,7 @@ export interface Preflight {
   /** Set when regbench started the run's (first) Redis itself: the restart:redis nemesis restarts it. */
   readonly restartRedis?: () => Promise<void>;
   /** Set when regbench started the run's etcd itself: the etcd member nemeses kill or stop its members by PID. */
-  readonly etcdCluster?: { readonly urls: readonly string[]; readonly pids: readonly number[] };
+  readonly etcdCluster?: EtcdClusterTarget;
   stop(): Promise<void>;
 }
 
@@ -151,7 +152,7 @@ export async function prepareEtcd(config: RunConfig): Promise<Preflight> {
     config: { ...config, etcd: { ...config.etcd, urls } },
     skipped: [],
     notes,
-    ...(cluster ? { etcdCluster: { urls: cluster.urls, pids: cluster.pids } } : {}),
+    ...(cluster ? { etcdCluster: { urls: cluster.urls, pids: cluster.pids, dead: new Set<number>() } } : {}),
     stop,
   };
 }
