@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { test } from "node:test";
+import { POSTGRES_URL, postgres } from "../dbEnv.js";
 import { skipWithoutEtcd } from "../etcdEnv.js";
 import { result, watchedRun } from "./watchedRun.js";
 
@@ -117,5 +118,50 @@ test(
     assert.match(kill!.detail, /^killed etcd member #[123] \(pid \d+, the leader\) with SIGKILL/);
     assert.equal(r.audit!.violations, 0, JSON.stringify(r.audit));
     // watchedRun has checked, by PID, that no member (nor its guard) outlived the run, and that their data is gone.
+  },
+);
+
+test(
+  "latency:store then reset:store on PostgreSQL: both go through the proxy, the resets fail only the registrations on them",
+  { skip: postgres.skip, timeout: 120_000 },
+  async () => {
+    const { code, report, stderr } = await watchedRun([
+      "--mode",
+      "http",
+      "--strategy",
+      "atomic",
+      "--store",
+      POSTGRES_URL,
+      "-c",
+      "16",
+      "--duration",
+      "3s",
+      "--nemesis",
+      "latency:store:100ms:1s@500ms",
+      "--nemesis",
+      "reset:store@2s",
+    ]);
+    assert.equal(code, 0, stderr);
+    const r = result(report, "atomic");
+    const [latency, reset] = r.nemeses!;
+    assert.equal(latency!.applied, true, latency!.detail);
+    assert.match(latency!.detail, /to the database \(127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+\) delayed every chunk by 100 ms each way for 1000 ms/);
+    // A query crossing the proxy in the window waits its delay out and back: a registration took 200 ms at least.
+    assert.ok(r.latencyMs!.max >= 200, `max latency ${r.latencyMs!.max} ms`);
+    assert.equal(reset!.applied, true, reset!.detail);
+    const resets = /reset (\d+) connection\(s\) with a TCP RST$/.exec(reset!.detail);
+    assert.ok(resets && Number(resets[1]) > 0, reset!.detail);
+    // Whatever failed is counted under a kind; the pool replaced its connections and the audit is exact.
+    assert.equal(
+      Object.values(r.errors).reduce((t, n) => t + n, 0),
+      r.failed,
+    );
+    assert.ok(
+      r.timeline!.some((p) => p.t * 1000 > reset!.endMs! && p.completed > 0),
+      JSON.stringify(r.timeline),
+    );
+    assert.equal(r.audit!.violations, 0, JSON.stringify(r.audit));
+    const port = Number(/127\.0\.0\.1:(\d+) →/.exec(reset!.detail)![1]);
+    assert.equal(await listening(port), false, `the proxy's port ${port} is closed`);
   },
 );
