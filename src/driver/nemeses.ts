@@ -102,6 +102,8 @@ export class NemesisRun {
   private instances: InstanceControl | undefined;
   /** The fault proxies between the instances and each service they reach through one. */
   private proxies = new Map<ProxiedService, readonly FaultProxy[]>();
+  /** The modes of the network nemeses active on each service, oldest first. */
+  private readonly active = new Map<ProxiedService, ProxyMode[]>();
 
   constructor(
     nemeses: readonly Nemesis[],
@@ -277,6 +279,10 @@ export class NemesisRun {
     }
     const before = proxies.map((p) => p.stats());
     const open = before.reduce((t, s) => t + s.open, 0);
+    // Overlapping nemeses on one service: the latest rules, and when it ends the one still active before it does.
+    const active = this.active.get(service) ?? [];
+    this.active.set(service, active);
+    active.push(mode);
     entry.startMs = this.now();
     for (const proxy of proxies) proxy.setMode(mode);
     entry.applied = true;
@@ -284,7 +290,8 @@ export class NemesisRun {
     if (mode.kind === "blackhole") entry.detail = `${where} delivered nothing for ${durationMs} ms; ${open} connection(s) held open`;
     else if (mode.kind === "latency") entry.detail = `${where} delayed every chunk by ${mode.ms} ms each way for ${durationMs} ms`;
     if (durationMs > 0) await this.hold(durationMs);
-    if (!this.over) for (const proxy of proxies) proxy.setMode(PASS);
+    active.splice(active.indexOf(mode), 1);
+    if (!this.over) for (const proxy of proxies) proxy.setMode(active.at(-1) ?? PASS);
     if (entry.endMs === null) entry.endMs = this.now();
     if (mode.kind === "reset") {
       const reset = proxies.reduce((t, p, i) => t + p.stats().reset - before[i]!.reset, 0);
