@@ -180,6 +180,8 @@ function parseNemeses(values: readonly string[], run: NemesisContext): Nemesis[]
             : "needs a cluster of three members or more: one member killed or frozen is the whole of etcd, not a member lost",
           "Use --etcd auto:3 (three throwaway members on loopback, an etcd on the PATH).",
         );
+      if (n.kind === "kill-etcd-member" && n.member !== undefined && n.member > run.etcdAutoMembers)
+        throw cannot(`names etcd member #${n.member}, but the cluster has ${run.etcdAutoMembers}`, `Use #1 to #${run.etcdAutoMembers}, or no #N: the leader.`);
     }
     if (n.kind === "kill-connections-store" && !canKillConnections(run.store.kind))
       throw cannot(`needs a database server: ${describeStoreSpec(run.store)} has no connections to end`, "Use --store postgres://… or --store mysql://….");

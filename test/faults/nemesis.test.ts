@@ -95,6 +95,7 @@ test("a nemesis the run cannot apply is exit 2 naming why, before anything runs"
       /never kills or stops a server it did not start.*auto:3/,
     ],
     [["--strategy", "atomic", "--etcd", "auto:3", "--nemesis", "kill:etcd-member"], /needs an etcd strategy/],
+    [["--strategy", "etcd", "--etcd", "auto:3", "--nemesis", "kill:etcd-member#4"], /names etcd member #4, but the cluster has 3/],
   ];
   for (const [args, message] of cases) {
     const r = regbench(["run", "--no-save", ...args]);
