@@ -26,9 +26,14 @@ export interface NemesisTargets {
 export interface EtcdClusterTarget {
   readonly urls: readonly string[];
   readonly pids: readonly number[];
-  /** PIDs of the members a nemesis killed: the cluster outlives one strategy's run, and so does their death. */
+  /** PIDs of the members a nemesis killed and that are not running again yet. */
   readonly dead: Set<number>;
+  /** Starts member `index` (0-based) again on its data; resolves to its new PID. */
+  restartMember(index: number): Promise<number>;
 }
+
+/** How long a killed etcd member may take to start again after the measured window. */
+const MEMBER_RESTART_MS = 15_000;
 
 /**
  * The index of the etcd cluster's leader, asked of every live member's status (etcd's gRPC gateway on loopback,
@@ -102,6 +107,8 @@ export class NemesisRun {
   private instances: InstanceControl | undefined;
   /** The fault proxies between the instances and each service they reach through one. */
   private proxies = new Map<ProxiedService, readonly FaultProxy[]>();
+  /** etcd members killed in this window, started again when it is over (the next strategy finds the whole cluster). */
+  private readonly killedMembers: { entry: Entry; index: number; pid: number }[] = [];
   /** The modes of the network nemeses active on each service, oldest first. */
   private readonly active = new Map<ProxiedService, ProxyMode[]>();
 
@@ -168,9 +175,31 @@ export class NemesisRun {
     this.end();
     await Promise.all(this.pending);
     this.thawAll();
+    await this.restartMembers();
     const shift = windowStart !== undefined && this.startedEpoch !== undefined ? this.startedEpoch - windowStart : 0;
     const at = (ms: number | null) => (ms === null ? null : Math.round(ms + shift));
     return this.entries.map((e) => ({ spec: e.nemesis.spec, startMs: at(e.startMs), endMs: at(e.endMs), applied: e.applied, detail: e.detail }));
+  }
+
+  /** Starts the etcd members killed in this window again, on their data, and says so in their nemesis's detail. */
+  private async restartMembers(): Promise<void> {
+    const cluster = this.targets.etcdCluster;
+    for (const { entry, index, pid } of this.killedMembers.splice(0)) {
+      if (!cluster) break;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`it did not start within ${MEMBER_RESTART_MS} ms`)), MEMBER_RESTART_MS);
+        });
+        const replacement = await Promise.race([cluster.restartMember(index), timeout]);
+        cluster.dead.delete(pid);
+        entry.detail += `; started again on its data (pid ${replacement}) once the measured window was over`;
+      } catch (error) {
+        entry.detail += `; could not be started again (${(error as Error).message}): it stays dead for the rest of the run`;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
   }
 
   /** The nemesis that killed the process `pid`, if one did. */
@@ -322,14 +351,17 @@ export class NemesisRun {
     const dead = cluster.pids.filter((pid) => cluster.dead.has(pid)).length;
     // A member more would leave no quorum: the cluster would be gone, not degraded (an earlier strategy's kill).
     if (dead + 1 > Math.floor((cluster.pids.length - 1) / 2)) {
-      entry.detail = `not applied: ${dead} of ${cluster.pids.length} etcd members already dead (killed earlier in this run); one more would take the quorum`;
+      entry.detail = `not applied: ${dead} of ${cluster.pids.length} etcd members already dead; one more would take the quorum`;
       return;
     }
     const { index, pid, leader } = await this.etcdMember(which);
     entry.startMs = entry.endMs = this.now();
     entry.applied = signal(pid, "SIGKILL");
-    if (entry.applied) cluster.dead.add(pid);
-    entry.detail = `killed etcd member #${index + 1} (pid ${pid}${leader ? ", the leader" : ""}) with SIGKILL; it stays dead for the rest of the run`;
+    if (entry.applied) {
+      cluster.dead.add(pid);
+      this.killedMembers.push({ entry, index, pid });
+    }
+    entry.detail = `killed etcd member #${index + 1} (pid ${pid}${leader ? ", the leader" : ""}) with SIGKILL; it stays dead until the measured window is over`;
   }
 
   private async pauseEtcdLeader(entry: Entry, durationMs: number): Promise<void> {

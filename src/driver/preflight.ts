@@ -148,12 +148,25 @@ export async function prepareEtcd(config: RunConfig): Promise<Preflight> {
     await cluster?.stop();
   };
   if (problem !== undefined || urls === undefined) return serviceMissing(config, needing, problem ?? "no etcd", notes, stop);
+  const started = cluster;
   return {
     config: { ...config, etcd: { ...config.etcd, urls } },
     skipped: [],
     notes,
-    ...(cluster ? { etcdCluster: { urls: cluster.urls, pids: cluster.pids, dead: new Set<number>() } } : {}),
+    ...(started ? { etcdCluster: clusterTarget(started) } : {}),
     stop,
+  };
+}
+
+/** A throwaway etcd cluster as the member nemeses act on it. */
+function clusterTarget(cluster: ThrowawayEtcd): EtcdClusterTarget {
+  return {
+    urls: cluster.urls,
+    get pids() {
+      return cluster.pids;
+    },
+    dead: new Set<number>(),
+    restartMember: (index) => cluster.restartMember(index),
   };
 }
 

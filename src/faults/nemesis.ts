@@ -130,7 +130,7 @@ export const NEMESIS_KINDS: readonly { readonly form: string; readonly needs: st
   {
     form: "kill:etcd-member[#N][@AT]",
     needs: "--etcd auto:3 or auto:5, and an etcd strategy",
-    does: "SIGKILL a member of the throwaway etcd cluster (the leader by default, found by its status); it stays dead for the rest of the run (one member at most of three), the others elect a leader",
+    does: "SIGKILL a member of the throwaway etcd cluster (the leader by default, found by its status); it stays dead until the measured window is over, then starts again on its data; the others elect a leader meanwhile",
   },
   {
     form: "pause:etcd-leader:DURATION[@AT]",

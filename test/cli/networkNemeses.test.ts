@@ -116,6 +116,8 @@ test(
     assert.ok(pause!.endMs! - pause!.startMs! >= 900, `frozen for the pause: ${pause!.startMs}–${pause!.endMs}`);
     assert.equal(kill!.applied, true, kill!.detail);
     assert.match(kill!.detail, /^killed etcd member #[123] \(pid \d+, the leader\) with SIGKILL/);
+    // Started again on its data once the window was over, so that a next strategy would find the whole cluster.
+    assert.match(kill!.detail, /; started again on its data \(pid \d+\) once the measured window was over$/);
     assert.equal(r.audit!.violations, 0, JSON.stringify(r.audit));
     // watchedRun has checked, by PID, that no member (nor its guard) outlived the run, and that their data is gone.
   },
