@@ -361,7 +361,7 @@ export class NemesisRun {
       cluster.dead.add(pid);
       this.killedMembers.push({ entry, index, pid });
     }
-    entry.detail = `killed etcd member #${index + 1} (pid ${pid}${leader ? ", the leader" : ""}) with SIGKILL; it stays dead until the measured window is over`;
+    entry.detail = `killed etcd member #${index + 1} (pid ${pid}${leader ? ", the leader" : ""}) with SIGKILL`;
   }
 
   private async pauseEtcdLeader(entry: Entry, durationMs: number): Promise<void> {
