@@ -5,8 +5,8 @@ export { RegistrationService, defaultServiceSettings } from "./core/registration
 export type { Store } from "./store/store.js";
 export { SqliteStore } from "./store/sqlite.js";
 export { MemoryStore } from "./store/memory.js";
-export { PostgresStore } from "./store/postgres.js";
-export { MysqlStore } from "./store/mysql.js";
+export { PostgresStore } from "./store/sql/postgres.js";
+export { MysqlStore } from "./store/sql/mysql.js";
 export { STORE_KINDS, parseStoreSpec, openStore, openForRun, removeStore } from "./store/registry.js";
 export { STRATEGIES, findStrategy } from "./strategies/registry.js";
 export type { Strategy, StrategyDefinition, StrategySettings } from "./strategies/strategy.js";

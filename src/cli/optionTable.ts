@@ -123,6 +123,16 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
   },
 ];
 
+/** How the terminal table is drawn, for every command that draws it (`run`, `report`). */
+export const TABLE_OPTIONS: readonly OptionSpec[] = [
+  {
+    key: "wide",
+    flags: "--wide",
+    help: "on a terminal, every column of the table, however wide (by default columns are left out to fit its width; the files always have them all)",
+    scenario: false,
+  },
+];
+
 /** `run`'s own options, after the core ones. */
 export const RUN_OPTIONS: readonly OptionSpec[] = [
   {
@@ -343,6 +353,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     scenario: false,
   },
   { key: "percentiles", flags: "--percentiles <list>", help: "the table's latency columns", default: "50,95,99,99.9", scenario: false },
+  ...TABLE_OPTIONS,
   { key: "saveBaseline", flags: "--save-baseline <file>", help: "save this run as a baseline", scenario: false },
   {
     key: "baseline",

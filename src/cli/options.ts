@@ -393,7 +393,7 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       `is not understood (got ${JSON.stringify(get("store"))}): ${storeSpec}`,
       "For example: --store sqlite, --store postgres://postgres@127.0.0.1:5432/test or --store mysql://root@127.0.0.1:3306/test.",
     );
-  const foreign = storeSpec.kind === "sqlite" && storeSpec.path !== undefined ? foreignSqliteFile(storeSpec.path) : undefined;
+  const foreign = storeSpec.kind === "sqlite" && "path" in storeSpec && storeSpec.path !== undefined ? foreignSqliteFile(storeSpec.path) : undefined;
   if (foreign)
     throw new UsageError(
       cli.store !== undefined ? "--store" : "--scenario",

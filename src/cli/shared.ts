@@ -38,6 +38,16 @@ export function versionLine(): string {
   return `regbench ${env.regbench}${env.commit ? ` (commit ${env.commit})` : ""} · Node ${env.node}`;
 }
 
+/**
+ * The width the terminal table must fit: the terminal's columns when stdout is one, unless `--wide`; undefined (every
+ * column, today's table) when stdout is a pipe or a file.
+ */
+export function tableWidth(options: Record<string, unknown>, io: Io): number | undefined {
+  if (options.wide === true || !io.stdout.isTTY) return undefined;
+  const columns = io.stdout.columns;
+  return Number.isInteger(columns) && columns > 0 ? columns : undefined;
+}
+
 export function useColor(io: Io): boolean {
   if (io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== "") return false;
   return Boolean(io.stdout.isTTY);

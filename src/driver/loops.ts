@@ -1,4 +1,5 @@
 import type { RegisterRequest, RegisterResponse } from "../core/types.js";
+import { realClock, type Clock } from "./clock.js";
 import type { SharedSchedule } from "./schedule.js";
 import { maxOf } from "../stats/extent.js";
 
@@ -36,6 +37,8 @@ export interface LoopControl {
   readonly durationMs?: number;
   /** Told when the loop's first request is sent, before it is (the timeline's one origin). */
   readonly onFirstSend?: (at: number) => void;
+  /** The time the loop reads and waits on: the real one unless a test gives a virtual one. */
+  readonly clock?: Clock;
 }
 
 /** When a loop's first request went out and its last outcome came back (performance.now()), and what it left behind. */
@@ -84,22 +87,24 @@ function untilDoneOrDrained(work: Promise<unknown>, control: LoopControl): Promi
  * microtask queue drains and one macrotask turn runs; the pause is one event-loop turn per 10 ms.
  */
 class Breather {
-  private last = performance.now();
+  private last: number;
   private gate: Promise<void> | undefined;
 
-  constructor(private readonly everyMs = 10) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly everyMs = 10,
+  ) {
+    this.last = clock.now();
+  }
 
   /** Undefined when no pause is due at `now` (the caller's clock read); else a promise to await. */
   due(now: number): Promise<void> | undefined {
     if (this.gate) return this.gate;
     if (now - this.last < this.everyMs) return undefined;
-    this.gate = new Promise<void>((resolve) =>
-      setImmediate(() => {
-        this.gate = undefined;
-        this.last = performance.now();
-        resolve();
-      }),
-    );
+    this.gate = this.clock.turn().then(() => {
+      this.gate = undefined;
+      this.last = this.clock.now();
+    });
     return this.gate;
   }
 }
@@ -201,6 +206,7 @@ export async function closedLoop(
   stages?: readonly Stage[],
 ): Promise<LoopWindow> {
   const { signal } = control;
+  const clock = control.clock ?? realClock;
   const step = indices.step ?? 1;
   const { to } = indices;
   const take = indexSource(indices);
@@ -209,14 +215,14 @@ export async function closedLoop(
   let firstSent = NaN;
   let lastDone = NaN;
   let open = true;
-  const started = performance.now();
+  const started = clock.now();
   const deadline = control.durationMs !== undefined ? started + control.durationMs : stages ? started + stagesLength(stages) : Infinity;
   const left = indices.shared ? Infinity : Math.ceil((to - indices.from) / step);
   const senders = stages ? Math.max(1, Math.ceil(maxOf(stages.map((s) => s.target)))) : Math.max(1, Math.min(concurrency, left));
-  const breather = new Breather();
+  const breather = new Breather(clock);
   const sender = async (id: number) => {
     while (!exhausted && !signal?.aborted) {
-      const now = performance.now();
+      const now = clock.now();
       const pause = breather.due(now);
       if (pause) {
         await pause;
@@ -225,7 +231,7 @@ export async function closedLoop(
       if (now >= deadline) return;
       if (stages && id >= Math.round(stageTarget(stages, now - started) ?? 0)) {
         // Not active at this stage: look again shortly.
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        await clock.sleep(10);
         continue;
       }
       const index = take();
@@ -234,7 +240,7 @@ export async function closedLoop(
         return;
       }
       const request = requestAt(index);
-      const sent = performance.now();
+      const sent = clock.now();
       if (Number.isNaN(firstSent)) {
         firstSent = sent;
         control.onFirstSend?.(sent);
@@ -249,7 +255,7 @@ export async function closedLoop(
       }
       inFlight--;
       if (!open) return;
-      const done = performance.now();
+      const done = clock.now();
       lastDone = done;
       onOutcome(index, request, done - sent, response, error, done, sent);
     }
@@ -279,8 +285,9 @@ export async function openLoop(
   stages?: readonly Stage[],
 ): Promise<LoopWindow & PacingStats> {
   const { signal } = control;
+  const clock = control.clock ?? realClock;
   const { to } = indices;
-  const now0 = performance.now();
+  const now0 = clock.now();
   const started = indices.shared ? indices.shared.start(now0) : now0;
   const end = control.durationMs !== undefined ? started + control.durationMs : stages ? started + stagesLength(stages) : Infinity;
   const dues = new DueTimes(started, rate, stages, end);
@@ -296,7 +303,7 @@ export async function openLoop(
   const onAbort = () => wake?.();
   signal?.addEventListener("abort", onAbort, { once: true });
   const running = new Set<Promise<void>>();
-  const breather = new Breather();
+  const breather = new Breather(clock);
   const sending = (async () => {
     for (;;) {
       if (signal?.aborted) break;
@@ -309,17 +316,17 @@ export async function openLoop(
       const due = dues.of(index - indices.from);
       if (due >= end) break;
       // Wait for the due time, letting the event loop turn.
-      let now = performance.now();
+      let now = clock.now();
       while (!signal?.aborted) {
         const pause = breather.due(now);
         if (pause) await pause;
         else if (due > now + 1) {
           await new Promise<void>((resolve) => {
             wake = resolve;
-            setTimeout(resolve, Math.max(1, Math.floor(due - now)));
+            void clock.sleep(Math.max(1, Math.floor(due - now))).then(resolve);
           });
         } else break;
-        now = performance.now();
+        now = clock.now();
       }
       if (signal?.aborted) break;
       if (now - due > dues.intervalAt(due)) late++;
@@ -343,7 +350,7 @@ export async function openLoop(
           wake = undefined;
           w?.();
           if (!open) return;
-          const at = performance.now();
+          const at = clock.now();
           lastDone = at;
           // From the due time; a request sent up to 1 ms before it (timer granularity) from its send.
           onOutcome(index, request, at - Math.min(due, now), response, error, at, now);

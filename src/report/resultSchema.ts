@@ -6,7 +6,13 @@
  * stack trace from deep inside a renderer.
  */
 
-import { decodeHistogram } from "../stats/histogram.js";
+import type { AuditResult } from "../audit/audit.js";
+import type { InstanceDeath, NemesisWindow } from "../faults/nemesis.js";
+import { decodeHistogram, type LatencySummary } from "../stats/histogram.js";
+import type { Noise } from "../stats/noise.js";
+import type { TimelinePoint } from "../stats/timeline.js";
+import type { Environment } from "./environment.js";
+import type { RunConditions, RunReport, StrategyResult, ThresholdLine } from "./result.js";
 
 /** The subset of JSON Schema the validator understands. */
 export type Schema =
@@ -26,6 +32,16 @@ export type Schema =
   /** Any JSON value, nested at most MAX_DEPTH deep. */
   | { readonly description: string };
 
+/**
+ * A schema for every field of `T` and for nothing else: a field added to a result type without its schema here (or
+ * a schema left for a field the type dropped) does not compile. An index signature (a config's unknown keys) is not
+ * a field.
+ */
+type Fields<T> = { readonly [K in keyof T as string extends K ? never : K]-?: Schema };
+
+/** The fields a schema requires, each a field of `T`. */
+type RequiredFields<T> = readonly (keyof Fields<T> & string)[];
+
 /** How deep a value of free shape (strategy stats, the environment, unknown config keys) may nest. */
 export const MAX_DEPTH = 32;
 
@@ -37,7 +53,8 @@ const nul: Schema = { type: "null" };
 const any: Schema = { description: `any JSON value, nested at most ${MAX_DEPTH} deep` };
 const orNull = (s: Schema): Schema => ({ anyOf: [s, nul] });
 const strings: Schema = { type: "array", items: str };
-const object = (properties: Record<string, Schema>, required: readonly string[], additionalProperties?: Schema | false): Schema => ({
+const int = (minimum: number): Schema => ({ type: "integer", minimum });
+const object = (properties: Readonly<Record<string, Schema>>, required: readonly string[], additionalProperties?: Schema | false): Schema => ({
   type: "object",
   properties,
   required,
@@ -45,7 +62,13 @@ const object = (properties: Record<string, Schema>, required: readonly string[],
 });
 const named: Schema = object({ strategy: str, reason: str }, ["strategy", "reason"]);
 
-const latency: Schema = object({ mean: num, stddev: num, p50: num, p90: num, p95: num, p99: num, p999: num, max: num }, [
+/** Fields of `T`, checked against its type: `fields<T>()({...}, [...required])`. */
+const fields =
+  <T>() =>
+  (properties: Fields<T>, required: RequiredFields<T>, additionalProperties?: Schema | false): Schema =>
+    object(properties, required, additionalProperties);
+
+const latency: Schema = fields<LatencySummary>()({ mean: num, stddev: num, p50: num, p90: num, p95: num, p99: num, p999: num, max: num }, [
   "mean",
   "stddev",
   "p50",
@@ -54,19 +77,40 @@ const latency: Schema = object({ mean: num, stddev: num, p50: num, p90: num, p95
   "max",
 ]);
 
-const audit: Schema = object(
+const audit: Schema = fields<AuditResult>()(
   { duplicateSystems: count, duplicateMachines: count, duplicateIps: count, lostRegistrations: count, violations: count, unacknowledgedRows: count },
   ["duplicateSystems", "duplicateMachines", "duplicateIps", "lostRegistrations", "violations"],
 );
 
-const timelinePoint: Schema = object({ t: num, spanS: count, completed: count, errors: count, p50Ms: orNull(num), p99Ms: orNull(num) }, [
+const timelinePoint: Schema = fields<TimelinePoint>()({ t: num, spanS: count, completed: count, errors: count, p50Ms: orNull(num), p99Ms: orNull(num) }, [
   "t",
   "spanS",
   "completed",
   "errors",
 ]);
 
-const result: Schema = object(
+const nemesisWindow: Schema = fields<NemesisWindow>()({ spec: str, startMs: orNull(num), endMs: orNull(num), applied: bool, detail: str }, [
+  "spec",
+  "startMs",
+  "endMs",
+  "applied",
+  "detail",
+]);
+
+const instanceDeath: Schema = fields<InstanceDeath>()({ instance: int(1), pid: int(0), atMs: num, reason: str, nemesis: str }, [
+  "instance",
+  "pid",
+  "atMs",
+  "reason",
+]);
+
+const noise: Schema = fields<Noise>()({ tpsStderr: orNull(num), p99StderrMs: orNull(num), basis: { type: "string", enum: ["runs", "slices"] } }, [
+  "tpsStderr",
+  "p99StderrMs",
+  "basis",
+]);
+
+const result: Schema = fields<StrategyResult>()(
   {
     strategy: str,
     state: { type: "string", enum: ["completed", "interrupted"] },
@@ -77,6 +121,8 @@ const result: Schema = object(
     durationMs: count,
     tps: count,
     latencyMs: orNull(latency),
+    serviceLatencyMs: orNull(latency),
+    serviceHistogram: str,
     errors: { type: "object", additionalProperties: count },
     audit: orNull(audit),
     memory: object({ peakRssMb: orNull(num) }, ["peakRssMb"]),
@@ -88,61 +134,81 @@ const result: Schema = object(
     endedAt: num,
     runs: { type: "integer", minimum: 1 },
     perRun: { type: "array", items: object({ tps: num, p99: orNull(num), durationMs: num }, ["tps", "p99", "durationMs"]) },
-    noise: object({ tpsStderr: orNull(num), p99StderrMs: orNull(num), basis: { type: "string", enum: ["runs", "slices"] } }, [
-      "tpsStderr",
-      "p99StderrMs",
-      "basis",
-    ]),
+    noise,
     run: str,
+    agent: object({ run: str, index: int(0), of: int(1) }, ["run", "index", "of"]),
     timeline: { type: "array", items: timelinePoint },
     pacing: object({ targetRate: num, achievedRate: num, late: count }, ["targetRate", "achievedRate", "late"]),
     notes: strings,
+    nemeses: { type: "array", items: nemesisWindow },
+    instanceDeaths: { type: "array", items: instanceDeath },
     verdict: { type: "string", enum: ["pass", "warn", "fail", "unknown"] },
     relativeTps: orNull(num),
   },
   ["strategy", "requests", "succeeded", "failed", "errorRate", "durationMs", "tps", "latencyMs", "errors", "audit", "memory", "histogram"],
 );
 
-const config: Schema = object(
-  {
-    mode: str,
-    target: str,
-    instances: num,
-    workers: num,
-    scenario: orNull(str),
-    strategies: strings,
-    requests: orNull(num),
-    concurrency: num,
-    rate: num,
-    durationMs: num,
-    stages: { type: "array", items: object({ durationMs: num, target: num }, ["durationMs", "target"]) },
-    stagesOf: { type: "string", enum: ["concurrency", "rate"] },
-    warmup: num,
-    warmupMs: num,
-    systems: num,
-    projects: num,
-    resend: num,
-    dbLatencyMs: num,
-    seed: num,
-    cidr: str,
-    lockKey: str,
-    lockNesting: bool,
-    store: str,
-    redis: str,
-    etcd: str,
-    lockTtlMs: num,
-    lockWaitMs: num,
-    watchdog: bool,
-    lockBatch: num,
-    faults: strings,
-    runs: num,
-    maxErrorRate: num,
-  },
-  ["strategies"],
-  any,
-);
+const conditions: Fields<RunConditions> = {
+  mode: str,
+  target: str,
+  profile: str,
+  auditDb: str,
+  instances: num,
+  workers: num,
+  scenario: orNull(str),
+  strategies: strings,
+  requests: orNull(num),
+  concurrency: num,
+  rate: num,
+  durationMs: num,
+  stages: { type: "array", items: object({ durationMs: num, target: num }, ["durationMs", "target"]) },
+  stagesOf: { type: "string", enum: ["concurrency", "rate"] },
+  warmup: num,
+  warmupMs: num,
+  systems: num,
+  projects: num,
+  resend: num,
+  dbLatencyMs: num,
+  seed: num,
+  cidr: str,
+  lockKey: str,
+  lockNesting: bool,
+  store: str,
+  redis: str,
+  etcd: str,
+  lockTtlMs: num,
+  lockWaitMs: num,
+  watchdog: bool,
+  lockBatch: num,
+  faults: strings,
+  runs: num,
+  maxErrorRate: num,
+};
 
-const threshold: Schema = object({ expression: str, strategy: str, passed: bool, measured: orNull(num), detail: str }, [
+/**
+ * The config's members that `RunConditions` leaves to its index signature (what `describeConfig` and `merge` write
+ * besides): declared, so that a results file's every member has a type, though no exporter reads them by name.
+ */
+const configExtras: Readonly<Record<string, Schema>> = {
+  lockTimeoutMs: num,
+  shards: num,
+  retries: num,
+  serverWarmup: orNull(bool),
+  timeoutMs: num,
+  pool: { anyOf: [num, str] },
+  isolation: str,
+  keepStore: bool,
+  nemeses: strings,
+  run: str,
+  agent: str,
+  agents: num,
+  runTotal: object({ requests: num, concurrency: num, rate: num, warmup: num }, ["requests", "concurrency", "warmup"]),
+  startAt: str,
+};
+
+const config: Schema = object({ ...conditions, ...configExtras }, ["strategies"], any);
+
+const threshold: Schema = fields<ThresholdLine>()({ expression: str, strategy: str, passed: bool, measured: orNull(num), detail: str }, [
   "expression",
   "strategy",
   "passed",
@@ -151,7 +217,7 @@ const threshold: Schema = object({ expression: str, strategy: str, passed: bool,
 ]);
 
 /** A results file, schemaVersion 1. */
-export const RESULT_SCHEMA: Schema = object(
+export const RESULT_SCHEMA: Schema = fields<RunReport>()(
   {
     tool: { type: "string", const: "regbench" },
     schemaVersion: { type: "integer", const: 1 },
@@ -161,7 +227,7 @@ export const RESULT_SCHEMA: Schema = object(
     failed: { type: "array", items: named },
     interrupted: object({ signal: str }, ["signal"]),
     notes: strings,
-    environment: { type: "object" },
+    environment: fields<Environment>()({ cpu: orNull(str), cores: num, os: str, node: str, regbench: str, commit: orNull(str) }, []),
     thresholds: { type: "array", items: threshold },
   },
   ["tool", "schemaVersion", "config", "results"],
@@ -174,13 +240,16 @@ export const RESULT_SCHEMA: Schema = object(
 export function validateReport(doc: unknown): string | undefined {
   const problem = validate(doc);
   if (problem) return problem;
-  const results = (doc as { results: readonly { histogram: string }[] }).results;
+  const results = (doc as { results: readonly { histogram: string; serviceHistogram?: string }[] }).results;
   for (let i = 0; i < results.length; i++) {
-    const histogram = results[i]!.histogram;
-    try {
-      decodeHistogram(histogram);
-    } catch {
-      return `$.results[${i}].histogram: is not an HdrHistogram (compressed base64)`;
+    for (const key of ["histogram", "serviceHistogram"] as const) {
+      const histogram = results[i]![key];
+      if (histogram === undefined) continue;
+      try {
+        decodeHistogram(histogram);
+      } catch {
+        return `$.results[${i}].${key}: is not an HdrHistogram (compressed base64)`;
+      }
     }
   }
   return undefined;

@@ -1,18 +1,24 @@
 import type { NemesisWindow } from "../faults/nemesis.js";
 import { Chalk } from "chalk";
 import Table from "cli-table3";
+import stringWidth from "string-width";
 import type { RunConditions, RunReport } from "./result.js";
 import { visibleDeep } from "../core/mask.js";
 import { fmtInt, fmtMb, fmtMs, fmtPct, fmtRatio, NA } from "./format.js";
 import { resultPercentile, servicePercentile } from "../stats/histogram.js";
 import type { StrategyResult } from "./result.js";
 import { DEFAULT_MAX_ERROR_RATE, ranked, rankedFirst, VERDICT_MARK, withReportVerdicts, type StrategyVerdict } from "./verdict.js";
-import { maxOf } from "../stats/extent.js";
+import { maxOf, minOf } from "../stats/extent.js";
 
 export interface TableOptions {
   readonly color: boolean;
   /** The latency percentiles shown as columns (`--percentiles`). */
   readonly percentiles?: readonly number[];
+  /**
+   * The terminal's width in columns: columns are left out, by a fixed priority, until the table fits. Absent: every
+   * column (`--wide`, output that is not a terminal, the exports).
+   */
+  readonly width?: number;
 }
 
 export const DEFAULT_PERCENTILES: readonly number[] = Object.freeze([50, 95, 99, 99.9]);
@@ -104,10 +110,71 @@ export function conditionsLine(config: RunReport["config"]): string {
   return parts.filter(Boolean).join(" · ");
 }
 
+/** One column of the comparison table: its key in a row's cells, its heading, and its name where it is left out. */
+interface Column {
+  readonly key: string;
+  readonly head: string;
+  /** `p95`, `peak RSS`: as the line under a narrowed table names it. */
+  readonly name: string;
+}
+
+/** The violation columns, which a narrow table sums into one `violations` column. */
+const BY_KIND: readonly string[] = ["dupSys", "dupMach", "dupIps", "lost"];
+const byKind = (key: string) => BY_KIND.includes(key);
+
+/**
+ * The columns a table of `width` terminal columns shows, narrowest last: each step leaves out one more column, in a
+ * fixed priority — peak RSS, mean, max, the percentiles other than p50 and p99, unacked; then the four violation
+ * columns become their sum; then rel, p50 and errors. The strategy with its verdict, TPS, p99 and the violations
+ * stay whatever the width.
+ */
+export function layouts(keys: readonly string[], percentiles: readonly number[]): (readonly string[])[] {
+  const core = percentiles.filter((p) => p === 50 || p === 99);
+  // Without p50 or p99 among the chosen percentiles, the lowest and the highest chosen stand for them.
+  const kept = [...new Set(core.length || !percentiles.length ? core : [minOf(percentiles), maxOf(percentiles)])].sort((a, b) => a - b);
+  const steps: ((shown: string[]) => string[])[] = [
+    ...["rss", "mean", "max"].map((k) => (shown: string[]) => shown.filter((x) => x !== k)),
+    ...percentiles.filter((p) => !kept.includes(p)).map((p) => (shown: string[]) => shown.filter((x) => x !== `p:${p}`)),
+    (shown) => shown.filter((x) => x !== "unacked"),
+    (shown) => {
+      const at = shown.findIndex(byKind);
+      return at < 0 ? shown : [...shown.slice(0, at), "violations", ...shown.slice(at).filter((x) => !byKind(x))];
+    },
+    (shown) => shown.filter((x) => x !== "rel"),
+    ...kept.slice(0, -1).map((p) => (shown: string[]) => shown.filter((x) => x !== `p:${p}`)),
+    (shown) => shown.filter((x) => x !== "errors"),
+  ];
+  const out: string[][] = [[...keys]];
+  for (const step of steps) out.push(step(out[out.length - 1]!));
+  return out;
+}
+
+/** The widest line of a rendering, in terminal columns: ANSI codes count nothing, as cli-table3 measures. */
+export function widestLine(text: string): number {
+  return maxOf(
+    text.split("\n").map((line) => stringWidth(line)),
+    0,
+  );
+}
+
+/** Words joined by spaces into lines of at most `width` columns (a word longer than that stands alone). */
+function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && stringWidth(`${line} ${word}`) > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return line ? [...lines, line] : lines;
+}
+
 /**
  * The comparison table: one row per strategy, ranked ones (✓ pass, ⚠ correct but failing more than allowed) first
  * with their speed relative to the fastest ✓, then — set apart under a rule, dimmed — the broken (✗) and unaudited
- * (?) ones, whose TPS is shown but not ranked. Violations in red.
+ * (?) ones, whose TPS is shown but not ranked. Violations in red. Given a `width`, columns are left out by a fixed
+ * priority (see `layouts`) until it fits, and a dim line under it names them; without one, every column.
  */
 export function renderTable(input: RunReport, options: TableOptions): string {
   const report = withReportVerdicts(visibleDeep(input));
@@ -115,62 +182,93 @@ export function renderTable(input: RunReport, options: TableOptions): string {
   const percentiles = options.percentiles ?? DEFAULT_PERCENTILES;
   const spread = report.results.some((r) => (r.runs ?? 1) > 1 && r.noise?.tpsStderr != null);
   const both = showsBothLatencies(report.results);
-  const head = [
-    "strategy",
-    spread ? "TPS ± SE" : "TPS",
-    "rel",
-    "mean ms",
-    ...percentiles.map((p) => `${percentileLabel(p)} ms`),
-    "max ms",
-    "errors",
-    "dup sys",
-    "dup mach",
-    "dup IPs",
-    "lost",
-    "unacked",
-    "peak RSS",
+  const column = (key: string, head: string, name = head): Column => ({ key, head, name });
+  const all: Column[] = [
+    column("strategy", "strategy"),
+    column("tps", spread ? "TPS ± SE" : "TPS"),
+    column("rel", "rel"),
+    column("mean", "mean ms", "mean"),
+    ...percentiles.map((p) => column(`p:${p}`, `${percentileLabel(p)} ms`, percentileLabel(p))),
+    column("max", "max ms", "max"),
+    column("errors", "errors"),
+    column("dupSys", "dup sys"),
+    column("dupMach", "dup mach"),
+    column("dupIps", "dup IPs"),
+    column("lost", "lost"),
+    column("unacked", "unacked"),
+    column("rss", "peak RSS"),
   ];
-  const table = new Table({
-    head,
-    colAligns: ["left", ...Array(head.length - 1).fill("right")] as ("left" | "right")[],
-    style: options.color ? { head: ["cyan"], border: ["grey"] } : { head: [], border: [] },
-  });
+  const summed = column("violations", "violations");
   const colour: Record<StrategyVerdict, (s: string) => string> = { pass: chalk.green, warn: chalk.yellow, fail: chalk.red, unknown: (s) => s };
   const ordered = rankedFirst(report.results);
-  let apart = false;
-  for (const r of ordered) {
+  const rows = ordered.map((r): Record<string, string> => {
     const verdict = r.verdict ?? "unknown";
-    if (!ranked(r) && !apart) {
-      apart = true;
-      if (ordered.some(ranked)) table.push([{ colSpan: head.length, content: chalk.dim("not ranked by speed: ✗ the audit found violations · ? no audit") }]);
-    }
     const dim = ranked(r) ? (s: string) => s : chalk.dim;
     const a = r.audit;
     const count = (n: number | undefined) => (a === null || n === undefined ? NA : n > 0 ? chalk.red.bold(fmtInt(n)) : dim(fmtInt(n)));
     const mark = colour[verdict](`${r.strategy} ${VERDICT_MARK[verdict]}`);
-    const name = r.state === "interrupted" ? `${mark} ${chalk.yellow("(interrupted)")}` : mark;
     const se = r.noise?.tpsStderr;
-    table.push([
-      name,
-      dim(spread && se != null ? `${fmtInt(r.tps)} ± ${fmtInt(se)}` : fmtInt(r.tps)),
-      ranked(r) && r.relativeTps != null ? fmtRatio(r.relativeTps) : dim("–"),
-      dim(latencyCell(r, both, r.latencyMs?.mean, r.serviceLatencyMs?.mean)),
-      ...percentiles.map((p) => dim(latencyCell(r, both, resultPercentile(r, p), servicePercentile(r, p)))),
-      dim(latencyCell(r, both, r.latencyMs?.max, r.serviceLatencyMs?.max)),
-      verdict === "warn" ? chalk.yellow.bold(fmtPct(r.errorRate)) : r.failed > 0 ? chalk.yellow(fmtPct(r.errorRate)) : dim(fmtPct(r.errorRate)),
-      count(a?.duplicateSystems),
-      count(a?.duplicateMachines),
-      count(a?.duplicateIps),
-      count(a?.lostRegistrations),
-      a === null
-        ? NA
-        : a.unacknowledgedRows !== undefined && a.unacknowledgedRows > 0
-          ? chalk.yellow(fmtInt(a.unacknowledgedRows))
-          : dim(fmtInt(a.unacknowledgedRows)),
-      dim(fmtMb(r.memory.peakRssMb)),
-    ]);
+    return {
+      strategy: r.state === "interrupted" ? `${mark} ${chalk.yellow("(interrupted)")}` : mark,
+      tps: dim(spread && se != null ? `${fmtInt(r.tps)} ± ${fmtInt(se)}` : fmtInt(r.tps)),
+      rel: ranked(r) && r.relativeTps != null ? fmtRatio(r.relativeTps) : dim("–"),
+      mean: dim(latencyCell(r, both, r.latencyMs?.mean, r.serviceLatencyMs?.mean)),
+      ...Object.fromEntries(percentiles.map((p) => [`p:${p}`, dim(latencyCell(r, both, resultPercentile(r, p), servicePercentile(r, p)))])),
+      max: dim(latencyCell(r, both, r.latencyMs?.max, r.serviceLatencyMs?.max)),
+      errors: verdict === "warn" ? chalk.yellow.bold(fmtPct(r.errorRate)) : r.failed > 0 ? chalk.yellow(fmtPct(r.errorRate)) : dim(fmtPct(r.errorRate)),
+      dupSys: count(a?.duplicateSystems),
+      dupMach: count(a?.duplicateMachines),
+      dupIps: count(a?.duplicateIps),
+      lost: count(a?.lostRegistrations),
+      violations: count(a?.violations),
+      unacked:
+        a === null
+          ? NA
+          : a.unacknowledgedRows !== undefined && a.unacknowledgedRows > 0
+            ? chalk.yellow(fmtInt(a.unacknowledgedRows))
+            : dim(fmtInt(a.unacknowledgedRows)),
+      rss: dim(fmtMb(r.memory.peakRssMb)),
+    };
+  });
+  const render = (keys: readonly string[]): string => {
+    const shown = keys.map((k) => (k === summed.key ? summed : all.find((c) => c.key === k)!));
+    const table = new Table({
+      head: shown.map((c) => c.head),
+      colAligns: ["left", ...Array(shown.length - 1).fill("right")] as ("left" | "right")[],
+      style: options.color ? { head: ["cyan"], border: ["grey"] } : { head: [], border: [] },
+    });
+    let apart = false;
+    ordered.forEach((r, i) => {
+      if (!ranked(r) && !apart) {
+        apart = true;
+        if (ordered.some(ranked)) table.push([{ colSpan: shown.length, content: chalk.dim("not ranked by speed: ✗ the audit found violations · ? no audit") }]);
+      }
+      table.push(shown.map((c) => rows[i]![c.key]!));
+    });
+    return table.toString();
+  };
+  const width = options.width;
+  if (width === undefined) return render(all.map((c) => c.key));
+  const candidates = layouts(
+    all.map((c) => c.key),
+    percentiles,
+  );
+  let keys = candidates[candidates.length - 1]!;
+  let text: string | undefined;
+  for (const candidate of candidates) {
+    const rendered = render(candidate);
+    if (widestLine(rendered) <= width) {
+      keys = candidate;
+      text = rendered;
+      break;
+    }
   }
-  return table.toString();
+  text ??= render(keys);
+  const out = all.filter((c) => !keys.includes(c.key));
+  if (out.length === 0) return text;
+  const merged = keys.includes(summed.key);
+  const names = [...out.filter((c) => !(merged && byKind(c.key))).map((c) => c.name), ...(merged ? ["violations by kind"] : [])];
+  return [text, ...wrapWords(`--wide adds ${names.join(", ")}`, width).map((line) => chalk.dim(line))].join("\n");
 }
 
 /** Lines under the table: errors by kind, and what strategies counted about themselves. */

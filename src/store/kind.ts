@@ -1,8 +1,11 @@
 import type { Store } from "./store.js";
 
-/** A database server: `url` to connect with; `schema` names where `serve` keeps its tables (a run makes its own). */
+/**
+ * A database server of a SQL dialect (`kind` is the dialect's name, checked by the registry): `url` to connect with;
+ * `schema` names where `serve` keeps its tables (a run makes its own).
+ */
 export interface ServerSpec {
-  readonly kind: "postgres" | "mysql";
+  readonly kind: string;
   readonly url: string;
   readonly schema: string | undefined;
 }
@@ -10,14 +13,19 @@ export interface ServerSpec {
 /** What `--store` asked for, parsed: plain data (it crosses process boundaries). Only src/store/ looks inside. */
 export type StoreSpec =
   /** A SQLite file: `path` kept, or a temporary one per strategy when undefined; `:memory:` for an in-memory database. */
-  | { readonly kind: "sqlite"; readonly path: string | undefined }
+  | SqliteSpec
   /** The deterministic in-memory store of the unit tests. */
   | { readonly kind: "memory" }
   | ServerSpec;
 
+export interface SqliteSpec {
+  readonly kind: "sqlite";
+  readonly path: string | undefined;
+}
+
 /** A schema (PostgreSQL) or a database (MySQL) on the server at `url`. */
 export interface ServerLocation {
-  readonly kind: "postgres" | "mysql";
+  readonly kind: string;
   readonly url: string;
   readonly schema: string;
 }
@@ -62,7 +70,8 @@ export interface RunSite {
  * the registry; the store contract suite then runs against it whenever its backend is reachable.
  */
 export interface StoreKind {
-  readonly name: StoreSpec["kind"];
+  /** The kind's name, unique in the registry: what a spec's and a location's `kind` say. */
+  readonly name: string;
   /** The `--store` forms this kind accepts, for messages. */
   readonly forms: readonly string[];
   /** The spec of `text`, an error message if it is this kind's but malformed, undefined if it is not this kind's. */
@@ -72,6 +81,8 @@ export interface StoreKind {
   shareable(spec: StoreSpec): boolean;
   /** Whether `--pool` and `--isolation` mean something for it. */
   readonly server: boolean;
+  /** A server's port when its URL names none, so that `h/db` and `h:PORT/db` are one store's identity. */
+  readonly defaultPort?: string;
   /** Undefined when the backend answers within `timeoutMs`, else why not and how to get one. */
   probe(spec: StoreSpec, timeoutMs: number): Promise<string | undefined>;
   /** Where one strategy of a run keeps its rows. */

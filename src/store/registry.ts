@@ -1,19 +1,31 @@
 import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { Isolation, Placement, RunSite, StoreKind, StoreLocation, StoreSettings, StoreSpec } from "./kind.js";
+import type { Isolation, Placement, RunSite, ServerLocation, StoreKind, StoreLocation, StoreSettings, StoreSpec } from "./kind.js";
 import { withLatency } from "./latency.js";
 import { memoryKind } from "./memory.js";
-import { mysqlKind } from "./mysql.js";
-import { postgresKind } from "./postgres.js";
 import { DEFAULT_SQLITE_SETTINGS, sqliteKind, SqliteStore } from "./sqlite.js";
+import { mysqlDialect } from "./sql/mysql.js";
+import { postgresDialect } from "./sql/postgres.js";
+import { sqlStoreKind } from "./sql/sqlKind.js";
 import type { Store } from "./store.js";
 
 export type { Isolation, Placement, RunSite, StoreLocation, StoreSettings, StoreSpec } from "./kind.js";
 export { ISOLATIONS } from "./kind.js";
 
-/** Every kind of store, in the order `--store` is tried. Adding one is one file and one line here. */
-export const STORE_KINDS: readonly StoreKind[] = Object.freeze([sqliteKind, memoryKind, postgresKind, mysqlKind]);
+/**
+ * Every kind of store, in the order `--store` is tried. Adding one is one file and one line here: a `StoreKind`, or
+ * for a SQL database server a `SqlDialect` (src/store/sql/dialect.ts) under `sqlStoreKind`.
+ */
+export const STORE_KINDS: readonly StoreKind[] = registered([sqliteKind, memoryKind, sqlStoreKind(postgresDialect), sqlStoreKind(mysqlDialect)]);
+
+/** The registry, frozen; two kinds of one name would make a spec ambiguous, so they fail the import. */
+function registered(kinds: StoreKind[]): readonly StoreKind[] {
+  const names = kinds.map((k) => k.name);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new Error(`two store kinds are named ${JSON.stringify(twice)}`);
+  return Object.freeze(kinds);
+}
 
 /** The default store: a temporary SQLite file per strategy. */
 export const DEFAULT_STORE_SPEC: StoreSpec = Object.freeze({ kind: "sqlite", path: undefined });
@@ -21,8 +33,11 @@ export const DEFAULT_STORE_SPEC: StoreSpec = Object.freeze({ kind: "sqlite", pat
 /** Connections per process of a server store, unless `--pool` says. */
 export const DEFAULT_POOL_SIZE = 16;
 
-function kindOf(kind: StoreSpec["kind"] | StoreLocation["kind"]): StoreKind {
-  return STORE_KINDS.find((k) => k.name === kind)!;
+/** The registered kind of that name; a kind no one registered is a programming error, said as such. */
+function kindOf(kind: string): StoreKind {
+  const found = STORE_KINDS.find((k) => k.name === kind);
+  if (!found) throw new Error(`no store kind ${JSON.stringify(kind)} is registered (known: ${STORE_KINDS.map((k) => k.name).join(", ")})`);
+  return found;
 }
 
 /** Parses a `--store` value, or returns an error message with the accepted forms. */
@@ -76,7 +91,7 @@ export async function removeStore(location: StoreLocation): Promise<void> {
 }
 
 /** Whether the store at a location has server connections that `killConnections` can end. */
-export function canKillConnections(kind: StoreLocation["kind"] | StoreSpec["kind"]): boolean {
+export function canKillConnections(kind: string): boolean {
   return kindOf(kind).killConnections !== undefined;
 }
 
@@ -91,9 +106,6 @@ export function describeLocation(location: StoreLocation): string {
   return kindOf(location.kind).describeLocation(location);
 }
 
-/** Default ports, so that `postgres://h/db` and `postgres://h:5432/db` are one store. */
-const DEFAULT_PORTS: Readonly<Record<string, string>> = Object.freeze({ postgres: "5432", mysql: "3306" });
-
 /**
  * One text per store that every process opening it computes alike, whoever connects: a server store's host, port,
  * database and schema (no user, no password, no options); a SQLite file's real path. Two processes that reach one
@@ -101,7 +113,7 @@ const DEFAULT_PORTS: Readonly<Record<string, string>> = Object.freeze({ postgres
  */
 export function storeIdentity(location: StoreLocation): string {
   if (location.kind === "memory") return "memory";
-  if (location.kind === "sqlite") {
+  if (location.kind === "sqlite" && "path" in location) {
     let path = resolve(location.path);
     try {
       path = realpathSync(path);
@@ -110,8 +122,9 @@ export function storeIdentity(location: StoreLocation): string {
     }
     return `sqlite:${path}`;
   }
-  const url = new URL(location.url);
-  return `${location.kind}://${url.hostname.toLowerCase()}:${url.port || DEFAULT_PORTS[location.kind]}${url.pathname}#${location.schema}`;
+  const server = location as ServerLocation;
+  const url = new URL(server.url);
+  return `${server.kind}://${url.hostname.toLowerCase()}:${url.port || kindOf(server.kind).defaultPort}${url.pathname}#${server.schema}`;
 }
 
 /** A store that is opened for one strategy's run and disposed of with it. */

@@ -1,5 +1,6 @@
 import { StoreError, type Constraint } from "../core/errors.js";
 import { maskSecrets } from "../core/mask.js";
+import type { ServerSpec } from "./kind.js";
 
 /**
  * What the server stores (PostgreSQL, MySQL) share: the names of the unique constraints (so a violation says which
@@ -44,13 +45,13 @@ export function safeUrl(url: string): string {
   }
 }
 
-/** Parses `postgres://…` / `mysql://…` into the spec's URL and the `?schema=` for serve. */
-export function parseServerSpec(kind: "postgres" | "mysql", text: string): { kind: "postgres" | "mysql"; url: string; schema: string | undefined } | string {
+/** Parses `postgres://…` / `mysql://…` into the spec's URL and the `?schema=` for serve; `example` is a URL that works. */
+export function parseServerSpec(kind: string, example: string, text: string): ServerSpec | string {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    return `${text.split("//")[0]}// needs a URL such as ${kind === "postgres" ? "postgres://postgres@127.0.0.1:5432/test" : "mysql://root@127.0.0.1:3306/test"}`;
+    return `${text.split("//")[0]}// needs a URL such as ${example}`;
   }
   if (!url.hostname) return `the ${kind} URL names no host`;
   const schema = url.searchParams.get("schema") ?? undefined;

@@ -24,6 +24,7 @@ import type {
   Store,
 } from "./store.js";
 import { toAuditPage } from "./auditPages.js";
+import { schemaStatements, type DdlTypes } from "./sql/ddl.js";
 
 export interface SqliteSettings {
   /** File path, or `:memory:`. */
@@ -37,49 +38,19 @@ export const DEFAULT_SQLITE_SETTINGS: Omit<SqliteSettings, "path" | "constraints
 
 const SCHEMA_VERSION = "1";
 
+/** SQLite's words for the shared schema (src/store/sql/ddl.ts): an `INTEGER PRIMARY KEY` is the rowid. */
+const SQLITE_DDL: DdlTypes = {
+  column: (type) => ({ id: "INTEGER PRIMARY KEY", string: "TEXT", text: "TEXT", bytes: "BLOB", int: "INTEGER" })[type.kind],
+  inlineIndexes: false,
+  tableOptions: "",
+};
+
 /**
- * The documented schema. With constraints the three UNIQUE clauses are part of the tables; without, the same
- * columns get plain indexes so that lookups stay fast and races become duplicate rows.
+ * The documented schema (the one every SQL store shares), meta's key column named `key` as SQLite files always had
+ * it. With constraints the three UNIQUE clauses are part of the tables; without, plain indexes.
  */
 export function schemaSql(constraints: boolean): string {
-  const u = (clause: string) => (constraints ? `,\n  ${clause}` : "");
-  return `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS projects (
-  id TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  cidr TEXT NOT NULL,
-  key_sha256 BLOB NOT NULL,
-  relay_nodes TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS systems (
-  id INTEGER PRIMARY KEY,
-  project_id TEXT NOT NULL,
-  system_uuid TEXT NOT NULL,
-  system_name TEXT NOT NULL,
-  created_at INTEGER NOT NULL${u("UNIQUE (project_id, system_uuid)")}
-);
-CREATE TABLE IF NOT EXISTS machines (
-  id INTEGER PRIMARY KEY,
-  machine_id TEXT NOT NULL,
-  project_id TEXT NOT NULL,
-  system_uuid TEXT NOT NULL,
-  ipv4 TEXT NOT NULL,
-  ip_num INTEGER NOT NULL,
-  peer_id TEXT NOT NULL,
-  hostname TEXT NOT NULL,
-  arch TEXT NOT NULL,
-  distro TEXT NOT NULL,
-  kernel_version TEXT NOT NULL,
-  config TEXT NOT NULL,
-  status TEXT NOT NULL,
-  created_at INTEGER NOT NULL${u("UNIQUE (machine_id)")}${u("UNIQUE (project_id, ipv4)")}
-);
-CREATE TABLE IF NOT EXISTS ip_pools (project_id TEXT PRIMARY KEY, next_ip INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS fences (resource TEXT PRIMARY KEY, token INTEGER NOT NULL);
-${constraints ? "" : "CREATE INDEX IF NOT EXISTS ix_systems_project_uuid ON systems (project_id, system_uuid);\nCREATE INDEX IF NOT EXISTS ix_machines_machine_id ON machines (machine_id);\n"}CREATE INDEX IF NOT EXISTS ix_machines_project_ip ON machines (project_id, ip_num);
-`;
+  return `${schemaStatements(SQLITE_DDL, constraints, undefined, "key").join(";\n")};\n`;
 }
 
 function constraintOf(error: unknown): Constraint | undefined {

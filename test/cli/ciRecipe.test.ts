@@ -8,6 +8,7 @@ import { parse } from "yaml";
 import { STEP_SUMMARY_LIMIT, summaryBlock } from "../../src/cli/outputs.js";
 import { postgres } from "../dbEnv.js";
 import { BIN, regbenchAsync, tempDir } from "../helpers.js";
+import { skipWithoutRedis } from "../redisEnv.js";
 
 const RECIPE = fileURLToPath(new URL("../../../docs/ci/github-actions.yml", import.meta.url));
 
@@ -58,24 +59,23 @@ describe("the GitHub Actions recipe (docs/ci/github-actions.yml)", () => {
   });
 
   test(
-    "its commands, three times with --strategy all: the summary's earlier text is kept, each table appended, ≤ 1 MiB",
-    { skip: postgres.skip, timeout: 900_000 },
+    "its commands, three times: the summary's earlier text is kept, each table appended, ≤ 1 MiB",
+    { skip: postgres.skip || skipWithoutRedis, timeout: 300_000 },
     () => {
       const dir = tempDir();
       mkdirSync(join(dir, ".github"));
       const summary = join(dir, "summary.md");
       const earlier = "## Build\n\nEarlier steps wrote this.\n";
       writeFileSync(summary, earlier);
-      // --etcd auto: every strategy runs (a strategy skipped by `all` would make the baseline another workload).
-      const size = "--strategy all --etcd auto -n 8 -c 2";
+      // The recipe's own strategies (a PostgreSQL store, a Redis lock), at a test's size.
+      const size = "-n 8 -c 2";
       // The baseline, made as the recipe's header says (--save-baseline instead of --baseline).
       const made = spawnSync("bash", ["-c", recipeCommand(size).replace("--baseline", "--save-baseline")], {
         cwd: dir,
         env: { ...process.env, NO_COLOR: "1", GITHUB_STEP_SUMMARY: join(dir, "scratch.md") },
         encoding: "utf8",
       });
-      // --strategy all holds strategies that duplicate rows: --fail-on-violations exits 99, and the baseline is saved.
-      assert.ok(made.status === 0 || made.status === 99, `exit ${made.status}: ${made.stderr}`);
+      assert.equal(made.status, 0, made.stderr);
       assert.ok(statSync(join(dir, ".github", "regbench-baseline.json")).size > 0);
       let tables = 0;
       for (let run = 1; run <= 3; run++) {
@@ -84,7 +84,8 @@ describe("the GitHub Actions recipe (docs/ci/github-actions.yml)", () => {
           env: { ...process.env, NO_COLOR: "1", GITHUB_STEP_SUMMARY: summary },
           encoding: "utf8",
         });
-        // 99: the strategies that duplicate rows fail --fail-on-violations (the job would fail); the summary holds the table.
+        // 99 is the gate's own exit: at 8 requests a run can look like a regression against the baseline on a busy
+        // machine. Anything else (2, 3) is a failure to run.
         assert.ok(r.status === 0 || r.status === 99, `exit ${r.status}: ${r.stderr}`);
         const text = readFileSync(summary, "utf8");
         assert.ok(text.startsWith(earlier), "what earlier steps wrote is kept");
@@ -95,7 +96,7 @@ describe("the GitHub Actions recipe (docs/ci/github-actions.yml)", () => {
         assert.ok(statSync(join(dir, "regbench-report.html")).size > 0);
       }
       const text = readFileSync(summary, "utf8");
-      for (const strategy of ["atomic", "db-unique", "sharded", "global"]) assert.ok(text.includes(`| ${strategy}`), strategy);
+      for (const strategy of ["atomic", "db-unique", "redis"]) assert.ok(text.includes(`| ${strategy}`), strategy);
     },
   );
 });

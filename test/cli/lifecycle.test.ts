@@ -74,6 +74,15 @@ function processesOf(run: Running, pattern: RegExp): number[] {
   });
 }
 
+/**
+ * Waits until every process of `tree` has exited (polled, not slept): a hang shows as a failure after 20 s, with
+ * the PIDs still alive.
+ */
+async function allGone(tree: readonly number[]): Promise<void> {
+  await until(() => stillAlive(tree).length === 0, "every process of the run's tree to exit", 20_000).catch(() => {});
+  assert.deepEqual(stillAlive(tree), [], "no process of the run's tree is alive");
+}
+
 /** Waits until `check` holds. */
 async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -83,19 +92,15 @@ async function until(check: () => boolean, what: string, timeoutMs = 30_000): Pr
   }
 }
 
-test("SIGTERM two seconds into an HTTP run: exit 143 within 6 s, the finished part reported, no process and no temporary store left", async () => {
+test("SIGTERM during an HTTP run: exit 143, the finished part reported, no process and no temporary store left", async () => {
   const run = start(["run", "--mode", "http", "--strategy", "atomic,global", "-n", "400000", "-c", "100", "--no-save"]);
-  await until(() => processesOf(run, /serveChild/).length > 0, "the server process");
-  await sleep(2000);
+  await run.waitFor(/atomic \(1\/2\): [1-9]/);
   const tree = descendants(run.child.pid!);
   assert.ok(tree.length >= 1, "the run has started its server");
-  const signalled = performance.now();
   run.child.kill("SIGTERM");
-  const { code, at } = await run.exit;
+  const { code } = await run.exit;
   assert.equal(code, 143, run.stderr());
-  assert.ok(at - signalled < 6000, `exited ${(at - signalled).toFixed(0)} ms after SIGTERM`);
-  await sleep(3000);
-  assert.deepEqual(stillAlive(tree), [], "no process of the run's tree is alive");
+  await allGone(tree);
   assert.deepEqual(leftovers(run.tmp), [], "no temporary store left behind");
   assert.match(run.stdout(), /interrupted · SIGTERM/);
   assert.match(run.stdout(), /atomic ✓ \(interrupted\)/, "the strategy that was running reports what it measured");
@@ -122,15 +127,12 @@ test("SIGTERM to an in-process run stops its measuring process at once and repor
   const run = start(["run", "--strategy", "atomic,global", "--db-latency", "1", "-n", "20000", "-c", "500", "--json", "--no-save"]);
   // atomic first (about 15,000/s: it finishes); global then runs at about 150/s, for minutes.
   await run.waitFor(/\[1\/2\] atomic/);
-  await sleep(1000);
+  await run.waitFor(/global \(2\/2\): [1-9]/);
   const tree = descendants(run.child.pid!);
-  const signalled = performance.now();
   run.child.kill("SIGTERM");
-  const { code, at } = await run.exit;
+  const { code } = await run.exit;
   assert.equal(code, 143);
-  assert.ok(at - signalled < 6000);
-  await sleep(2500);
-  assert.deepEqual(stillAlive(tree), []);
+  await allGone(tree);
   assert.deepEqual(leftovers(run.tmp), []);
   const doc = JSON.parse(run.stdout());
   assert.deepEqual(doc.interrupted, { signal: "SIGTERM" });
@@ -144,26 +146,24 @@ test("SIGTERM to an in-process run stops its measuring process at once and repor
 
 test("Ctrl-C (SIGINT to the whole process group) exits 130 and leaves nothing behind", async () => {
   const run = start(["run", "--strategy", "global", "--db-latency", "1", "-n", "400000", "-c", "200", "--no-save"], { detached: true });
-  await sleep(2000);
+  await run.waitFor(/global \(1\/1\): [1-9]/);
   const tree = descendants(run.child.pid!);
   process.kill(-run.child.pid!, "SIGINT");
   const { code } = await run.exit;
   assert.equal(code, 130, run.stderr());
-  await sleep(2500);
-  assert.deepEqual(stillAlive(tree), []);
+  await allGone(tree);
   assert.deepEqual(leftovers(run.tmp), []);
   assert.match(run.stdout(), /global ✓ \(interrupted\)/);
 });
 
-test("a run killed outright (SIGKILL): its measuring process notices and cleans up within 2 s", async () => {
+test("a run killed outright (SIGKILL): its measuring process notices and cleans up", async () => {
   const run = start(["run", "--strategy", "global", "--db-latency", "1", "-n", "400000", "-c", "200", "--no-save"]);
-  await sleep(2000);
+  await run.waitFor(/global \(1\/1\): [1-9]/);
   const tree = descendants(run.child.pid!);
   assert.ok(tree.length >= 1);
   run.child.kill("SIGKILL");
   await run.exit;
-  await sleep(2500);
-  assert.deepEqual(stillAlive(tree), [], "the orphaned worker stopped");
+  await allGone(tree);
   assert.deepEqual(leftovers(run.tmp), [], "and removed its store and the run's folder");
 });
 
@@ -181,8 +181,7 @@ test(
       const tree = descendants(run.child.pid!);
       run.child.kill(signal);
       await run.exit;
-      await sleep(3000);
-      assert.deepEqual(stillAlive(tree), [], `after ${signal}`);
+      await allGone(tree);
     }
   },
 );
@@ -218,7 +217,7 @@ test(
 
 test("an interrupted redis-fenced run removes its Redis keys, the fence key included", { skip: skipWithoutRedis }, async () => {
   const run = start(["run", "--strategy", "redis-fenced", "--db-latency", "1", "-n", "400000", "-c", "200", "--json", "--no-save"]);
-  await sleep(2500);
+  await run.waitFor(/redis-fenced \(1\/1\): [1-9]/);
   run.child.kill("SIGTERM");
   assert.equal((await run.exit).code, 143);
   const doc = JSON.parse(run.stdout());
@@ -231,10 +230,11 @@ test("an interrupted redis-fenced run removes its Redis keys, the fence key incl
 });
 
 test("the embedded server killed during the run: that strategy fails with the reason, the others run, exit 3", { timeout: 180_000 }, async () => {
-  const run = start(["run", "--mode", "http", "--strategy", "atomic,none", "-n", "100000", "-c", "50", "--no-save", "--json"]);
+  // Bounded by time: atomic is killed a few seconds in, none then runs its 8 s in full.
+  const run = start(["run", "--mode", "http", "--strategy", "atomic,none", "--duration", "8s", "-c", "50", "--no-save", "--json"]);
   // Killed once the run reports progress on it, not after a guessed sleep: on a slow machine the server may still be
   // warming up (its own connections) or starting, which is another failure ("did not start") tested elsewhere.
-  await run.waitFor(/atomic \(1\/2\): [1-9][\d,]*\/100,000/, "stderr", 90_000);
+  await run.waitFor(/atomic \(1\/2\): [1-9]/, "stderr", 90_000);
   const [server] = processesOf(run, /serveChild/);
   assert.ok(server, "the server process of the first strategy");
   process.kill(server, "SIGKILL");
@@ -247,7 +247,7 @@ test("the embedded server killed during the run: that strategy fails with the re
     doc.results.map((r: { strategy: string }) => r.strategy),
     ["none"],
   );
-  assert.equal(doc.results[0].succeeded, 100000);
+  assert.ok(doc.results[0].succeeded > 0 && doc.results[0].failed === 0, JSON.stringify(doc.results[0].errors));
   assert.deepEqual(leftovers(run.tmp), []);
 });
 
@@ -283,7 +283,7 @@ test("a run that exits 3 leaves an existing baseline and export byte-identical; 
     ["run", "--strategy", "global", "--db-latency", "1", "-n", "400000", "-c", "100", "--save-baseline", baseline, "--export-markdown", markdown, "--no-save"],
     { cwd },
   );
-  await sleep(1500);
+  await interrupted.waitFor(/global \(1\/1\): [1-9]/);
   interrupted.child.kill("SIGTERM");
   assert.equal((await interrupted.exit).code, 143);
   assert.equal(readFileSync(baseline, "utf8"), '{"the": "old baseline"}\n', "an interrupted run is no baseline");

@@ -91,9 +91,7 @@ test("failures are counted by kind: an error status with its kind, a malformed a
     assert.equal(await kind(client.register(request(1))), "machine-conflict");
     assert.equal(await kind(client.register(request(2))), "malformed-response");
     assert.equal(await kind(client.register(request(3))), "malformed-response");
-    const started = performance.now();
     assert.equal(await kind(client.register(request(4))), "timeout");
-    assert.ok(performance.now() - started < 1000);
   } finally {
     await client.destroy();
   }
@@ -131,7 +129,6 @@ test("interim answers are skipped, 204 ends at its head, and Connection: close i
   });
   const client = rawHttpRegistration(url, { ...settings, connections: 1, timeoutMs: 2000 });
   const outcomes: string[] = [];
-  const started = performance.now();
   try {
     for (let i = 0; i < 20; i++) {
       outcomes.push(
@@ -144,11 +141,10 @@ test("interim answers are skipped, 204 ends at its head, and Connection: close i
   } finally {
     await client.destroy();
   }
+  // Nothing waited for a body that never comes: such a wait ends as "timeout", not "http-204" or "ok".
   assert.equal(requests(), 20, "every request reached the server");
   assert.deepEqual(
     outcomes,
     Array.from({ length: 20 }, (_, i) => ((i + 1) % 5 === 2 ? "http-204" : "ok")),
   );
-  // Nothing waited for a body that never comes (each wait would cost the 2 s timeout).
-  assert.ok(performance.now() - started < 1500, `${performance.now() - started} ms`);
 });

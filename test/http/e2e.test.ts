@@ -9,7 +9,8 @@ import { BIN, regbench, tempDir } from "../helpers.js";
 const cwd = tempDir();
 
 test("an HTTP run end to end: a server process per strategy, regbench's HTTP client, the audit through the endpoint", () => {
-  const r = regbench(["run", "--mode", "http", "--strategy", "atomic,none", "-c", "20", "-n", "400", "--json"]);
+  // --db-latency makes the store yield between its read and its write, so `none` races over HTTP as it does in-process.
+  const r = regbench(["run", "--mode", "http", "--strategy", "atomic,none", "-c", "20", "-n", "400", "--db-latency", "1", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assert.equal(doc.config.mode, "http");
@@ -17,7 +18,10 @@ test("an HTTP run end to end: a server process per strategy, regbench's HTTP cli
   assert.equal(atomic.succeeded, 400);
   assert.equal(atomic.audit.violations, 0);
   assert.ok(atomic.memory.peakRssMb > 10, "the server's RSS");
-  assert.ok(none.audit.duplicateIps + none.audit.duplicateSystems >= 0);
+  // The broken strategy shows as broken, counted from the server's rows through the audit endpoint.
+  assert.equal(none.succeeded, 400);
+  assert.ok(none.audit.duplicateIps > 0, JSON.stringify(none.audit));
+  assert.equal(none.audit.violations, none.audit.duplicateIps + none.audit.duplicateSystems + none.audit.duplicateMachines + none.audit.lostRegistrations);
 });
 
 test("--instances 2: sharded loses its guarantee across processes, db-unique keeps it", () => {
@@ -153,6 +157,6 @@ test("--rate over HTTP: regbench paces, and measures from each request's due tim
   const result = JSON.parse(r.stdout).results[0];
   assert.equal(result.succeeded, 1000);
   assert.equal(result.pacing.targetRate, 1000);
-  assert.ok(result.pacing.achievedRate > 500 && result.pacing.achievedRate < 2000, JSON.stringify(result.pacing));
-  assert.ok(result.durationMs > 700, `1,000 requests at 1,000/s took ${result.durationMs} ms`);
+  // Never sent before they are due (a timer tick early at most): the achieved rate cannot pass the target.
+  assert.ok(result.pacing.achievedRate > 0 && result.pacing.achievedRate <= 1000 * 1.01, JSON.stringify(result.pacing));
 });

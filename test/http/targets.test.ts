@@ -64,19 +64,20 @@ test("a 200 counts only with a JSON object carrying machineId and a dotted-quad 
   );
 });
 
-test("a target at a closed port: exit 3 within seconds, naming the URL", async () => {
-  const r = await regbenchAsync(["run", "--target", "http://127.0.0.1:1", "-n", "50", "--no-save"], { env: { REGBENCH_PROJECTS: "p:k" } });
+test("a target at a closed port: exit 3 before measuring, naming the URL", async () => {
+  // The spawn's timeout guards against a hang; how fast it fails is a benchmark's matter, not a test's.
+  const r = await regbenchAsync(["run", "--target", "http://127.0.0.1:1", "-n", "50", "--no-save"], { env: { REGBENCH_PROJECTS: "p:k" }, timeoutMs: 30_000 });
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /cannot reach the target at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
-  assert.ok(r.ms < 5000);
+  assert.equal(r.stdout, "", "nothing measured, no table");
 });
 
-/** A run against something that is not an HTTP server: exit 3 within seconds, the URL named, nothing measured. */
+/** A run against something that is not an HTTP server: exit 3, the URL named, nothing measured. */
 async function assertNotHttp(url: string): Promise<void> {
-  const r = await regbenchAsync(["run", "--target", url, "-n", "50", "--no-save"], { env: { REGBENCH_PROJECTS: "p:k" } });
+  const r = await regbenchAsync(["run", "--target", url, "-n", "50", "--no-save"], { env: { REGBENCH_PROJECTS: "p:k" }, timeoutMs: 30_000 });
   assert.equal(r.code, 3, r.stderr);
   assert.ok(r.stderr.includes(`the target at ${url} does not answer HTTP`), r.stderr);
-  assert.ok(r.ms < 8000, `${r.ms.toFixed(0)} ms`);
+  assert.equal(r.stdout, "", "nothing measured, no table");
 }
 
 test("a target that answers something else than HTTP, or closes at once: exit 3 within seconds, naming the URL", async () => {
@@ -117,22 +118,26 @@ test("the run header names the target, not a store of regbench's own", async () 
   assert.doesNotMatch(r.stdout + r.stderr, /sqlite \(temporary file\)/);
 });
 
-test("a target that accepts and never answers: --timeout 1s -n 50 ends within 15 s with 50 timeout errors", async () => {
+test("a target that accepts and never answers: --timeout 1s -n 50 ends with 50 timeout errors", async () => {
   const { url } = await target(() => {
     // never answers
   });
   const r = await regbenchAsync(["run", "--target", url, "--timeout", "1s", "-n", "50", "--json", "--no-save"], { env: { REGBENCH_PROJECTS: "p:k" } });
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(r.ms < 15_000, `${r.ms.toFixed(0)} ms`);
   const result = JSON.parse(r.stdout).results[0];
   assert.deepEqual(result.errors, { timeout: 50 });
   assert.equal(result.succeeded, 0);
   assert.equal(result.audit, null);
 });
 
-test("a silent target with --timeout 1s -c 5 -n 50 and the default threads: 10 rounds of the timeout, every thread busy to the end", async () => {
-  const { url } = await target(() => {
-    // never answers
+test("a silent target with --timeout 1s -c 5 -n 50 and the default threads: the last request is sent with all 5 in flight", async () => {
+  // The target never answers; it counts the requests it holds when each one arrives.
+  let pending = 0;
+  const heldAtArrival: number[] = [];
+  const { url } = await target((_body, res, req) => {
+    if (req.url !== "/v1/register") return; // the probe and the audit read
+    heldAtArrival.push(++pending);
+    res.on("close", () => pending--);
   });
   const r = await regbenchAsync(["run", "--target", url, "--timeout", "1s", "-c", "5", "-n", "50", "--json", "--no-save"], {
     env: { REGBENCH_PROJECTS: "p:k" },
@@ -140,9 +145,10 @@ test("a silent target with --timeout 1s -c 5 -n 50 and the default threads: 10 r
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout).results[0];
   assert.deepEqual(result.errors, { timeout: 50 });
-  // One schedule: 50 requests, 5 in flight, 1 s each → ~10.5 s. Static shares (2/2/1 connections, a third of -n
-  // each) left one connection with 17 requests: 17 s and more.
-  assert.ok(result.durationMs < 13_000, `measured window ${result.durationMs} ms`);
+  // One schedule: 50 requests, 5 in flight, 10 rounds; the last round still has all 5. Static shares (2/2/1
+  // connections, a third of -n each) left one connection with 17 requests, alone at the end: it arrived to find 1.
+  assert.equal(heldAtArrival.length, 50);
+  assert.ok(heldAtArrival.at(-1)! >= 5, `held at the last arrival: ${heldAtArrival.slice(-10).join(", ")}`);
 });
 
 test("a target answering 200 null, or 200 {ok: true}: counted as malformed-response, never a crash or a success", async () => {

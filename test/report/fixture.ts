@@ -90,3 +90,82 @@ export function fixtureReport(): RunReport {
     environment: { cpu: "Test CPU @ 1.00GHz", cores: 2, os: "linux test", node: "v20.0.0", regbench: "0.1.0", commit: "abcdef123456" },
   };
 }
+
+/**
+ * A results file carrying every field the schema declares (an agent's share of an open-loop HTTP run under a nemesis,
+ * measured twice, gated, interrupted): no run writes them all at once, but each field here has the type regbench
+ * writes it with (the compiler checks the typed ones), so the schema is tested against every field it names.
+ */
+export function everyFieldReport(): RunReport {
+  const base = fixtureReport();
+  const service = histogramOf([1, 2, 3, 4]);
+  const atomic = base.results[0]!;
+  return {
+    ...base,
+    config: {
+      ...base.config,
+      mode: "http",
+      target: "http://127.0.0.1:8080",
+      profile: "regbench",
+      auditDb: "postgres://postgres:***@127.0.0.1:5432/test",
+      instances: 2,
+      workers: 3,
+      serverWarmup: null,
+      timeoutMs: 10000,
+      requests: null,
+      rate: 2000,
+      durationMs: 30000,
+      stages: [{ durationMs: 30000, target: 2000 }],
+      stagesOf: "rate",
+      warmupMs: 5000,
+      redis: "redis://127.0.0.1:6379",
+      etcd: "http://127.0.0.1:2379",
+      lockTtlMs: 10000,
+      lockWaitMs: 30000,
+      watchdog: true,
+      lockBatch: 1,
+      lockNesting: false,
+      pool: 10,
+      isolation: "database default",
+      keepStore: true,
+      faults: ["pause:2:5"],
+      nemeses: ["kill:instance@2s"],
+      run: "ci-42",
+      agent: "0/2",
+      agents: 2,
+      runTotal: { requests: 2000, concurrency: 20, rate: 4000, warmup: 0 },
+      startAt: "2026-12-01T20:00:00.000Z",
+      maxErrorRate: 0.01,
+    },
+    results: [
+      {
+        ...atomic,
+        state: "interrupted",
+        serviceLatencyMs: service.latencyMs,
+        serviceHistogram: service.histogram,
+        runs: 2,
+        perRun: [
+          { tps: 19000, p99: 12, durationMs: 2500 },
+          { tps: 21000, p99: null, durationMs: 2500 },
+        ],
+        noise: { tpsStderr: 1000, p99StderrMs: null, basis: "runs" },
+        run: "ci-42",
+        agent: { run: "ci-42", index: 0, of: 2 },
+        pacing: { targetRate: 2000, achievedRate: 1990.5, late: 12 },
+        nemeses: [
+          { spec: "kill:instance@2s", startMs: 2000, endMs: 2000, applied: true, detail: "killed instance #1 (pid 4242)" },
+          { spec: "pause:instance#2:3s@60s", startMs: null, endMs: null, applied: false, detail: "the run ended first" },
+        ],
+        instanceDeaths: [{ instance: 1, pid: 4242, atMs: 2000, reason: "killed by SIGKILL", nemesis: "kill:instance@2s" }],
+        verdict: "pass",
+        relativeTps: 1,
+        timeline: [{ t: 0, spanS: 1, completed: 0, errors: 3, p50Ms: null, p99Ms: null }],
+        strategyStats: { conflicts: 3 },
+      },
+      ...base.results.slice(1),
+    ],
+    skipped: [{ strategy: "redis", reason: "Redis is not running" }],
+    interrupted: { signal: "SIGINT" },
+    thresholds: [{ expression: "p99<50ms", strategy: "atomic", passed: true, measured: 13, detail: "p99 13.0 ms" }],
+  };
+}

@@ -176,7 +176,7 @@ describe("the races are real and the audit sees them", () => {
   const find = (name: string) => STRATEGIES.find((s) => s.name === name)!;
 
   test("none duplicates the system row and IPs", async () => {
-    const r = await runStrategy(find("none"), config("none", { systems: 1, concurrency: 200, requests: 2000, dbLatencyMs: 0 }));
+    const r = await runStrategy(find("none"), config("none", { systems: 1, concurrency: 200, requests: 2000, dbLatencyMs: 1 }));
     assert.ok(r.audit!.duplicateSystems > 0);
     assert.ok(r.audit!.duplicateIps > 0);
   });

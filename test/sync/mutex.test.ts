@@ -100,14 +100,20 @@ test("keys on different shards do not wait for each other; the timeout error nam
   const a = "k0";
   let b = "k1";
   for (let i = 1; m.shardOf(a) === m.shardOf(b); i++) b = `k${i}`;
-  const slow = m.runExclusive(a, () => sleep(50));
-  const started = performance.now();
-  await m.runExclusive(b, async () => {}, 20);
-  assert.ok(performance.now() - started < 40);
+  // a is held until it is released by hand: b gets its own shard while a is still held.
+  let releaseA!: () => void;
+  const held = new Promise<void>((resolve) => (releaseA = resolve));
+  const slow = m.runExclusive(a, () => held);
+  let aDone = false;
+  void slow.then(() => (aDone = true));
+  let bRan = false;
+  await m.runExclusive(b, async () => void (bRan = true), 20);
+  assert.ok(bRan && !aDone, "b ran while a was held");
   await assert.rejects(
     m.runExclusive(a, async () => {}, 5),
     (e) => e instanceof LockTimeoutError && e.key === a,
   );
+  releaseA();
   await slow;
   const stats = m.stats();
   assert.equal(stats.find((s) => s.shard === m.shardOf(a))?.timeouts, 1);

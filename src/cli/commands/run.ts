@@ -21,6 +21,7 @@ import {
   parseThresholds,
   percentilesOf,
   renderStrategies,
+  tableWidth,
   useColor,
   version,
   type CommandContext,
@@ -172,7 +173,7 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
   } else if (report.results.length > 0 || failedRun) {
     const color = useColor(io);
     io.stdout.write(
-      `${renderHeader(report, version())}\n${report.results.length ? `${renderTable(report, { color, percentiles })}\n` : ""}${renderNotes(report, { color })}\n`,
+      `${renderHeader(report, version())}\n${report.results.length ? `${renderTable(report, { color, percentiles, width: tableWidth(options, io) })}\n` : ""}${renderNotes(report, { color })}\n`,
     );
     if (report.thresholds?.length) {
       io.stdout.write(`thresholds:\n${report.thresholds.map((t) => `  ${t.passed ? "✓" : "✗"} ${t.strategy}: ${t.expression} — ${t.detail}`).join("\n")}\n`);

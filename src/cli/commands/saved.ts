@@ -7,24 +7,25 @@ import { EXPORTERS } from "../../report/exporters/registry.js";
 import type { RunConditions, RunReport, StrategyResult } from "../../report/result.js";
 import { evaluateThresholds, thresholdLines } from "../../gate/thresholds.js";
 import { EXIT } from "../exitCodes.js";
+import { addOptions, TABLE_OPTIONS } from "../optionTable.js";
 import { parseDurationMs, UsageError } from "../options.js";
 import { writeAtomically } from "../outputs.js";
 import { resolveSecrets } from "../secrets.js";
-import { boundOf, judged, loadReport, maxErrorRateOf, parseThresholds, percentilesOf, type CommandContext, type Io } from "../shared.js";
+import { boundOf, judged, loadReport, maxErrorRateOf, parseThresholds, percentilesOf, tableWidth, type CommandContext, type Io } from "../shared.js";
 
 /** Defines `regbench report`. */
 export function defineReport(program: Command, { io, setExit }: CommandContext): void {
-  program
+  const command = program
     .command("report")
     .description("re-render saved results (several files of one workload become one table)")
     .argument("<files...>", "JSON results written by regbench run")
     .addOption(new Option("--format <format>", "output format (default: table)").choices(Object.keys(EXPORTERS)))
     .option("--allow-mixed", "render results of different workloads together, each row labelled with its workload")
     .option("--max-error-rate <share>", "a correct strategy failing more registrations than this is ⚠, not ✓ (default: as recorded, else 1%)")
-    .option("--percentiles <list>", "the table's latency columns (default: 50,95,99,99.9)")
-    .action((files: string[], options: Record<string, unknown>) => {
-      setExit(reportCommand(files, options, io));
-    });
+    .option("--percentiles <list>", "the table's latency columns (default: 50,95,99,99.9)");
+  addOptions(command, TABLE_OPTIONS).action((files: string[], options: Record<string, unknown>) => {
+    setExit(reportCommand(files, options, io));
+  });
 }
 
 /** Defines `regbench compare`. */
@@ -94,7 +95,8 @@ export function reportCommand(files: string[], options: Record<string, unknown>,
     },
     maxErrorRate,
   );
-  io.stdout.write(exporter.render(combined, { percentiles: percentilesOf(options) }));
+  // Only the terminal table fits a width; a format written to a file has every column.
+  io.stdout.write(exporter.render(combined, { percentiles: percentilesOf(options), width: format === "table" ? tableWidth(options, io) : undefined }));
   return EXIT.ok;
 }
 

@@ -11,4 +11,6 @@ export interface Exporter {
 export interface RenderOptions {
   /** Latency percentile columns of the table (`--percentiles`). */
   readonly percentiles?: readonly number[];
+  /** The terminal's width, which the table format fits by leaving columns out; the other formats have every column. */
+  readonly width?: number;
 }

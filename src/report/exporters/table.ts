@@ -6,5 +6,5 @@ export const tableExporter: Exporter = {
   format: "table",
   extension: "txt",
   render: (report, options) =>
-    `${renderHeader(report, String((report.environment as { regbench?: string } | undefined)?.regbench ?? ""))}\n${renderTable(report, { color: false, percentiles: options?.percentiles })}\n${renderNotes(report, { color: false })}\n`,
+    `${renderHeader(report, String((report.environment as { regbench?: string } | undefined)?.regbench ?? ""))}\n${renderTable(report, { color: false, percentiles: options?.percentiles, width: options?.width })}\n${renderNotes(report, { color: false })}\n`,
 };

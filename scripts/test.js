@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// The test suite in tiers (see test/tiers.ts). `node scripts/test.js unit`: the unit tier, files in parallel.
+// `node scripts/test.js` (npm test): the unit tier, then the service tier — files in parallel too when
+// REGBENCH_TEST_CONCURRENCY says so (they isolate by key prefix, schema and temporary folder), one at a time by
+// default on a 2-core machine. Run after `tsc`; exits non-zero when a tier fails, after running both.
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const dist = join(root, "dist", "test");
+const { UNIT_TIER } = await import(join(dist, "tiers.js"));
+
+function files(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".test.js") ? [join(dir, e.name)] : [],
+  );
+}
+
+const tier = process.argv[2] ?? "all";
+if (tier !== "unit" && tier !== "all") {
+  console.error(`usage: node scripts/test.js [unit|all] (got ${JSON.stringify(tier)})`);
+  process.exit(2);
+}
+const all = files(dist).sort();
+const unitSet = new Set(UNIT_TIER.map((name) => join(dist, `${name}.test.js`)));
+const unit = all.filter((f) => unitSet.has(f));
+const service = all.filter((f) => !unitSet.has(f));
+const concurrency = process.env.REGBENCH_TEST_CONCURRENCY ?? "1";
+
+function runTier(name, list, parallel) {
+  const started = performance.now();
+  const r = spawnSync(process.execPath, ["--test", `--test-concurrency=${parallel}`, ...list], { stdio: "inherit", cwd: root });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.error(`# tier ${name}: ${list.length} files, ${seconds} s, ${r.status === 0 ? "passed" : `failed (exit ${r.status ?? r.signal})`}`);
+  return r.status === 0;
+}
+
+let ok = runTier("unit", unit, 2);
+if (tier === "all") ok = runTier("service", service, concurrency) && ok;
+process.exit(ok ? 0 : 1);
