@@ -303,7 +303,7 @@ export class NemesisRun {
   private async network(entry: Entry, service: ProxiedService, mode: ProxyMode, durationMs: number): Promise<void> {
     const proxies = this.proxies.get(service) ?? [];
     if (proxies.length === 0) {
-      entry.detail = `not applied: this strategy does not use ${SERVICE_NAMES[service]}`;
+      entry.detail = `this strategy does not use ${SERVICE_NAMES[service]}`;
       return;
     }
     const before = proxies.map((p) => p.stats());
@@ -351,7 +351,7 @@ export class NemesisRun {
     const dead = cluster.pids.filter((pid) => cluster.dead.has(pid)).length;
     // A member more would leave no quorum: the cluster would be gone, not degraded (an earlier strategy's kill).
     if (dead + 1 > Math.floor((cluster.pids.length - 1) / 2)) {
-      entry.detail = `not applied: ${dead} of ${cluster.pids.length} etcd members already dead; one more would take the quorum`;
+      entry.detail = `${dead} of ${cluster.pids.length} etcd members already dead; one more would take the quorum`;
       return;
     }
     const { index, pid, leader } = await this.etcdMember(which);

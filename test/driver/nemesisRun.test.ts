@@ -37,7 +37,7 @@ test("overlapping network nemeses on one service: a reset inside a partition lea
     assert.equal(reset!.applied, true);
     assert.match(reset!.detail, /reset 1 connection\(s\) with a TCP RST$/);
     assert.equal(other!.applied, false);
-    assert.equal(other!.detail, "not applied: this strategy does not use Redis");
+    assert.equal(other!.detail, "this strategy does not use Redis");
   } finally {
     await proxy.stop();
     upstream.close();
