@@ -192,7 +192,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   {
     key: "nemesis",
     flags: "--nemesis <spec>",
-    help: "a real fault, repeatable: pause:instance[#N]:3s@2s, kill:instance@2s, restart:instance@2s, restart:redis@2s, kill-connections:store@2s (regbench nemeses lists them)",
+    help: "a real fault, repeatable: pause:instance[#N]:3s@2s, kill:instance@2s, restart:instance@2s, restart:redis@2s, kill-connections:store@2s, partition:etcd:3s@2s, latency:redis:200ms:3s@2s, reset:store@2s, kill:etcd-member@2s, pause:etcd-leader:2s@2s (regbench nemeses lists them)",
     repeatable: true,
     scenario: true,
   },

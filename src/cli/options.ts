@@ -12,7 +12,7 @@ import {
   type StoreSpec,
 } from "../store/registry.js";
 import { describeFault, parseFault, type Fault } from "../faults/faults.js";
-import { describeNemesis, INSTANCE_NEMESES, instanceOf, parseNemesis, type Nemesis } from "../faults/nemesis.js";
+import { describeNemesis, ETCD_MEMBER_NEMESES, INSTANCE_NEMESES, instanceOf, parseNemesis, serviceOf, type Nemesis } from "../faults/nemesis.js";
 import { DEFAULT_REDIS_LOCK_SETTINGS } from "../locks/redisLock.js";
 import { checkEtcdUrl } from "../etcd/client.js";
 import { FLAG, SCENARIO_KEYS } from "./optionTable.js";
@@ -105,6 +105,9 @@ interface NemesisContext {
   readonly instances: number;
   readonly redisAuto: boolean;
   readonly usesRedis: boolean;
+  readonly usesEtcd: boolean;
+  /** Members of the throwaway etcd of `--etcd auto[:N]`; 0 when `--etcd` names servers. */
+  readonly etcdAutoMembers: number;
   readonly store: StoreSpec;
   readonly durationMs: number | undefined;
 }
@@ -145,6 +148,41 @@ function parseNemeses(values: readonly string[], run: NemesisContext): Nemesis[]
           "needs a Redis that regbench starts itself: it never restarts a server it did not start",
           "Use --redis auto (a redis-server on the PATH is then started for the run, and restarted by the nemesis).",
         );
+    }
+    const service = serviceOf(n);
+    if (service !== undefined) {
+      if (run.mode !== "http")
+        throw cannot(
+          "needs server instances whose connections regbench can put a proxy in: an in-process run has none",
+          "Add --mode http: regbench then starts its own server instances and puts a fault proxy between them and the service.",
+        );
+      if (service === "redis" && !run.usesRedis)
+        throw cannot(
+          "needs a strategy that uses Redis: no strategy of the run connects to it",
+          "Add a Redis strategy (redis, redis-fenced, redis-db…), or drop this nemesis.",
+        );
+      if (service === "etcd" && !run.usesEtcd)
+        throw cannot(
+          "needs a strategy that uses etcd: no strategy of the run connects to it",
+          "Add an etcd strategy (etcd, etcd-fenced), or drop this nemesis.",
+        );
+      if (service === "store" && !isServerStore(run.store))
+        throw cannot(
+          `needs a database server: ${describeStoreSpec(run.store)} is opened in the instances' own processes, with no connection to disturb`,
+          "Use --store postgres://… or --store mysql://….",
+        );
+    }
+    if (ETCD_MEMBER_NEMESES.includes(n.kind)) {
+      if (!run.usesEtcd) throw cannot("needs an etcd strategy to disturb", "Add an etcd strategy (etcd, etcd-fenced), or drop this nemesis.");
+      if (run.etcdAutoMembers < 3)
+        throw cannot(
+          run.etcdAutoMembers === 0
+            ? "needs an etcd cluster that regbench starts itself: it never kills or stops a server it did not start"
+            : "needs a cluster of three members or more: one member killed or frozen is the whole of etcd, not a member lost",
+          "Use --etcd auto:3 (three throwaway members on loopback, an etcd on the PATH).",
+        );
+      if (n.kind === "kill-etcd-member" && n.member !== undefined && n.member > run.etcdAutoMembers)
+        throw cannot(`names etcd member #${n.member}, but the cluster has ${run.etcdAutoMembers}`, `Use #1 to #${run.etcdAutoMembers}, or no #N: the leader.`);
     }
     if (n.kind === "kill-connections-store" && !canKillConnections(run.store.kind))
       throw cannot(`needs a database server: ${describeStoreSpec(run.store)} has no connections to end`, "Use --store postgres://… or --store mysql://….");
@@ -605,6 +643,8 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
     instances,
     redisAuto: urls === "auto",
     usesRedis: strategies.some((name) => lockServiceOf(findStrategy(name)) === "redis"),
+    usesEtcd: strategies.some((name) => lockServiceOf(findStrategy(name)) === "etcd"),
+    etcdAutoMembers: etcdUrls === "auto" ? autoMembers : 0,
     store: storeSpec,
     durationMs,
   });

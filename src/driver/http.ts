@@ -13,6 +13,7 @@ import { makeTempDir, type TempDir } from "../store/tempDir.js";
 import type { RunConfig } from "../workload/config.js";
 import { Workload } from "../workload/generator.js";
 import { startEmbedded, type EmbeddedServer } from "./embeddedServer.js";
+import { proxyServices, type ProxiedSpec } from "./serviceProxies.js";
 import { CannotRunError, InterruptedError } from "./errors.js";
 import { generateHttp } from "./httpGenerator.js";
 import { lockServiceFaultFor, newRunPrefix, runSite, type RunHooks, type RunPlace } from "./inProcess.js";
@@ -101,10 +102,18 @@ export async function runHttp(
     if (placement?.temporary) await removeStore(placement.location);
     ownTemp?.remove();
   };
+  // A network nemesis of the run: the instances reach the services it names through fault proxies.
+  const wanted = strategy ? hooks.nemeses?.proxiedServices() : undefined;
+  let proxied: ProxiedSpec | undefined;
   if (strategy) {
     try {
-      server = await startEmbedded(spec!, strategy, hooks.signal);
+      if (wanted?.size) {
+        proxied = await proxyServices(spec!, wanted);
+        for (const [service, proxies] of proxied.proxies) hooks.nemeses!.attachProxies(service, proxies);
+      }
+      server = await startEmbedded(proxied?.spec ?? spec!, strategy, hooks.signal);
     } catch (error) {
+      await proxied?.stop();
       await removeServerStore();
       if (error instanceof InterruptedError) throw error;
       throw new CannotRunError(strategy, "worker", `its server did not start: ${(error as Error).message}`);
@@ -232,6 +241,7 @@ export async function runHttp(
     // A frozen instance is thawed before its server is asked to stop.
     hooks.nemeses?.end();
     await server?.stop();
+    await proxied?.stop();
     await removeServerStore();
   }
 }

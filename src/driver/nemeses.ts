@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Nemesis, NemesisWindow } from "../faults/nemesis.js";
+import { NETWORK_NEMESES, SERVICE_NAMES, serviceOf, type Nemesis, type NemesisWindow, type ProxiedService } from "../faults/nemesis.js";
+import { PASS, type FaultProxy, type ProxyMode } from "../faults/proxy.js";
 import { killConnections, type StoreLocation } from "../store/registry.js";
 
 /** The server instances of an HTTP run, as a nemesis drives them (an EmbeddedServer). */
@@ -17,6 +18,41 @@ export interface NemesisTargets {
   readonly store?: StoreLocation;
   /** Restarts the Redis regbench started for the run. */
   readonly restartRedis?: () => Promise<void>;
+  /** The throwaway etcd cluster regbench started for the run (`--etcd auto:3`): its members' client URLs and PIDs. */
+  readonly etcdCluster?: EtcdClusterTarget;
+}
+
+/** A throwaway etcd cluster as the member nemeses see it. */
+export interface EtcdClusterTarget {
+  readonly urls: readonly string[];
+  readonly pids: readonly number[];
+  /** PIDs of the members a nemesis killed and that are not running again yet. */
+  readonly dead: Set<number>;
+  /** Starts member `index` (0-based) again on its data; resolves to its new PID. */
+  restartMember(index: number): Promise<number>;
+}
+
+/** How long a killed etcd member may take to start again after the measured window. */
+const MEMBER_RESTART_MS = 15_000;
+
+/**
+ * The index of the etcd cluster's leader, asked of every live member's status (etcd's gRPC gateway on loopback,
+ * POST /v3/maintenance/status): the member whose own ID is the leader's it reports.
+ */
+export async function etcdLeader(urls: readonly string[], alive: (index: number) => boolean): Promise<number | undefined> {
+  const statuses = await Promise.all(
+    urls.map(async (url, index) => {
+      if (!alive(index)) return undefined;
+      try {
+        const answer = await fetch(`${url.replace(/\/$/, "")}/v3/maintenance/status`, { method: "POST", body: "{}", signal: AbortSignal.timeout(1000) });
+        const status = (await answer.json()) as { header?: { member_id?: string }; leader?: string };
+        return { index, self: status.header?.member_id, leader: status.leader };
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  return statuses.find((s) => s !== undefined && s.self !== undefined && s.self === s.leader)?.index;
 }
 
 /** How long an armed pause waits for an instance to freeze itself in a critical section before it picks one. */
@@ -69,12 +105,28 @@ export class NemesisRun {
   /** PID → the nemesis that killed it. */
   private readonly killed = new Map<number, string>();
   private instances: InstanceControl | undefined;
+  /** The fault proxies between the instances and each service they reach through one. */
+  private proxies = new Map<ProxiedService, readonly FaultProxy[]>();
+  /** etcd members killed in this window, started again when it is over (the next strategy finds the whole cluster). */
+  private readonly killedMembers: { entry: Entry; index: number; pid: number }[] = [];
+  /** The modes of the network nemeses active on each service, oldest first. */
+  private readonly active = new Map<ProxiedService, ProxyMode[]>();
 
   constructor(
     nemeses: readonly Nemesis[],
     private readonly targets: NemesisTargets,
   ) {
     this.entries = nemeses.map((nemesis) => ({ nemesis, startMs: null, endMs: null, applied: false, detail: "not reached: the measured window ended first" }));
+  }
+
+  /** The services whose connections a network nemesis of the run disturbs: the instances reach them through a proxy. */
+  proxiedServices(): ReadonlySet<ProxiedService> {
+    return new Set(this.entries.map((e) => serviceOf(e.nemesis)).filter((s): s is ProxiedService => s !== undefined));
+  }
+
+  /** The fault proxies the instances reach `service` through (HTTP runs whose strategy uses it). */
+  attachProxies(service: ProxiedService, proxies: readonly FaultProxy[]): void {
+    this.proxies.set(service, proxies);
   }
 
   /** The server whose instances the instance nemeses act on (HTTP runs). */
@@ -123,9 +175,31 @@ export class NemesisRun {
     this.end();
     await Promise.all(this.pending);
     this.thawAll();
+    await this.restartMembers();
     const shift = windowStart !== undefined && this.startedEpoch !== undefined ? this.startedEpoch - windowStart : 0;
     const at = (ms: number | null) => (ms === null ? null : Math.round(ms + shift));
     return this.entries.map((e) => ({ spec: e.nemesis.spec, startMs: at(e.startMs), endMs: at(e.endMs), applied: e.applied, detail: e.detail }));
+  }
+
+  /** Starts the etcd members killed in this window again, on their data, and says so in their nemesis's detail. */
+  private async restartMembers(): Promise<void> {
+    const cluster = this.targets.etcdCluster;
+    for (const { entry, index, pid } of this.killedMembers.splice(0)) {
+      if (!cluster) break;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`it did not start within ${MEMBER_RESTART_MS} ms`)), MEMBER_RESTART_MS);
+        });
+        const replacement = await Promise.race([cluster.restartMember(index), timeout]);
+        cluster.dead.delete(pid);
+        entry.detail += `; started again on its data (pid ${replacement}) once the measured window was over`;
+      } catch (error) {
+        entry.detail += `; could not be started again (${(error as Error).message}): it stays dead for the rest of the run`;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
   }
 
   /** The nemesis that killed the process `pid`, if one did. */
@@ -134,10 +208,15 @@ export class NemesisRun {
   }
 
   private thawAll(): void {
+    // Every partition heals, every delay ends: the audit reads the rows through the same proxies.
+    for (const proxies of this.proxies.values()) for (const proxy of proxies) proxy.setMode(PASS);
+    for (const entry of this.entries) if (NETWORK_NEMESES.includes(entry.nemesis.kind) && entry.applied && entry.endMs === null) entry.endMs = this.now();
     for (const pid of this.frozen) signal(pid, "SIGCONT");
     // An armed instance may have frozen itself after the pause gave up waiting: thaw whatever is stopped.
     for (const pid of this.instances?.instancePids() ?? []) if (pid > 0 && isStopped(pid)) signal(pid, "SIGCONT");
-    for (const entry of this.entries) if (entry.nemesis.kind === "pause-instance" && entry.applied && entry.endMs === null) entry.endMs = this.now();
+    for (const entry of this.entries)
+      if ((entry.nemesis.kind === "pause-instance" || entry.nemesis.kind === "pause-etcd-leader") && entry.applied && entry.endMs === null)
+        entry.endMs = this.now();
     this.frozen.clear();
   }
 
@@ -199,7 +278,105 @@ export class NemesisRun {
         entry.detail = `the database ended ${ended} session(s) of the run`;
         return;
       }
+      case "partition":
+        return this.network(entry, n.service, { kind: "blackhole" }, n.durationMs);
+      case "latency":
+        return this.network(entry, n.service, { kind: "latency", ms: n.delayMs }, n.durationMs);
+      case "reset":
+        return this.network(entry, n.service, { kind: "reset" }, n.durationMs);
+      case "kill-etcd-member":
+        return this.killEtcdMember(entry, n.member);
+      case "pause-etcd-leader":
+        return this.pauseEtcdLeader(entry, n.durationMs);
     }
+  }
+
+  /** Sleeps `ms`, or less when the measured window ends first. */
+  private async hold(ms: number): Promise<void> {
+    await sleep(ms, undefined, { signal: this.ending.signal }).catch(() => undefined);
+  }
+
+  /**
+   * Puts every proxy to `service` in `mode` for `durationMs` (0: a reset of the open connections, at once), then
+   * back to passing bytes; the end of the measured window heals it too.
+   */
+  private async network(entry: Entry, service: ProxiedService, mode: ProxyMode, durationMs: number): Promise<void> {
+    const proxies = this.proxies.get(service) ?? [];
+    if (proxies.length === 0) {
+      entry.detail = `this strategy does not use ${SERVICE_NAMES[service]}`;
+      return;
+    }
+    const before = proxies.map((p) => p.stats());
+    const open = before.reduce((t, s) => t + s.open, 0);
+    // Overlapping nemeses on one service: the latest rules, and when it ends the one still active before it does.
+    const active = this.active.get(service) ?? [];
+    this.active.set(service, active);
+    active.push(mode);
+    entry.startMs = this.now();
+    for (const proxy of proxies) proxy.setMode(mode);
+    entry.applied = true;
+    const where = `${proxies.length} proxy(ies) to ${SERVICE_NAMES[service]} (${proxies.map((p) => `127.0.0.1:${p.port} → ${p.upstream.host}:${p.upstream.port}`).join(", ")})`;
+    if (mode.kind === "blackhole") entry.detail = `${where} delivered nothing for ${durationMs} ms; ${open} connection(s) held open`;
+    else if (mode.kind === "latency") entry.detail = `${where} delayed every chunk by ${mode.ms} ms each way for ${durationMs} ms`;
+    if (durationMs > 0) await this.hold(durationMs);
+    active.splice(active.indexOf(mode), 1);
+    if (!this.over) for (const proxy of proxies) proxy.setMode(active.at(-1) ?? PASS);
+    if (entry.endMs === null) entry.endMs = this.now();
+    if (mode.kind === "reset") {
+      const reset = proxies.reduce((t, p, i) => t + p.stats().reset - before[i]!.reset, 0);
+      entry.detail = `${where} reset ${reset} connection(s) with a TCP RST${durationMs > 0 ? `, new ones included, for ${durationMs} ms` : ""}`;
+    }
+  }
+
+  private requireEtcd(): NonNullable<NemesisTargets["etcdCluster"]> {
+    if (!this.targets.etcdCluster) throw new Error("the run has no etcd cluster of its own");
+    return this.targets.etcdCluster;
+  }
+
+  /** The member to strike: `which` (1-based), or the leader; with its index and PID. */
+  private async etcdMember(which: number | undefined): Promise<{ index: number; pid: number; leader: boolean }> {
+    const cluster = this.requireEtcd();
+    const alive = (i: number) => !cluster.dead.has(cluster.pids[i]!);
+    const leader = await etcdLeader(cluster.urls, alive);
+    if (which !== undefined) {
+      if (!alive(which - 1)) throw new Error(`etcd member #${which} is already dead`);
+      return { index: which - 1, pid: cluster.pids[which - 1]!, leader: leader === which - 1 };
+    }
+    if (leader === undefined) throw new Error("no etcd member says it is the leader (the cluster has no quorum, or is electing one)");
+    return { index: leader, pid: cluster.pids[leader]!, leader: true };
+  }
+
+  private async killEtcdMember(entry: Entry, which: number | undefined): Promise<void> {
+    const cluster = this.requireEtcd();
+    const dead = cluster.pids.filter((pid) => cluster.dead.has(pid)).length;
+    // A member more would leave no quorum: the cluster would be gone, not degraded (an earlier strategy's kill).
+    if (dead + 1 > Math.floor((cluster.pids.length - 1) / 2)) {
+      entry.detail = `${dead} of ${cluster.pids.length} etcd members already dead; one more would take the quorum`;
+      return;
+    }
+    const { index, pid, leader } = await this.etcdMember(which);
+    entry.startMs = entry.endMs = this.now();
+    entry.applied = signal(pid, "SIGKILL");
+    if (entry.applied) {
+      cluster.dead.add(pid);
+      this.killedMembers.push({ entry, index, pid });
+    }
+    entry.detail = `killed etcd member #${index + 1} (pid ${pid}${leader ? ", the leader" : ""}) with SIGKILL`;
+  }
+
+  private async pauseEtcdLeader(entry: Entry, durationMs: number): Promise<void> {
+    const { index, pid } = await this.etcdMember(undefined);
+    if (this.over || !signal(pid, "SIGSTOP")) {
+      entry.detail = this.over ? "not applied: the measured window ended first" : `not applied: etcd member #${index + 1} (pid ${pid}) could not be stopped`;
+      return;
+    }
+    this.frozen.add(pid);
+    entry.startMs = this.now();
+    entry.applied = true;
+    entry.detail = `etcd member #${index + 1} (pid ${pid}), the leader, stopped (SIGSTOP); SIGCONT after ${durationMs} ms`;
+    await this.hold(durationMs);
+    if (this.frozen.delete(pid)) signal(pid, "SIGCONT");
+    if (entry.endMs === null) entry.endMs = this.now();
   }
 
   /**
@@ -243,7 +420,7 @@ export class NemesisRun {
     const pids = control.instancePids();
     entry.detail = `instance ${victims.map((pid) => `#${pids.indexOf(pid) + 1} (pid ${pid})`).join(", ")} ${how}; SIGCONT after ${n.durationMs} ms`;
     // The window may end first: `end` thaws every frozen instance then.
-    await sleep(n.durationMs, undefined, { signal: this.ending.signal }).catch(() => undefined);
+    await this.hold(n.durationMs);
     for (const pid of victims) {
       if (this.frozen.delete(pid)) signal(pid, "SIGCONT");
     }

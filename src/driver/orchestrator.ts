@@ -166,6 +166,7 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
           ? new NemesisRun(run.nemeses, {
               store: placeForRun(run.store, { ...runSite(run, strategy, place), tempDir: temp.path }).location,
               ...(preflight.restartRedis ? { restartRedis: preflight.restartRedis } : {}),
+              ...(preflight.etcdCluster ? { etcdCluster: preflight.etcdCluster } : {}),
             })
           : undefined;
         const forward = (event: RunEvent) => {

@@ -7,6 +7,7 @@ import { missingCapability } from "../strategies/capabilities.js";
 import { findStrategy } from "../strategies/registry.js";
 import { DEFAULT_STRATEGY_SETTINGS, lockServiceOf, type StrategyDefinition } from "../strategies/strategy.js";
 import type { RunConfig } from "../workload/config.js";
+import type { EtcdClusterTarget } from "./nemeses.js";
 
 /** What a pre-flight decided: the config with concrete URLs, what was skipped and why, what to stop after. */
 export interface Preflight {
@@ -17,6 +18,8 @@ export interface Preflight {
   readonly unavailable?: { readonly strategy: string; readonly message: string; readonly kind: ErrorKind };
   /** Set when regbench started the run's (first) Redis itself: the restart:redis nemesis restarts it. */
   readonly restartRedis?: () => Promise<void>;
+  /** Set when regbench started the run's etcd itself: the etcd member nemeses kill or stop its members by PID. */
+  readonly etcdCluster?: EtcdClusterTarget;
   stop(): Promise<void>;
 }
 
@@ -144,7 +147,26 @@ export async function prepareEtcd(config: RunConfig): Promise<Preflight> {
     await cluster?.stop();
   };
   if (problem !== undefined || urls === undefined) return serviceMissing(config, needing, problem ?? "no etcd", notes, stop);
-  return { config: { ...config, etcd: { ...config.etcd, urls } }, skipped: [], notes, stop };
+  const started = cluster;
+  return {
+    config: { ...config, etcd: { ...config.etcd, urls } },
+    skipped: [],
+    notes,
+    ...(started ? { etcdCluster: clusterTarget(started) } : {}),
+    stop,
+  };
+}
+
+/** A throwaway etcd cluster as the member nemeses act on it. */
+function clusterTarget(cluster: ThrowawayEtcd): EtcdClusterTarget {
+  return {
+    urls: cluster.urls,
+    get pids() {
+      return cluster.pids;
+    },
+    dead: new Set<number>(),
+    restartMember: (index) => cluster.restartMember(index),
+  };
 }
 
 /** The lock services a pre-flight knows how to probe (or start); a strategy locking in another cannot run. */
@@ -200,6 +222,7 @@ export async function prepareLockServices(config: RunConfig): Promise<Preflight>
     notes: [...needs.notes, ...redis.notes, ...etcd.notes],
     ...(etcd.unavailable ? { unavailable: etcd.unavailable } : {}),
     ...(redis.restartRedis ? { restartRedis: redis.restartRedis } : {}),
+    ...(etcd.etcdCluster ? { etcdCluster: etcd.etcdCluster } : {}),
     stop: async () => {
       await etcd.stop();
       await redis.stop();

@@ -11,7 +11,10 @@ import { probeEtcd } from "./client.js";
 export interface ThrowawayEtcd {
   /** The members' client URLs. */
   readonly urls: readonly string[];
+  /** The members' PIDs, the current ones after a restart. */
   readonly pids: readonly number[];
+  /** Starts member `index` (0-based) again on its data and ports, once it has ended (killed by a nemesis); its PID. */
+  restartMember(index: number): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -69,12 +72,21 @@ export async function startThrowawayEtcd(members = 1): Promise<ThrowawayEtcd> {
             ...TIMING,
           ],
           dir,
+          true,
         ),
       );
     }
     const urls = ports.map((p) => `http://127.0.0.1:${p.client}`);
     for (let i = 0; i < 100; i++) {
-      if ((await probeEtcd(urls[0]!, 500)) === undefined) return { urls, pids: started.map((s) => s.pid), stop };
+      if ((await probeEtcd(urls[0]!, 500)) === undefined)
+        return {
+          urls,
+          get pids() {
+            return started.map((s) => s.pid);
+          },
+          restartMember: (index) => started[index]!.restart(),
+          stop,
+        };
       const early = started.find((s) => s.exitedEarly());
       if (early) throw new Error(`etcd ${early.exitedEarly()}`);
       await sleep(100);

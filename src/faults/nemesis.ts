@@ -17,7 +17,40 @@ export type Nemesis =
   /** Kill the throwaway redis-server of `--redis auto` (no persistence: every lock vanishes) and start it again on its port. */
   | { readonly kind: "restart-redis"; readonly spec: string; readonly atMs: number }
   /** Have the database end every session of the run's namespace. */
-  | { readonly kind: "kill-connections-store"; readonly spec: string; readonly atMs: number };
+  | { readonly kind: "kill-connections-store"; readonly spec: string; readonly atMs: number }
+  /** The instances' connections to `service` (through a fault proxy) deliver nothing for `durationMs`, then heal. */
+  | { readonly kind: "partition"; readonly spec: string; readonly atMs: number; readonly service: ProxiedService; readonly durationMs: number }
+  /** Every chunk between the instances and `service` delayed `delayMs` each way for `durationMs`. */
+  | {
+      readonly kind: "latency";
+      readonly spec: string;
+      readonly atMs: number;
+      readonly service: ProxiedService;
+      readonly delayMs: number;
+      readonly durationMs: number;
+    }
+  /** The instances' connections to `service` reset (RST); for `durationMs` new ones too (0: the open ones, once). */
+  | { readonly kind: "reset"; readonly spec: string; readonly atMs: number; readonly service: ProxiedService; readonly durationMs: number }
+  /** SIGKILL a member of a throwaway etcd cluster (`--etcd auto:3`): `member` (1-based), by default the leader. */
+  | { readonly kind: "kill-etcd-member"; readonly spec: string; readonly atMs: number; readonly member?: number }
+  /** SIGSTOP the leader of a throwaway etcd cluster, SIGCONT after `durationMs`. */
+  | { readonly kind: "pause-etcd-leader"; readonly spec: string; readonly atMs: number; readonly durationMs: number };
+
+/** The services a run's server instances reach through a fault proxy when a network nemesis names them. */
+export type ProxiedService = "redis" | "etcd" | "store";
+
+export const PROXIED_SERVICES: readonly ProxiedService[] = Object.freeze(["redis", "etcd", "store"]);
+
+/** The nemeses that act through a fault proxy. */
+export const NETWORK_NEMESES: readonly NemesisKind[] = Object.freeze(["partition", "latency", "reset"]);
+
+/** The nemeses that act on the members of a throwaway etcd cluster. */
+export const ETCD_MEMBER_NEMESES: readonly NemesisKind[] = Object.freeze(["kill-etcd-member", "pause-etcd-leader"]);
+
+/** The service a network nemesis disturbs, if it is one. */
+export function serviceOf(n: Nemesis): ProxiedService | undefined {
+  return "service" in n ? n.service : undefined;
+}
 
 export type NemesisKind = Nemesis["kind"];
 
@@ -79,6 +112,31 @@ export const NEMESIS_KINDS: readonly { readonly form: string; readonly needs: st
     needs: "--store postgres://… or mysql://…",
     does: "end every database session of the run's schema (pg_terminate_backend / KILL CONNECTION), as a failover or a proxy does",
   },
+  {
+    form: "partition:redis|etcd|store:DURATION[@AT]",
+    needs: "--mode http and a strategy that uses that service",
+    does: "the instances reach the service through a TCP proxy that delivers nothing either way for DURATION (connections stay open, new ones hang), then heals",
+  },
+  {
+    form: "latency:redis|etcd|store:DELAY:DURATION[@AT]",
+    needs: "--mode http and a strategy that uses that service",
+    does: "every chunk between the instances and the service delayed by DELAY each way, in order, for DURATION",
+  },
+  {
+    form: "reset:redis|etcd|store[:DURATION][@AT]",
+    needs: "--mode http and a strategy that uses that service",
+    does: "the instances' connections to the service reset (TCP RST) as a dying proxy does; with DURATION, new connections too until it ends",
+  },
+  {
+    form: "kill:etcd-member[#N][@AT]",
+    needs: "--etcd auto:3 or auto:5, and an etcd strategy",
+    does: "SIGKILL a member of the throwaway etcd cluster (the leader by default, found by its status); it stays dead until the measured window is over, then starts again on its data; the others elect a leader meanwhile",
+  },
+  {
+    form: "pause:etcd-leader:DURATION[@AT]",
+    needs: "--etcd auto:3 or auto:5, and an etcd strategy",
+    does: "SIGSTOP the throwaway etcd cluster's leader, SIGCONT after DURATION: the others elect a new leader while it is frozen",
+  },
 ]);
 
 /** When a nemesis without `@AT` strikes. */
@@ -87,7 +145,9 @@ export const DEFAULT_NEMESIS_AT_MS = 1000;
 /**
  * Parses one `--nemesis` value with the duration parser of every other flag; returns the nemesis or what is wrong.
  * Forms: `pause:instance[#N]:DURATION[@AT]`, `kill:instance[#N][@AT]`, `restart:instance[#N][@AT]`,
- * `restart:redis[@AT]`, `kill-connections:store[@AT]`.
+ * `restart:redis[@AT]`, `kill-connections:store[@AT]`, `partition:SERVICE:DURATION[@AT]`,
+ * `latency:SERVICE:DELAY:DURATION[@AT]`, `reset:SERVICE[:DURATION][@AT]`, `kill:etcd-member[#N][@AT]`,
+ * `pause:etcd-leader:DURATION[@AT]`.
  */
 export function parseNemesis(text: string, parseDuration: (text: string) => number | undefined): Nemesis | string {
   const spec = text.trim();
@@ -115,8 +175,43 @@ export function parseNemesis(text: string, parseDuration: (text: string) => numb
   }
   if (body === "restart:redis") return { kind: "restart-redis", spec, atMs };
   if (body === "kill-connections:store") return { kind: "kill-connections-store", spec, atMs };
+  const service = PROXIED_SERVICES.find((s) => s === parts[1]);
+  if (service && (parts[0] === "partition" || parts[0] === "latency" || parts[0] === "reset")) {
+    const positive = (value: string | undefined, what: string, example: string): number | string => {
+      const ms = value === undefined ? undefined : parseDuration(value);
+      return ms === undefined || ms <= 0 ? `${what} must be a duration above 0 such as ${example} (got ${JSON.stringify(value ?? "")})` : ms;
+    };
+    if (parts[0] === "partition") {
+      if (parts.length !== 3) return `partition:${service} needs how long: partition:${service}:3s@2s (got ${JSON.stringify(text)})`;
+      const durationMs = positive(parts[2], "the partition", "3s");
+      return typeof durationMs === "string" ? durationMs : { kind: "partition", spec, atMs, service, durationMs };
+    }
+    if (parts[0] === "latency") {
+      if (parts.length !== 4) return `latency:${service} needs the delay and how long: latency:${service}:200ms:3s@2s (got ${JSON.stringify(text)})`;
+      const delayMs = positive(parts[2], "the delay", "200ms");
+      if (typeof delayMs === "string") return delayMs;
+      const durationMs = positive(parts[3], "the latency's duration", "3s");
+      return typeof durationMs === "string" ? durationMs : { kind: "latency", spec, atMs, service, delayMs, durationMs };
+    }
+    if (parts.length > 3) return `reset:${service} takes at most how long: reset:${service}@2s or reset:${service}:1s@2s (got ${JSON.stringify(text)})`;
+    const durationMs = parts.length === 3 ? positive(parts[2], "the reset's duration", "1s") : 0;
+    return typeof durationMs === "string" ? durationMs : { kind: "reset", spec, atMs, service, durationMs };
+  }
+  const member = /^etcd-member(?:#(\d+))?$/.exec(parts[1] ?? "");
+  if (parts[0] === "kill" && member && parts.length === 2) {
+    if (member[1] !== undefined && Number(member[1]) < 1) return `etcd members are counted from 1 (got #${member[1]})`;
+    return { kind: "kill-etcd-member", spec, atMs, ...(member[1] !== undefined ? { member: Number(member[1]) } : {}) };
+  }
+  if (parts[0] === "pause" && parts[1] === "etcd-leader") {
+    if (parts.length !== 3) return `pause:etcd-leader needs how long: pause:etcd-leader:2s@2s (got ${JSON.stringify(text)})`;
+    const durationMs = parseDuration(parts[2]!);
+    if (durationMs === undefined || durationMs <= 0) return `the pause must be a duration above 0 such as 2s (got ${JSON.stringify(parts[2])})`;
+    return { kind: "pause-etcd-leader", spec, atMs, durationMs };
+  }
   return `expected one of ${NEMESIS_KINDS.map((k) => k.form).join(", ")} (got ${JSON.stringify(text)}); regbench nemeses lists them`;
 }
+
+export const SERVICE_NAMES: Readonly<Record<ProxiedService, string>> = Object.freeze({ redis: "Redis", etcd: "etcd", store: "the database" });
 
 /** One line per nemesis of a run, for the report's conditions. */
 export function describeNemesis(n: Nemesis): string {
@@ -133,6 +228,16 @@ export function describeNemesis(n: Nemesis): string {
       return `${n.spec}: the throwaway Redis killed and started again, empty, ${at}`;
     case "kill-connections-store":
       return `${n.spec}: the run's database sessions ended by the server ${at}`;
+    case "partition":
+      return `${n.spec}: the instances cut from ${SERVICE_NAMES[n.service]} (nothing delivered, connections held) for ${n.durationMs} ms, ${at}`;
+    case "latency":
+      return `${n.spec}: ${n.delayMs} ms added each way between the instances and ${SERVICE_NAMES[n.service]} for ${n.durationMs} ms, ${at}`;
+    case "reset":
+      return `${n.spec}: the instances' connections to ${SERVICE_NAMES[n.service]} reset${n.durationMs > 0 ? `, and new ones for ${n.durationMs} ms` : ""}, ${at}`;
+    case "kill-etcd-member":
+      return `${n.spec}: etcd member ${n.member !== undefined ? `#${n.member}` : "the leader"} killed (SIGKILL) ${at}`;
+    case "pause-etcd-leader":
+      return `${n.spec}: the etcd leader frozen (SIGSTOP) for ${n.durationMs} ms, ${at}`;
   }
 }
 
@@ -145,5 +250,6 @@ export function renderNemesisKinds(): string {
     "",
     "AT is a time from the start of the measured window (default 1s); durations take us, ms, s, m. Repeat --nemesis for several.",
     "Example: regbench run --mode http --instances 2 --strategy redis --lock-ttl 1s --no-watchdog --duration 5s --nemesis pause:instance:3s@1s",
+    "Example: regbench run --mode http --instances 2 --strategy etcd-fenced --etcd auto --lock-ttl 1s --duration 5s --nemesis partition:etcd:3s@1s",
   ].join("\n");
 }

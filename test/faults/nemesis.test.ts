@@ -21,6 +21,31 @@ test("nemeses parse with the durations of every other flag, @AT from the measure
   assert.deepEqual(parse("kill-connections:store@1s"), { kind: "kill-connections-store", spec: "kill-connections:store@1s", atMs: 1000 });
 });
 
+test("network and etcd-member nemeses parse: the service, the delay, how long", () => {
+  assert.deepEqual(parse("partition:etcd:3s@1s"), { kind: "partition", spec: "partition:etcd:3s@1s", atMs: 1000, service: "etcd", durationMs: 3000 });
+  assert.deepEqual(parse("latency:redis:200ms:3s@2s"), {
+    kind: "latency",
+    spec: "latency:redis:200ms:3s@2s",
+    atMs: 2000,
+    service: "redis",
+    delayMs: 200,
+    durationMs: 3000,
+  });
+  assert.deepEqual(parse("reset:store@2s"), { kind: "reset", spec: "reset:store@2s", atMs: 2000, service: "store", durationMs: 0 });
+  assert.deepEqual(parse("reset:store:1s@2s"), { kind: "reset", spec: "reset:store:1s@2s", atMs: 2000, service: "store", durationMs: 1000 });
+  assert.deepEqual(parse("kill:etcd-member@2s"), { kind: "kill-etcd-member", spec: "kill:etcd-member@2s", atMs: 2000 });
+  assert.deepEqual(parse("kill:etcd-member#3"), { kind: "kill-etcd-member", spec: "kill:etcd-member#3", atMs: DEFAULT_NEMESIS_AT_MS, member: 3 });
+  assert.deepEqual(parse("pause:etcd-leader:2s@2s"), { kind: "pause-etcd-leader", spec: "pause:etcd-leader:2s@2s", atMs: 2000, durationMs: 2000 });
+  assert.match(parse("partition:etcd@1s") as string, /needs how long/);
+  assert.match(parse("partition:etcd:0s") as string, /above 0/);
+  assert.match(parse("latency:redis:3s") as string, /needs the delay and how long/);
+  assert.match(parse("latency:redis:fast:3s") as string, /the delay must be a duration/);
+  assert.match(parse("reset:store:1s:2s") as string, /at most how long/);
+  assert.match(parse("partition:consul:1s") as string, /expected one of/);
+  assert.match(parse("kill:etcd-member#0") as string, /counted from 1/);
+  assert.match(parse("pause:etcd-leader") as string, /needs how long/);
+});
+
 test("a malformed nemesis says what is wrong", () => {
   assert.match(parse("pause:instance@2s") as string, /needs how long/);
   assert.match(parse("pause:instance:0s") as string, /above 0/);
@@ -34,7 +59,18 @@ test("regbench nemeses lists every kind with what it needs", () => {
   const r = regbench(["nemeses"]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim(), renderNemesisKinds());
-  for (const form of ["pause:instance", "kill:instance", "restart:instance", "restart:redis", "kill-connections:store"])
+  for (const form of [
+    "pause:instance",
+    "kill:instance",
+    "restart:instance",
+    "restart:redis",
+    "kill-connections:store",
+    "partition:redis\\|etcd\\|store",
+    "latency:redis\\|etcd\\|store",
+    "reset:redis\\|etcd\\|store",
+    "kill:etcd-member",
+    "pause:etcd-leader",
+  ])
     assert.match(r.stdout, new RegExp(form));
 });
 
@@ -49,6 +85,17 @@ test("a nemesis the run cannot apply is exit 2 naming why, before anything runs"
     [["--duration", "2s", "--nemesis", "kill-connections:store@3s", "--store", "postgres://postgres@127.0.0.1:5432/test"], /after the 2000 ms measured window/],
     [["--target", "http://127.0.0.1:9", "--project", "p:k", "--nemesis", "kill:instance"], /--target: regbench does not control/],
     [["--nemesis", "flood:redis"], /is not understood/],
+    [["--strategy", "etcd-fenced", "--nemesis", "partition:etcd:1s"], /in-process run has none.*--mode http/],
+    [["--mode", "http", "--strategy", "redis", "--nemesis", "partition:etcd:1s"], /no strategy of the run connects to it.*etcd strategy/],
+    [["--mode", "http", "--strategy", "atomic", "--nemesis", "latency:redis:100ms:1s"], /needs a strategy that uses Redis/],
+    [["--mode", "http", "--strategy", "atomic", "--nemesis", "reset:store"], /opened in the instances' own processes.*postgres/],
+    [["--strategy", "etcd-fenced", "--etcd", "auto", "--nemesis", "kill:etcd-member"], /three members or more.*--etcd auto:3/],
+    [
+      ["--strategy", "etcd-fenced", "--etcd", "http://127.0.0.1:2379", "--nemesis", "pause:etcd-leader:1s"],
+      /never kills or stops a server it did not start.*auto:3/,
+    ],
+    [["--strategy", "atomic", "--etcd", "auto:3", "--nemesis", "kill:etcd-member"], /needs an etcd strategy/],
+    [["--strategy", "etcd", "--etcd", "auto:3", "--nemesis", "kill:etcd-member#4"], /names etcd member #4, but the cluster has 3/],
   ];
   for (const [args, message] of cases) {
     const r = regbench(["run", "--no-save", ...args]);
