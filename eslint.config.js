@@ -4,6 +4,55 @@ import js from "@eslint/js";
 import globals from "globals";
 import tseslint from "typescript-eslint";
 
+// The layers (ARCHITECTURE.md), as import boundaries: what each folder of src/ must not import. A layer reaches down
+// (cli → driver → strategies → core → store), never up; model/ and stats/ are leaves.
+const FOLDERS = [
+  "audit",
+  "cli",
+  "core",
+  "driver",
+  "etcd",
+  "faults",
+  "gate",
+  "http",
+  "locks",
+  "model",
+  "net",
+  "process",
+  "redis",
+  "report",
+  "stats",
+  "store",
+  "strategies",
+  "sync",
+  "workload",
+];
+const MAY_IMPORT = {
+  model: [],
+  stats: [],
+  sync: ["core"],
+  core: ["store", "sync", "model"],
+  store: ["core", "model", "process", "net"],
+  locks: ["core", "sync", "redis", "etcd", "model", "stats", "net", "process"],
+  audit: ["core", "store", "model", "stats"],
+  report: ["audit", "core", "faults", "model", "stats"],
+  gate: ["report", "stats", "model", "core"],
+};
+const layers = Object.entries(MAY_IMPORT).map(([folder, allowed]) => ({
+  files: [`src/${folder}/**/*.ts`],
+  rules: {
+    "no-restricted-imports": [
+      "error",
+      {
+        patterns: FOLDERS.filter((f) => f !== folder && !allowed.includes(f)).map((f) => ({
+          group: [`**/${f}/*`, `**/${f}/**`],
+          message: `src/${folder}/ may import only ${[folder, ...allowed].join(", ")} (the layers in ARCHITECTURE.md).`,
+        })),
+      },
+    ],
+  },
+}));
+
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "results/", "coverage/"] },
   js.configs.recommended,
@@ -60,6 +109,7 @@ export default tseslint.config(
       ],
     },
   },
+  ...layers,
   {
     // The HTML report's page script runs in a browser.
     files: ["scripts/**/*.js"],

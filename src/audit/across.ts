@@ -1,4 +1,3 @@
-import type { StrategyResult } from "../report/result.js";
 import type { AuditRows } from "../store/store.js";
 import { auditRun, type AuditResult } from "./audit.js";
 import { fetchAuditRows, type AuditEndpoint } from "./remoteRows.js";
@@ -8,7 +7,13 @@ import { fetchAuditRows, type AuditEndpoint } from "./remoteRows.js";
  * counted across generators (two agents can collide on one IP pool); lost registrations and unacknowledged rows were
  * counted by each agent against its own acknowledgements and are added. A string says why it cannot be taken.
  */
-export async function auditAcross(endpoint: AuditEndpoint, parts: readonly StrategyResult[], run?: string): Promise<AuditResult | string> {
+/** What the audit across agents reads of each agent's result: its run prefix and its own audit. */
+export interface AgentPart {
+  readonly run?: string;
+  readonly audit: AuditResult | null;
+}
+
+export async function auditAcross(endpoint: AuditEndpoint, parts: readonly AgentPart[], run?: string): Promise<AuditResult | string> {
   const systems: AuditRows["systems"][number][] = [];
   const machines: AuditRows["machines"][number][] = [];
   // The agents of one run (`run`): its rows once — their machines and the systems they share.

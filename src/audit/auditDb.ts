@@ -1,8 +1,17 @@
 import Database from "better-sqlite3";
 import mysql from "mysql2";
 import pg from "pg";
-import type { AuditQueries } from "../driver/profile/spec.js";
 import type { RowSink } from "./audit.js";
+
+/** The queries that list a run's rows in the service's own database (`--audit-db`). `:run` stands for the run's prefix. */
+export interface AuditQueries {
+  /** Rows `(project_id, system_uuid)`, one per stored system row. */
+  readonly systems: string;
+  /** Rows `(machine_id, project_id, ipv4)`, one per stored device row. */
+  readonly machines: string;
+  /** A statement running longer is cancelled (and the audit is n/a). */
+  readonly timeoutMs: number;
+}
 
 /** The service's own database, as `--audit-db` names it. */
 export type AuditDb =

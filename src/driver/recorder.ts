@@ -6,27 +6,8 @@ import { Timeline, type TimelineData } from "../stats/timeline.js";
 import type { Histogram } from "hdr-histogram-js";
 import type { LoopWindow, Outcome } from "./loops.js";
 
-/** The last second of a run, as the live progress line shows it. */
-export interface RecentFigures {
-  readonly tps: number;
-  readonly errors: number;
-  readonly p99Ms: number | null;
-}
-
-/** What a run tells its subscribers; the drivers never print. */
-export type RunEvent =
-  | { readonly type: "phase"; readonly phase: "setup" | "warmup" | "measure" | "audit" }
-  | {
-      readonly type: "progress";
-      readonly done: number;
-      /** Requests of the window, or undefined for a run bounded by `--duration`. */
-      readonly total: number | undefined;
-      /** Seconds since the window began, and its planned length for a `--duration` run. */
-      readonly elapsedS: number;
-      readonly durationS?: number;
-      readonly failed: number;
-      readonly recent: RecentFigures;
-    };
+export type { RecentFigures, RunEvent } from "../model/events.js";
+import type { RunEvent } from "../model/events.js";
 
 /** The kind a failure is counted under: the core's error kinds, the HTTP client's, else `internal`. */
 export function outcomeKind(error: unknown): string {

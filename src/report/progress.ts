@@ -1,4 +1,4 @@
-import type { RunEvent } from "../driver/recorder.js";
+import type { RunEvent } from "../model/events.js";
 
 type Progress = Extract<RunEvent, { type: "progress" }>;
 

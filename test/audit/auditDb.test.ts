@@ -6,9 +6,8 @@ import Database from "better-sqlite3";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { RowAudit } from "../../src/audit/audit.js";
-import { maskUrl, parseAuditDb, readAuditDb, type AuditDb } from "../../src/audit/auditDb.js";
+import { maskUrl, parseAuditDb, readAuditDb, type AuditDb, type AuditQueries } from "../../src/audit/auditDb.js";
 import { buildRunConfig, describeConfig } from "../../src/cli/options.js";
-import type { AuditQueries } from "../../src/driver/profile/spec.js";
 import { mysql as mysqlEnv, MYSQL_URL, postgres as postgresEnv, POSTGRES_URL } from "../dbEnv.js";
 import { tempDir } from "../helpers.js";
 

@@ -1,3 +1,4 @@
+import type { AuditQueries } from "../../audit/auditDb.js";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,16 +34,6 @@ export type ConfigCheck =
   | { readonly check: "sealed"; readonly at: string }
   /** A YAML (or JSON) document in clear at `at`; the address inside it at the pointer `address` (`10.0.0.2` or `10.0.0.2/24`). */
   | { readonly check: "plain"; readonly at: string; readonly address: string };
-
-/** The queries that list a run's rows in the service's own database (`--audit-db`). `:run` stands for the run's prefix. */
-export interface AuditQueries {
-  /** Rows `(project_id, system_uuid)`, one per stored system row. */
-  readonly systems: string;
-  /** Rows `(machine_id, project_id, ipv4)`, one per stored device row. */
-  readonly machines: string;
-  /** A statement running longer is cancelled (and the audit is n/a). */
-  readonly timeoutMs: number;
-}
 
 /**
  * A request profile, validated and plain (it travels to generator threads as data): how a registration is sent to
