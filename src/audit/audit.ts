@@ -1,5 +1,6 @@
 import type { AuditInput, MachineRow } from "../store/store.js";
 import type { CheckedAck } from "./ackLog.js";
+import { AddressSet } from "./addressSet.js";
 
 export type { CheckedAck } from "./ackLog.js";
 
@@ -22,9 +23,6 @@ export interface AuditResult {
   readonly unacknowledgedRows?: number;
 }
 
-/** Acknowledged: added to a single row's address number (below 2^33: see addressNumber). */
-const ACKED = 2 ** 40;
-
 /** Where rows are fed one at a time: a RowAudit, or a filter in front of one (an agent keeps its own machines). */
 export type RowSink = Pick<RowAudit, "system" | "machine">;
 
@@ -36,11 +34,16 @@ export type RowSink = Pick<RowAudit, "system" | "machine">;
 export class RowAudit {
   private readonly systems = new Set<string>();
   private duplicateSystems = 0;
-  // machineID → its row's address (+ ACKED once a request of it succeeded); a machineID with several rows → −(k+1),
-  // the k-th entry of `several`.
+  // machineID → the slot of its row (a small integer, whatever the address: no number boxed per row); a machineID
+  // with several rows → −(k+1), the k-th entry of `several`. A slot's address and "acknowledged" mark are in typed
+  // arrays that grow by doubling.
   private readonly stored = new Map<string, number>();
+  private slotIp = new Float64Array(1024);
+  private slotAcked = new Uint8Array(1024);
+  private slots = 0;
   private readonly several: { ips: number[]; acked: boolean }[] = [];
-  private readonly addressesOf = new Map<string, Set<number>>();
+  // The addresses taken, per project: /16 bitmaps (see AddressSet), not a hash set of a million numbers.
+  private readonly addressesOf = new Map<string, AddressSet>();
   private duplicateMachines = 0;
   private duplicateIps = 0;
   /** Rows read so far, systems and machines. */
@@ -57,16 +60,17 @@ export class RowAudit {
     this.rows++;
     const ip = addressNumber(m.ipv4);
     let taken = this.addressesOf.get(m.projectId);
-    if (!taken) this.addressesOf.set(m.projectId, (taken = new Set()));
-    if (taken.has(ip)) this.duplicateIps++;
-    else taken.add(ip);
+    if (!taken) this.addressesOf.set(m.projectId, (taken = new AddressSet()));
+    if (taken.add(ip)) this.duplicateIps++;
     const known = this.stored.get(m.machineId);
     if (known === undefined) {
-      this.stored.set(m.machineId, ip);
+      if (this.slots === this.slotIp.length) this.grow();
+      this.slotIp[this.slots] = ip;
+      this.stored.set(m.machineId, this.slots++);
     } else {
       this.duplicateMachines++;
       if (known >= 0) {
-        this.several.push({ ips: [known, ip], acked: false });
+        this.several.push({ ips: [this.slotIp[known]!, ip], acked: false });
         this.stored.set(m.machineId, -this.several.length);
       } else {
         this.several[-known - 1]!.ips.push(ip);
@@ -74,9 +78,18 @@ export class RowAudit {
     }
   }
 
+  private grow(): void {
+    const ips = new Float64Array(this.slotIp.length * 2);
+    ips.set(this.slotIp);
+    const acked = new Uint8Array(ips.length);
+    acked.set(this.slotAcked);
+    this.slotIp = ips;
+    this.slotAcked = acked;
+  }
+
   /** Matches the acknowledgements against the rows read, and counts. */
   result(acks: Iterable<CheckedAck>): AuditResult {
-    const { stored, several, duplicateSystems, duplicateMachines, duplicateIps } = this;
+    const { stored, several, duplicateSystems, duplicateMachines, duplicateIps, slotIp, slotAcked } = this;
     this.addressesOf.clear();
     this.systems.clear();
     let lostRegistrations = 0;
@@ -85,8 +98,8 @@ export class RowAudit {
       const ip = addressNumber(ack.ipv4);
       let holds = false;
       if (known !== undefined && known >= 0) {
-        holds = known % ACKED === ip;
-        if (known < ACKED) stored.set(ack.machineId, known + ACKED);
+        holds = slotIp[known] === ip;
+        slotAcked[known] = 1;
       } else if (known !== undefined) {
         const entry = several[-known - 1]!;
         entry.acked = true;
@@ -97,7 +110,7 @@ export class RowAudit {
     let unacknowledgedRows = 0;
     for (const value of stored.values()) {
       if (value >= 0) {
-        if (value < ACKED) unacknowledgedRows++;
+        if (slotAcked[value] === 0) unacknowledgedRows++;
       } else {
         const entry = several[-value - 1]!;
         if (!entry.acked) unacknowledgedRows += entry.ips.length;
@@ -119,8 +132,8 @@ export class RowAudit {
  * (the response named another machine, or its sealed config did not open or named another IP than the response:
  * see AckLog) or when no stored row of the device's machineID carries the IP the response carried.
  *
- * Built for a million rows: one map from machineID to its address as a number (with an "acknowledged" mark), a set
- * of numeric addresses per project, and no key string built per row.
+ * Built for a million rows: one map from machineID to a slot holding its address as a number and an "acknowledged"
+ * mark, a compact set of numeric addresses per project (AddressSet: /16 bitmaps), and no key string built per row.
  */
 export function auditRun(rows: AuditInput, acks: Iterable<CheckedAck>): AuditResult {
   const audit = new RowAudit();

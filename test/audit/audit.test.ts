@@ -119,3 +119,20 @@ test("a large log checks its configs on the verifier thread, chunk by chunk, wit
   assert.equal(result.lostRegistrations, 20);
   assert.equal(result.duplicateIps, 0);
 });
+
+test("duplicate IPs are counted exactly across /16 chunks, bitmaps, the address edges and malformed values, per project", () => {
+  const machines: AuditRows["machines"][number][] = [];
+  let n = 0;
+  const row = (projectId: string, ipv4: string) => machines.push({ machineId: `m${n++}`, projectId, ipv4 });
+  // 0.0.0.0 twice (1), 255.255.255.255 three times (2), neighbours across a /16 boundary once each (0), the same
+  // malformed text twice (1), and the same addresses in another project (0).
+  for (const ipv4 of ["0.0.0.0", "0.0.0.0", "255.255.255.255", "255.255.255.255", "255.255.255.255", "10.0.255.255", "10.1.0.0", "n/a", "n/a"]) row("p", ipv4);
+  for (const ipv4 of ["0.0.0.0", "255.255.255.255", "10.0.255.255", "n/a"]) row("q", ipv4);
+  // 2,000 distinct addresses in one /16 (past a small chunk: a bitmap), then every 100th again (20).
+  for (let i = 0; i < 2000; i++) row("p", `10.2.${i >> 8}.${i & 255}`);
+  for (let i = 0; i < 2000; i += 100) row("p", `10.2.${i >> 8}.${i & 255}`);
+  const result = auditRun({ systems: [], machines }, []);
+  assert.equal(result.duplicateIps, 1 + 2 + 1 + 20);
+  assert.equal(result.duplicateMachines, 0);
+  assert.equal(result.unacknowledgedRows, machines.length);
+});
