@@ -31,6 +31,15 @@ export type RowSink = Pick<RowAudit, "system" | "machine">;
  * nothing of a row is kept but its identity and address (see auditRun), so a million rows never sit in memory as
  * rows. Systems and machines may come in any order; `result` is called once, after the last row.
  */
+/**
+ * The run's own machineIDs, `${prefix}${k}` with k a plain decimal below `below` (the workload's devices): kept by
+ * k in a typed array rather than as a million strings in a map. Any other machineID is kept by its text.
+ */
+export interface OwnMachines {
+  readonly prefix: string;
+  readonly below: number;
+}
+
 export class RowAudit {
   private readonly systems = new Set<string>();
   private duplicateSystems = 0;
@@ -38,6 +47,8 @@ export class RowAudit {
   // with several rows → −(k+1), the k-th entry of `several`. A slot's address and "acknowledged" mark are in typed
   // arrays that grow by doubling.
   private readonly stored = new Map<string, number>();
+  // The run's own machineIDs by their number: slot + 1, or −(k+1) as in `stored`; 0 for none.
+  private byNumber = new Int32Array(0);
   private slotIp = new Float64Array(1024);
   private slotAcked = new Uint8Array(1024);
   private slots = 0;
@@ -48,6 +59,49 @@ export class RowAudit {
   private duplicateIps = 0;
   /** Rows read so far, systems and machines. */
   rows = 0;
+
+  constructor(private readonly own?: OwnMachines) {}
+
+  /** The number of one of the run's own machineIDs, or −1. */
+  private numberOf(machineId: string): number {
+    const own = this.own;
+    if (!own) return -1;
+    const p = own.prefix.length;
+    const n = machineId.length;
+    // At most 9 digits (below 2^30), no leading zero: one text per number, so the numbers are as exact as the texts.
+    if (n <= p || n > p + 9 || (machineId.charCodeAt(p) === 48 && n > p + 1) || !machineId.startsWith(own.prefix)) return -1;
+    let k = 0;
+    for (let i = p; i < n; i++) {
+      const d = machineId.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return -1;
+      k = k * 10 + d;
+    }
+    return k < own.below ? k : -1;
+  }
+
+  /** A machineID's entry: its slot (≥ 0), −(k+1) for the k-th of `several`, or undefined. */
+  private entryOf(machineId: string): number | undefined {
+    const k = this.numberOf(machineId);
+    if (k < 0) return this.stored.get(machineId);
+    const e = k < this.byNumber.length ? this.byNumber[k]! : 0;
+    return e === 0 ? undefined : e > 0 ? e - 1 : e;
+  }
+
+  private setEntry(machineId: string, entry: number): void {
+    const k = this.numberOf(machineId);
+    if (k < 0) {
+      this.stored.set(machineId, entry);
+      return;
+    }
+    if (k >= this.byNumber.length) {
+      let n = Math.max(1024, this.byNumber.length);
+      while (n <= k) n *= 2;
+      const grown = new Int32Array(Math.min(n, this.own!.below));
+      grown.set(this.byNumber);
+      this.byNumber = grown;
+    }
+    this.byNumber[k] = entry >= 0 ? entry + 1 : entry;
+  }
 
   system(projectId: string, systemUuid: string): void {
     this.rows++;
@@ -62,16 +116,16 @@ export class RowAudit {
     let taken = this.addressesOf.get(m.projectId);
     if (!taken) this.addressesOf.set(m.projectId, (taken = new AddressSet()));
     if (taken.add(ip)) this.duplicateIps++;
-    const known = this.stored.get(m.machineId);
+    const known = this.entryOf(m.machineId);
     if (known === undefined) {
       if (this.slots === this.slotIp.length) this.grow();
       this.slotIp[this.slots] = ip;
-      this.stored.set(m.machineId, this.slots++);
+      this.setEntry(m.machineId, this.slots++);
     } else {
       this.duplicateMachines++;
       if (known >= 0) {
         this.several.push({ ips: [this.slotIp[known]!, ip], acked: false });
-        this.stored.set(m.machineId, -this.several.length);
+        this.setEntry(m.machineId, -this.several.length);
       } else {
         this.several[-known - 1]!.ips.push(ip);
       }
@@ -89,12 +143,12 @@ export class RowAudit {
 
   /** Matches the acknowledgements against the rows read, and counts. */
   result(acks: Iterable<CheckedAck>): AuditResult {
-    const { stored, several, duplicateSystems, duplicateMachines, duplicateIps, slotIp, slotAcked } = this;
+    const { stored, byNumber, several, duplicateSystems, duplicateMachines, duplicateIps, slotIp, slotAcked } = this;
     this.addressesOf.clear();
     this.systems.clear();
     let lostRegistrations = 0;
     for (const ack of acks) {
-      const known = stored.get(ack.machineId);
+      const known = this.entryOf(ack.machineId);
       const ip = addressNumber(ack.ipv4);
       let holds = false;
       if (known !== undefined && known >= 0) {
@@ -108,14 +162,16 @@ export class RowAudit {
       if (!ack.agrees || !holds) lostRegistrations++;
     }
     let unacknowledgedRows = 0;
-    for (const value of stored.values()) {
+    const unacknowledged = (value: number) => {
       if (value >= 0) {
         if (slotAcked[value] === 0) unacknowledgedRows++;
       } else {
         const entry = several[-value - 1]!;
         if (!entry.acked) unacknowledgedRows += entry.ips.length;
       }
-    }
+    };
+    for (const value of stored.values()) unacknowledged(value);
+    for (const e of byNumber) if (e !== 0) unacknowledged(e > 0 ? e - 1 : e);
     return {
       duplicateSystems,
       duplicateMachines,
@@ -135,8 +191,8 @@ export class RowAudit {
  * Built for a million rows: one map from machineID to a slot holding its address as a number and an "acknowledged"
  * mark, a compact set of numeric addresses per project (AddressSet: /16 bitmaps), and no key string built per row.
  */
-export function auditRun(rows: AuditInput, acks: Iterable<CheckedAck>): AuditResult {
-  const audit = new RowAudit();
+export function auditRun(rows: AuditInput, acks: Iterable<CheckedAck>, own?: OwnMachines): AuditResult {
+  const audit = new RowAudit(own);
   for (const s of rows.systems) audit.system(s.projectId, s.systemUuid);
   for (const m of rows.machines) audit.machine(m);
   return audit.result(acks);

@@ -198,7 +198,7 @@ export async function runHttp(
     const tried: string[] = [];
     const auditDb = config.http.auditDb;
     if (auditDb && profile?.audit) {
-      const rowAudit = new RowAudit();
+      const rowAudit = new RowAudit(workload.ownMachines());
       const failed = await readAuditDb(auditDb, profile.audit, auditRun, sink(rowAudit));
       if (failed === undefined) audit = rowAudit.result(recorder.acks.entries((i) => workload.machineIdOf(i)));
       else tried.push(`--audit-db ${describeAuditDb(auditDb)}: ${failed}`);
@@ -209,7 +209,7 @@ export async function runHttp(
       );
     }
     if (!audit) {
-      const rowAudit = new RowAudit();
+      const rowAudit = new RowAudit(workload.ownMachines());
       const failed = await readAuditPages({ url, token: auditToken, timeoutMs: auditTimeoutMs }, auditRun, sink(rowAudit));
       if (failed !== undefined) {
         tried.push(failed);
