@@ -1,4 +1,5 @@
-import mysql from "mysql2/promise";
+import { createRequire } from "node:module";
+import type mysql from "mysql2/promise";
 import { RegbenchError, StaleFenceError, StoreError, TransactionConflictError, UniqueViolationError } from "../core/errors.js";
 import type { MachineRecord, Project } from "../core/types.js";
 import { claimBatch, retryAborted } from "./claims.js";
@@ -18,6 +19,10 @@ import { firstBytes, notSpeaking, unreachableCode } from "../net/service.js";
 import { toProject, toRecord, type MachineColumns, type ProjectColumns } from "./rows.js";
 import type { AuditPage, AuditRows, AuditTable, AuditTableRow, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
 import { auditPageSql, toAuditPage } from "./auditPages.js";
+
+// Loaded by the first connection made, not by every command that imports this file (start-up time).
+const require = createRequire(import.meta.url);
+const loadMysql = () => require("mysql2/promise") as typeof mysql;
 
 const CONNECT_TIMEOUT_MS = 3000;
 
@@ -107,7 +112,7 @@ export class MysqlStore implements Store {
   static async open(location: ServerLocation, settings: StoreSettings): Promise<MysqlStore> {
     let admin: mysql.Connection;
     try {
-      admin = await mysql.createConnection({ uri: location.url, connectTimeout: CONNECT_TIMEOUT_MS, charset: "UTF8MB4_BIN" });
+      admin = await loadMysql().createConnection({ uri: location.url, connectTimeout: CONNECT_TIMEOUT_MS, charset: "UTF8MB4_BIN" });
     } catch (error) {
       throw new StoreError(await mysqlProblem(location.url, error), error);
     }
@@ -137,7 +142,7 @@ export class MysqlStore implements Store {
       await admin.query("SELECT RELEASE_LOCK(?)", [lock]).catch(() => undefined);
       await admin.end().catch(() => undefined);
     }
-    const pool = mysql.createPool({
+    const pool = loadMysql().createPool({
       uri: withoutDatabase(location.url),
       database: location.schema,
       connectionLimit: settings.pool,
@@ -490,7 +495,7 @@ export const mysqlKind: StoreKind = {
   async probe(spec, timeoutMs) {
     try {
       // With the URL's database: a database that does not exist is refused here, before anything runs.
-      const c = await mysql.createConnection({ uri: specOf(spec).url, connectTimeout: timeoutMs });
+      const c = await loadMysql().createConnection({ uri: specOf(spec).url, connectTimeout: timeoutMs });
       await c.query("SELECT 1");
       await c.end();
       return undefined;
@@ -502,7 +507,7 @@ export const mysqlKind: StoreKind = {
   placeForServe: (spec) => ({ location: { kind: "mysql", url: specOf(spec).url, schema: specOf(spec).schema ?? SERVE_NAMESPACE }, temporary: false }),
   open: (location, settings) => MysqlStore.open(locationOf(location), settings),
   async remove(location) {
-    const c = await mysql.createConnection({ uri: locationOf(location).url, connectTimeout: CONNECT_TIMEOUT_MS });
+    const c = await loadMysql().createConnection({ uri: locationOf(location).url, connectTimeout: CONNECT_TIMEOUT_MS });
     try {
       await c.query(`DROP DATABASE IF EXISTS \`${locationOf(location).schema}\``);
     } finally {
@@ -511,7 +516,7 @@ export const mysqlKind: StoreKind = {
   },
   describeLocation: (location) => `${safeUrl(locationOf(location).url)} · database ${locationOf(location).schema}`,
   async killConnections(location) {
-    const c = await mysql.createConnection({ uri: withoutDatabase(locationOf(location).url), connectTimeout: CONNECT_TIMEOUT_MS });
+    const c = await loadMysql().createConnection({ uri: withoutDatabase(locationOf(location).url), connectTimeout: CONNECT_TIMEOUT_MS });
     try {
       // The namespace's sessions are the ones whose default database is its database; this one has none.
       const [rows] = (await c.query("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", [

@@ -1,4 +1,5 @@
-import pg from "pg";
+import { createRequire } from "node:module";
+import type pg from "pg";
 import { RegbenchError, StaleFenceError, StoreError, TransactionConflictError, UniqueViolationError } from "../core/errors.js";
 import type { MachineRecord, Project } from "../core/types.js";
 import { claimBatch, retryAborted } from "./claims.js";
@@ -18,6 +19,10 @@ import { firstBytes, notSpeaking, unreachableCode } from "../net/service.js";
 import { toProject, toRecord, type MachineColumns, type ProjectColumns } from "./rows.js";
 import type { AuditPage, AuditRows, AuditTable, AuditTableRow, Claim, ClaimResult, Fence, NewMachine, NewProject, NewSystem, Store } from "./store.js";
 import { auditPageSql, toAuditPage } from "./auditPages.js";
+
+// Loaded by the first connection made, not by every command that imports this file (start-up time).
+const require = createRequire(import.meta.url);
+const loadPg = () => require("pg") as typeof pg;
 
 /** How long connecting may take before the store counts as unreachable. */
 const CONNECT_TIMEOUT_MS = 3000;
@@ -103,7 +108,7 @@ export class PostgresStore implements Store {
 
   /** Connects, creates the schema and its tables if absent (under an advisory lock: several servers may start at once). */
   static async open(location: ServerLocation, settings: StoreSettings): Promise<PostgresStore> {
-    const client = new pg.Client({ connectionString: location.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    const client = new (loadPg().Client)({ connectionString: location.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     client.on("error", () => {});
     try {
       await client.connect();
@@ -136,7 +141,7 @@ export class PostgresStore implements Store {
       `-c search_path=${location.schema}`,
       ...(settings.isolation ? [`-c default_transaction_isolation=${ISOLATION_SQL[settings.isolation]}`] : []),
     ].join(" ");
-    const pool = new pg.Pool({
+    const pool = new (loadPg().Pool)({
       connectionString: location.url,
       max: settings.pool,
       options,
@@ -515,7 +520,7 @@ export const postgresKind: StoreKind = {
   describe: (spec) => safeUrl(specOf(spec).url),
   shareable: () => true,
   async probe(spec, timeoutMs) {
-    const client = new pg.Client({ connectionString: specOf(spec).url, connectionTimeoutMillis: timeoutMs });
+    const client = new (loadPg().Client)({ connectionString: specOf(spec).url, connectionTimeoutMillis: timeoutMs });
     client.on("error", () => {});
     try {
       await client.connect();
@@ -531,7 +536,7 @@ export const postgresKind: StoreKind = {
   placeForServe: (spec) => ({ location: { kind: "postgres", url: specOf(spec).url, schema: specOf(spec).schema ?? SERVE_NAMESPACE }, temporary: false }),
   open: (location, settings) => PostgresStore.open(locationOf(location), settings),
   async remove(location) {
-    const client = new pg.Client({ connectionString: locationOf(location).url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    const client = new (loadPg().Client)({ connectionString: locationOf(location).url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     client.on("error", () => {});
     try {
       await client.connect();
@@ -542,7 +547,7 @@ export const postgresKind: StoreKind = {
   },
   describeLocation: (location) => `${safeUrl(locationOf(location).url)} · schema ${locationOf(location).schema}`,
   async killConnections(location) {
-    const client = new pg.Client({ connectionString: locationOf(location).url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    const client = new (loadPg().Client)({ connectionString: locationOf(location).url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     client.on("error", () => {});
     try {
       await client.connect();
