@@ -3,7 +3,8 @@
 // `regbench run --target URL --timeout 1s -c 5 -n 50` (default threads) against it RUNS times (3), one at a time,
 // each timed from its start to its exit as a user would see it. The wall times, the measured windows and the
 // outcomes go to results/STAMP-silent-target.{md,json}. The issue's target: ≤ 13 s wall (10 rounds of the timeout
-// plus start-up) on the 2-core machine. Also used by scripts/bench.js.
+// plus start-up) on the 2-core machine. REGBENCH_BIN=OTHER/bin/regbench.js measures another build. Also used by
+// scripts/bench.js.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -11,7 +12,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const bin = join(root, "bin", "regbench.js");
+// REGBENCH_BIN: another build's bin/regbench.js, to compare (the results name it).
+const bin = process.env.REGBENCH_BIN ?? join(root, "bin", "regbench.js");
 export const SILENT_TARGET_ARGS = ["--timeout", "1s", "-c", "5", "-n", "50"];
 export const SILENT_TARGET_LIMIT_S = 13;
 
@@ -68,7 +70,7 @@ export function silentTargetMarkdown(results) {
         .join(", ")} | ${r.audit === null ? "n/a" : JSON.stringify(r.audit)} |`,
   );
   const worst = Math.max(...results.map((r) => r.wallS));
-  return `$ regbench run --target http://127.0.0.1:PORT ${SILENT_TARGET_ARGS.join(" ")}   (a TCP server that accepts and never answers)
+  return `$ ${process.env.REGBENCH_BIN ?? "regbench"} run --target http://127.0.0.1:PORT ${SILENT_TARGET_ARGS.join(" ")}   (a TCP server that accepts and never answers)
 
 | run | wall s | measured window s | threads | errors | audit |
 |---|---|---|---|---|---|
