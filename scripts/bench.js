@@ -10,6 +10,8 @@ import { EXPORTERS } from "../dist/src/report/exporters/registry.js";
 import { insertCeiling } from "../dist/src/store/ceiling.js";
 import { parseStoreSpec } from "../dist/src/store/registry.js";
 import { loadScenario } from "../dist/src/workload/scenario.js";
+import { measureMillion, MILLION_ARGS, MILLION_LIMIT_MB, millionMarkdown } from "./million-memory.js";
+import { measureSilentTarget, SILENT_TARGET_LIMIT_S, silentTargetMarkdown } from "./silent-target.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = join(root, "bin", "regbench.js");
@@ -152,11 +154,14 @@ if (process.env.BENCH_WRK !== "0" && spawnSync("wrk", ["--version"]).error === u
 }
 
 // Long runs in constant memory; a run bounded by time.
-const million = process.env.BENCH_MILLION !== "0" ? regbench(["run", "--strategy", "atomic", "-n", "1000000", "-c", "1000", "--json", "--no-save"]) : undefined;
+const million = process.env.BENCH_MILLION !== "0" ? measureMillion(1)[0] : undefined;
 if (million) {
-  writeFileSync(join(out, `${stamp}-million.json`), million.stdout);
-  md += `\n## regbench run --strategy atomic -n 1000000 -c 1000\n\n\`\`\`\n${EXPORTERS.table.render(JSON.parse(million.stdout))}\`\`\`\n`;
+  writeFileSync(join(out, `${stamp}-million.json`), JSON.stringify(million.report));
+  md += `\n## regbench ${MILLION_ARGS.join(" ")}\n\n\`\`\`\n${EXPORTERS.table.render(million.report)}\`\`\`\n\n${millionMarkdown([million])}`;
 }
+// A target that accepts connections and never answers: 10 rounds of --timeout, plus start-up.
+const silent = process.env.BENCH_SILENT !== "0" ? await measureSilentTarget(3) : undefined;
+if (silent) md += `\n## silent target (scripts/silent-target.js)\n\n${silentTargetMarkdown(silent)}`;
 const timed = regbench(["run", "--strategy", "atomic", "--duration", "5s", "--json", "--no-save"]);
 
 // The first command every user types, timed as a user would: start-up included.
@@ -187,11 +192,18 @@ if (ceiling?.open)
     `target ${ceiling.open.target}/s, achieved ${ceiling.open.achieved}/s (${ceiling.open.offPct}% off)`,
   );
 if (million) {
-  const r = JSON.parse(million.stdout).results[0];
+  const peaks = [million.toolPeakRssMb, million.timeMaxRssMb].filter((v) => v !== null);
   check(
-    "atomic -n 1000000 -c 1000: peak RSS ≤ 400 MB, 0 violations",
-    r.memory.peakRssMb <= 400 && r.audit.violations === 0 && r.succeeded === 1_000_000,
-    `peak RSS ${Math.round(r.memory.peakRssMb)} MB, ${r.succeeded} succeeded, ${r.audit.violations} violations, ${Math.round(r.tps)} /s`,
+    `atomic -n 1000000 -c 1000: peak RSS ≤ ${MILLION_LIMIT_MB} MB (regbench's figure and /usr/bin/time's), 0 violations`,
+    peaks.every((v) => v <= MILLION_LIMIT_MB) && million.violations === 0 && million.succeeded === 1_000_000,
+    `peak RSS ${million.toolPeakRssMb.toFixed(1)} MB (time -v ${million.timeMaxRssMb === null ? "n/a" : `${million.timeMaxRssMb.toFixed(1)} MB`}), ${million.succeeded} succeeded, ${million.violations} violations, ${Math.round(million.tps)} /s`,
+  );
+}
+if (silent) {
+  check(
+    `silent target --timeout 1s -c 5 -n 50: ≤ ${SILENT_TARGET_LIMIT_S} s wall, 50 timeouts`,
+    silent.every((r) => r.wallS <= SILENT_TARGET_LIMIT_S && r.errors.timeout === 50),
+    silent.map((r) => `${r.wallS.toFixed(2)} s (window ${r.windowS.toFixed(2)} s)`).join(", "),
   );
 }
 {

@@ -1,7 +1,13 @@
+import { createRequire } from "node:module";
 import Database from "better-sqlite3";
-import mysql from "mysql2";
-import pg from "pg";
+import type mysql from "mysql2";
+import type pg from "pg";
 import type { RowSink } from "./audit.js";
+
+// Loaded by the first connection made, not by every command that imports this file (start-up time).
+const require = createRequire(import.meta.url);
+const loadPg = () => require("pg") as typeof pg;
+const loadMysql = () => require("mysql2") as typeof mysql;
 
 /** The queries that list a run's rows in the service's own database (`--audit-db`). `:run` stands for the run's prefix. */
 export interface AuditQueries {
@@ -109,7 +115,7 @@ function explain(error: unknown): string {
 }
 
 async function readPostgres(url: string, queries: AuditQueries, run: string, audit: RowSink): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: Math.min(queries.timeoutMs, 10_000) });
+  const client = new (loadPg().Client)({ connectionString: url, connectionTimeoutMillis: Math.min(queries.timeoutMs, 10_000) });
   client.on("error", () => {});
   await client.connect();
   try {
@@ -134,7 +140,7 @@ async function readPostgres(url: string, queries: AuditQueries, run: string, aud
 }
 
 async function readMysql(url: string, queries: AuditQueries, run: string, audit: RowSink): Promise<void> {
-  const conn = mysql.createConnection({ uri: url, namedPlaceholders: true, connectTimeout: Math.min(queries.timeoutMs, 10_000) });
+  const conn = loadMysql().createConnection({ uri: url, namedPlaceholders: true, connectTimeout: Math.min(queries.timeoutMs, 10_000) });
   conn.on("error", () => {});
   const q = (sql: string) =>
     new Promise<unknown[]>((resolve, reject) => conn.query({ sql, rowsAsArray: true }, (e, rows) => (e ? reject(e) : resolve(rows as unknown[]))));

@@ -1,4 +1,9 @@
-import { parse } from "yaml";
+import { createRequire } from "node:module";
+import type * as Yaml from "yaml";
+
+// yaml is loaded by the first document parsed, not by every process and thread that imports this file (start-up time).
+const require = createRequire(import.meta.url);
+const loadYaml = () => require("yaml") as typeof Yaml;
 
 /** A dotted-quad IPv4 with each part from 0 to 255. */
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -27,7 +32,7 @@ export function interfaceIpv4(yaml: string): string | undefined {
   if (canonical) return IPV4.test(canonical[1]!) ? canonical[1] : undefined;
   let doc: unknown;
   try {
-    doc = parse(yaml, { prettyErrors: false });
+    doc = loadYaml().parse(yaml, { prettyErrors: false });
   } catch {
     return undefined;
   }

@@ -18,9 +18,19 @@ import { CannotRunError, InterruptedError } from "./errors.js";
 import { generateHttp } from "./httpGenerator.js";
 import { lockServiceFaultFor, newRunPrefix, runSite, type RunHooks, type RunPlace } from "./inProcess.js";
 import type { RunEvent } from "./recorder.js";
+import type { TargetCheck } from "./targetProbe.js";
 
 /** How long the audit rows may take to come back, at most, however long `--timeout` is. */
 const AUDIT_TIMEOUT_MS = 30_000;
+
+/** What an HTTP run is given beyond the hooks of any run. */
+export interface HttpRunHooks extends RunHooks {
+  /**
+   * The probe of an external target, still under way while the load-generator threads start: no request is sent
+   * before it resolves, and its rejection (the target cannot be load-tested) is the run's.
+   */
+  readonly target?: Promise<TargetCheck>;
+}
 
 /** Waits until `at` (epoch ms), or until `signal` aborts; returns how late the wait began past `at` (0 if early). */
 async function waitUntil(at: number, signal: AbortSignal | undefined): Promise<number> {
@@ -75,7 +85,7 @@ function embeddedSpec(
 export async function runHttp(
   config: RunConfig,
   strategy: string | undefined,
-  hooks: RunHooks = {},
+  hooks: HttpRunHooks = {},
   place: RunPlace = { prefix: newRunPrefix() },
 ): Promise<StrategyResult> {
   const emit = hooks.onEvent ?? ((_: RunEvent) => {});
@@ -146,6 +156,7 @@ export async function runHttp(
       () => {
         if (serviceDown && server) cut = setTimeout(() => server!.cutLockService(), serviceDown.atMs);
       },
+      hooks.target,
     );
     if (cut) clearTimeout(cut);
     // The threads made the requests: decide this workload's sources as far as they went, so `resends` counts them.
@@ -158,6 +169,12 @@ export async function runHttp(
     hooks.nemeses?.end();
     const died = server?.died();
     if (died) throw new CannotRunError(name, "worker", `the server ${died} during the measurement`);
+    const figures = recorder.figures(window);
+    // A target that proved silent (the probe's request and every registration went unanswered) is given no longer
+    // for its audit rows than for a registration: waiting 2 s or more for them would add rounds to a run of timeouts.
+    const silent =
+      (await hooks.target)?.silent === true && figures.succeeded === 0 && figures.failed > 0 && Object.keys(figures.errors).every((kind) => kind === "timeout");
+    const auditTimeoutMs = Math.min(AUDIT_TIMEOUT_MS, silent ? config.http.timeoutMs : Math.max(config.http.timeoutMs, 2000));
     const startedAt = Number.isFinite(window.firstSent) ? performance.timeOrigin + window.firstSent : Date.now();
     const instanceDeaths: InstanceDeath[] = (server?.instanceExits() ?? []).map((e) => {
       const nemesis = hooks.nemeses?.killedBy(e.pid);
@@ -189,7 +206,7 @@ export async function runHttp(
     const tried: string[] = [];
     const auditDb = config.http.auditDb;
     if (auditDb && profile?.audit) {
-      const rowAudit = new RowAudit();
+      const rowAudit = new RowAudit(workload.ownMachines());
       const failed = await readAuditDb(auditDb, profile.audit, auditRun, sink(rowAudit));
       if (failed === undefined) audit = rowAudit.result(recorder.acks.entries((i) => workload.machineIdOf(i)));
       else tried.push(`--audit-db ${describeAuditDb(auditDb)}: ${failed}`);
@@ -200,12 +217,8 @@ export async function runHttp(
       );
     }
     if (!audit) {
-      const rowAudit = new RowAudit();
-      const failed = await readAuditPages(
-        { url, token: auditToken, timeoutMs: Math.min(AUDIT_TIMEOUT_MS, Math.max(config.http.timeoutMs, 2000)) },
-        auditRun,
-        sink(rowAudit),
-      );
+      const rowAudit = new RowAudit(workload.ownMachines());
+      const failed = await readAuditPages({ url, token: auditToken, timeoutMs: auditTimeoutMs }, auditRun, sink(rowAudit));
       if (failed !== undefined) {
         tried.push(failed);
         if (!auditDb && target) tried.push("no --audit-db given");
@@ -224,7 +237,7 @@ export async function runHttp(
     return {
       strategy: name,
       state: hooks.signal?.aborted ? "interrupted" : "completed",
-      ...recorder.figures(window),
+      ...figures,
       audit,
       memory: { peakRssMb: stats?.peakRssMb ?? null },
       strategyStats: stats ? { instances: stats.instances.length, ...(stats.instances.length === 1 ? stats.instances[0]!.strategyStats : {}) } : {},

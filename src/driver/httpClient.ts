@@ -1,8 +1,14 @@
-import { Pool, type Dispatcher } from "undici";
+import { createRequire } from "node:module";
+import type { Dispatcher } from "undici";
+import type * as Undici from "undici";
 import type { RegisterRequest, RegisterResponse } from "../core/types.js";
 import type { Register } from "./loops.js";
 import { compileProfile, type CompiledProfile } from "./profile/compile.js";
 import { regbenchProfile } from "./profile/spec.js";
+
+// undici serves https:// targets only (http:// has the hand-written client): loaded when a pool is first made, not
+// by every load-generator thread at start-up.
+const require = createRequire(import.meta.url);
 
 /** A non-200 answer, a malformed 200 or a failed exchange, with the kind the report counts it under. */
 export class HttpOutcomeError extends Error {
@@ -114,6 +120,7 @@ export function httpRegistration(
   profile: CompiledProfile = compileProfile(regbenchProfile(), baseUrl, ""),
 ): HttpRegistration {
   const origin = new URL(baseUrl).origin;
+  const { Pool } = require("undici") as typeof Undici;
   const pool = new Pool(origin, {
     connections: settings.connections,
     pipelining: 1,

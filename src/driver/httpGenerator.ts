@@ -44,7 +44,8 @@ export interface Generated {
  * Sends the run's HTTP requests from `workers` threads (worker_threads; no more than `-c`), each with its own
  * keep-alive pool and its exact part of `-c`, all taking the next request from one shared schedule (SharedSchedule:
  * one counter, one start for the open loop's due times), and merges what they measured exactly: tallies add, HDR
- * histograms add, timelines and acknowledgements merge. One thread runs in this one.
+ * histograms add, timelines and acknowledgements merge. One thread runs in this one. The threads start (load their
+ * modules, compile the profile) while `ready` settles, and send nothing before it resolves: its rejection is thrown.
  */
 export async function generateHttp(
   spec: Omit<GeneratorSpec, "share">,
@@ -52,10 +53,14 @@ export async function generateHttp(
   control: LoopControl,
   emit: (event: RunEvent) => void,
   onMeasureStart: () => void,
+  ready?: Promise<unknown>,
 ): Promise<Generated> {
   // -c below the thread count: only that many threads, one connection each.
   workers = Math.max(1, Math.min(workers, spec.workload.concurrency));
-  if (workers <= 1) return generateHere({ ...spec, share: { index: 0, of: 1 } }, control, emit, onMeasureStart);
+  if (workers <= 1) {
+    await ready;
+    return generateHere({ ...spec, share: { index: 0, of: 1 } }, control, emit, onMeasureStart);
+  }
   const recorder = new Recorder(spec.serverKey ? Buffer.from(spec.serverKey, "hex") : undefined);
   const latest = new Map<number, Extract<RunEvent, { type: "progress" }>>();
   let measuring = false;
@@ -74,7 +79,7 @@ export async function generateHttp(
   control.signal?.addEventListener("abort", onAbort, { once: true });
   if (control.signal?.aborted) onAbort();
   try {
-    const outcomes = await Promise.all(
+    const finished = Promise.all(
       threads.map(
         (thread, index) =>
           new Promise<Extract<GeneratorMessage, { type: "done" }>>((resolve, reject) => {
@@ -101,6 +106,11 @@ export async function generateHttp(
           }),
       ),
     );
+    // Threads stopped because `ready` failed end with that failure, not theirs.
+    finished.catch(() => {});
+    await ready;
+    for (const t of threads) t.postMessage("go");
+    const outcomes = await finished;
     const window = recorder.mergeAll(outcomes.map((o) => o.data));
     // One schedule: the rate achieved by all threads together, from the first send of any to the last (the threads
     // send their lastSent as epoch ms).

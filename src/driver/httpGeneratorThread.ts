@@ -5,11 +5,19 @@ import { generateHere, type GeneratorMessage, type GeneratorSpec } from "./httpG
 const spec = workerData as GeneratorSpec;
 const stop = new AbortController();
 const post = (m: GeneratorMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
+// Loaded, the thread waits for "go" (the parent sends it once the target passed its probe), or for "stop".
+let go: () => void;
+const started = new Promise<void>((resolve) => (go = resolve));
 parentPort!.on("message", (m: unknown) => {
-  if (m === "stop") stop.abort();
+  if (m === "go") go();
+  if (m === "stop") {
+    stop.abort();
+    go();
+  }
 });
 
 try {
+  await started;
   const { recorder, window, pacing, sent } = await generateHere(
     spec,
     { signal: stop.signal, drainMs: 1000 },

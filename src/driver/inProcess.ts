@@ -100,9 +100,13 @@ export async function runStrategy(
       const acks = () => recorder.acks.entries((i) => workload.machineIdOf(i));
       let audit: AuditResult;
       if (store.auditRowsLazily || !store.auditPage) {
-        audit = auditRun(store.auditRowsLazily ? await store.auditRowsLazily(workload.prefix) : await store.auditRows(workload.prefix), acks());
+        audit = auditRun(
+          store.auditRowsLazily ? await store.auditRowsLazily(workload.prefix) : await store.auditRows(workload.prefix),
+          acks(),
+          workload.ownMachines(),
+        );
       } else {
-        const rows = new RowAudit();
+        const rows = new RowAudit(workload.ownMachines());
         await readStorePages(store as typeof store & Required<Pick<typeof store, "auditPage">>, workload.prefix, rows);
         audit = rows.result(acks());
       }

@@ -17,7 +17,7 @@ import { newRunPrefix, runSite, type RunPlace } from "./inProcess.js";
 import type { WorkerMessage, WorkerRequest } from "./protocol.js";
 import type { RunEvent } from "./recorder.js";
 import { prepareLockServices } from "./preflight.js";
-import { probeTarget } from "./targetProbe.js";
+import { checkTarget, type TargetCheck } from "./targetProbe.js";
 
 export { CannotRunError, InterruptedError } from "./errors.js";
 
@@ -116,6 +116,27 @@ async function removeEtcdKeys(urls: readonly string[], prefix: string): Promise<
   }
 }
 
+/** The probe's verdict on a target as the run's error: a target that does not answer HTTP, or cannot be reached. */
+function unusable(target: string): (check: TargetCheck) => TargetCheck {
+  return (check) => {
+    if (check.problem?.startsWith("does not answer HTTP")) {
+      throw new CannotRunError(
+        "target",
+        "target",
+        `the target at ${target} ${check.problem}: is --target the address of the HTTP service (not its database, Redis or another port)?`,
+      );
+    }
+    if (check.problem) {
+      throw new CannotRunError(
+        "target",
+        "target",
+        `cannot reach the target at ${target} (${check.problem}): start the server first (regbench serve prints how to drive it), or check --target`,
+      );
+    }
+    return check;
+  };
+}
+
 /**
  * Runs every strategy of the config one after the other, each in its own process (or, over HTTP, against its own
  * server process) on its own fresh store, after making sure the backends they need answer. A strategy that fails is
@@ -123,23 +144,13 @@ async function removeEtcdKeys(urls: readonly string[], prefix: string): Promise<
  * reports what it measured, every child is stopped, and temporary stores and the run's Redis keys are removed.
  */
 export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEvent) => void = () => {}, signal?: AbortSignal): Promise<RunOutcome> {
-  if (config.http.target) {
-    const down = await probeTarget(config.http.target, Math.min(3000, config.http.timeoutMs));
-    if (down?.startsWith("does not answer HTTP")) {
-      throw new CannotRunError(
-        "target",
-        "target",
-        `the target at ${config.http.target} ${down}: is --target the address of the HTTP service (not its database, Redis or another port)?`,
-      );
-    }
-    if (down) {
-      throw new CannotRunError(
-        "target",
-        "target",
-        `cannot reach the target at ${config.http.target} (${down}): start the server first (regbench serve prints how to drive it), or check --target`,
-      );
-    }
-  }
+  // The target's probe goes on while the load-generator threads start (it takes up to half a second against a
+  // silent target, they take longer): no request is sent before it passes, and the run stops with its reason if not.
+  let targetFailure: CannotRunError | undefined;
+  const targetCheck = config.http.target
+    ? checkTarget(config.http.target, Math.min(3000, config.http.timeoutMs)).then(unusable(config.http.target))
+    : undefined;
+  targetCheck?.catch((error: CannotRunError) => (targetFailure = error));
   if (!config.http.target) {
     const unreachable = await probeStore(config.store);
     if (unreachable) throw new CannotRunError("store", "store", unreachable);
@@ -178,13 +189,20 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
           // In-process: a worker process per strategy. HTTP: a server process per strategy, the load from this one.
           let result =
             run.mode === "http"
-              ? await runHttp(run, run.http.target ? undefined : strategy, { onEvent: forward, signal, ...(nemeses ? { nemeses } : {}) }, place)
+              ? await runHttp(
+                  run,
+                  run.http.target ? undefined : strategy,
+                  { onEvent: forward, signal, ...(nemeses ? { nemeses } : {}), ...(targetCheck ? { target: targetCheck } : {}) },
+                  place,
+                )
               : await runInWorker(run, strategy, place, forward, signal);
           if (nemeses) result = { ...result, nemeses: await nemeses.finish(result.startedAt) };
           perStrategy.get(strategy)!.push(result);
           onEvent({ type: "strategy-done", result, index, count });
         } catch (error) {
           if (error instanceof InterruptedError) break rounds;
+          // A target that cannot be load-tested stops the run, as it did before anything started.
+          if (targetFailure && error === targetFailure) throw error;
           const reason = error instanceof CannotRunError ? error.message.slice(strategy.length + 2) : ((error as Error)?.message ?? String(error));
           failed.set(strategy, reason);
           onEvent({ type: "strategy-failed", strategy, reason, index, count });

@@ -137,8 +137,9 @@ class Connection {
 /**
  * `POST /v1/register` over at most `connections` keep-alive connections, one request at a time on each, written
  * and parsed by hand: about twice undici's pace for these small exchanges (measured against a fixed-answer nginx).
- * Each request is timed out after `timeoutMs` (connect and answer alike) by one sweep every few ms rather than a
- * timer per request; each answer is checked as the undici client checks it. http:// only.
+ * Each request is timed out after `timeoutMs` (connect and answer alike) by one timer set for the earliest deadline
+ * rather than a timer per request, so a request fails at its timeout, not up to a sweep period later; each answer is
+ * checked as the undici client checks it. http:// only.
  */
 export function rawHttpRegistration(
   baseUrl: string,
@@ -177,25 +178,46 @@ export function rawHttpRegistration(
     return c;
   };
 
-  // Requests past their time are failed by one sweep, not a timer each.
-  const sweep = setInterval(
-    () => {
-      const now = performance.now();
-      for (const c of all)
-        if (c.pending && now - c.pending.startedAt > settings.timeoutMs) c.fail("timeout", `no complete answer within ${settings.timeoutMs} ms`);
-      for (let i = 0; i < waiting.length;) {
-        if (now - waiting[i]!.pending.startedAt > settings.timeoutMs) {
-          waiting.splice(i, 1)[0]!.pending.reject(new HttpOutcomeError("timeout", `no connection within ${settings.timeoutMs} ms`));
-        } else i++;
+  // Requests past their time are failed by one sweep, run by one timer set for the earliest deadline of a request
+  // in flight or waiting (requests start in time order, so a new one rarely moves it): a healthy run pays one
+  // sweep per `timeoutMs`, and a silent target's requests fail at their timeout.
+  const { timeoutMs } = settings;
+  let timer: NodeJS.Timeout | undefined;
+  let armedFor = Infinity;
+  const arm = (deadline: number) => {
+    if (closed || deadline >= armedFor) return;
+    if (timer) clearTimeout(timer);
+    armedFor = deadline;
+    timer = setTimeout(sweep, Math.max(1, Math.ceil(deadline - performance.now())));
+    timer.unref();
+  };
+  const sweep = () => {
+    timer = undefined;
+    armedFor = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const c of all) {
+      if (!c.pending) continue;
+      const deadline = c.pending.startedAt + timeoutMs;
+      if (now >= deadline) c.fail("timeout", `no complete answer within ${timeoutMs} ms`);
+      else next = Math.min(next, deadline);
+    }
+    for (let i = 0; i < waiting.length;) {
+      const deadline = waiting[i]!.pending.startedAt + timeoutMs;
+      if (now >= deadline) {
+        waiting.splice(i, 1)[0]!.pending.reject(new HttpOutcomeError("timeout", `no connection within ${timeoutMs} ms`));
+      } else {
+        next = Math.min(next, deadline);
+        i++;
       }
-    },
-    Math.max(5, Math.min(100, settings.timeoutMs / 10)),
-  );
-  sweep.unref();
+    }
+    arm(next);
+  };
 
   const stop = () => {
     closed = true;
-    clearInterval(sweep);
+    if (timer) clearTimeout(timer);
+    timer = undefined;
     for (const w of waiting.splice(0)) w.pending.reject(new HttpOutcomeError("connection-error", "the client was closed"));
   };
 
@@ -213,6 +235,7 @@ export function rawHttpRegistration(
         const head = `${method} ${path(request)}${hostLine}${headerLines(request)}`;
         const text = lengthless ? `${head}\r\n` : `${head}Content-Length: ${body.length}\r\n\r\n${body}`;
         const pending = { resolve, reject, startedAt: performance.now(), machineId: request.machineId };
+        arm(pending.startedAt + timeoutMs);
         const c = idle.pop() ?? (all.size < settings.connections ? open() : undefined);
         if (c) c.send(text, pending);
         else waiting.push({ request: text, pending });

@@ -1,5 +1,11 @@
-import { Etcd3 } from "etcd3";
+import { createRequire } from "node:module";
+import type { Etcd3 } from "etcd3";
+import type * as Etcd3Module from "etcd3";
 import { listens, notSpeaking, unreachableCode } from "../net/service.js";
+
+// etcd3 (gRPC and its protobufs) is one of the slowest modules to load: loaded by the first client made, not by
+// every command and every load-generator thread that imports this file.
+const require = createRequire(import.meta.url);
 
 /** How to get an etcd at `url`, said wherever one is missing. */
 export function startEtcdHint(url = "http://127.0.0.1:2379"): string {
@@ -24,7 +30,8 @@ export function createEtcdClient(urls: readonly string[]): Etcd3 {
       return text;
     }
   });
-  return new Etcd3({ hosts, dialTimeout: 2000, ...(auth ? { auth } : {}) });
+  const { Etcd3: Client } = require("etcd3") as typeof Etcd3Module;
+  return new Client({ hosts, dialTimeout: 2000, ...(auth ? { auth } : {}) });
 }
 
 /**

@@ -1,5 +1,11 @@
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis } from "ioredis";
+import type * as IoRedis from "ioredis";
 import { listens, notSpeaking, unreachableCode } from "../net/service.js";
+
+// ioredis is loaded by the first client made, not by every command that imports this file (start-up time).
+const require = createRequire(import.meta.url);
+const ioredis = () => require("ioredis") as typeof IoRedis;
 
 /** How to get a Redis at `url`, said wherever one is missing. */
 export function startRedisHint(url = "redis://127.0.0.1:6379"): string {
@@ -31,7 +37,7 @@ export const DEFAULT_REDIS_CLIENT_SETTINGS: RedisClientSettings = Object.freeze(
  * gone makes commands fail quickly, as a registration should see it.
  */
 export function createRedisClient(url: string, settings: RedisClientSettings = DEFAULT_REDIS_CLIENT_SETTINGS): Redis {
-  return new Redis(url, {
+  return new (ioredis().Redis)(url, {
     lazyConnect: true,
     enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
@@ -86,7 +92,7 @@ export async function probeRedis(url: string, timeoutMs = 2000): Promise<RedisPr
 
 /** One PING: undefined when Redis answers; else the error's code (or a short message), and whether Redis replied it. */
 async function pingRedis(url: string, timeoutMs: number): Promise<{ text: string; reply: boolean } | undefined> {
-  const client = new Redis(url, {
+  const client = new (ioredis().Redis)(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
     maxRetriesPerRequest: 0,

@@ -19,8 +19,18 @@ export function regbenchVersion(): string {
   return (JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { version: string }).version;
 }
 
-/** The machine, the runtime, and regbench's version and git commit when it runs from a checkout. */
+let described: Environment | undefined;
+
+/**
+ * The machine, the runtime, and regbench's version and git commit when it runs from a checkout. Read once per
+ * process (two git commands): `--version` needs it as the CLI starts, and a run's report at its end, where it would
+ * add the commands' time to every run's wall time.
+ */
 export function describeEnvironment(): Environment {
+  return (described ??= readEnvironment());
+}
+
+function readEnvironment(): Environment {
   const git = spawnSync("git", ["-C", ROOT, "rev-parse", "--short=12", "HEAD"], { encoding: "utf8" });
   const dirty =
     git.status === 0 ? spawnSync("git", ["-C", ROOT, "status", "--porcelain", "--untracked-files=no"], { encoding: "utf8" }).stdout.trim() !== "" : false;

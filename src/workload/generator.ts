@@ -88,6 +88,11 @@ export class Workload {
     this.made = Math.max(this.made, total);
   }
 
+  /** The run's own machineIDs: `${prefix}-m${k}`, k below the number of requests decided so far (see RowAudit). */
+  ownMachines(): { readonly prefix: string; readonly below: number } {
+    return { prefix: `${this.prefix}-m`, below: this.made };
+  }
+
   /** Requests that re-send an earlier machineID, among those made so far. */
   get resends(): number {
     return this.resent;

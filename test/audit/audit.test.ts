@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AckLog } from "../../src/audit/ackLog.js";
 import { auditRun, type CheckedAck } from "../../src/audit/audit.js";
+import { mulberry32 } from "../../src/workload/prng.js";
 import { newServerKey, seal } from "../../src/core/crypto.js";
 import type { RegisterResponse } from "../../src/core/types.js";
 import type { AuditRows } from "../../src/store/store.js";
@@ -118,4 +119,52 @@ test("a large log checks its configs on the verifier thread, chunk by chunk, wit
   const result = auditRun({ systems: [], machines }, await checked(acks));
   assert.equal(result.lostRegistrations, 20);
   assert.equal(result.duplicateIps, 0);
+});
+
+test("duplicate IPs are counted exactly across /16 chunks, bitmaps, the address edges and malformed values, per project", () => {
+  const machines: AuditRows["machines"][number][] = [];
+  let n = 0;
+  const row = (projectId: string, ipv4: string) => machines.push({ machineId: `m${n++}`, projectId, ipv4 });
+  // 0.0.0.0 twice (1), 255.255.255.255 three times (2), neighbours across a /16 boundary once each (0), the same
+  // malformed text twice (1), and the same addresses in another project (0).
+  for (const ipv4 of ["0.0.0.0", "0.0.0.0", "255.255.255.255", "255.255.255.255", "255.255.255.255", "10.0.255.255", "10.1.0.0", "n/a", "n/a"]) row("p", ipv4);
+  for (const ipv4 of ["0.0.0.0", "255.255.255.255", "10.0.255.255", "n/a"]) row("q", ipv4);
+  // 2,000 distinct addresses in one /16 (past a small chunk: a bitmap), then every 100th again (20).
+  for (let i = 0; i < 2000; i++) row("p", `10.2.${i >> 8}.${i & 255}`);
+  for (let i = 0; i < 2000; i += 100) row("p", `10.2.${i >> 8}.${i & 255}`);
+  const result = auditRun({ systems: [], machines }, []);
+  assert.equal(result.duplicateIps, 1 + 2 + 1 + 20);
+  assert.equal(result.duplicateMachines, 0);
+  assert.equal(result.unacknowledgedRows, machines.length);
+});
+
+test("the run's own machineIDs kept by number count exactly as by text: duplicates, lost, unacknowledged, look-alikes", async () => {
+  const random = mulberry32(7);
+  const machines: AuditRows["machines"][number][] = [];
+  const acks: Ack[] = [];
+  // Look-alikes that must stay apart from r1-m7 and r1-m12: a leading zero, another run, a suffix, past `below`.
+  const ids = ["r1-m7", "r1-m007", "r1-m12", "r1-m1 ", "r2-m7", "r1-m", "r1-w7", "r1-m4000", "r1-m1234567890"];
+  for (let k = 0; k < 3000; k++) ids.push(`r1-m${k}`);
+  for (const id of ids) {
+    const ip = `10.0.${Math.floor(random() * 16)}.${Math.floor(random() * 256)}`;
+    // Some machines stored twice (one with another address), some acknowledged with the stored address, some with
+    // another one (lost), some not at all (unacknowledged).
+    machines.push({ machineId: id, projectId: "p", ipv4: ip });
+    if (random() < 0.05) machines.push({ machineId: id, projectId: "p", ipv4: random() < 0.5 ? ip : "10.1.0.1" });
+    const r = random();
+    if (r < 0.7) acks.push(ack(id, id, ip));
+    else if (r < 0.8) acks.push(ack(id, id, "10.2.0.9"));
+    if (random() < 0.05) acks.push(ack(id, id, ip));
+  }
+  // Acknowledged devices without a row: lost whatever their number.
+  for (const id of ["r1-m3500", "r1-m0042", "r1-m99999"]) acks.push(ack(id, id, "10.0.0.9"));
+  for (let k = machines.length - 1; k > 0; k--) {
+    const j = Math.floor(random() * (k + 1));
+    [machines[k], machines[j]] = [machines[j]!, machines[k]!];
+  }
+  const checkedAcks = await checked(acks);
+  const byText = auditRun({ systems: [], machines }, checkedAcks);
+  const byNumber = auditRun({ systems: [], machines }, checkedAcks, { prefix: "r1-m", below: 3600 });
+  assert.deepEqual(byNumber, byText);
+  assert.ok(byText.duplicateMachines > 50 && byText.lostRegistrations > 100 && byText.unacknowledgedRows! > 100, JSON.stringify(byText));
 });

@@ -5,7 +5,7 @@ import { after, test } from "node:test";
 import { newServerKey, seal } from "../../src/core/crypto.js";
 import { checkRegistration, HttpOutcomeError } from "../../src/driver/httpClient.js";
 import { regbenchAsync, tempDir } from "../helpers.js";
-import { createServer as createTcpServer } from "node:net";
+import { createServer as createTcpServer, type Socket } from "node:net";
 import { mysql, postgres } from "../dbEnv.js";
 import { REDIS_URL, skipWithoutRedis } from "../redisEnv.js";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -149,6 +149,44 @@ test("a silent target with --timeout 1s -c 5 -n 50 and the default threads: the 
   // connections, a third of -n each) left one connection with 17 requests, alone at the end: it arrived to find 1.
   assert.equal(heldAtArrival.length, 50);
   assert.ok(heldAtArrival.at(-1)! >= 5, `held at the last arrival: ${heldAtArrival.slice(-10).join(", ")}`);
+});
+
+test("a target silent through the probe and every request: its audit rows are waited for no longer than --timeout", async () => {
+  // Accepts connections, never sends a byte (not even to the audit request).
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  after(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const r = await regbenchAsync(["run", "--target", url, "--timeout", "1s", "-n", "5", "-c", "5", "--json", "--no-save"], {
+    env: { REGBENCH_PROJECTS: "p:k" },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout).results[0];
+  assert.deepEqual(result.errors, { timeout: 5 });
+  assert.equal(result.audit, null);
+  assert.match(result.notes.join("\n"), /audit n\/a: GET \/v1\/audit\/rows failed: no answer within 1000 ms/);
+});
+
+test("a target that answers its registrations but not the audit is given as long as before: --timeout, at least 2 s", async () => {
+  const { url } = await target((body, res, req) => {
+    if (req.url?.startsWith("/v1/audit/rows")) return; // never answers
+    json(res, 200, JSON.stringify({ machineId: body.machineId, ipv4: "10.0.0.2" }));
+  });
+  const r = await regbenchAsync(["run", "--target", url, "--timeout", "1s", "-n", "5", "-c", "1", "--json", "--no-save"], {
+    env: { REGBENCH_PROJECTS: "p:k" },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout).results[0];
+  assert.equal(result.succeeded, 5);
+  assert.equal(result.audit, null);
+  assert.match(result.notes.join("\n"), /audit n\/a: GET \/v1\/audit\/rows failed: no answer within 2000 ms/);
 });
 
 test("a target answering 200 null, or 200 {ok: true}: counted as malformed-response, never a crash or a success", async () => {

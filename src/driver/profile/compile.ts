@@ -1,7 +1,12 @@
-import { parse as parseYaml } from "yaml";
+import { createRequire } from "node:module";
+import type * as Yaml from "yaml";
 import type { RegisterRequest, RegisterResponse } from "../../core/types.js";
 import { HttpOutcomeError } from "../httpClient.js";
 import { KIND, type Locator, type Placeholder, type ProfileSpec } from "./spec.js";
+
+// yaml is loaded by the first document parsed, not by every process and thread that imports this file (start-up time).
+const require = createRequire(import.meta.url);
+const yaml = () => require("yaml") as typeof Yaml;
 
 /** A template compiled once: literal parts and the getters between them. Rendering never parses. */
 export type Render = (request: RegisterRequest) => string;
@@ -137,7 +142,7 @@ function compileLocator(loc: Locator): (doc: unknown, head: string | undefined) 
 function plainConfigAddress(config: string, path: readonly string[]): string | undefined {
   let doc: unknown;
   try {
-    doc = parseYaml(config, { prettyErrors: false, maxAliasCount: 0 });
+    doc = yaml().parse(config, { prettyErrors: false, maxAliasCount: 0 });
   } catch {
     return undefined;
   }

@@ -1,8 +1,14 @@
+import { createRequire } from "node:module";
 import type { AuditQueries } from "../../audit/auditDb.js";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from "yaml";
+import type { Document, LineCounter } from "yaml";
+import type * as Yaml from "yaml";
+
+// yaml is loaded by the first document parsed, not by every process and thread that imports this file (start-up time).
+const require = createRequire(import.meta.url);
+const yaml = () => require("yaml") as typeof Yaml;
 
 /** The shipped profiles, resolvable by bare name (`--profile regbench`). */
 export const PROFILE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..", "profiles");
@@ -122,8 +128,8 @@ export function regbenchProfile(): ProfileSpec {
 
 /** Parses a profile's text (YAML, or JSON, which is YAML); `source` names it in messages. Throws ProfileError. */
 export function parseProfile(text: string, source: string): ProfileSpec {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const lines = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     throw new ProfileError(`${source}:${e.linePos?.[0]?.line ?? "?"} is not valid YAML or JSON: ${e.message.split("\n")[0]}`);
@@ -243,6 +249,7 @@ export function parseProfile(text: string, source: string): ProfileSpec {
 
 /** Every `{{name}}` in the document names a placeholder; else the line is named. */
 function checkPlaceholders(doc: Document, lines: LineCounter, source: string): void {
+  const { isMap, isScalar, isSeq, visit } = yaml();
   visit(doc, {
     Scalar(_key, node) {
       if (typeof node.value !== "string" || !node.value.includes("{{")) return;

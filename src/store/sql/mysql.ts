@@ -1,4 +1,5 @@
-import mysql from "mysql2/promise";
+import { createRequire } from "node:module";
+import type mysql from "mysql2/promise";
 import type { Isolation, ServerLocation, StoreSettings } from "../kind.js";
 import { firstBytes, notSpeaking, unreachableCode } from "../../net/service.js";
 import type { PoolStats } from "../poolStats.js";
@@ -6,6 +7,10 @@ import { safeUrl } from "../serverSchema.js";
 import type { ColumnType } from "./ddl.js";
 import type { Row, SqlAdmin, SqlConnection, SqlDialect, SqlPool, SqlResult, Statement } from "./dialect.js";
 import { CONNECT_TIMEOUT_MS, SqlStore } from "./sqlStore.js";
+
+// Loaded by the first connection made, not by every command that imports this file (start-up time).
+const require = createRequire(import.meta.url);
+const loadMysql = () => require("mysql2/promise") as typeof mysql;
 
 const ISOLATION_SQL: Readonly<Record<Isolation, string>> = Object.freeze({
   "read-committed": "READ COMMITTED",
@@ -82,7 +87,7 @@ async function mysqlProblem(url: string, error: unknown): Promise<string> {
 }
 
 function openPool(location: ServerLocation, settings: StoreSettings, waits: PoolStats): SqlPool {
-  const pool = mysql.createPool({
+  const pool = loadMysql().createPool({
     uri: withoutDatabase(location.url),
     database: location.schema,
     connectionLimit: settings.pool,
@@ -222,14 +227,14 @@ export const mysqlDialect: SqlDialect = {
   unlock: (name) => ({ text: "SELECT RELEASE_LOCK(?)", values: [name] }),
 
   async connectAdmin(url, timeoutMs): Promise<SqlAdmin> {
-    const c = await mysql.createConnection({ uri: url, connectTimeout: timeoutMs, charset: "UTF8MB4_BIN" });
+    const c = await loadMysql().createConnection({ uri: url, connectTimeout: timeoutMs, charset: "UTF8MB4_BIN" });
     // Setup statements go as text: the server prepares only some statements (not CREATE DATABASE, not USE).
     return { run: async (s) => result((await c.query(s.text, s.values as never)) as [unknown, unknown]), end: () => c.end() };
   },
   problem: mysqlProblem,
   openPool,
   async killConnections(location) {
-    const c = await mysql.createConnection({ uri: withoutDatabase(location.url), connectTimeout: CONNECT_TIMEOUT_MS });
+    const c = await loadMysql().createConnection({ uri: withoutDatabase(location.url), connectTimeout: CONNECT_TIMEOUT_MS });
     try {
       // The namespace's sessions are the ones whose default database is its database; this one has none.
       const [rows] = (await c.query("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", [location.schema])) as [

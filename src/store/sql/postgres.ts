@@ -1,4 +1,5 @@
-import pg from "pg";
+import { createRequire } from "node:module";
+import type pg from "pg";
 import type { Isolation, ServerLocation, StoreSettings } from "../kind.js";
 import { firstBytes, notSpeaking, unreachableCode } from "../../net/service.js";
 import type { PoolStats } from "../poolStats.js";
@@ -7,6 +8,10 @@ import type { NewMachine } from "../store.js";
 import type { ColumnType } from "./ddl.js";
 import type { Row, SqlAdmin, SqlConnection, SqlDialect, SqlPool, SqlResult, Statement } from "./dialect.js";
 import { CONNECT_TIMEOUT_MS, SqlStore } from "./sqlStore.js";
+
+// Loaded by the first connection made, not by every command that imports this file (start-up time).
+const require = createRequire(import.meta.url);
+const loadPg = () => require("pg") as typeof pg;
 
 const ISOLATION_SQL: Readonly<Record<Isolation, string>> = Object.freeze({
   "read-committed": "read\\ committed",
@@ -82,7 +87,7 @@ async function postgresProblem(url: string, error: unknown): Promise<string> {
 
 /** A client of its own (setup, probe, removal), whose 'error' after a failure must not end the process. */
 async function connectClient(url: string, timeoutMs: number): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  const client = new (loadPg().Client)({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   client.on("error", () => {});
   try {
     await client.connect();
@@ -98,7 +103,7 @@ function openPool(location: ServerLocation, settings: StoreSettings, waits: Pool
     `-c search_path=${location.schema}`,
     ...(settings.isolation ? [`-c default_transaction_isolation=${ISOLATION_SQL[settings.isolation]}`] : []),
   ].join(" ");
-  const pool = new pg.Pool({
+  const pool = new (loadPg().Pool)({
     connectionString: location.url,
     max: settings.pool,
     options,
