@@ -17,7 +17,7 @@ describe("redis lock on one node", { skip: skipWithoutRedis }, () => {
     const lease = await lock.acquire("a");
     await assert.rejects(lock.acquire("a"), LockBusyError);
     const waiting = new RedisLock([node!], prefix, settings({ waitMs: 50 }));
-    await assert.rejects(waiting.acquire("a"), (e) => e instanceof LockTimeoutError && e.waitedMs < 60);
+    await assert.rejects(waiting.acquire("a"), LockTimeoutError);
     await lease.release();
     await (await lock.acquire("a")).release();
     assert.equal(lock.stats.busy, 1);
