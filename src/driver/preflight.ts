@@ -36,7 +36,7 @@ function serviceMissing(config: RunConfig, needing: readonly string[], message: 
       stop,
     };
   }
-  return { config, skipped: [], notes, unavailable: { strategy: needing[0]!, message, kind: "redis-unavailable" }, stop };
+  return { config, skipped: [], notes, unavailable: { strategy: needing[0]!, message, kind: "lock-service-unavailable" }, stop };
 }
 
 /** Redlock wants independent nodes; this many are started by `--redis auto`. */

@@ -26,11 +26,11 @@ describe("faults against the etcd strategies", { skip: etcd.skip }, () => {
     assert.ok((fenced.errors["stale-fence"] ?? 0) > 0, JSON.stringify(fenced.errors));
   });
 
-  test("etcd-down part-way: registrations fail as etcd-unavailable, the run completes, no violation", async () => {
+  test("etcd-down part-way: registrations fail as lock-service-unavailable, the run completes, no violation", async () => {
     const r = await runStrategy(findStrategy("etcd")!, config([{ kind: "etcd-down", atMs: 300 }], {}, 20_000));
     assert.equal(r.succeeded + r.failed, r.requests);
     assert.ok(r.succeeded > 0 && r.failed > 0, `${r.succeeded} ok, ${r.failed} failed`);
-    assert.deepEqual(Object.keys(r.errors), ["etcd-unavailable"]);
+    assert.deepEqual(Object.keys(r.errors), ["lock-service-unavailable"]);
     assert.equal(r.audit!.violations, 0);
   });
 

@@ -32,11 +32,11 @@ describe("faults against the Redis strategies", { skip: skipWithoutRedis }, () =
     assert.ok((r.strategyStats as { extensions: number }).extensions > 0);
   });
 
-  test("redis-down part-way: registrations fail as redis-unavailable, the run completes, nothing is left half-written", async () => {
+  test("redis-down part-way: registrations fail as lock-service-unavailable, the run completes, nothing is left half-written", async () => {
     const r = await runStrategy(findStrategy("redis")!, { ...config([{ kind: "redis-down", atMs: 300 }], {}, 20_000) });
     assert.equal(r.succeeded + r.failed, r.requests);
     assert.ok(r.succeeded > 0 && r.failed > 0, `${r.succeeded} ok, ${r.failed} failed`);
-    assert.deepEqual(Object.keys(r.errors), ["redis-unavailable"]);
+    assert.deepEqual(Object.keys(r.errors), ["lock-service-unavailable"]);
     assert.equal(r.audit!.violations, 0);
   });
 
