@@ -47,8 +47,7 @@ export async function warmUp(definition: StrategyDefinition, settings: StrategyS
   const strategy = definition.create(service, {
     ...settings,
     sharedLockKeys: false,
-    redis: { ...settings.redis, keyPrefix: `${settings.redis.keyPrefix}${own}:` },
-    etcd: { ...settings.etcd, keyPrefix: `${settings.etcd.keyPrefix}${own}/` },
+    lockServices: Object.fromEntries(Object.entries(settings.lockServices).map(([name, s]) => [name, { ...s, keyPrefix: `${s.keyPrefix}${own}/` }])),
   });
   const server = createRegistrationServer({ strategy, store, strategyName: definition.name, auditToken: undefined, log: () => {} });
   const agent = new Agent({ keepAlive: true, maxSockets: SERVER_WARMUP.concurrency });
