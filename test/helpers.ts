@@ -50,8 +50,11 @@ export function runConfig(strategy: string, workload: Partial<WorkloadConfig> = 
     strategy: { lockKey: undefined, lockTimeoutMs: 30_000, shards: 16, retries: 30, lockNesting: false },
     store: { kind: "sqlite", path: undefined },
     storeOptions: { keep: false, pool: undefined, isolation: undefined },
-    redis: { urls: [process.env.REGBENCH_TEST_REDIS ?? "redis://127.0.0.1:6379"], ttlMs: 10_000, waitMs: 30_000, watchdog: true, lockBatch: 64 },
-    etcd: { urls: [process.env.REGBENCH_TEST_ETCD ?? "http://127.0.0.1:2379"], autoMembers: 1 },
+    locks: { ttlMs: 10_000, waitMs: 30_000, watchdog: true, batch: 64 },
+    lockServices: {
+      redis: { urls: [process.env.REGBENCH_TEST_REDIS ?? "redis://127.0.0.1:6379"], autoMembers: 1 },
+      etcd: { urls: [process.env.REGBENCH_TEST_ETCD ?? "http://127.0.0.1:2379"], autoMembers: 1 },
+    },
     faults: [],
     runs: 1,
     ...over,

@@ -23,6 +23,7 @@ export const UNIT_TIER: readonly string[] = [
   "gate/thresholds",
   "locks/fencedLock",
   "locks/lockBatches",
+  "locks/lockServices",
   "report/aggregate",
   "report/exporters",
   "report/longTimeline",

@@ -1,4 +1,6 @@
 import { Command, Option } from "commander";
+import { etcdService } from "../locks/services/etcd.js";
+import { redisService } from "../locks/services/redis.js";
 import { DEFAULT_SERVER_SETTINGS } from "../http/server.js";
 import { DEFAULT_MAX_ERROR_RATE } from "../report/verdict.js";
 import { DEFAULT_POOL_SIZE } from "../store/registry.js";
@@ -62,14 +64,14 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
     key: "redis",
     flags: "--redis <urls>",
     help: "Redis node URL(s), comma-separated (redlock uses all), or auto to start a throwaway redis-server if none answers",
-    default: S.redis.urls.join(","),
+    default: redisService.defaultUrls.join(","),
     scenario: true,
   },
   {
     key: "lockTtl",
     flags: "--lock-ttl <duration>",
     help: "distributed lock time to live (etcd: the lease TTL, whole seconds)",
-    default: ms(S.redis.lock.ttlMs),
+    default: ms(S.locks.ttlMs),
     scenario: true,
   },
   {
@@ -83,7 +85,7 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
     key: "etcd",
     flags: "--etcd <urls>",
     help: "etcd client URL(s), comma-separated, or auto / auto:3 to start a throwaway member / cluster if none answers",
-    default: S.etcd.urls.join(","),
+    default: etcdService.defaultUrls.join(","),
     scenario: true,
   },
   {
@@ -103,7 +105,7 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
     key: "lockBatch",
     flags: "--lock-batch <n>",
     help: "registrations of one process that may share one distributed lock acquisition; 1 = one each",
-    default: String(S.redis.lockBatch),
+    default: String(S.locks.batch),
     scenario: true,
   },
   {

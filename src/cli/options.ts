@@ -13,11 +13,11 @@ import {
 } from "../store/registry.js";
 import { describeFault, parseFault, type Fault } from "../faults/faults.js";
 import { describeNemesis, ETCD_MEMBER_NEMESES, INSTANCE_NEMESES, instanceOf, parseNemesis, serviceOf, type Nemesis } from "../faults/nemesis.js";
-import { DEFAULT_REDIS_LOCK_SETTINGS } from "../locks/redisLock.js";
-import { checkEtcdUrl } from "../etcd/client.js";
+import { DEFAULT_LOCK_SETTINGS } from "../locks/settings.js";
+import { lockServices } from "../locks/services/registry.js";
+import { isLocationProblem, type LockServiceLocation } from "../locks/services/service.js";
 import { FLAG, SCENARIO_KEYS } from "./optionTable.js";
 import type { RunConditions } from "../report/result.js";
-import { checkRedisUrl } from "../redis/client.js";
 import { missingCapability } from "../strategies/capabilities.js";
 import { findStrategy, strategyNames } from "../strategies/registry.js";
 import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, lockServiceOf, type LockKeyMode } from "../strategies/strategy.js";
@@ -452,50 +452,19 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       "Use --lock-key system (the seed's) or --lock-key project.",
     );
   const retries = has("retries") ? integer("retries", get("retries"), 1, "--retries 30") : DEFAULT_STRATEGY_SETTINGS.retry.maxAttempts;
-  const redisText = has("redis") ? String(get("redis")) : DEFAULT_STRATEGY_SETTINGS.redis.urls.join(",");
-  let urls: string[] | "auto" = "auto";
-  if (redisText !== "auto") {
-    urls = redisText
-      .split(",")
-      .map((u) => u.trim())
-      .filter(Boolean);
-    if (urls.length === 0) throw new UsageError("--redis", "is empty", "Pass a URL such as redis://127.0.0.1:6379, a comma list of them, or auto.");
-    for (const url of urls) {
-      const problem = checkRedisUrl(url);
-      if (problem) throw new UsageError("--redis", `has ${problem}`, "Pass URLs such as redis://127.0.0.1:6379 (comma-separated for redlock), or auto.");
-    }
-  }
-  const etcdText = has("etcd") ? String(get("etcd")) : DEFAULT_STRATEGY_SETTINGS.etcd.urls.join(",");
-  let etcdUrls: string[] | "auto" = "auto";
-  let autoMembers = 1;
-  const autoMatch = /^auto(?::(\d+))?$/.exec(etcdText);
-  if (autoMatch) {
-    autoMembers = autoMatch[1] === undefined ? 1 : Number(autoMatch[1]);
-    if (autoMembers !== 1 && autoMembers !== 3 && autoMembers !== 5)
-      throw new UsageError(
-        "--etcd",
-        `auto:${autoMatch[1]} is not a cluster size regbench starts`,
-        "Use --etcd auto (one member) or --etcd auto:3 (a three-member cluster).",
-      );
-  } else {
-    etcdUrls = etcdText
-      .split(",")
-      .map((u) => u.trim())
-      .filter(Boolean);
-    if (etcdUrls.length === 0)
-      throw new UsageError("--etcd", "is empty", "Pass a URL such as http://127.0.0.1:2379, a comma list of a cluster's members, or auto.");
-    for (const url of etcdUrls) {
-      const problem = checkEtcdUrl(url);
-      if (problem)
-        throw new UsageError("--etcd", `has ${problem}`, "Pass client URLs such as http://127.0.0.1:2379 (comma-separated for a cluster), auto, or auto:3.");
-    }
+  // Where each lock service is (--redis, --etcd…): its own parser, from the registry.
+  const lockServiceLocations: Record<string, LockServiceLocation> = {};
+  for (const service of lockServices()) {
+    const location = service.parse(has(service.flag) ? String(get(service.flag)) : service.defaultUrls.join(","));
+    if (isLocationProblem(location)) throw new UsageError(`--${service.flag}`, location.problem, location.fix);
+    lockServiceLocations[service.name] = Object.freeze(location);
   }
   const lockNesting = has("lockNesting") && get("lockNesting") !== false && get("lockNesting") !== "false";
-  const ttlMs = has("lockTtl") ? duration("lockTtl", get("lockTtl"), "--lock-ttl 10s", false) : DEFAULT_REDIS_LOCK_SETTINGS.ttlMs;
+  const ttlMs = has("lockTtl") ? duration("lockTtl", get("lockTtl"), "--lock-ttl 10s", false) : DEFAULT_LOCK_SETTINGS.ttlMs;
   const waitMs = has("lockWait") ? duration("lockWait", get("lockWait"), "--lock-wait 0 (fail fast) or --lock-wait 5s") : lockTimeoutMs;
   const lockBatch = has("lockBatch")
     ? integer("lockBatch", get("lockBatch"), 1, "--lock-batch 1 (one acquisition per registration)")
-    : DEFAULT_STRATEGY_SETTINGS.redis.lockBatch;
+    : DEFAULT_LOCK_SETTINGS.batch;
   const watchdog = has("watchdog") ? get("watchdog") !== false && get("watchdog") !== "false" : true;
   const faultValues = has("fault") ? ([] as unknown[]).concat(get("fault")) : [];
   const faults: Fault[] = [];
@@ -505,7 +474,9 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
       throw new UsageError(
         "--fault",
         `is not understood: ${fault}`,
-        "Use --fault pause:0.05:500 (probability, stall in ms), --fault redis-down:2000 or --fault etcd-down:2000 (ms into the run).",
+        `Use --fault pause:0.05:500 (probability, stall in ms), ${lockServices()
+          .map((service) => `--fault ${service.faultName}:2000`)
+          .join(" or ")} (ms into the run).`,
       );
     faults.push(fault);
   }
@@ -641,10 +612,10 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
     mode: modeText,
     target,
     instances,
-    redisAuto: urls === "auto",
+    redisAuto: lockServiceLocations["redis"]?.urls === "auto",
     usesRedis: strategies.some((name) => lockServiceOf(findStrategy(name)) === "redis"),
     usesEtcd: strategies.some((name) => lockServiceOf(findStrategy(name)) === "etcd"),
-    etcdAutoMembers: etcdUrls === "auto" ? autoMembers : 0,
+    etcdAutoMembers: lockServiceLocations["etcd"]?.urls === "auto" ? lockServiceLocations["etcd"].autoMembers : 0,
     store: storeSpec,
     durationMs,
   });
@@ -740,8 +711,8 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
     strategy: Object.freeze({ lockKey: lockKeyText as LockKeyMode | undefined, lockTimeoutMs, shards, retries, lockNesting }),
     store: Object.freeze(storeSpec),
     storeOptions: Object.freeze({ keep: keepStore, pool, isolation: isolationText as Isolation | undefined }),
-    redis: Object.freeze({ urls: urls === "auto" ? urls : Object.freeze(urls), ttlMs, waitMs, watchdog, lockBatch }),
-    etcd: Object.freeze({ urls: etcdUrls === "auto" ? etcdUrls : Object.freeze(etcdUrls), autoMembers }),
+    locks: Object.freeze({ ttlMs, waitMs, watchdog, batch: lockBatch }),
+    lockServices: Object.freeze(lockServiceLocations),
     faults: Object.freeze(faults),
     ...(nemeses.length ? { nemeses: Object.freeze(nemeses) } : {}),
     runs,
@@ -750,9 +721,11 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
 
 /** The config as it appears in the report: plain values, the store described. */
 export function describeConfig(config: RunConfig): RunConditions {
-  const usesRedis = config.strategies.some((name) => lockServiceOf(findStrategy(name)) === "redis");
-  const usesEtcd = config.strategies.some((name) => lockServiceOf(findStrategy(name)) === "etcd");
-  const usesLocks = usesRedis || usesEtcd;
+  // The lock services the run's strategies lock in, each shown under its name.
+  const used = lockServices().filter((service) => config.strategies.some((name) => lockServiceOf(findStrategy(name)) === service.name));
+  const where = Object.fromEntries(
+    used.map((service) => [service.name, maskSecrets(service.show(config.lockServices[service.name] ?? { urls: service.defaultUrls, autoMembers: 1 }))]),
+  );
   return {
     mode: config.mode,
     ...(config.mode === "http"
@@ -777,15 +750,9 @@ export function describeConfig(config: RunConfig): RunConditions {
     store: maskSecrets(config.http.target ? `the target's own (${config.http.target})` : describeStoreSpec(config.store)),
     ...(isServerStore(config.store) ? { pool: config.storeOptions.pool ?? "default", isolation: config.storeOptions.isolation ?? "database default" } : {}),
     ...(config.storeOptions.keep ? { keepStore: true } : {}),
-    ...(usesRedis ? { redis: config.redis.urls === "auto" ? "auto" : maskSecrets(config.redis.urls.join(",")) } : {}),
-    ...(usesEtcd
-      ? {
-          etcd:
-            config.etcd.urls === "auto" ? `auto${config.etcd.autoMembers > 1 ? `:${config.etcd.autoMembers}` : ""}` : maskSecrets(config.etcd.urls.join(",")),
-        }
-      : {}),
-    ...(usesLocks
-      ? { lockTtlMs: config.redis.ttlMs, lockWaitMs: config.redis.waitMs, watchdog: config.redis.watchdog, lockBatch: config.redis.lockBatch }
+    ...where,
+    ...(used.length > 0
+      ? { lockTtlMs: config.locks.ttlMs, lockWaitMs: config.locks.waitMs, watchdog: config.locks.watchdog, lockBatch: config.locks.batch }
       : {}),
     faults: config.faults.map(describeFault),
     ...(config.nemeses?.length ? { nemeses: config.nemeses.map(describeNemesis) } : {}),

@@ -1,6 +1,8 @@
 /**
  * Typed errors. Every failure a registration can meet has a kind, so that the report counts errors by kind
- * and the CLI and HTTP layers map kinds to exit codes and status codes in one place each.
+ * and the CLI and HTTP layers map kinds to exit codes and status codes in one place each. The errors of the locks
+ * (`LockLostError`, `LockServiceUnavailableError`) live in `locks/errors.ts`, the store's stale fence in
+ * `store/errors.ts`; their kinds are named here, with every other.
  */
 
 /** The kinds of failure a registration can end in; `internal` is anything not foreseen. */
@@ -13,8 +15,7 @@ export type ErrorKind =
   | "lock-timeout"
   | "lock-busy"
   | "lock-lost"
-  | "redis-unavailable"
-  | "etcd-unavailable"
+  | "lock-service-unavailable"
   | "conflict"
   | "unique-violation"
   | "transaction-conflict"
@@ -91,33 +92,6 @@ export class LockBusyError extends RegbenchError {
   }
 }
 
-/** A lock expired or was taken over while its holder still needed it; the holder must not write. */
-export class LockLostError extends RegbenchError {
-  readonly kind = "lock-lost" as const;
-  constructor(
-    readonly key: string,
-    readonly when: "extend" | "release",
-  ) {
-    super(`the lock on ${JSON.stringify(key)} was lost (found gone at ${when})`);
-  }
-}
-
-/** Redis did not answer (refused, closed, timed out, or too few nodes for a quorum). */
-export class RedisUnavailableError extends RegbenchError {
-  readonly kind = "redis-unavailable" as const;
-  constructor(message: string, cause?: unknown) {
-    super(message, { cause });
-  }
-}
-
-/** etcd did not answer (refused, closed, timed out, no leader). */
-export class EtcdUnavailableError extends RegbenchError {
-  readonly kind = "etcd-unavailable" as const;
-  constructor(message: string, cause?: unknown) {
-    super(message, { cause });
-  }
-}
-
 /** Which unique constraint a write ran into. */
 export type Constraint = "system" | "machine" | "ip";
 
@@ -172,18 +146,6 @@ export class StoreError extends RegbenchError {
   readonly kind = "store" as const;
   constructor(message: string, cause?: unknown) {
     super(message, { cause });
-  }
-}
-
-/** A write carried a fencing token older than one the store already accepted for that resource. */
-export class StaleFenceError extends RegbenchError {
-  readonly kind = "stale-fence" as const;
-  constructor(
-    readonly resource: string,
-    readonly token: number,
-    readonly newest: number,
-  ) {
-    super(`stale fencing token ${token} for ${resource}: ${newest} was already accepted`);
   }
 }
 

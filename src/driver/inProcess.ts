@@ -46,9 +46,7 @@ export function runSite(config: RunConfig, strategy: string, place: RunPlace): O
 
 /** The run's cut of the lock service a strategy locks in (redis-down, etcd-down), if it has one. */
 export function lockServiceFaultFor(config: RunConfig, definition: StrategyDefinition | undefined): ReturnType<typeof lockServiceFault> {
-  // The faults name the services they cut (and take "local" for none); a service they do not know has no fault.
-  const service = lockServiceOf(definition);
-  return lockServiceFault(config.faults, service === "redis" || service === "etcd" ? service : "local");
+  return lockServiceFault(config.faults, lockServiceOf(definition));
 }
 
 /** A fresh run prefix: every ID (and Redis key) of the run carries it. */

@@ -1,14 +1,12 @@
 import { fork } from "node:child_process";
 import { childEnv, describeExit, exited, sendTo, stopChild } from "../process/children.js";
-import { createRedisClient, deleteKeys } from "../redis/client.js";
 import { aggregateRuns } from "../report/aggregate.js";
 import type { StrategyResult } from "../report/result.js";
 import { placeForRun, probeStore, removeStore } from "../store/registry.js";
 import { makeTempDir } from "../store/tempDir.js";
 import { findStrategy } from "../strategies/registry.js";
 import { lockServiceOf } from "../strategies/strategy.js";
-import { createEtcdClient, deleteEtcdKeys } from "../etcd/client.js";
-import { etcdKeyPrefix, redisKeyPrefix } from "../strategies/settings.js";
+import { findLockService } from "../locks/services/registry.js";
 import type { RunConfig } from "../workload/config.js";
 import { CannotRunError, InterruptedError } from "./errors.js";
 import { runHttp } from "./http.js";
@@ -87,35 +85,6 @@ export interface RunOutcome {
   readonly interrupted: boolean;
 }
 
-/** Deletes whatever a strategy's run left in Redis under its prefix (its process may have been killed before it could). */
-async function removeRunKeys(urls: readonly string[], prefix: string): Promise<void> {
-  await Promise.all(
-    urls.map(async (url) => {
-      const client = createRedisClient(url);
-      client.on("error", () => {});
-      try {
-        await deleteKeys(client, redisKeyPrefix(prefix));
-      } catch {
-        // a Redis that went away (the redis-down fault, a stopped throwaway) holds nothing to clean
-      } finally {
-        client.disconnect();
-      }
-    }),
-  );
-}
-
-/** The same for etcd. */
-async function removeEtcdKeys(urls: readonly string[], prefix: string): Promise<void> {
-  const client = createEtcdClient(urls);
-  try {
-    await deleteEtcdKeys(client, etcdKeyPrefix(prefix));
-  } catch {
-    // an etcd that went away holds nothing to clean
-  } finally {
-    client.close();
-  }
-}
-
 /** The probe's verdict on a target as the run's error: a target that does not answer HTTP, or cannot be reached. */
 function unusable(target: string): (check: TargetCheck) => TargetCheck {
   return (check) => {
@@ -160,7 +129,6 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
   try {
     if (preflight.unavailable) throw new CannotRunError(preflight.unavailable.strategy, preflight.unavailable.kind, preflight.unavailable.message);
     const run = preflight.config;
-    const redisUrls = run.redis.urls === "auto" ? [] : run.redis.urls;
     const perStrategy = new Map<string, StrategyResult[]>(run.strategies.map((s) => [s, []]));
     const failed = new Map<string, string>();
     const count = run.strategies.length * run.runs;
@@ -176,8 +144,8 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
         const nemeses = run.nemeses?.length
           ? new NemesisRun(run.nemeses, {
               store: placeForRun(run.store, { ...runSite(run, strategy, place), tempDir: temp.path }).location,
-              ...(preflight.restartRedis ? { restartRedis: preflight.restartRedis } : {}),
-              ...(preflight.etcdCluster ? { etcdCluster: preflight.etcdCluster } : {}),
+              ...(preflight.restarts?.["redis"] ? { restartRedis: preflight.restarts["redis"] } : {}),
+              ...(preflight.clusters?.["etcd"] ? { etcdCluster: preflight.clusters["etcd"] } : {}),
             })
           : undefined;
         const forward = (event: RunEvent) => {
@@ -210,9 +178,10 @@ export async function runAll(config: RunConfig, onEvent: (event: OrchestratorEve
           await nemeses?.finish();
           // Whatever became of the strategy's process, nothing of its run stays behind: its keys, its namespace.
           if (!run.http.target) {
-            const service = lockServiceOf(findStrategy(strategy));
-            if (service === "redis") await removeRunKeys(redisUrls, place.prefix);
-            if (service === "etcd" && run.etcd.urls !== "auto") await removeEtcdKeys(run.etcd.urls, place.prefix);
+            // (its lock service's keys under the run's prefix: its process may have been killed before it could)
+            const service = findLockService(lockServiceOf(findStrategy(strategy)));
+            const urls = service ? run.lockServices[service.name]?.urls : undefined;
+            if (service && urls !== undefined && urls !== "auto") await service.removeKeys(urls, service.keyPrefix(place.prefix));
             const placement = placeForRun(run.store, { ...runSite(run, strategy, place), tempDir: temp.path });
             if (placement.temporary) await removeStore(placement.location);
           }

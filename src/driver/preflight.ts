@@ -1,11 +1,9 @@
-import { describeEtcdProblem, probeEtcd, startEtcdHint, type EtcdProblem } from "../etcd/client.js";
-import { etcdOnPath, startThrowawayEtcd, type ThrowawayEtcd } from "../etcd/autoServer.js";
-import { describeRedisProblem, probeRedis, startRedisHint } from "../redis/client.js";
-import { redisServerOnPath, startThrowawayRedis, type ThrowawayRedis } from "../redis/autoServer.js";
+import { findLockService, lockServices } from "../locks/services/registry.js";
+import type { LockService, ThrowawayCluster } from "../locks/services/service.js";
 import type { ErrorKind } from "../core/errors.js";
 import { missingCapability } from "../strategies/capabilities.js";
 import { findStrategy } from "../strategies/registry.js";
-import { DEFAULT_STRATEGY_SETTINGS, lockServiceOf, type StrategyDefinition } from "../strategies/strategy.js";
+import { lockServiceOf, type StrategyDefinition } from "../strategies/strategy.js";
 import type { RunConfig } from "../workload/config.js";
 import type { EtcdClusterTarget } from "./nemeses.js";
 
@@ -16,10 +14,10 @@ export interface Preflight {
   readonly notes: readonly string[];
   /** Set when a strategy that was asked for by name cannot run; `kind` is what the failure is counted as. */
   readonly unavailable?: { readonly strategy: string; readonly message: string; readonly kind: ErrorKind };
-  /** Set when regbench started the run's (first) Redis itself: the restart:redis nemesis restarts it. */
-  readonly restartRedis?: () => Promise<void>;
-  /** Set when regbench started the run's etcd itself: the etcd member nemeses kill or stop its members by PID. */
-  readonly etcdCluster?: EtcdClusterTarget;
+  /** By service: restarts the (first) server regbench started for the run (the restart:redis nemesis). */
+  readonly restarts?: Readonly<Record<string, () => Promise<void>>>;
+  /** By service: the cluster regbench started for the run, whose members the member nemeses kill or stop by PID. */
+  readonly clusters?: Readonly<Record<string, EtcdClusterTarget>>;
   stop(): Promise<void>;
 }
 
@@ -32,133 +30,47 @@ function serviceMissing(config: RunConfig, needing: readonly string[], message: 
     return {
       config: { ...config, strategies: config.strategies.filter((s) => !needing.includes(s)) },
       skipped: needing.map((strategy) => ({ strategy, reason: message })),
-      notes: [`skipped ${needing.join(", ")}: ${message}`],
+      notes: [...notes, `skipped ${needing.join(", ")}: ${message}`],
       stop,
     };
   }
-  return { config, skipped: [], notes, unavailable: { strategy: needing[0]!, message, kind: "redis-unavailable" }, stop };
-}
-
-/** Redlock wants independent nodes; this many are started by `--redis auto`. */
-const AUTO_REDLOCK_NODES = 3;
-
-/**
- * Makes sure the Redis strategies of a run have a Redis before any of them starts, within a few seconds: probes
- * every URL, starts throwaway servers for `--redis auto`, and either skips the Redis strategies (when they came
- * from `--strategy all`) or reports the first that cannot run.
- */
-export async function prepareRedis(config: RunConfig): Promise<Preflight> {
-  const needing = config.strategies.filter((name) => lockServiceOf(findStrategy(name)) === "redis");
-  const none = { config, skipped: [], notes: [], stop: async () => {} };
-  if (needing.length === 0) return none;
-  const needAll = needing.some((name) => findStrategy(name)!.needs.lockService!.nodes === "all");
-  const notes: string[] = [];
-  const servers: ThrowawayRedis[] = [];
-  let urls: readonly string[] | undefined;
-  let problem: string | undefined;
-
-  if (config.redis.urls === "auto") {
-    const url = DEFAULT_STRATEGY_SETTINGS.redis.urls[0]!;
-    const down = await probeRedis(url);
-    // restart:redis restarts a Redis regbench started, never one that was already there.
-    const ownNeeded = (config.nemeses ?? []).some((n) => n.kind === "restart-redis");
-    if (ownNeeded && !redisServerOnPath()) {
-      problem = `restart:redis needs a redis-server on the PATH to start (and restart) for the run: ${startRedisHint(url)}`;
-    } else if (!down && !needAll && !ownNeeded) {
-      urls = [url];
-      notes.push(`--redis auto: using the Redis that answers on ${url}`);
-    } else if (redisServerOnPath()) {
-      const count = needAll ? AUTO_REDLOCK_NODES : 1;
-      for (let i = 0; i < count; i++) servers.push(await startThrowawayRedis());
-      urls = servers.map((s) => s.url);
-      notes.push(`--redis auto: started ${count} throwaway redis-server on ${urls.join(", ")}; stopped after the run`);
-    } else if (!down) {
-      urls = [url];
-    } else {
-      problem =
-        down.kind === "unreachable"
-          ? `nothing answers on ${url} (${down.reason}) and there is no redis-server on the PATH to start: ${startRedisHint(url)}`
-          : describeRedisProblem(url, down);
-    }
-  } else {
-    const probes = await Promise.all(config.redis.urls.map(async (url) => ({ url, down: await probeRedis(url) })));
-    const failed = probes.filter((p) => p.down !== undefined);
-    if (failed.length > 0) {
-      problem = failed.map((f) => describeRedisProblem(f.url, f.down!)).join("; ");
-    } else {
-      urls = config.redis.urls;
-    }
-  }
-
-  const stop = async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-  };
-  if (problem !== undefined || urls === undefined) return serviceMissing(config, needing, problem ?? "no Redis", notes, stop);
-  if (needing.includes("redlock") && urls.length < 3) {
-    notes.push(
-      `redlock runs over ${urls.length} node(s), quorum ${Math.floor(urls.length / 2) + 1}: pass three --redis URLs (or --redis auto) for a real quorum`,
-    );
-  }
-  const first = servers[0];
-  return { config: { ...config, redis: { ...config.redis, urls } }, skipped: [], notes, ...(first ? { restartRedis: () => first.restart() } : {}), stop };
+  return { config, skipped: [], notes, unavailable: { strategy: needing[0]!, message, kind: "lock-service-unavailable" }, stop };
 }
 
 /**
- * Makes sure the etcd strategies of a run have an etcd before any of them starts: probes every URL (3 s), starts a
- * throwaway one (or a cluster, `--etcd auto:3`) for `--etcd auto` when the default URL does not answer, and either
- * skips the etcd strategies (from `--strategy all`) or reports the first that cannot run.
+ * Makes sure the strategies of a run that lock in `service` have it before any of them starts, within a few seconds:
+ * probes every URL, or starts throwaway servers for `auto`, and either skips those strategies (when they came from
+ * `--strategy all`) or reports the first that cannot run.
  */
-export async function prepareEtcd(config: RunConfig): Promise<Preflight> {
-  const needing = config.strategies.filter((name) => lockServiceOf(findStrategy(name)) === "etcd");
+export async function prepareLockService(
+  config: RunConfig,
+  service: LockService,
+  find: (name: string) => StrategyDefinition | undefined = findStrategy,
+): Promise<Preflight> {
+  const needing = config.strategies.filter((name) => lockServiceOf(find(name)) === service.name);
   if (needing.length === 0) return { config, skipped: [], notes: [], stop: async () => {} };
-  const notes: string[] = [];
-  let cluster: ThrowawayEtcd | undefined;
-  let urls: readonly string[] | undefined;
-  let problem: string | undefined;
-  if (config.etcd.urls === "auto") {
-    const url = DEFAULT_STRATEGY_SETTINGS.etcd.urls[0]!;
-    const down: EtcdProblem | undefined = config.etcd.autoMembers > 1 ? { kind: "unreachable", reason: "a cluster was asked for" } : await probeEtcd(url, 3000);
-    if (!down) {
-      urls = [url];
-      notes.push(`--etcd auto: using the etcd that answers on ${url}`);
-    } else if (etcdOnPath()) {
-      try {
-        cluster = await startThrowawayEtcd(config.etcd.autoMembers);
-        urls = cluster.urls;
-        notes.push(
-          `--etcd auto: started ${cluster.urls.length} throwaway etcd member(s) on ${urls.join(", ")}; stopped, and their data removed, after the run`,
-        );
-      } catch (error) {
-        problem = `could not start a throwaway etcd: ${(error as Error).message}`;
-      }
-    } else {
-      problem =
-        down.kind === "unreachable"
-          ? `nothing answers on ${url} (${down.reason}) and there is no etcd on the PATH to start: ${startEtcdHint(url)}`
-          : describeEtcdProblem(url, down);
-    }
-  } else {
-    const probes = await Promise.all(config.etcd.urls.map(async (url) => ({ url, down: await probeEtcd(url, 3000) })));
-    const failed = probes.filter((p) => p.down !== undefined);
-    if (failed.length > 0) problem = failed.map((f) => describeEtcdProblem(f.url, f.down!)).join("; ");
-    else urls = config.etcd.urls;
-  }
-  const stop = async () => {
-    await cluster?.stop();
-  };
-  if (problem !== undefined || urls === undefined) return serviceMissing(config, needing, problem ?? "no etcd", notes, stop);
-  const started = cluster;
+  const location = config.lockServices[service.name] ?? { urls: service.defaultUrls, autoMembers: 1 };
+  const prepared = await service.prepare(location, {
+    strategies: needing,
+    overAllNodes: needing.filter((name) => find(name)!.needs.lockService!.nodes === "all"),
+    // restart:redis restarts a server regbench started, never one that was already there.
+    ownServer: (config.nemeses ?? []).some((n) => n.kind === `restart-${service.name}`),
+  });
+  const stop = () => prepared.stop();
+  if (prepared.problem !== undefined || prepared.urls === undefined)
+    return serviceMissing(config, needing, prepared.problem ?? `no ${service.title}`, prepared.notes, stop);
   return {
-    config: { ...config, etcd: { ...config.etcd, urls } },
+    config: { ...config, lockServices: { ...config.lockServices, [service.name]: { ...location, urls: prepared.urls } } },
     skipped: [],
-    notes,
-    ...(started ? { etcdCluster: clusterTarget(started) } : {}),
+    notes: prepared.notes,
+    ...(prepared.restart ? { restarts: { [service.name]: prepared.restart } } : {}),
+    ...(prepared.cluster ? { clusters: { [service.name]: clusterTarget(prepared.cluster) } } : {}),
     stop,
   };
 }
 
-/** A throwaway etcd cluster as the member nemeses act on it. */
-function clusterTarget(cluster: ThrowawayEtcd): EtcdClusterTarget {
+/** A throwaway cluster as the member nemeses act on it. */
+function clusterTarget(cluster: ThrowawayCluster): EtcdClusterTarget {
   return {
     urls: cluster.urls,
     get pids() {
@@ -169,12 +81,9 @@ function clusterTarget(cluster: ThrowawayEtcd): EtcdClusterTarget {
   };
 }
 
-/** The lock services a pre-flight knows how to probe (or start); a strategy locking in another cannot run. */
-const LOCK_SERVICES: readonly string[] = ["redis", "etcd"];
-
 /**
  * What the strategies of a run declare they need, checked before any lock service is probed or started: the store
- * capabilities, and a lock service the pre-flight knows (whether it answers is `prepareRedis`'s and `prepareEtcd`'s). Under `--strategy all` a strategy that
+ * capabilities, and a lock service the pre-flight knows (whether it answers is `prepareLockService`'s). Under `--strategy all` a strategy that
  * cannot have them is skipped with a note (as the Redis strategies are without a Redis); asked for by name, the
  * first such strategy is reported as unavailable. Nothing is checked against a `--target`: its store is its own.
  */
@@ -185,7 +94,7 @@ export function prepareStrategyNeeds(config: RunConfig, find: (name: string) => 
     const definition = find(strategy);
     if (!definition) continue;
     const service = lockServiceOf(definition);
-    if (service !== undefined && !LOCK_SERVICES.includes(service)) {
+    if (service !== undefined && !findLockService(service)) {
       blocked.push({ strategy, reason: `it locks in ${JSON.stringify(service)}, a lock service regbench cannot reach`, kind: "internal" });
       continue;
     }
@@ -207,25 +116,31 @@ export function prepareStrategyNeeds(config: RunConfig, find: (name: string) => 
 }
 
 /**
- * Every pre-flight a run needs (the strategies' declared needs, Redis, etcd), one after the other; stops what it
- * started if a later one fails.
+ * Every pre-flight a run needs (the strategies' declared needs, then each lock service of the registry), one after
+ * the other; stops what it started if a later one fails.
  */
-export async function prepareLockServices(config: RunConfig): Promise<Preflight> {
-  const needs = prepareStrategyNeeds(config);
+export async function prepareLockServices(config: RunConfig, find: (name: string) => StrategyDefinition | undefined = findStrategy): Promise<Preflight> {
+  const needs = prepareStrategyNeeds(config, find);
   if (needs.unavailable) return needs;
-  const redis = await prepareRedis(needs.config);
-  if (redis.unavailable) return { ...redis, skipped: [...needs.skipped, ...redis.skipped], notes: [...needs.notes, ...redis.notes] };
-  const etcd = await prepareEtcd(redis.config);
-  return {
-    config: etcd.config,
-    skipped: [...needs.skipped, ...redis.skipped, ...etcd.skipped],
-    notes: [...needs.notes, ...redis.notes, ...etcd.notes],
-    ...(etcd.unavailable ? { unavailable: etcd.unavailable } : {}),
-    ...(redis.restartRedis ? { restartRedis: redis.restartRedis } : {}),
-    ...(etcd.etcdCluster ? { etcdCluster: etcd.etcdCluster } : {}),
-    stop: async () => {
-      await etcd.stop();
-      await redis.stop();
-    },
+  let run = needs.config;
+  const skipped = [...needs.skipped];
+  const notes = [...needs.notes];
+  const stops: (() => Promise<void>)[] = [];
+  let restarts: Record<string, () => Promise<void>> = {};
+  let clusters: Record<string, EtcdClusterTarget> = {};
+  const stop = async () => {
+    // The last started, the first stopped.
+    for (const s of [...stops].reverse()) await s();
   };
+  for (const service of lockServices()) {
+    const prepared = await prepareLockService(run, service, find);
+    stops.push(() => prepared.stop());
+    for (const skip of prepared.skipped) skipped.push(skip);
+    for (const note of prepared.notes) notes.push(note);
+    if (prepared.unavailable) return { config: prepared.config, skipped, notes, unavailable: prepared.unavailable, restarts, clusters, stop };
+    restarts = { ...restarts, ...prepared.restarts };
+    clusters = { ...clusters, ...prepared.clusters };
+    run = prepared.config;
+  }
+  return { config: run, skipped, notes, restarts, clusters, stop };
 }

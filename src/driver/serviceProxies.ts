@@ -52,11 +52,10 @@ export async function proxyServices(spec: ServeSpec, services: ReadonlySet<Proxi
     const backend = lockServiceOf(findStrategy(spec.strategy));
     let run = spec.run;
     let store = spec.store;
-    if (services.has("redis") && backend === "redis" && run.redis.urls !== "auto") {
-      run = { ...run, redis: { ...run.redis, urls: await through("redis", run.redis.urls) } };
-    }
-    if (services.has("etcd") && backend === "etcd" && run.etcd.urls !== "auto") {
-      run = { ...run, etcd: { ...run.etcd, urls: await through("etcd", run.etcd.urls) } };
+    // The strategy's lock service, when a network nemesis names it: its URLs through proxies.
+    const location = backend === undefined ? undefined : run.lockServices[backend];
+    if (backend !== undefined && location !== undefined && location.urls !== "auto" && services.has(backend as ProxiedService)) {
+      run = { ...run, lockServices: { ...run.lockServices, [backend]: { ...location, urls: await through(backend as ProxiedService, location.urls) } } };
     }
     if (services.has("store") && isServerStore(store) && "url" in store) {
       store = { ...store, url: (await through("store", [store.url]))[0]! };

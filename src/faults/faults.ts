@@ -1,11 +1,17 @@
+import { findLockService, lockServices } from "../locks/services/registry.js";
+
 /** Faults a run can inject, so the report shows what breaks each strategy. */
 export type Fault =
   /** With probability `probability`, a registration stalls `ms` between its reads and its writes. */
   | { readonly kind: "pause"; readonly probability: number; readonly ms: number }
-  /** `atMs` into the measured window, the connection to the first Redis node is closed. */
-  | { readonly kind: "redis-down"; readonly atMs: number }
-  /** `atMs` into the measured window, the etcd client's connection is closed. */
-  | { readonly kind: "etcd-down"; readonly atMs: number };
+  /**
+   * `atMs` into the measured window, the strategy's connection to its lock service is closed (`redis-down`: the first
+   * Redis node's; `etcd-down`: the etcd client's). `name` is the service's fault name, as it was given.
+   */
+  | { readonly kind: "lock-service-down"; readonly service: string; readonly name: string; readonly atMs: number };
+
+/** A fault that cuts a lock service part-way. */
+export type LockServiceFault = Extract<Fault, { kind: "lock-service-down" }>;
 
 /** Parses one `--fault` value; returns the fault or an error message. */
 export function parseFault(text: string): Fault | string {
@@ -17,29 +23,33 @@ export function parseFault(text: string): Fault | string {
     if (!(ms >= 0) || !Number.isFinite(ms) || parts[2] === "") return `pause duration must be milliseconds ≥ 0 (got ${JSON.stringify(parts[2])})`;
     return { kind: "pause", probability, ms };
   }
-  if ((parts[0] === "redis-down" || parts[0] === "etcd-down") && parts.length === 2) {
+  const service = lockServices().find((s) => s.faultName === parts[0]);
+  if (service && parts.length === 2) {
     const atMs = Number(parts[1]);
-    if (!(atMs >= 0) || !Number.isFinite(atMs) || parts[1] === "") return `${parts[0]} time must be milliseconds ≥ 0 (got ${JSON.stringify(parts[1])})`;
-    return { kind: parts[0], atMs };
+    if (!(atMs >= 0) || !Number.isFinite(atMs) || parts[1] === "")
+      return `${service.faultName} time must be milliseconds ≥ 0 (got ${JSON.stringify(parts[1])})`;
+    return { kind: "lock-service-down", service: service.name, name: service.faultName, atMs };
   }
-  return `expected pause:P:MS, redis-down:AT_MS or etcd-down:AT_MS (got ${JSON.stringify(text)})`;
+  return `expected pause:P:MS, ${lockServiceFaultNames().join(" or ")} (got ${JSON.stringify(text)})`;
+}
+
+/** The lock services' faults as `--fault` takes them: `redis-down:AT_MS`, `etcd-down:AT_MS`… */
+export function lockServiceFaultNames(): string[] {
+  return lockServices().map((s) => `${s.faultName}:AT_MS`);
 }
 
 export function describeFault(fault: Fault): string {
   switch (fault.kind) {
     case "pause":
       return `pause: ${(fault.probability * 100).toFixed(1)}% of registrations stall ${fault.ms} ms between read and write`;
-    case "redis-down":
-      return `redis-down: the first Redis node is cut off ${fault.atMs} ms into the measured window`;
-    case "etcd-down":
-      return `etcd-down: the etcd client is cut off ${fault.atMs} ms into the measured window`;
+    case "lock-service-down":
+      return `${fault.name}: ${findLockService(fault.service)?.cutDescription ?? `the ${fault.service} client is cut off`} ${fault.atMs} ms into the measured window`;
   }
 }
 
-/** The lock-service fault that applies to a strategy of this backend, if the run has one. */
-export function lockServiceFault(faults: readonly Fault[], backend: "local" | "redis" | "etcd"): Extract<Fault, { atMs: number }> | undefined {
-  const kind = backend === "redis" ? "redis-down" : backend === "etcd" ? "etcd-down" : undefined;
-  return faults.find((f): f is Extract<Fault, { atMs: number }> => f.kind === kind);
+/** The lock-service fault that applies to a strategy locking in `service` (undefined: none), if the run has one. */
+export function lockServiceFault(faults: readonly Fault[], service: string | undefined): LockServiceFault | undefined {
+  return service === undefined ? undefined : faults.find((f): f is LockServiceFault => f.kind === "lock-service-down" && f.service === service);
 }
 
 /** The stall of the pause fault, drawn per registration from a seeded source. */

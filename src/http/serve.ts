@@ -176,7 +176,7 @@ export async function startInstance(
       maxConnections: spec.maxConnections,
       headerTimeoutMs: spec.headerTimeoutMs ?? DEFAULT_SERVER_SETTINGS.headerTimeoutMs,
       // A request waiting for its lock sends nothing: the idle timeout must outlast the longest wait.
-      idleTimeoutMs: Math.max(DEFAULT_SERVER_SETTINGS.idleTimeoutMs, 2 * spec.run.strategy.lockTimeoutMs, 2 * spec.run.redis.waitMs),
+      idleTimeoutMs: Math.max(DEFAULT_SERVER_SETTINGS.idleTimeoutMs, 2 * spec.run.strategy.lockTimeoutMs, 2 * spec.run.locks.waitMs),
     },
   });
   await new Promise<void>((resolve, reject) => {

@@ -47,8 +47,10 @@ export async function warmUp(definition: StrategyDefinition, settings: StrategyS
   const strategy = definition.create(service, {
     ...settings,
     sharedLockKeys: false,
-    redis: { ...settings.redis, keyPrefix: `${settings.redis.keyPrefix}${own}:` },
-    etcd: { ...settings.etcd, keyPrefix: `${settings.etcd.keyPrefix}${own}/` },
+    // Each service's keys one level down, with the separator its prefix ends with (Redis ":", etcd "/").
+    lockServices: Object.fromEntries(
+      Object.entries(settings.lockServices).map(([name, s]) => [name, { ...s, keyPrefix: `${s.keyPrefix}${own}${s.keyPrefix.slice(-1)}` }]),
+    ),
   });
   const server = createRegistrationServer({ strategy, store, strategyName: definition.name, auditToken: undefined, log: () => {} });
   const agent = new Agent({ keepAlive: true, maxSockets: SERVER_WARMUP.concurrency });

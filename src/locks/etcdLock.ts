@@ -1,5 +1,6 @@
 import type { Etcd3, Lease as EtcdLease } from "etcd3";
-import { EtcdUnavailableError, LockBusyError, LockLostError, LockTimeoutError, RegbenchError } from "../core/errors.js";
+import { LockBusyError, LockTimeoutError, RegbenchError } from "../core/errors.js";
+import { LockLostError, LockServiceUnavailableError } from "./errors.js";
 import { createEtcdClient, deleteEtcdKeys } from "../etcd/client.js";
 import type { DistributedLock, Lease } from "./lease.js";
 
@@ -29,10 +30,10 @@ export interface EtcdLockStats {
   grantedTtlS: number;
 }
 
-/** etcd's errors as the core's: a server that does not answer is `etcd-unavailable`; ours pass through. */
+/** etcd's errors as the core's: a server that does not answer is `lock-service-unavailable` (etcd); ours pass through. */
 function unavailable(error: unknown, what: string): never {
   if (error instanceof RegbenchError) throw error;
-  throw new EtcdUnavailableError(`etcd failed while ${what}: ${((error as Error)?.message ?? String(error)).split("\n")[0]}`, error);
+  throw new LockServiceUnavailableError("etcd", `etcd failed while ${what}: ${((error as Error)?.message ?? String(error)).split("\n")[0]}`, error);
 }
 
 /**
@@ -97,7 +98,7 @@ export class EtcdLock implements DistributedLock {
     } catch (error) {
       return giveUp(
         error instanceof Error
-          ? new EtcdUnavailableError(`etcd failed while locking ${JSON.stringify(key)}: ${error.message.split("\n")[0]}`, error)
+          ? new LockServiceUnavailableError("etcd", `etcd failed while locking ${JSON.stringify(key)}: ${error.message.split("\n")[0]}`, error)
           : new Error(String(error)),
       );
     }
@@ -113,7 +114,7 @@ export class EtcdLock implements DistributedLock {
           .limit(1)
           .exec();
       } catch (error) {
-        return giveUp(new EtcdUnavailableError(`etcd failed while locking ${JSON.stringify(key)}`, error));
+        return giveUp(new LockServiceUnavailableError("etcd", `etcd failed while locking ${JSON.stringify(key)}`, error));
       }
       const predecessor = before.kvs[0];
       if (!predecessor) break;
@@ -128,7 +129,8 @@ export class EtcdLock implements DistributedLock {
       const left = this.settings.waitMs - (performance.now() - started);
       const deleted =
         left > 0 ? await this.watchDeletion(predecessor.key.toString(), Number(before.header.revision) + 1, left).catch((error: Error) => error) : false;
-      if (deleted instanceof Error) return giveUp(new EtcdUnavailableError(`etcd failed while waiting for the lock on ${JSON.stringify(key)}`, deleted));
+      if (deleted instanceof Error)
+        return giveUp(new LockServiceUnavailableError("etcd", `etcd failed while waiting for the lock on ${JSON.stringify(key)}`, deleted));
       if (!deleted) {
         this.counters.timeouts++;
         return giveUp(new LockTimeoutError(key, performance.now() - started));

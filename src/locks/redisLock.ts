@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
-import { LockBusyError, LockLostError, LockTimeoutError, RedisUnavailableError } from "../core/errors.js";
+import { LockBusyError, LockTimeoutError } from "../core/errors.js";
+import { LockLostError, LockServiceUnavailableError } from "./errors.js";
 import { KeyedMutex } from "../sync/keyedMutex.js";
 import type { Lease } from "./lease.js";
 
@@ -174,7 +175,8 @@ export class RedisLock {
     if (won.length > 0 || failed.length > 0) await this.onNodes((node) => this.releaseOn(node, key, token));
     if (failed.length > this.nodes.length - this.quorum) {
       const reason = (failed[0] as { error: unknown }).error;
-      throw new RedisUnavailableError(
+      throw new LockServiceUnavailableError(
+        "redis",
         `${failed.length} of ${this.nodes.length} Redis node(s) failed while locking ${JSON.stringify(key)}: ${(reason as Error)?.message ?? String(reason)}`,
         reason,
       );
@@ -242,7 +244,11 @@ export class RedisLock {
         if (deleted < this.quorum) {
           const failed = results.filter((r) => !r.ok);
           if (failed.length > this.nodes.length - this.quorum) {
-            throw new RedisUnavailableError(`Redis failed while releasing the lock on ${JSON.stringify(key)}`, (failed[0] as { error: unknown }).error);
+            throw new LockServiceUnavailableError(
+              "redis",
+              `Redis failed while releasing the lock on ${JSON.stringify(key)}`,
+              (failed[0] as { error: unknown }).error,
+            );
           }
           lose("release");
           throw new LockLostError(key, "release");
@@ -264,7 +270,11 @@ export class RedisLock {
     if (won < this.quorum) {
       const failed = results.filter((r) => !r.ok);
       if (failed.length > this.nodes.length - this.quorum)
-        throw new RedisUnavailableError(`Redis failed while re-entering the lock on ${JSON.stringify(key)}`, (failed[0] as { error: unknown }).error);
+        throw new LockServiceUnavailableError(
+          "redis",
+          `Redis failed while re-entering the lock on ${JSON.stringify(key)}`,
+          (failed[0] as { error: unknown }).error,
+        );
       this.stats.lost++;
       throw new LockLostError(key, "extend");
     }

@@ -1,4 +1,5 @@
-import { StaleFenceError, StoreError, UniqueViolationError } from "../core/errors.js";
+import { StoreError, UniqueViolationError } from "../core/errors.js";
+import { StaleFenceError } from "./errors.js";
 import { formatIpv4 } from "../core/ipv4.js";
 import type { MachineRecord, Project } from "../core/types.js";
 import type { StoreKind } from "./kind.js";

@@ -1,5 +1,3 @@
-import { etcdLock } from "../locks/etcdLock.js";
-import { distributedKeyedLock } from "../locks/keyedLock.js";
 import { lockedStrategy } from "./locked.js";
 import type { StrategyDefinition } from "./strategy.js";
 
@@ -8,20 +6,6 @@ function etcdStrategy(options: { name: string; protects: string; exposes: string
     ...options,
     lockService: { name: "etcd" },
     constraints: false,
-    lock: (settings, fencing) =>
-      distributedKeyedLock(
-        etcdLock(
-          settings.etcd.urls,
-          settings.etcd.keyPrefix,
-          {
-            ttlMs: settings.redis.lock.ttlMs,
-            waitMs: settings.redis.lock.waitMs,
-            watchdog: settings.redis.lock.watchdog,
-            fencing,
-          },
-          !settings.sharedLockKeys,
-        ),
-      ),
   });
 }
 

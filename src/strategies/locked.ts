@@ -1,8 +1,9 @@
 import type { RegisterRequest } from "../core/types.js";
 import { exclusive } from "../locks/exclusive.js";
-import { fencedLock, type KeyedLock } from "../locks/keyedLock.js";
+import { distributedKeyedLock, fencedLock, type KeyedLock } from "../locks/keyedLock.js";
+import { findLockService } from "../locks/services/registry.js";
 import { newConflictStats, retryOnConflict } from "./retry.js";
-import { lockKeyOf, type LockServiceNeed, type StrategyDefinition, type StrategySettings } from "./strategy.js";
+import { lockKeyOf, lockServiceSettings, type LockServiceNeed, type StrategyDefinition, type StrategySettings } from "./strategy.js";
 
 /** What distinguishes one distributed-lock strategy from another. */
 export interface LockedOptions {
@@ -15,8 +16,8 @@ export interface LockedOptions {
   readonly fencing: boolean;
   /** Run on tables with the unique constraints, in a transaction, and retry on conflict. */
   readonly constraints: boolean;
-  /** The lock, made for one strategy instance from its settings (a distributed lock in the keyed shape). */
-  readonly lock: (settings: StrategySettings, fencing: boolean) => KeyedLock;
+  /** A reentrant lock (the holder may take it again), where the service has one. */
+  readonly reentrant?: boolean;
 }
 
 /**
@@ -38,12 +39,12 @@ export function lockedStrategy(options: LockedOptions): StrategyDefinition {
     defaultLockKey: "project",
     constraints: options.constraints,
     create(service, settings) {
-      const lock = options.lock(settings, options.fencing);
+      const lock = serviceLock(options, settings);
       const conflicts = newConflictStats();
       // A fencing lock first advances the store's fence, so that the previous holder's late writes are refused
       // even when they land before this holder's own.
       const fenced = fencedLock(lock, (resource, token) => service.store.advanceFence({ resource, token }));
-      const sections = exclusive(fenced, { batch: settings.redis.lockBatch });
+      const sections = exclusive(fenced, { batch: settings.locks.batch });
       const nesting = lock.promises.reentrant || settings.lockNesting;
       const lockedOnce = (request: RegisterRequest) => {
         const key = lockKeyOf(request, settings.lockKey);
@@ -70,4 +71,19 @@ export function lockedStrategy(options: LockedOptions): StrategyDefinition {
       };
     },
   };
+}
+
+/** The strategy's lock, made by the lock service it declares (from the registry), in the keyed shape. */
+function serviceLock(options: LockedOptions, settings: StrategySettings): KeyedLock {
+  const service = findLockService(options.lockService.name);
+  if (!service) throw new Error(`${options.name} locks in ${JSON.stringify(options.lockService.name)}, a lock service regbench does not know`);
+  return distributedKeyedLock(
+    service.createLock(lockServiceSettings(settings, service), settings.locks, {
+      nodes: options.lockService.nodes ?? "one",
+      fencing: options.fencing,
+      reentrant: options.reentrant ?? false,
+      random: settings.random,
+      cleanUp: !settings.sharedLockKeys,
+    }),
+  );
 }

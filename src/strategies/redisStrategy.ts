@@ -1,5 +1,3 @@
-import { distributedKeyedLock } from "../locks/keyedLock.js";
-import { redisDistributedLock } from "../locks/redisDistributedLock.js";
 import { lockedStrategy } from "./locked.js";
 import type { StrategyDefinition } from "./strategy.js";
 
@@ -23,16 +21,6 @@ export function redisStrategy(options: RedisStrategyOptions): StrategyDefinition
   return lockedStrategy({
     ...options,
     lockService: { name: "redis", nodes: options.nodes },
-    lock: (settings, fencing) =>
-      distributedKeyedLock(
-        redisDistributedLock(
-          options.nodes === "all" ? settings.redis.urls : settings.redis.urls.slice(0, 1),
-          settings.redis.keyPrefix,
-          { ...settings.redis.lock, fencing, reentrant: options.reentrant ?? false },
-          settings.redis.client,
-          settings.random,
-          !settings.sharedLockKeys,
-        ),
-      ),
+    reentrant: options.reentrant ?? false,
   });
 }

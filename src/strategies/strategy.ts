@@ -3,8 +3,8 @@ import type { RegistrationService } from "../core/registration.js";
 import type { RegisterRequest, RegisterResponse } from "../core/types.js";
 import { nextPowerOfTwo } from "../sync/fnv.js";
 import type { BackoffSettings } from "../sync/backoff.js";
-import { DEFAULT_REDIS_LOCK_SETTINGS, type RedisLockSettings } from "../locks/redisLock.js";
-import { DEFAULT_REDIS_CLIENT_SETTINGS, type RedisClientSettings } from "../redis/client.js";
+import { DEFAULT_LOCK_SETTINGS, type LockSettings } from "../locks/settings.js";
+import type { LockService, LockServiceSettings } from "../locks/services/service.js";
 
 /**
  * What a strategy promises, which the contract suite holds it to:
@@ -21,26 +21,6 @@ export type StrategyKind = "none" | "exclusion" | "coalescing" | "optimistic" | 
 /** What a lock protects: one system's registrations (the seed's choice) or one project's address pool. */
 export type LockKeyMode = "system" | "project";
 
-/** Where the Redis-backed strategies find Redis and how they lock. */
-export interface RedisStrategySettings {
-  /** Every node's URL; the single-node strategies use the first. */
-  readonly urls: readonly string[];
-  /** Every key a run makes starts with it, so runs and tests never collide and clean up only their own. */
-  readonly keyPrefix: string;
-  readonly lock: RedisLockSettings;
-  readonly client: RedisClientSettings;
-  /** How many registrations of one process may share one lock acquisition (1: one acquisition each). */
-  readonly lockBatch: number;
-}
-
-/** Where the etcd-backed strategies find etcd; their lock TTL, wait, watchdog and batching are the Redis lock's. */
-export interface EtcdStrategySettings {
-  /** The cluster's client URLs. */
-  readonly urls: readonly string[];
-  /** Every key a run makes starts with it. */
-  readonly keyPrefix: string;
-}
-
 /** Settings every strategy reads what it needs from; the CLI fills them, tests override them. */
 export interface StrategySettings {
   /** Resolved per strategy: the flag if given, else the strategy's own default. */
@@ -53,15 +33,20 @@ export interface StrategySettings {
   readonly retry: BackoffSettings;
   /** Source of jitter, seeded for reproducible runs. */
   readonly random: () => number;
-  readonly redis: RedisStrategySettings;
-  readonly etcd: EtcdStrategySettings;
+  /** Every distributed lock's TTL, wait, watchdog and batching, whichever service it lives in. */
+  readonly locks: LockSettings;
+  /**
+   * Where each lock service's locks live, by the service's name (`redis`, `etcd`): its URLs and the run's key prefix.
+   * A service missing here is at its default URLs (`lockServiceSettings`).
+   */
+  readonly lockServices: Readonly<Record<string, LockServiceSettings>>;
   /**
    * The registration path nests: the lock a strategy holds is taken again around the system row's creation, as code
    * calling a locked helper does. Reentrant locks nest by design; with this, every distributed lock does.
    */
   readonly lockNesting: boolean;
   /**
-   * The Redis and etcd keys are under a lock namespace that other servers share (`regbench serve`): closing leaves
+   * The lock services' keys are under a lock namespace that other servers share (`regbench serve`): closing leaves
    * them, since another server may hold a lock there now. False: they are this run's own, deleted at close.
    */
   readonly sharedLockKeys: boolean;
@@ -78,17 +63,16 @@ export const DEFAULT_STRATEGY_SETTINGS: StrategySettings = Object.freeze({
   shards: defaultShardCount(),
   retry: Object.freeze({ maxAttempts: 30, baseDelayMs: 1, maxDelayMs: 50 }),
   random: Math.random,
-  redis: Object.freeze({
-    urls: Object.freeze(["redis://127.0.0.1:6379"]),
-    keyPrefix: "regbench:",
-    lock: DEFAULT_REDIS_LOCK_SETTINGS,
-    client: DEFAULT_REDIS_CLIENT_SETTINGS,
-    lockBatch: 64,
-  }),
-  etcd: Object.freeze({ urls: Object.freeze(["http://127.0.0.1:2379"]), keyPrefix: "regbench/" }),
+  locks: DEFAULT_LOCK_SETTINGS,
+  lockServices: Object.freeze({}),
   lockNesting: false,
   sharedLockKeys: false,
 });
+
+/** Where a strategy's locks live in `service`: as the settings say, else at its default URLs under `regbench` keys. */
+export function lockServiceSettings(settings: StrategySettings, service: LockService): LockServiceSettings {
+  return settings.lockServices[service.name] ?? { urls: service.defaultUrls, keyPrefix: service.keyPrefix("default") };
+}
 
 /** Numbers a strategy reports about itself (conflicts, retries, coalesced calls, per-shard counters…). */
 export type StrategyStats = Readonly<Record<string, unknown>>;

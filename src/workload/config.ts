@@ -1,5 +1,7 @@
 import type { Isolation, StoreSpec } from "../store/kind.js";
 import type { Fault } from "../faults/faults.js";
+import type { LockSettings } from "../locks/settings.js";
+import type { LockServiceLocation } from "../locks/services/service.js";
 import type { Nemesis } from "../faults/nemesis.js";
 import type { LockKeyMode } from "../strategies/strategy.js";
 import type { ProfileSpec } from "../driver/profile/spec.js";
@@ -45,25 +47,6 @@ export interface StrategyOptions {
   readonly retries: number;
   /** Distributed locks are taken again around the system row's creation (see StrategySettings.lockNesting). */
   readonly lockNesting: boolean;
-}
-
-/** Where etcd is: client URLs, or `auto` (the default URL if it answers, else throwaway members). */
-export interface EtcdOptions {
-  readonly urls: readonly string[] | "auto";
-  /** With `auto`: how many throwaway members (1, or 3 for a real cluster). */
-  readonly autoMembers: number;
-}
-
-/** Where Redis is and how the Redis strategies lock. */
-export interface RedisOptions {
-  /** Node URLs, or `auto`: the default URL if it answers, else throwaway redis-server processes. */
-  readonly urls: readonly string[] | "auto";
-  readonly ttlMs: number;
-  /** How long an acquisition waits for a held lock; 0 fails fast. */
-  readonly waitMs: number;
-  readonly watchdog: boolean;
-  /** Registrations of one process that may share one lock acquisition. */
-  readonly lockBatch: number;
 }
 
 /**
@@ -132,9 +115,13 @@ export interface RunConfig {
   readonly strategy: StrategyOptions;
   readonly store: StoreSpec;
   readonly storeOptions: StoreOptions;
-  /** Where Redis is; its lock TTL, wait, watchdog and batching apply to every distributed lock (etcd's too). */
-  readonly redis: RedisOptions;
-  readonly etcd: EtcdOptions;
+  /** Every distributed lock's TTL, wait, watchdog and batching (`--lock-ttl`, `--lock-wait`, `--no-watchdog`, `--lock-batch`). */
+  readonly locks: LockSettings;
+  /**
+   * Where each lock service is, by its name in `locks/services/registry.ts` (`redis`, `etcd`), as its flag gave it:
+   * URLs, or `auto`. The pre-flight replaces `auto` by the URLs it found or started.
+   */
+  readonly lockServices: Readonly<Record<string, LockServiceLocation>>;
   readonly faults: readonly Fault[];
   /** `--nemesis`: real faults on processes, services and connections, timed from the measured window (none if absent). */
   readonly nemeses?: readonly Nemesis[];

@@ -88,12 +88,12 @@ test("cluster instances get the keys over IPC, never in their environment", asyn
   await s.stop();
 });
 
-test("redis-down over HTTP is injected in the server: registrations fail as redis-unavailable, no violation", { skip: skipWithoutRedis }, () => {
+test("redis-down over HTTP is injected in the server: registrations fail as lock-service-unavailable, no violation", { skip: skipWithoutRedis }, () => {
   const r = regbench(["run", "--mode", "http", "--strategy", "redis", "--fault", "redis-down:300", "-n", "20000", "-c", "50", "--json", "--no-save"]);
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout).results[0];
   assert.ok(result.succeeded > 0, JSON.stringify(result.errors));
-  assert.ok((result.errors["redis-unavailable"] ?? 0) > 0, JSON.stringify(result.errors));
+  assert.ok((result.errors["lock-service-unavailable"] ?? 0) > 0, JSON.stringify(result.errors));
   assert.equal(result.audit.violations, 0);
 });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { LockLostError, RedisUnavailableError } from "../../src/core/errors.js";
+import { LockLostError, LockServiceUnavailableError } from "../../src/locks/errors.js";
 import { LockBatches } from "../../src/locks/lockBatches.js";
 import type { Lease } from "../../src/locks/redisLock.js";
 
@@ -20,7 +20,7 @@ function lease(validMs: number, releaseError?: Error): Lease {
   };
 }
 
-for (const releaseError of [new LockLostError("k", "release"), new RedisUnavailableError("Redis failed while releasing")]) {
+for (const releaseError of [new LockLostError("k", "release"), new LockServiceUnavailableError("redis", "Redis failed while releasing")]) {
   test(`a failed release (${releaseError.kind}) keeps the results written under the valid lock and fails those written after`, async () => {
     const batches = new LockBatches(async () => lease(40, releaseError), 8);
     const early = batches.run("k", async (_lease, written) => {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, test } from "node:test";
-import { LockBusyError, LockLostError, LockTimeoutError, RedisUnavailableError } from "../../src/core/errors.js";
+import { LockBusyError, LockTimeoutError } from "../../src/core/errors.js";
+import { LockLostError, LockServiceUnavailableError } from "../../src/locks/errors.js";
 import { LockBatches } from "../../src/locks/lockBatches.js";
 import { DEFAULT_REDIS_LOCK_SETTINGS, RedisLock, type RedisLockSettings } from "../../src/locks/redisLock.js";
 import { clients, REDIS_URL, skipWithoutRedis, testPrefix, threeNodes } from "../redisEnv.js";
@@ -123,6 +124,6 @@ describe("quorum lock over three real redis-server processes", () => {
     await degraded.release();
 
     await nodes.servers()[1]!.stop();
-    await assert.rejects(lock.acquire("t"), RedisUnavailableError);
+    await assert.rejects(lock.acquire("t"), (e) => e instanceof LockServiceUnavailableError && e.service === "redis" && e.kind === "lock-service-unavailable");
   });
 });

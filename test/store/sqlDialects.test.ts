@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { StaleFenceError, StoreError, TransactionConflictError, UniqueViolationError } from "../../src/core/errors.js";
+import { StoreError, TransactionConflictError, UniqueViolationError } from "../../src/core/errors.js";
+import { StaleFenceError } from "../../src/store/errors.js";
 import { describeStoreSpec } from "../../src/store/registry.js";
 import { schemaStatements } from "../../src/store/sql/ddl.js";
 import type { SqlDialect } from "../../src/store/sql/dialect.js";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { StaleFenceError, StoreError, UniqueViolationError } from "../../src/core/errors.js";
+import { StoreError, UniqueViolationError } from "../../src/core/errors.js";
+import { StaleFenceError } from "../../src/store/errors.js";
 import { formatIpv4, parseCidr } from "../../src/core/ipv4.js";
 import type { MachineFields, NewMachine, Store } from "../../src/store/store.js";
 import { project } from "../helpers.js";

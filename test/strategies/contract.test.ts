@@ -11,6 +11,7 @@ import { SqliteStore } from "../../src/store/sqlite.js";
 import type { Store } from "../../src/store/store.js";
 import { STRATEGIES } from "../../src/strategies/registry.js";
 import { DEFAULT_STRATEGY_SETTINGS, lockServiceOf, type StrategyDefinition } from "../../src/strategies/strategy.js";
+import { etcdService } from "../../src/locks/services/etcd.js";
 import type { RunConfig, WorkloadConfig } from "../../src/workload/config.js";
 import { project, request, runConfig, tempDir } from "../helpers.js";
 import { mysql, postgres } from "../dbEnv.js";
@@ -41,16 +42,13 @@ async function setup(definition: StrategyDefinition, opts: { cidr?: string; late
     ...DEFAULT_STRATEGY_SETTINGS,
     lockKey: definition.defaultLockKey,
     lockTimeoutMs: opts.lockTimeoutMs ?? 5000,
-    redis: {
-      ...DEFAULT_STRATEGY_SETTINGS.redis,
-      urls: urlsFor(definition),
-      keyPrefix: `${prefix}${files}:`,
-      lock: { ...DEFAULT_STRATEGY_SETTINGS.redis.lock, waitMs: opts.lockTimeoutMs ?? 5000 },
-      lockBatch: opts.lockBatch ?? DEFAULT_STRATEGY_SETTINGS.redis.lockBatch,
-    },
-    etcd: {
-      urls: lockServiceOf(definition) === "etcd" ? etcdServer.urls() : DEFAULT_STRATEGY_SETTINGS.etcd.urls,
-      keyPrefix: `regbench-test/${process.pid}/${files}/`,
+    locks: { ...DEFAULT_STRATEGY_SETTINGS.locks, waitMs: opts.lockTimeoutMs ?? 5000, batch: opts.lockBatch ?? DEFAULT_STRATEGY_SETTINGS.locks.batch },
+    lockServices: {
+      redis: { urls: urlsFor(definition), keyPrefix: `${prefix}${files}:` },
+      etcd: {
+        urls: lockServiceOf(definition) === "etcd" ? etcdServer.urls() : etcdService.defaultUrls,
+        keyPrefix: `regbench-test/${process.pid}/${files}/`,
+      },
     },
   });
   after(() => strategy.close());
@@ -63,8 +61,11 @@ function config(strategy: string, workload: Partial<WorkloadConfig>, lockKey?: "
   return {
     ...base,
     strategy: { ...base.strategy, lockKey },
-    redis: { ...base.redis, urls: urlsFor(definition) },
-    ...(lockServiceOf(definition) === "etcd" ? { etcd: { urls: etcdServer.urls(), autoMembers: 1 } } : {}),
+    lockServices: {
+      ...base.lockServices,
+      redis: { urls: urlsFor(definition), autoMembers: 1 },
+      ...(lockServiceOf(definition) === "etcd" ? { etcd: { urls: etcdServer.urls(), autoMembers: 1 } } : {}),
+    },
   };
 }
 

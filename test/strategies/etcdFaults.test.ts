@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { runStrategy } from "../../src/driver/inProcess.js";
-import type { Fault } from "../../src/faults/faults.js";
+import { parseFault, type Fault } from "../../src/faults/faults.js";
 import { findStrategy } from "../../src/strategies/registry.js";
 import type { RunConfig } from "../../src/workload/config.js";
 import { regbench, runConfig } from "../helpers.js";
@@ -9,9 +9,9 @@ import { throwawayEtcd } from "../etcdEnv.js";
 
 const etcd = throwawayEtcd();
 
-function config(faults: Fault[], lock: Partial<RunConfig["redis"]> = {}, requests = 300): RunConfig {
+function config(faults: Fault[], lock: Partial<RunConfig["locks"]> = {}, requests = 300): RunConfig {
   const base = runConfig("etcd", { requests, concurrency: 150, systems: 4, seed: 5 }, { faults });
-  return { ...base, etcd: { urls: etcd.urls(), autoMembers: 1 }, redis: { ...base.redis, ...lock } };
+  return { ...base, lockServices: { ...base.lockServices, etcd: { urls: etcd.urls(), autoMembers: 1 } }, locks: { ...base.locks, ...lock } };
 }
 
 describe("faults against the etcd strategies", { skip: etcd.skip }, () => {
@@ -26,11 +26,11 @@ describe("faults against the etcd strategies", { skip: etcd.skip }, () => {
     assert.ok((fenced.errors["stale-fence"] ?? 0) > 0, JSON.stringify(fenced.errors));
   });
 
-  test("etcd-down part-way: registrations fail as etcd-unavailable, the run completes, no violation", async () => {
-    const r = await runStrategy(findStrategy("etcd")!, config([{ kind: "etcd-down", atMs: 300 }], {}, 20_000));
+  test("etcd-down part-way: registrations fail as lock-service-unavailable, the run completes, no violation", async () => {
+    const r = await runStrategy(findStrategy("etcd")!, config([parseFault("etcd-down:300") as Fault], {}, 20_000));
     assert.equal(r.succeeded + r.failed, r.requests);
     assert.ok(r.succeeded > 0 && r.failed > 0, `${r.succeeded} ok, ${r.failed} failed`);
-    assert.deepEqual(Object.keys(r.errors), ["etcd-unavailable"]);
+    assert.deepEqual(Object.keys(r.errors), ["lock-service-unavailable"]);
     assert.equal(r.audit!.violations, 0);
   });
 

@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { newRunPrefix, runStrategy } from "../../src/driver/inProcess.js";
-import type { Fault } from "../../src/faults/faults.js";
+import { parseFault, type Fault } from "../../src/faults/faults.js";
 import { createRedisClient } from "../../src/redis/client.js";
 import { findStrategy } from "../../src/strategies/registry.js";
 import type { RunConfig } from "../../src/workload/config.js";
 import { regbench, runConfig } from "../helpers.js";
 import { REDIS_URL, skipWithoutRedis } from "../redisEnv.js";
 
-function config(faults: Fault[], redis: Partial<RunConfig["redis"]> = {}, requests = 300): RunConfig {
+function config(faults: Fault[], lock: Partial<RunConfig["locks"]> = {}, requests = 300): RunConfig {
   const base = runConfig("redis", { requests, concurrency: 150, systems: 4, seed: 5 }, { faults });
-  return { ...base, redis: { ...base.redis, urls: [REDIS_URL], ...redis } };
+  return { ...base, lockServices: { ...base.lockServices, redis: { urls: [REDIS_URL], autoMembers: 1 } }, locks: { ...base.locks, ...lock } };
 }
 
 const stall: Fault = { kind: "pause", probability: 0.1, ms: 250 };
@@ -32,11 +32,11 @@ describe("faults against the Redis strategies", { skip: skipWithoutRedis }, () =
     assert.ok((r.strategyStats as { extensions: number }).extensions > 0);
   });
 
-  test("redis-down part-way: registrations fail as redis-unavailable, the run completes, nothing is left half-written", async () => {
-    const r = await runStrategy(findStrategy("redis")!, { ...config([{ kind: "redis-down", atMs: 300 }], {}, 20_000) });
+  test("redis-down part-way: registrations fail as lock-service-unavailable, the run completes, nothing is left half-written", async () => {
+    const r = await runStrategy(findStrategy("redis")!, { ...config([parseFault("redis-down:300") as Fault], {}, 20_000) });
     assert.equal(r.succeeded + r.failed, r.requests);
     assert.ok(r.succeeded > 0 && r.failed > 0, `${r.succeeded} ok, ${r.failed} failed`);
-    assert.deepEqual(Object.keys(r.errors), ["redis-unavailable"]);
+    assert.deepEqual(Object.keys(r.errors), ["lock-service-unavailable"]);
     assert.equal(r.audit!.violations, 0);
   });
 

@@ -91,12 +91,12 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
     ...rest
   } = options;
   const config = buildRunConfig({ ...rest, strategy, mode: "http" });
-  const down = config.faults.find((f) => f.kind !== "pause");
+  const down = config.faults.find((f) => f.kind === "lock-service-down");
   if (down) {
     throw new UsageError(
       "--fault",
-      `${down.kind} cannot be injected by serve: it is timed from a measured window, which only run knows`,
-      `Use regbench run --mode http --fault ${down.kind}:MS, which injects it into its own server; serve injects pause:P:MS.`,
+      `${down.name} cannot be injected by serve: it is timed from a measured window, which only run knows`,
+      `Use regbench run --mode http --fault ${down.name}:MS, which injects it into its own server; serve injects pause:P:MS.`,
     );
   }
   if (secrets.serverKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(secrets.serverKey)) {

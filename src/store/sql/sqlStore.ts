@@ -1,4 +1,5 @@
-import { RegbenchError, StaleFenceError, StoreError, TransactionConflictError, UniqueViolationError } from "../../core/errors.js";
+import { RegbenchError, StoreError, TransactionConflictError, UniqueViolationError } from "../../core/errors.js";
+import { StaleFenceError } from "../errors.js";
 import type { MachineRecord, Project } from "../../core/types.js";
 import { toAuditPage } from "../auditPages.js";
 import { claimBatch, retryAborted } from "../claims.js";
