@@ -44,14 +44,8 @@ for (const [name, db] of [
         `each kill ended some of the run's sessions: ${kills}`,
       );
       assert.equal(result.state, "completed");
-      // Whatever failed failed as a store error. With many registrations in flight (atomic, db-unique) a kill always
-      // meets some mid-query; global has one in flight, and a kill between its queries ends only idle sessions,
-      // which the pool replaces without a failure.
-      assert.deepEqual(
-        Object.keys(result.errors).filter((k) => k !== "store"),
-        [],
-        JSON.stringify(result.errors),
-      );
+      // With many registrations in flight (atomic, db-unique) a kill always meets some mid-query; global has one in
+      // flight, and a kill between its queries ends only idle sessions, which the pool replaces without a failure.
       if (strategy !== "global") assert.ok((result.errors.store ?? 0) > 0, `store errors counted: ${JSON.stringify(result.errors)}`);
       assert.ok(result.succeeded > 0);
       // Every acknowledged registration has its row, and no row is doubled.
