@@ -3,7 +3,7 @@ import { DEFAULT_SERVER_SETTINGS } from "../http/server.js";
 import { DEFAULT_MAX_ERROR_RATE } from "../report/verdict.js";
 import { DEFAULT_POOL_SIZE } from "../store/registry.js";
 import { DEFAULT_STRATEGY_SETTINGS } from "../strategies/strategy.js";
-import { DEFAULT_WORKLOAD } from "../workload/config.js";
+import { DEFAULT_WORKLOAD } from "../config/run.js";
 import { shippedScenarios } from "../workload/scenario.js";
 
 /**

@@ -22,7 +22,7 @@ import { missingCapability } from "../strategies/capabilities.js";
 import { findStrategy, strategyNames } from "../strategies/registry.js";
 import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, lockServiceOf, type LockKeyMode } from "../strategies/strategy.js";
 import { nextPowerOfTwo } from "../sync/fnv.js";
-import { DEFAULT_WORKLOAD, type RunConfig } from "../workload/config.js";
+import { DEFAULT_WORKLOAD, type RunConfig } from "../config/run.js";
 import { loadScenario, shippedScenarios } from "../workload/scenario.js";
 import type { Secrets } from "./secrets.js";
 import { loadProfile, ProfileError, shippedProfiles, type ProfileSpec } from "../driver/profile/spec.js";

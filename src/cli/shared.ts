@@ -8,7 +8,7 @@ import { describeEnvironment } from "../report/environment.js";
 import type { RunReport } from "../report/result.js";
 import { DEFAULT_MAX_ERROR_RATE, withVerdicts } from "../report/verdict.js";
 import { STRATEGIES } from "../strategies/registry.js";
-import type { RunConfig } from "../workload/config.js";
+import type { RunConfig } from "../config/run.js";
 import { describeConfig, UsageError } from "./options.js";
 import { maskDeep, maskSecrets } from "../core/mask.js";
 import { maxOf } from "../stats/extent.js";

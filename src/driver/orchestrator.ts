@@ -9,7 +9,7 @@ import { findStrategy } from "../strategies/registry.js";
 import { lockServiceOf } from "../strategies/strategy.js";
 import { createEtcdClient, deleteEtcdKeys } from "../etcd/client.js";
 import { etcdKeyPrefix, redisKeyPrefix } from "../strategies/settings.js";
-import type { RunConfig } from "../workload/config.js";
+import type { RunConfig } from "../config/run.js";
 import { CannotRunError, InterruptedError } from "./errors.js";
 import { runHttp } from "./http.js";
 import { NemesisRun } from "./nemeses.js";

@@ -11,7 +11,7 @@ import { SqliteStore } from "../../src/store/sqlite.js";
 import type { Store } from "../../src/store/store.js";
 import { STRATEGIES } from "../../src/strategies/registry.js";
 import { DEFAULT_STRATEGY_SETTINGS, lockServiceOf, type StrategyDefinition } from "../../src/strategies/strategy.js";
-import type { RunConfig, WorkloadConfig } from "../../src/workload/config.js";
+import type { RunConfig, WorkloadConfig } from "../../src/config/run.js";
 import { project, request, runConfig, tempDir } from "../helpers.js";
 import { mysql, postgres } from "../dbEnv.js";
 import { throwawayEtcd } from "../etcdEnv.js";
