@@ -195,7 +195,7 @@ export const CORE_OPTIONS = [
 export const TABLE_OPTIONS = [
   option({
     key: "wide",
-    parse: P.flag,
+    parse: P.isTrue,
     target: "report.wide",
     flags: "--wide",
     help: "on a terminal, every column of the table, however wide (by default columns are left out to fit its width; the files always have them all)",

@@ -19,7 +19,9 @@ import { parseAgent, shareOf } from "./agentOptions.js";
 import { maskSecrets } from "../core/mask.js";
 import { maxOf } from "../stats/extent.js";
 import { foreignSqliteFile } from "../store/sqlite.js";
-import { LIMITS, parseStrategies } from "./parsers.js";
+import { DEFAULT_MAX_ERROR_RATE, DEFAULT_MAX_REGRESSION, LIMITS, parseStrategies } from "./parsers.js";
+import type { Threshold } from "../gate/thresholds.js";
+import { parseThresholds } from "./shared.js";
 import { UsageError } from "./usageError.js";
 
 export { UsageError } from "./usageError.js";
@@ -701,6 +703,52 @@ function assemble(run: RunDraft, merged: MergedOptions): RunConfig {
     faults: Object.freeze(v.fault ?? []),
     ...(nemeses.length ? { nemeses: Object.freeze(nemeses) } : {}),
     runs: run.runs,
+  });
+}
+
+/** How a run's report is judged and shown (`--max-error-rate`, `--percentiles`, `--wide`, `--json`). */
+export interface ReportOptions {
+  /** A correct strategy failing more than this share of registrations is ⚠. */
+  readonly maxErrorRate: number;
+  /** The table's latency columns; undefined: the table's own. */
+  readonly percentiles: readonly number[] | undefined;
+  /** Every column on a terminal, however wide. */
+  readonly wide: boolean;
+  /** Exactly one JSON document on stdout. */
+  readonly json: boolean;
+}
+
+/** What makes a run exit 99 (`--threshold`, `--fail-on-violations`, `--fail-on-verdict`, `--baseline`). */
+export interface GateOptions {
+  /** The scenario file's thresholds that apply to the run, then the command line's. */
+  readonly thresholds: readonly Threshold[];
+  readonly failOnVerdict: "warn" | "fail" | undefined;
+  /** The saved baseline to compare with (a path, read when the run starts). */
+  readonly baseline: string | undefined;
+  /** How much worse than the baseline is a regression, a fraction. */
+  readonly maxRegression: number;
+}
+
+/** `run`'s report options, each parsed by its row of the table (command line only: a scenario file sets none). */
+export function buildReportOptions(cli: RawOptions): ReportOptions {
+  const v = parseOptions(RUN_TABLE, cli, ["report"]);
+  return Object.freeze({
+    maxErrorRate: v.maxErrorRate ?? DEFAULT_MAX_ERROR_RATE,
+    percentiles: v.percentiles,
+    wide: v.wide ?? false,
+    json: Boolean(v.json),
+  });
+}
+
+/** `run`'s gates, each parsed by its row of the table; the thresholds name the config's strategies. */
+export function buildGateOptions(cli: RawOptions, config: Pick<RunConfig, "strategies" | "scenarioThresholds">): GateOptions {
+  const thresholds = parseThresholds(cli, config);
+  const v = parseOptions(RUN_TABLE, cli, ["gate"]);
+  return Object.freeze({
+    thresholds: Object.freeze(thresholds),
+    failOnVerdict: v.failOnVerdict,
+    baseline: v.baseline,
+    maxRegression: v.maxRegression ?? DEFAULT_MAX_REGRESSION,
   });
 }
 

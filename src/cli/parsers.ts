@@ -110,6 +110,9 @@ export function duration(example: string, allowZero = true): Parser<number> {
 /** A switch (`--keep-store`, `--no-watchdog`): on unless false (a scenario file may say "false"). */
 export const flag: Parser<boolean> = (value) => value !== false && value !== "false";
 
+/** A switch that is on only when given as one (`--wide`): commander's true. */
+export const isTrue: Parser<boolean> = (value) => value === true;
+
 /** A value taken as it is given, as a string: a path, a name, an ID checked where it is used. */
 export const asText: Parser<string> = (value) => String(value);
 
@@ -371,6 +374,9 @@ export const percentiles: Parser<number[]> = (value) => {
   }
   return values;
 };
+
+/** `--max-regression`'s default: 10% worse than the baseline. */
+export const DEFAULT_MAX_REGRESSION = 0.1;
 
 /** `--max-regression` as a fraction. */
 export const maxRegression: Parser<number> = (value) => {
