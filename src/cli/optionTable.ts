@@ -745,7 +745,7 @@ export const SERVE_OPTIONS = [
   option({
     key: "serverWarmup",
     parse: P.notFalse,
-    target: "serve.warmup",
+    target: "run.http.serverWarmup",
     flags: "--no-server-warmup",
     help: "take traffic cold (by default the server warms its code paths on a scratch store before listening)",
     scenario: false,

@@ -5,7 +5,7 @@ import { describeFault } from "../faults/faults.js";
 import { describeNemesis, ETCD_MEMBER_NEMESES, INSTANCE_NEMESES, instanceOf, serviceOf, type Nemesis } from "../faults/nemesis.js";
 import { DEFAULT_REDIS_LOCK_SETTINGS } from "../locks/redisLock.js";
 import { checkEtcdUrl } from "../etcd/client.js";
-import { CORE_OPTIONS, FLAG, longFlag, RUN_OPTIONS, SCENARIO_KEYS, type OptionSpec, type OptionValues } from "./optionTable.js";
+import { CORE_OPTIONS, FLAG, longFlag, RUN_OPTIONS, SCENARIO_KEYS, SERVE_OPTIONS, type OptionSpec, type OptionValues } from "./optionTable.js";
 import type { RunConditions } from "../report/result.js";
 import { checkRedisUrl } from "../redis/client.js";
 import { missingCapability } from "../strategies/capabilities.js";
@@ -17,6 +17,7 @@ import type { Secrets } from "./secrets.js";
 import { describeAuditDb, parseAuditDb } from "../audit/auditDb.js";
 import { parseAgent, shareOf } from "./agentOptions.js";
 import { maskSecrets } from "../core/mask.js";
+import { DEFAULT_SERVER_SETTINGS } from "../http/server.js";
 import { maxOf } from "../stats/extent.js";
 import { foreignSqliteFile } from "../store/sqlite.js";
 import { DEFAULT_MAX_ERROR_RATE, DEFAULT_MAX_REGRESSION, LIMITS, parseStrategies } from "./parsers.js";
@@ -750,6 +751,59 @@ export function buildGateOptions(cli: RawOptions, config: Pick<RunConfig, "strat
     baseline: v.baseline,
     maxRegression: v.maxRegression ?? DEFAULT_MAX_REGRESSION,
   });
+}
+
+/** `regbench serve`'s config: the core's options as a RunConfig of one strategy over HTTP, and the server's own. */
+export interface ServeConfig {
+  /** The strategy, store, locks and faults the server runs with (built by buildRunConfig, mode http). */
+  readonly run: RunConfig;
+  readonly strategy: string;
+  readonly port: number;
+  readonly host: string;
+  /** Open connections each instance accepts. */
+  readonly maxConnections: number;
+  /** A client's request headers must arrive within this. */
+  readonly headerTimeoutMs: number;
+}
+
+/** serve's table: the core's rows, then its own. */
+const SERVE_TABLE = [...CORE_OPTIONS, ...SERVE_OPTIONS];
+
+/** A fault timed from a measured window cannot be injected by serve, which has none. */
+function serveInjectsPausesOnly(config: ServeConfig): void {
+  const down = config.run.faults.find((f) => f.kind !== "pause");
+  if (down)
+    throw new UsageError(
+      "--fault",
+      `${down.kind} cannot be injected by serve: it is timed from a measured window, which only run knows`,
+      `Use regbench run --mode http --fault ${down.kind}:MS, which injects it into its own server; serve injects pause:P:MS.`,
+    );
+}
+
+/** The cross-field rules of `serve`, in order. */
+export const SERVE_RULES: readonly ((config: ServeConfig) => void)[] = [serveInjectsPausesOnly];
+
+/**
+ * Turns serve's flags into its config, as buildRunConfig does run's: its own options parsed by their rows of the
+ * table, the rows that target the run's config handed to buildRunConfig (one strategy, mode http), then SERVE_RULES.
+ * Its secrets (projects, keys, the lock namespace) are resolved apart, from the command line, the environment and
+ * --secrets-file (secrets.ts).
+ */
+export function buildServeConfig(cli: RawOptions): ServeConfig {
+  const v = parseOptions(SERVE_TABLE, cli, ["serve"]);
+  const strategy = v.strategy ?? "atomic";
+  const forRun: Record<string, unknown> = {};
+  for (const spec of SERVE_TABLE) if (spec.target.startsWith("run.") && cli[spec.key] !== undefined) forRun[spec.key] = cli[spec.key];
+  const config: ServeConfig = Object.freeze({
+    run: buildRunConfig({ ...forRun, strategy, mode: "http" }),
+    strategy,
+    port: v.port ?? 8080,
+    host: v.host ?? "127.0.0.1",
+    maxConnections: v.maxConnections ?? DEFAULT_SERVER_SETTINGS.maxConnections,
+    headerTimeoutMs: v.headerTimeout ?? DEFAULT_SERVER_SETTINGS.headerTimeoutMs,
+  });
+  for (const rule of SERVE_RULES) rule(config);
+  return config;
 }
 
 /** The config as it appears in the report: plain values, the store described. */
