@@ -681,7 +681,7 @@ export const SERVE_OPTIONS = [
   option({
     key: "project",
     parse: P.list,
-    target: "serve.projects",
+    target: "secrets.projects",
     flags: "--project <id:key>",
     help: "a project the server accepts registrations for, repeatable; keeps the key on the command line (prefer REGBENCH_PROJECTS or --secrets-file)",
     default: "one generated",
@@ -691,7 +691,7 @@ export const SERVE_OPTIONS = [
   option({
     key: "serverKey",
     parse: P.asText,
-    target: "serve.serverKey",
+    target: "secrets.serverKey",
     flags: "--server-key <hex>",
     help: "the AES-256 key sealing configs, 64 hex digits (prefer REGBENCH_SERVER_KEY or --secrets-file)",
     default: "generated",
@@ -700,7 +700,7 @@ export const SERVE_OPTIONS = [
   option({
     key: "auditToken",
     parse: P.asText,
-    target: "serve.auditToken",
+    target: "secrets.auditToken",
     flags: "--audit-token <token>",
     help: "the bearer token of GET /v1/audit/rows (prefer REGBENCH_AUDIT_TOKEN or --secrets-file)",
     default: "generated",
@@ -718,7 +718,7 @@ export const SERVE_OPTIONS = [
   option({
     key: "lockNamespace",
     parse: P.asText,
-    target: "serve.lockNamespace",
+    target: "secrets.lockNamespace",
     flags: "--lock-namespace <name>",
     help: "where the Redis and etcd lock keys go: every server on one store must share it (or REGBENCH_LOCK_NAMESPACE, or lockNamespace in --secrets-file)",
     default: "derived from the store (host, port, database, schema; a SQLite file's path), so servers on one store agree",
