@@ -7,7 +7,7 @@ import { after } from "node:test";
 import { keyDigest } from "../src/core/crypto.js";
 import type { RegisterRequest } from "../src/core/types.js";
 import type { NewProject } from "../src/store/store.js";
-import type { RunConfig, WorkloadConfig } from "../src/workload/config.js";
+import type { RunConfig, WorkloadConfig } from "../src/config/run.js";
 
 /** A temporary directory removed when the test file ends. */
 export function tempDir(): string {

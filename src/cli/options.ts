@@ -1,49 +1,34 @@
 import { availableParallelism } from "node:os";
-import { parseCidr, poolSize } from "../core/ipv4.js";
-import {
-  canKillConnections,
-  DEFAULT_STORE_SPEC,
-  describeStoreSpec,
-  isServerStore,
-  isShareable,
-  ISOLATIONS,
-  parseStoreSpec,
-  type Isolation,
-  type StoreSpec,
-} from "../store/registry.js";
-import { describeFault, parseFault, type Fault } from "../faults/faults.js";
-import { describeNemesis, ETCD_MEMBER_NEMESES, INSTANCE_NEMESES, instanceOf, parseNemesis, serviceOf, type Nemesis } from "../faults/nemesis.js";
+import { poolSize } from "../core/ipv4.js";
+import { canKillConnections, DEFAULT_STORE_SPEC, describeStoreSpec, isServerStore, isShareable, type StoreSpec } from "../store/registry.js";
+import { describeFault } from "../faults/faults.js";
+import { describeNemesis, ETCD_MEMBER_NEMESES, INSTANCE_NEMESES, instanceOf, serviceOf, type Nemesis } from "../faults/nemesis.js";
 import { DEFAULT_LOCK_SETTINGS } from "../locks/settings.js";
 import { lockServices } from "../locks/services/registry.js";
-import { isLocationProblem, type LockServiceLocation } from "../locks/services/service.js";
-import { FLAG, SCENARIO_KEYS } from "./optionTable.js";
+import type { LockServiceLocation } from "../locks/services/service.js";
+import { CORE_OPTIONS, FLAG, longFlag, RUN_OPTIONS, SCENARIO_KEYS, SERVE_OPTIONS, type OptionSpec, type OptionValues } from "./optionTable.js";
 import type { RunConditions } from "../report/result.js";
 import { missingCapability } from "../strategies/capabilities.js";
-import { findStrategy, strategyNames } from "../strategies/registry.js";
-import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, lockServiceOf, type LockKeyMode } from "../strategies/strategy.js";
-import { nextPowerOfTwo } from "../sync/fnv.js";
-import { DEFAULT_WORKLOAD, type RunConfig } from "../workload/config.js";
+import { findStrategy } from "../strategies/registry.js";
+import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, lockServiceOf } from "../strategies/strategy.js";
+import { DEFAULT_WORKLOAD, type RunConfig } from "../config/run.js";
 import { loadScenario, shippedScenarios } from "../workload/scenario.js";
 import type { Secrets } from "./secrets.js";
-import { loadProfile, ProfileError, shippedProfiles, type ProfileSpec } from "../driver/profile/spec.js";
-import { describeAuditDb, parseAuditDb, type AuditDb } from "../audit/auditDb.js";
-import { parseAgent, parseStartAt, shareOf } from "./agentOptions.js";
+import { describeAuditDb, parseAuditDb } from "../audit/auditDb.js";
+import { parseAgent, shareOf } from "./agentOptions.js";
 import { maskSecrets } from "../core/mask.js";
+import { DEFAULT_SERVER_SETTINGS } from "../http/server.js";
 import { maxOf } from "../stats/extent.js";
 import { foreignSqliteFile } from "../store/sqlite.js";
+import { DEFAULT_MAX_ERROR_RATE, DEFAULT_MAX_REGRESSION, LIMITS, lockServiceLocation, parseStrategies } from "./parsers.js";
+import type { Threshold } from "../gate/thresholds.js";
+import { parseThresholds } from "./shared.js";
+import { UsageError } from "./usageError.js";
+
+export { UsageError } from "./usageError.js";
+export { LIMITS, parseDurationMs, parseStrategies } from "./parsers.js";
 
 const NO_SECRETS: Secrets = Object.freeze({ projects: [], serverKey: undefined, auditToken: undefined });
-
-/** A flag or scenario value that cannot be used: exit 2, the flag named, the fix given. */
-export class UsageError extends Error {
-  constructor(
-    readonly flag: string,
-    problem: string,
-    readonly fix: string,
-  ) {
-    super(`${flag} ${problem}. ${fix}`);
-  }
-}
 
 /** Raw option values as commander hands them over (strings), or as a scenario file holds them. */
 export type RawOptions = Readonly<Record<string, unknown>>;
@@ -51,51 +36,6 @@ export type RawOptions = Readonly<Record<string, unknown>>;
 /** Scenario files name options as the long flags do (`db-latency`); map them to option keys. */
 function scenarioKey(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
-function text(value: unknown): string {
-  return typeof value === "string" ? value : JSON.stringify(value);
-}
-
-/**
- * Upper bounds of the numeric options, each with its reason: beyond it a value would exhaust memory, overflow a
- * 32-bit field, or overflow node's timers. Checked as safe integers, never through 32-bit operators.
- */
-export const LIMITS = Object.freeze({
-  /** -n plus a --warmup count: the run keeps ~13 bytes per request (its source, its acknowledgement). */
-  requests: { max: 100_000_000, why: "the run keeps about 13 bytes per request; 100,000,000 is about 1.3 GB" },
-  /** -c and a --stages concurrency: one sender each, and over HTTP one connection each. */
-  concurrency: { max: 100_000, why: "each is a sender in memory and, over HTTP, a connection" },
-  /** Systems are picked by a 32-bit hash. */
-  systems: { max: 2 ** 32 - 1, why: "systems are picked by a 32-bit hash" },
-  /** Each project is created in the store, with its own key, before the run. */
-  projects: { max: 10_000, why: "each project is created in the store, with its key, before the run" },
-  /** The workload's PRNG takes 32 bits: a larger seed would repeat a smaller one's workload. */
-  seed: { max: 2 ** 32 - 1, why: "the workload's generator takes a 32-bit seed" },
-  /** Every shard's lock is allocated up front, and a shard is picked by a 32-bit hash. */
-  shards: { max: 65_536, why: "every shard's lock is allocated up front" },
-  /** A server process each. */
-  instances: { max: 64, why: "each is a server process" },
-  /** node's timers hold 32-bit milliseconds: a longer delay fires at once. */
-  durationMs: { max: 2 ** 31 - 1, why: "node's timers hold at most 2^31 − 1 ms (24.8 days); a longer one fires at once" },
-});
-
-function integer(key: string, value: unknown, min: number, example: string, max = Number.MAX_SAFE_INTEGER, why = ""): number {
-  const s = String(value).trim().replace(/_/g, "");
-  const n = /^[+-]?\d+(e\d+)?$/i.test(s) ? Number(s) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(FLAG[key] ?? key, `must be a whole number ≥ ${min} (got ${text(value)})`, `For example: ${example}.`);
-  }
-  if (n > max) throw new UsageError(FLAG[key] ?? key, `must be at most ${max} (got ${text(value)}): ${why}`, `For example: ${example}.`);
-  return n;
-}
-
-function ratio(key: string, value: unknown, example: string): number {
-  const n = Number(value);
-  if (String(value).trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) {
-    throw new UsageError(FLAG[key] ?? key, `must be a ratio between 0 and 1 (got ${text(value)})`, `For example: ${example}.`);
-  }
-  return n;
 }
 
 /** What decides whether a run can apply a nemesis. */
@@ -113,15 +53,11 @@ interface NemesisContext {
 }
 
 /**
- * `--nemesis` values, parsed and checked against the run: a nemesis the run cannot apply is a usage error that
+ * `--nemesis` values (parsed by the table's parser) checked against the run: a nemesis the run cannot apply is a usage error that
  * names why, before anything starts.
  */
-function parseNemeses(values: readonly string[], run: NemesisContext): Nemesis[] {
-  const nemeses: Nemesis[] = [];
-  for (const value of values) {
-    const n = parseNemesis(value, parseDurationMs);
-    if (typeof n === "string")
-      throw new UsageError("--nemesis", `is not understood: ${n}`, "For example: --nemesis pause:instance:3s@2s (regbench nemeses lists the kinds).");
+function checkNemeses(nemeses: readonly Nemesis[], run: NemesisContext): void {
+  for (const n of nemeses) {
     const cannot = (problem: string, fix: string) => new UsageError("--nemesis", `${n.spec} ${problem}`, fix);
     if (run.target !== undefined)
       throw cannot(
@@ -188,45 +124,7 @@ function parseNemeses(values: readonly string[], run: NemesisContext): Nemesis[]
       throw cannot(`needs a database server: ${describeStoreSpec(run.store)} has no connections to end`, "Use --store postgres://… or --store mysql://….");
     if (run.durationMs !== undefined && n.atMs >= run.durationMs)
       throw cannot(`strikes at ${n.atMs} ms, after the ${run.durationMs} ms measured window`, "Use an @ time within --duration, or a longer --duration.");
-    nemeses.push(n);
   }
-  return nemeses;
-}
-
-/** Milliseconds from `250` (ms), `250us` / `250µs`, `250ms`, `1.5s`, `2m`. */
-export function parseDurationMs(value: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(us|µs|ms|s|m)?$/.exec(value.trim());
-  if (!match) return undefined;
-  const n = Number(match[1]);
-  switch (match[2]) {
-    case "us":
-    case "µs":
-      return n / 1000;
-    case "s":
-      return n * 1000;
-    case "m":
-      return n * 60_000;
-    default:
-      return n;
-  }
-}
-
-function duration(key: string, value: unknown, example: string, allowZero = true): number {
-  const ms = parseDurationMs(String(value));
-  if (ms === undefined || (!allowZero && ms === 0)) {
-    throw new UsageError(
-      FLAG[key] ?? key,
-      `must be a duration such as 250us, 250ms, 1.5s, 2m or a number of milliseconds${allowZero ? "" : " above 0"} (got ${text(value)})`,
-      `For example: ${example}.`,
-    );
-  }
-  if (ms > LIMITS.durationMs.max)
-    throw new UsageError(
-      FLAG[key] ?? key,
-      `must be at most ${LIMITS.durationMs.max} ms (got ${text(value)}): ${LIMITS.durationMs.why}`,
-      `For example: ${example}.`,
-    );
-  return ms;
 }
 
 /**
@@ -239,71 +137,33 @@ export function defaultWorkers(target: boolean): number {
   return Math.max(1, Math.min(8, target ? cores + 1 : Math.floor(cores / 2)));
 }
 
-/** `--stages 30s:200,1m:1000,30s:0` (concurrencies) or `30s:500/s,…` (rates). */
-function parseStages(value: unknown): { stages: { durationMs: number; target: number }[]; of: "concurrency" | "rate" } {
-  const fix = "For example: --stages 30s:200,1m:1000,30s:0 (ramping the concurrency) or --stages 30s:500/s,1m:2000/s (ramping the rate).";
-  const parts = String(value)
-    .split(",")
-    .map((p) => p.trim())
-    .filter(Boolean);
-  if (parts.length === 0) throw new UsageError("--stages", "is empty", fix);
-  const stages: { durationMs: number; target: number }[] = [];
-  const kinds = new Set<string>();
-  for (const part of parts) {
-    const m = /^([^:]+):(\d+(?:\.\d+)?)(\/s)?$/.exec(part);
-    const ms = m ? parseDurationMs(m[1]!) : undefined;
-    if (!m || ms === undefined || ms <= 0) throw new UsageError("--stages", `has a stage that is not DURATION:TARGET (got ${JSON.stringify(part)})`, fix);
-    if (ms > LIMITS.durationMs.max)
-      throw new UsageError("--stages", `has a stage longer than ${LIMITS.durationMs.max} ms (got ${JSON.stringify(part)}): ${LIMITS.durationMs.why}`, fix);
-    kinds.add(m[3] ? "rate" : "concurrency");
-    const target = Number(m[2]);
-    if (!m[3] && !Number.isInteger(target)) throw new UsageError("--stages", `has a concurrency that is not a whole number (got ${JSON.stringify(part)})`, fix);
-    if (!m[3] && target > LIMITS.concurrency.max)
-      throw new UsageError("--stages", `has a concurrency above ${LIMITS.concurrency.max} (got ${JSON.stringify(part)}): ${LIMITS.concurrency.why}`, fix);
-    if (m[3] && !Number.isFinite(target)) throw new UsageError("--stages", `has a rate that is not a finite number (got ${JSON.stringify(part)})`, fix);
-    stages.push({ durationMs: ms, target });
-  }
-  if (kinds.size > 1) throw new UsageError("--stages", "mixes concurrencies and rates", `${fix} Every stage is one or the other.`);
-  if (stages.every((s) => s.target === 0)) throw new UsageError("--stages", "never sends: every target is 0", fix);
-  return { stages, of: kinds.has("rate") ? "rate" : "concurrency" };
-}
+/** `run`'s options: the table's rows that shape a run, the core's and run's own. */
+const RUN_TABLE = [...CORE_OPTIONS, ...RUN_OPTIONS];
+type RunKey = (typeof RUN_TABLE)[number]["key"];
+export type RunValues = OptionValues<typeof RUN_TABLE>;
 
-/** Expands `--strategy` (a comma list, `all`) against the registry. */
-export function parseStrategies(value: unknown): string[] {
-  const known = strategyNames();
-  const names = String(value)
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (names.length === 0) throw new UsageError("--strategy", "is empty", `Name one or more of ${known.join(", ")}, or all.`);
-  const out: string[] = [];
-  for (const name of names) {
-    if (name === "all") for (const k of known) out.push(k);
-    else if (known.includes(name)) out.push(name);
-    else
-      throw new UsageError(
-        "--strategy",
-        `names an unknown strategy ${JSON.stringify(name)}`,
-        `Known strategies: ${known.join(", ")} (or all); \`regbench strategies\` describes them.`,
-      );
-  }
-  return [...new Set(out)];
+/** The options' values from every source, merged, before any is parsed. */
+export interface MergedOptions {
+  /** Each option's value: the command line's, else the scenario file's. */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** The options given on the command line (a scenario file's are overridden by them). */
+  readonly onCommandLine: ReadonlySet<string>;
+  readonly scenario?: { readonly name: string; readonly thresholds: readonly string[] };
 }
 
 /**
- * Turns flags (and a scenario file under them) into one validated, frozen `RunConfig`. Precedence: defaults,
- * then the scenario's options, then flags given on the command line. Throws `UsageError` before anything runs.
+ * Merges the sources of a run's options: the scenario file's (its keys checked against the table), then the command
+ * line's over them. The environment's part (secrets, the agent's index) is resolved beforehand, by secrets.ts and
+ * agentOptions.ts; defaults come after parsing, some depending on other options (see resolve).
  */
-export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): RunConfig {
-  let scenario: string | undefined;
-  let scenarioThresholds: readonly string[] = [];
-  const merged: Record<string, unknown> = {};
+export function mergeSources(cli: RawOptions): MergedOptions {
+  const values: Record<string, unknown> = {};
+  let scenario: MergedOptions["scenario"];
   if (cli.scenario !== undefined) {
     const file = loadScenario(String(cli.scenario));
     if (typeof file === "string")
       throw new UsageError("--scenario", `cannot be used: ${file}`, `Pass a scenario file or one of the shipped names: ${shippedScenarios().join(", ")}.`);
-    scenario = file.name;
-    scenarioThresholds = file.thresholds ?? [];
+    scenario = { name: file.name, thresholds: file.thresholds ?? [] };
     for (const [name, value] of Object.entries(file.options)) {
       const key = scenarioKey(name);
       if (!SCENARIO_KEYS.has(key))
@@ -312,373 +172,442 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
           `file ${JSON.stringify(file.name)} sets an unknown option ${JSON.stringify(name)}`,
           `Use the long flag names of the workload's options: ${[...SCENARIO_KEYS].map((k) => FLAG[k]!.split(" ")[0]!.replace(/^--/, "")).join(", ")} (secrets, outputs and gates stay on the command line; a scenario's gates go under "thresholds").`,
         );
-      merged[key] = value;
+      values[key] = value;
     }
   }
-  for (const [key, value] of Object.entries(cli)) if (value !== undefined && key !== "scenario") merged[key] = value;
-  const get = (key: string) => merged[key];
-  const has = (key: string) => merged[key] !== undefined;
+  const onCommandLine = new Set<string>();
+  for (const [key, value] of Object.entries(cli))
+    if (value !== undefined && key !== "scenario") {
+      values[key] = value;
+      onCommandLine.add(key);
+    }
+  return { values, onCommandLine, ...(scenario ? { scenario } : {}) };
+}
 
-  const strategies = has("target") ? ["target"] : parseStrategies(has("strategy") ? get("strategy") : "all");
-  const selection =
-    !has("strategy") ||
-    String(get("strategy"))
-      .split(",")
-      .some((s) => s.trim() === "all")
-      ? ("all" as const)
-      : ("explicit" as const);
-  const requests = has("requests") ? integer("requests", get("requests"), 1, "-n 10000", LIMITS.requests.max, LIMITS.requests.why) : DEFAULT_WORKLOAD.requests;
-  const concurrency = has("concurrency")
-    ? integer("concurrency", get("concurrency"), 1, "-c 100", LIMITS.concurrency.max, LIMITS.concurrency.why)
-    : DEFAULT_WORKLOAD.concurrency;
-  let rate: number | undefined;
-  if (has("rate")) {
-    rate = Number(get("rate"));
-    if (!Number.isFinite(rate) || rate <= 0 || String(get("rate")).trim() === "")
-      throw new UsageError("--rate", `must be a number of requests per second above 0 (got ${text(get("rate"))})`, "For example: --rate 2000.");
+/**
+ * Parses each given option of `table` whose target is under one of `targets` through its own parser (a bad value
+ * throws UsageError naming its flag); an option not given is absent.
+ */
+export function parseOptions<S extends readonly OptionSpec[]>(
+  table: S,
+  values: Readonly<Record<string, unknown>>,
+  targets: readonly string[],
+): OptionValues<S> {
+  const parsed: Record<string, unknown> = {};
+  for (const spec of table) {
+    const value = values[spec.key];
+    if (value === undefined || !targets.some((t) => spec.target.startsWith(`${t}.`))) continue;
+    parsed[spec.key] = spec.parse(value, longFlag(spec));
   }
-  // --warmup is a count of registrations, or a time (any duration with a unit).
-  let warmup: number = DEFAULT_WORKLOAD.warmup;
-  let warmupMs: number | undefined;
-  if (has("warmup")) {
-    if (/^\s*\d+\s*$/.test(String(get("warmup")))) warmup = integer("warmup", get("warmup"), 0, "--warmup 500", LIMITS.requests.max, LIMITS.requests.why);
-    else warmupMs = duration("warmup", get("warmup"), "--warmup 500 (registrations) or --warmup 5s", false);
-  }
-  if (warmup + requests > LIMITS.requests.max)
+  return parsed as OptionValues<S>;
+}
+
+/** A run's options parsed, with their defaults: what the cross-field rules check and the config is built from. */
+export interface RunDraft {
+  readonly values: RunValues;
+  /** Given by a flag or the scenario file. */
+  readonly given: (key: RunKey) => boolean;
+  /** Given on the command line. */
+  readonly onCommandLine: (key: RunKey) => boolean;
+  readonly secrets: Secrets;
+  readonly target: string | undefined;
+  readonly mode: "in-process" | "http";
+  readonly strategies: readonly string[];
+  readonly selection: "explicit" | "all";
+  readonly requests: number;
+  readonly concurrency: number;
+  readonly warmup: number;
+  readonly durationMs: number | undefined;
+  readonly stages: RunValues["stages"];
+  readonly systems: number;
+  readonly projects: number;
+  readonly store: StoreSpec;
+  readonly instances: number;
+  readonly runs: number;
+}
+
+/** The parsed values with their defaults (some depend on other options: --mode on --target, --workers too). */
+function resolve(values: RunValues, merged: MergedOptions, secrets: Secrets): RunDraft {
+  const given = (key: RunKey) => merged.values[key] !== undefined;
+  const target = values.target;
+  return {
+    values,
+    given,
+    onCommandLine: (key) => merged.onCommandLine.has(key),
+    secrets,
+    target,
+    mode: values.mode ?? (target !== undefined ? "http" : "in-process"),
+    strategies: target !== undefined ? ["target"] : (values.strategy?.names ?? parseStrategies("all")),
+    selection: values.strategy?.selection ?? "all",
+    requests: values.requests ?? DEFAULT_WORKLOAD.requests,
+    concurrency: values.concurrency ?? DEFAULT_WORKLOAD.concurrency,
+    warmup: values.warmup && "count" in values.warmup ? values.warmup.count : DEFAULT_WORKLOAD.warmup,
+    durationMs: values.duration,
+    stages: values.stages,
+    systems: values.systems ?? DEFAULT_WORKLOAD.systems,
+    projects: values.projects ?? DEFAULT_WORKLOAD.projects,
+    store: values.store ?? DEFAULT_STORE_SPEC,
+    instances: values.instances ?? 1,
+    runs: values.runs ?? 1,
+  };
+}
+
+/** A cross-field rule: a mistake that would make the run meaningless rather than merely slow, named, run in order. */
+type Rule = (run: RunDraft) => void;
+
+function warmupAndRequestsFitInMemory(run: RunDraft): void {
+  if (run.warmup + run.requests > LIMITS.requests.max)
     throw new UsageError(
       "--warmup",
-      `and -n add up to ${warmup + requests}, more than ${LIMITS.requests.max}: ${LIMITS.requests.why}`,
+      `and -n add up to ${run.warmup + run.requests}, more than ${LIMITS.requests.max}: ${LIMITS.requests.why}`,
       "Send fewer requests, or bound the run by --duration instead.",
     );
-  const durationMs = has("duration") ? duration("duration", get("duration"), "--duration 30s", false) : undefined;
-  if (durationMs !== undefined && has("requests") && cli.requests !== undefined) {
+}
+
+function requestsOrDuration(run: RunDraft): void {
+  if (run.durationMs !== undefined && run.onCommandLine("requests"))
     throw new UsageError(
       "--duration",
       "cannot be combined with -n: a run is bounded by requests or by time",
       "Drop -n to run for --duration, or drop --duration to send -n requests.",
     );
-  }
-  const stagesParsed = has("stages") ? parseStages(get("stages")) : undefined;
-  if (stagesParsed && (durationMs !== undefined || (has("requests") && cli.requests !== undefined))) {
+}
+
+function stagesDecideTheLength(run: RunDraft): void {
+  if (run.stages && (run.durationMs !== undefined || run.onCommandLine("requests")))
     throw new UsageError(
       "--stages",
       "cannot be combined with -n or --duration: the stages decide how long the run lasts",
       "Drop -n and --duration, or drop --stages.",
     );
-  }
-  if (stagesParsed?.of === "rate" && has("rate"))
+}
+
+function rateStagesOrRate(run: RunDraft): void {
+  if (run.stages?.of === "rate" && run.given("rate"))
     throw new UsageError(
       "--stages",
       "with rates (N/s) cannot be combined with --rate: the stages give the rate",
       "Drop --rate, or give the stages as concurrencies (30s:200).",
     );
-  const systems = has("systems") ? integer("systems", get("systems"), 1, "--systems 100", LIMITS.systems.max, LIMITS.systems.why) : DEFAULT_WORKLOAD.systems;
-  const projects = has("projects")
-    ? integer("projects", get("projects"), 1, "--projects 4", LIMITS.projects.max, LIMITS.projects.why)
-    : DEFAULT_WORKLOAD.projects;
-  const resend = has("resend") ? ratio("resend", get("resend"), "--resend 0.1") : DEFAULT_WORKLOAD.resend;
-  const dbLatencyMs = has("dbLatency") ? duration("dbLatency", get("dbLatency"), "--db-latency 1") : DEFAULT_WORKLOAD.dbLatencyMs;
-  const seed = has("seed") ? integer("seed", get("seed"), 0, "--seed 42", LIMITS.seed.max, LIMITS.seed.why) : Math.floor(Math.random() * 2 ** 31);
-  const cidrText = has("cidr") ? String(get("cidr")) : DEFAULT_WORKLOAD.cidr;
-  const cidr = parseCidr(cidrText);
-  if (!cidr)
-    throw new UsageError(
-      "--cidr",
-      `is not an IPv4 network with a prefix from /1 to /29 (got ${JSON.stringify(cidrText)})`,
-      "For example: --cidr 10.0.0.0/12 (the address must be the network's first).",
-    );
-  const storeSpec: StoreSpec | string = has("store") ? parseStoreSpec(String(get("store"))) : DEFAULT_STORE_SPEC;
-  if (typeof storeSpec === "string")
-    throw new UsageError(
-      "--store",
-      `is not understood (got ${JSON.stringify(get("store"))}): ${storeSpec}`,
-      "For example: --store sqlite, --store postgres://postgres@127.0.0.1:5432/test or --store mysql://root@127.0.0.1:3306/test.",
-    );
-  const foreign = storeSpec.kind === "sqlite" && "path" in storeSpec && storeSpec.path !== undefined ? foreignSqliteFile(storeSpec.path) : undefined;
+}
+
+function storeFileIsRegbenchs(run: RunDraft): void {
+  const spec = run.store;
+  const foreign = spec.kind === "sqlite" && "path" in spec && spec.path !== undefined ? foreignSqliteFile(spec.path) : undefined;
   if (foreign)
     throw new UsageError(
-      cli.store !== undefined ? "--store" : "--scenario",
+      run.onCommandLine("store") ? "--store" : "--scenario",
       `names a file regbench will not write into: ${foreign}`,
       "Name a new file (or an earlier regbench store) with sqlite:PATH, or leave --store out for a temporary one.",
     );
-  const pool = has("pool") ? integer("pool", get("pool"), 1, "--pool 16") : undefined;
-  const isolationText = has("isolation") ? String(get("isolation")) : undefined;
-  if (isolationText !== undefined && !ISOLATIONS.includes(isolationText as Isolation)) {
-    throw new UsageError(
-      "--isolation",
-      `must be one of ${ISOLATIONS.join(", ")} (got ${JSON.stringify(isolationText)})`,
-      "For example: --isolation serializable; leave it out for the database's default.",
-    );
+}
+
+function poolAndIsolationNeedAServerStore(run: RunDraft): void {
+  if (isServerStore(run.store)) return;
+  for (const key of ["pool", "isolation"] as const) {
+    if (run.given(key))
+      throw new UsageError(
+        FLAG[key]!,
+        `applies to database servers only (--store postgres://… or mysql://…), not ${describeStoreSpec(run.store)}`,
+        `Drop ${FLAG[key]}, or use a postgres:// or mysql:// store.`,
+      );
   }
-  if (!isServerStore(storeSpec)) {
-    for (const key of ["pool", "isolation"] as const) {
-      if (has(key))
-        throw new UsageError(
-          FLAG[key]!,
-          `applies to database servers only (--store postgres://… or mysql://…), not ${describeStoreSpec(storeSpec)}`,
-          `Drop ${FLAG[key]}, or use a postgres:// or mysql:// store.`,
-        );
-    }
-  }
-  const keepStore = has("keepStore") && get("keepStore") !== false && get("keepStore") !== "false";
-  if (keepStore && storeSpec.kind === "memory")
+}
+
+function keepStoreHasSomethingToKeep(run: RunDraft): void {
+  if (run.values.keepStore === true && run.store.kind === "memory")
     throw new UsageError(
       "--keep-store",
       "has nothing to keep in the memory store",
       "Use --store sqlite (kept as regbench-PREFIX.db in this folder), sqlite:PATH, or a database server.",
     );
-  // A strategy named in --strategy that needs a capability the store lacks (under `all` it is skipped, with a note).
-  if (selection === "explicit" && !has("target")) {
-    for (const name of strategies) {
-      const definition = findStrategy(name);
-      const missing = definition && missingCapability(definition, storeSpec);
-      if (missing) throw new UsageError("--store", `cannot run ${name}: ${missing}`, `Use a store that has it, or leave ${name} out of --strategy.`);
-    }
-  }
-  const shards = has("shards") ? integer("shards", get("shards"), 1, "--shards 32", LIMITS.shards.max, LIMITS.shards.why) : defaultShardCount();
-  // By arithmetic: 32-bit operators (`n & (n - 1)`) would truncate values above 2^31 and pass 2^32 + 2^k.
-  if (nextPowerOfTwo(shards) !== shards)
-    throw new UsageError(
-      "--shards",
-      `must be a power of two (got ${shards})`,
-      `Use ${2 ** Math.ceil(Math.log2(shards))} or ${2 ** Math.floor(Math.log2(shards))}.`,
-    );
-  const lockTimeoutMs = has("lockTimeout") ? duration("lockTimeout", get("lockTimeout"), "--lock-timeout 5s", false) : DEFAULT_STRATEGY_SETTINGS.lockTimeoutMs;
-  const lockKeyText = has("lockKey") ? String(get("lockKey")) : undefined;
-  if (lockKeyText !== undefined && lockKeyText !== "system" && lockKeyText !== "project")
-    throw new UsageError(
-      "--lock-key",
-      `must be system or project (got ${JSON.stringify(lockKeyText)})`,
-      "Use --lock-key system (the seed's) or --lock-key project.",
-    );
-  const retries = has("retries") ? integer("retries", get("retries"), 1, "--retries 30") : DEFAULT_STRATEGY_SETTINGS.retry.maxAttempts;
-  // Where each lock service is (--redis, --etcd…): its own parser, from the registry.
-  const lockServiceLocations: Record<string, LockServiceLocation> = {};
-  for (const service of lockServices()) {
-    const location = service.parse(has(service.flag) ? String(get(service.flag)) : service.defaultUrls.join(","));
-    if (isLocationProblem(location)) throw new UsageError(`--${service.flag}`, location.problem, location.fix);
-    lockServiceLocations[service.name] = Object.freeze(location);
-  }
-  const lockNesting = has("lockNesting") && get("lockNesting") !== false && get("lockNesting") !== "false";
-  const ttlMs = has("lockTtl") ? duration("lockTtl", get("lockTtl"), "--lock-ttl 10s", false) : DEFAULT_LOCK_SETTINGS.ttlMs;
-  const waitMs = has("lockWait") ? duration("lockWait", get("lockWait"), "--lock-wait 0 (fail fast) or --lock-wait 5s") : lockTimeoutMs;
-  const lockBatch = has("lockBatch")
-    ? integer("lockBatch", get("lockBatch"), 1, "--lock-batch 1 (one acquisition per registration)")
-    : DEFAULT_LOCK_SETTINGS.batch;
-  const watchdog = has("watchdog") ? get("watchdog") !== false && get("watchdog") !== "false" : true;
-  const faultValues = has("fault") ? ([] as unknown[]).concat(get("fault")) : [];
-  const faults: Fault[] = [];
-  for (const value of faultValues) {
-    const fault = parseFault(String(value));
-    if (typeof fault === "string")
-      throw new UsageError(
-        "--fault",
-        `is not understood: ${fault}`,
-        `Use --fault pause:0.05:500 (probability, stall in ms), ${lockServices()
-          .map((service) => `--fault ${service.faultName}:2000`)
-          .join(" or ")} (ms into the run).`,
-      );
-    faults.push(fault);
-  }
+}
 
-  const target = has("target") ? String(get("target")) : undefined;
-  if (target !== undefined) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(target);
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:"))
-      throw new UsageError(
-        "--target",
-        `is not an http:// URL (got ${JSON.stringify(target)})`,
-        "For example: --target http://127.0.0.1:8080 (the server's base URL).",
-      );
-    if (has("strategy"))
-      throw new UsageError(
-        "--strategy",
-        "cannot be combined with --target: the target runs its own strategy",
-        "Drop --strategy, or drop --target to let regbench start its own server per strategy.",
-      );
+/** A strategy named in --strategy that needs a capability the store lacks (under `all` it is skipped, with a note). */
+function namedStrategiesFitTheStore(run: RunDraft): void {
+  if (run.selection !== "explicit" || run.given("target")) return;
+  for (const name of run.strategies) {
+    const definition = findStrategy(name);
+    const missing = definition && missingCapability(definition, run.store);
+    if (missing) throw new UsageError("--store", `cannot run ${name}: ${missing}`, `Use a store that has it, or leave ${name} out of --strategy.`);
   }
-  const modeText = has("mode") ? String(get("mode")) : target !== undefined ? "http" : "in-process";
-  if (modeText !== "in-process" && modeText !== "http")
+}
+
+function targetRunsItsOwnStrategy(run: RunDraft): void {
+  if (run.target !== undefined && run.given("strategy"))
     throw new UsageError(
-      "--mode",
-      `must be in-process or http (got ${JSON.stringify(modeText)})`,
-      "Use --mode http to go through regbench's HTTP server, or leave it out.",
+      "--strategy",
+      "cannot be combined with --target: the target runs its own strategy",
+      "Drop --strategy, or drop --target to let regbench start its own server per strategy.",
     );
-  if (target !== undefined && modeText !== "http") throw new UsageError("--mode", "must be http with --target", "Drop --mode, or use --mode http.");
-  // Secrets (projects, keys, the audit token) come resolved from the command line, --secrets-file or the
-  // environment; given on the command line without a target they are a mistake, from the environment they are ignored.
+}
+
+function targetNeedsHttpMode(run: RunDraft): void {
+  if (run.target !== undefined && run.mode !== "http") throw new UsageError("--mode", "must be http with --target", "Drop --mode, or use --mode http.");
+}
+
+/**
+ * Secrets (projects, keys, the audit token) come resolved from the command line, --secrets-file or the environment;
+ * given on the command line without a target they are a mistake, from the environment they are ignored.
+ */
+function targetOptionsNeedATarget(run: RunDraft): void {
   for (const key of ["project", "serverKey", "auditToken", "secretsFile", "profile", "auditDb"] as const) {
-    if (has(key) && target === undefined)
+    if (run.given(key) && run.target === undefined)
       throw new UsageError(
         FLAG[key]!,
         "only applies with --target",
         `Drop ${FLAG[key]}: without a target, regbench starts its own servers with their own secrets.`,
       );
   }
-  const givenProjects = target !== undefined ? secrets.projects : [];
-  if (target !== undefined && givenProjects.length === 0) {
+}
+
+function targetNeedsAProject(run: RunDraft): void {
+  if (run.target !== undefined && run.secrets.projects.length === 0)
     throw new UsageError(
       "--target",
       "needs at least one project the target knows",
       "Pass --secrets-file FILE (regbench serve prints one), REGBENCH_PROJECTS=ID:KEY in the environment, or --project ID:KEY.",
     );
-  }
-  const serverKey = target !== undefined ? secrets.serverKey : undefined;
+}
+
+function serverKeyIsAnAesKey(run: RunDraft): void {
+  const serverKey = run.target !== undefined ? run.secrets.serverKey : undefined;
   if (serverKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(serverKey))
     throw new UsageError(
       "--server-key",
       "must be 64 hex digits (a 256-bit AES key)",
       "Pass the key the target was started with, or leave it out to check IPs only.",
     );
-  const auditToken = target !== undefined ? secrets.auditToken : undefined;
-  let profile: ProfileSpec | undefined;
-  if (has("profile")) {
-    try {
-      profile = loadProfile(String(get("profile")));
-    } catch (error) {
-      if (!(error instanceof ProfileError)) throw error;
-      throw new UsageError(
-        "--profile",
-        `cannot be used: ${error.message}`,
-        `Fix the profile (regbench profile init prints a commented one; regbench profile check tries it), or use a shipped one: ${shippedProfiles().join(", ")}.`,
-      );
-    }
-  }
-  if (serverKey !== undefined && profile && profile.config.check !== "sealed")
+}
+
+function serverKeyOpensSealedConfigs(run: RunDraft): void {
+  const profile = run.values.profile;
+  if (run.target !== undefined && run.secrets.serverKey !== undefined && profile && profile.config.check !== "sealed")
     throw new UsageError(
       "--server-key",
       `opens sealed configs, but the profile's config check is ${profile.config.check}`,
       "Drop --server-key, or set config.check: sealed in the profile.",
     );
-  let auditDb: AuditDb | undefined;
-  const auditDbText = target !== undefined ? secrets.auditDb : undefined;
-  if (auditDbText !== undefined) {
-    const parsed = parseAuditDb(auditDbText, secrets.auditDbPassword);
-    if (typeof parsed === "string")
-      throw new UsageError(
-        "--audit-db",
-        parsed,
-        "For example: --audit-db postgres://audit@127.0.0.1:5432/devices, mysql://audit@127.0.0.1:3306/devices or sqlite:/var/lib/svc/devices.db.",
-      );
-    if (!profile?.audit)
-      throw new UsageError(
-        "--audit-db",
-        `needs the queries that list a run's rows, and ${profile ? `the profile ${profile.name}` : "the built-in profile"} has no audit section`,
-        "Add audit.systems and audit.machines to the profile (README: Your own service), or drop --audit-db.",
-      );
-    auditDb = parsed;
-  }
-  const timeoutMs = has("timeout") ? duration("timeout", get("timeout"), "--timeout 10s", false) : 10_000;
-  if (has("timeout") && modeText !== "http")
+}
+
+function auditDbIsReadWithTheProfilesQueries(run: RunDraft): void {
+  const auditDbText = run.target !== undefined ? run.secrets.auditDb : undefined;
+  if (auditDbText === undefined) return;
+  const parsed = parseAuditDb(auditDbText, run.secrets.auditDbPassword);
+  if (typeof parsed === "string")
+    throw new UsageError(
+      "--audit-db",
+      parsed,
+      "For example: --audit-db postgres://audit@127.0.0.1:5432/devices, mysql://audit@127.0.0.1:3306/devices or sqlite:/var/lib/svc/devices.db.",
+    );
+  const profile = run.values.profile;
+  if (!profile?.audit)
+    throw new UsageError(
+      "--audit-db",
+      `needs the queries that list a run's rows, and ${profile ? `the profile ${profile.name}` : "the built-in profile"} has no audit section`,
+      "Add audit.systems and audit.machines to the profile (README: Your own service), or drop --audit-db.",
+    );
+}
+
+function timeoutIsForHttpRuns(run: RunDraft): void {
+  if (run.given("timeout") && run.mode !== "http")
     throw new UsageError(
       "--timeout",
       "applies to HTTP runs only",
       "Add --mode http or --target, or drop --timeout (in-process registrations wait for their locks with --lock-timeout).",
     );
-  if (target !== undefined && faults.length > 0) {
+}
+
+function faultsNotIntoATarget(run: RunDraft): void {
+  if (run.target !== undefined && (run.values.fault?.length ?? 0) > 0)
     throw new UsageError(
       "--fault",
       "cannot be injected into a --target: regbench does not control that server",
       "Drop --fault, or use --mode http, which starts regbench's own server per strategy and injects the faults there.",
     );
-  }
-  const instances = has("instances") ? integer("instances", get("instances"), 1, "--instances 2", LIMITS.instances.max, LIMITS.instances.why) : 1;
-  if (has("workers") && modeText !== "http")
+}
+
+function workersAreForHttpRuns(run: RunDraft): void {
+  if (run.given("workers") && run.mode !== "http")
     throw new UsageError(
       "--workers",
       "needs --mode http or --target",
       "In-process runs measure the strategy in one thread, as a service instance runs it; generator threads send HTTP requests.",
     );
-  const workers = has("workers") ? integer("workers", get("workers"), 1, "--workers 2") : defaultWorkers(target !== undefined);
-  if (workers > 64)
-    throw new UsageError("--workers", `(${workers}) is more than 64`, "Use at most one generator thread per core: --workers 2 on this machine's cores.");
-  if (instances > 1 && modeText !== "http") throw new UsageError("--instances", "needs --mode http", "Add --mode http: instances are server processes.");
-  if (instances > 1 && target !== undefined)
+}
+
+function instancesAreRegbenchsServers(run: RunDraft): void {
+  if (run.instances > 1 && run.mode !== "http") throw new UsageError("--instances", "needs --mode http", "Add --mode http: instances are server processes.");
+  if (run.instances > 1 && run.target !== undefined)
     throw new UsageError("--instances", "cannot be combined with --target", "Start the target with regbench serve --instances N instead.");
-  if (modeText === "http" && target === undefined && !isShareable(storeSpec)) {
+}
+
+function httpServersShareTheStore(run: RunDraft): void {
+  if (run.mode === "http" && run.target === undefined && !isShareable(run.store))
     throw new UsageError(
       "--store",
-      `${describeStoreSpec(storeSpec)} cannot be opened by the server, which runs in another process`,
+      `${describeStoreSpec(run.store)} cannot be opened by the server, which runs in another process`,
       "Use --store sqlite (a temporary file), sqlite:PATH, or a postgres:// or mysql:// server.",
     );
-  }
+}
 
-  const nemeses = parseNemeses(has("nemesis") ? ([] as unknown[]).concat(get("nemesis")).map(String) : [], {
-    mode: modeText,
-    target,
-    instances,
-    redisAuto: lockServiceLocations["redis"]?.urls === "auto",
-    usesRedis: strategies.some((name) => lockServiceOf(findStrategy(name)) === "redis"),
-    usesEtcd: strategies.some((name) => lockServiceOf(findStrategy(name)) === "etcd"),
-    etcdAutoMembers: lockServiceLocations["etcd"]?.urls === "auto" ? lockServiceLocations["etcd"].autoMembers : 0,
-    store: storeSpec,
-    durationMs,
+function nemesesFitTheRun(run: RunDraft): void {
+  const etcd = run.values.etcd;
+  checkNemeses(run.values.nemesis ?? [], {
+    mode: run.mode,
+    target: run.target,
+    instances: run.instances,
+    redisAuto: run.values.redis?.urls === "auto",
+    usesRedis: run.strategies.some((name) => lockServiceOf(findStrategy(name)) === "redis"),
+    usesEtcd: run.strategies.some((name) => lockServiceOf(findStrategy(name)) === "etcd"),
+    etcdAutoMembers: etcd?.urls === "auto" ? etcd.autoMembers : 0,
+    store: run.store,
+    durationMs: run.durationMs,
   });
+}
 
-  // Cross-option checks: each is a mistake that would make the run meaningless rather than merely slow.
-  if (projects > systems)
+function everyProjectHasASystem(run: RunDraft): void {
+  if (run.projects > run.systems)
     throw new UsageError(
       "--projects",
-      `(${projects}) is more than --systems (${systems}): a project without a system gets no registrations`,
-      `Use --systems ${projects} or more, or fewer projects.`,
+      `(${run.projects}) is more than --systems (${run.systems}): a project without a system gets no registrations`,
+      `Use --systems ${run.projects} or more, or fewer projects.`,
     );
-  const capacity = poolSize(cidr);
-  const perProject = durationMs !== undefined || stagesParsed ? 0 : Math.ceil((warmup + requests) / projects);
+}
+
+function poolHoldsEveryRegistration(run: RunDraft): void {
+  const cidr = run.values.cidr;
+  const text = cidr?.text ?? DEFAULT_WORKLOAD.cidr;
+  const capacity = cidr ? poolSize(cidr) : defaultPoolSize();
+  const perProject = run.durationMs !== undefined || run.stages ? 0 : Math.ceil((run.warmup + run.requests) / run.projects);
   if (perProject > capacity)
     throw new UsageError(
       "--cidr",
-      `${cidr.text} holds ${capacity} devices, but a project may receive up to ${perProject} registrations`,
+      `${text} holds ${capacity} devices, but a project may receive up to ${perProject} registrations`,
       `Use a larger pool, such as --cidr 10.0.0.0/8, or fewer requests.`,
     );
+}
 
-  // Agents of one run: this one sends its share of -n, -c, --rate and the warmup; the totals are kept for the merge.
-  const agentOf = parseAgent(get("run"), get("agent"), target);
-  const startAt = has("startAt") ? parseStartAt(get("startAt")) : undefined;
-  if (startAt !== undefined && target === undefined)
+function defaultPoolSize(): number {
+  return poolSize(CORE_OPTIONS[0].parse(DEFAULT_WORKLOAD.cidr, "--cidr"));
+}
+
+function agentsDriveOneTarget(run: RunDraft): void {
+  parseAgent(run.values.run, run.values.agent, run.target);
+}
+
+function startAtIsForAgents(run: RunDraft): void {
+  if (run.values.startAt !== undefined && run.target === undefined)
     throw new UsageError("--start-at", "applies to agents driving a --target", "Add --target URL, or drop --start-at.");
-  const runs = has("runs") ? integer("runs", get("runs"), 1, "--runs 3") : 1;
-  if (agentOf && runs > 1)
+}
+
+function agentsSendOnce(run: RunDraft): void {
+  if (run.values.run !== undefined && run.runs > 1)
     throw new UsageError(
       "--runs",
       "cannot be combined with --run: an agent sends its share of one run once",
       "Drop --runs, and repeat the run with another --run ID.",
     );
-  if (agentOf && concurrency < agentOf.of)
+}
+
+function agentsEachHaveAConnection(run: RunDraft): void {
+  const agent = parseAgent(run.values.run, run.values.agent, run.target);
+  if (agent && run.concurrency < agent.of)
     throw new UsageError(
       "--concurrency (-c)",
-      `(${concurrency}) is less than the ${agentOf.of} agents: each needs a connection of its own`,
-      `Use -c ${agentOf.of} or more (the total over every agent).`,
+      `(${run.concurrency}) is less than the ${agent.of} agents: each needs a connection of its own`,
+      `Use -c ${agent.of} or more (the total over every agent).`,
     );
-  if (agentOf && durationMs === undefined && !stagesParsed && requests < agentOf.of)
+  if (agent && run.durationMs === undefined && !run.stages && run.requests < agent.of)
     throw new UsageError(
       "--requests (-n)",
-      `(${requests}) is less than the ${agentOf.of} agents`,
-      `Use -n ${agentOf.of} or more (the total over every agent).`,
+      `(${run.requests}) is less than the ${agent.of} agents`,
+      `Use -n ${agent.of} or more (the total over every agent).`,
     );
+}
+
+/** The cross-field rules of `run`, in the order they are checked: the first broken one is the error. */
+export const RUN_RULES: readonly Rule[] = [
+  warmupAndRequestsFitInMemory,
+  requestsOrDuration,
+  stagesDecideTheLength,
+  rateStagesOrRate,
+  storeFileIsRegbenchs,
+  poolAndIsolationNeedAServerStore,
+  keepStoreHasSomethingToKeep,
+  namedStrategiesFitTheStore,
+  targetRunsItsOwnStrategy,
+  targetNeedsHttpMode,
+  targetOptionsNeedATarget,
+  targetNeedsAProject,
+  serverKeyIsAnAesKey,
+  serverKeyOpensSealedConfigs,
+  auditDbIsReadWithTheProfilesQueries,
+  timeoutIsForHttpRuns,
+  faultsNotIntoATarget,
+  workersAreForHttpRuns,
+  instancesAreRegbenchsServers,
+  httpServersShareTheStore,
+  nemesesFitTheRun,
+  everyProjectHasASystem,
+  poolHoldsEveryRegistration,
+  agentsDriveOneTarget,
+  startAtIsForAgents,
+  agentsSendOnce,
+  agentsEachHaveAConnection,
+];
+
+/**
+ * Turns flags (and a scenario file under them) into one validated, frozen `RunConfig`: the sources merged (defaults,
+ * then the scenario's options, then flags given on the command line), each option parsed by its row of the table,
+ * then the cross-field rules in order. Throws `UsageError` before anything runs.
+ */
+export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): RunConfig {
+  const merged = mergeSources(cli);
+  const run = resolve(parseOptions(RUN_TABLE, merged.values, ["run"]), merged, secrets);
+  for (const rule of RUN_RULES) rule(run);
+  return assemble(run, merged);
+}
+
+/** The config from a draft that passed every rule: defaults filled in, an agent's share taken. */
+function assemble(run: RunDraft, merged: MergedOptions): RunConfig {
+  const v = run.values;
+  const { target, requests, concurrency, warmup } = run;
+  const rate = v.rate;
+  const stagesParsed = run.stages;
+  const lockTimeoutMs = v.lockTimeout ?? DEFAULT_STRATEGY_SETTINGS.lockTimeoutMs;
+  // Where each lock service is: its flag's value, or its defaults through the same parser.
+  const locations: Record<string, LockServiceLocation> = {};
+  for (const service of lockServices()) {
+    const given = (v as Record<string, unknown>)[service.flag] as LockServiceLocation | undefined;
+    locations[service.name] = given ?? lockServiceLocation(service.name)(service.defaultUrls.join(","), `--${service.flag}`);
+  }
+  const nemeses = v.nemesis ?? [];
+  const auditDbText = target !== undefined ? run.secrets.auditDb : undefined;
+  const auditDbParsed = auditDbText !== undefined ? parseAuditDb(auditDbText, run.secrets.auditDbPassword) : undefined;
+  const auditDb = typeof auditDbParsed === "string" ? undefined : auditDbParsed;
+  const profile = target !== undefined ? v.profile : undefined;
+  const agentOf = parseAgent(v.run, v.agent, target);
   const part = (total: number) => (agentOf ? shareOf(total, agentOf.index, agentOf.of) : total);
   const stages = stagesParsed?.stages.map((s) => ({
     durationMs: s.durationMs,
     target: stagesParsed.of === "rate" ? s.target / (agentOf?.of ?? 1) : part(s.target),
   }));
-
+  const warmupMs = v.warmup && "ms" in v.warmup ? v.warmup.ms : undefined;
+  const durationMs = run.durationMs;
   return Object.freeze({
-    strategies: Object.freeze(strategies),
-    selection,
-    mode: modeText,
+    strategies: Object.freeze([...run.strategies]),
+    selection: run.selection,
+    mode: run.mode,
     http: Object.freeze({
-      workers,
+      workers: v.workers ?? defaultWorkers(target !== undefined),
       target: target?.replace(/\/+$/, ""),
-      projects: Object.freeze(givenProjects),
-      serverKey,
-      instances,
-      serverWarmup: get("serverWarmup") !== false,
-      timeoutMs,
-      auditToken,
+      projects: Object.freeze(target !== undefined ? run.secrets.projects : []),
+      serverKey: target !== undefined ? run.secrets.serverKey : undefined,
+      instances: run.instances,
+      serverWarmup: v.serverWarmup ?? true,
+      timeoutMs: v.timeout ?? 10_000,
+      auditToken: target !== undefined ? run.secrets.auditToken : undefined,
       ...(profile ? { profile } : {}),
       ...(auditDb ? { auditDb: Object.freeze(auditDb) } : {}),
       ...(agentOf
@@ -689,34 +618,144 @@ export function buildRunConfig(cli: RawOptions, secrets: Secrets = NO_SECRETS): 
             }),
           }
         : {}),
-      ...(startAt !== undefined ? { startAt } : {}),
+      ...(v.startAt !== undefined ? { startAt: v.startAt } : {}),
     }),
-    scenario,
-    ...(scenarioThresholds.length ? { scenarioThresholds: Object.freeze([...scenarioThresholds]) } : {}),
+    scenario: merged.scenario?.name,
+    ...(merged.scenario?.thresholds.length ? { scenarioThresholds: Object.freeze([...merged.scenario.thresholds]) } : {}),
     workload: Object.freeze({
       requests: part(requests),
       concurrency: stagesParsed?.of === "concurrency" ? Math.max(1, maxOf(stagesParsed.stages.map((s) => s.target))) : part(concurrency),
       warmup: part(warmup),
-      systems,
-      projects,
-      resend,
-      dbLatencyMs,
-      seed,
-      cidr: cidr.text,
+      systems: run.systems,
+      projects: run.projects,
+      resend: v.resend ?? DEFAULT_WORKLOAD.resend,
+      dbLatencyMs: v.dbLatency ?? DEFAULT_WORKLOAD.dbLatencyMs,
+      seed: v.seed ?? Math.floor(Math.random() * 2 ** 31),
+      cidr: v.cidr?.text ?? DEFAULT_WORKLOAD.cidr,
       ...(rate !== undefined ? { rate: rate / (agentOf?.of ?? 1) } : {}),
       ...(warmupMs !== undefined ? { warmupMs } : {}),
       ...(durationMs !== undefined ? { durationMs } : {}),
       ...(stagesParsed ? { stages: Object.freeze(stages!), stagesOf: stagesParsed.of } : {}),
     }),
-    strategy: Object.freeze({ lockKey: lockKeyText as LockKeyMode | undefined, lockTimeoutMs, shards, retries, lockNesting }),
-    store: Object.freeze(storeSpec),
-    storeOptions: Object.freeze({ keep: keepStore, pool, isolation: isolationText as Isolation | undefined }),
-    locks: Object.freeze({ ttlMs, waitMs, watchdog, batch: lockBatch }),
-    lockServices: Object.freeze(lockServiceLocations),
-    faults: Object.freeze(faults),
+    strategy: Object.freeze({
+      lockKey: v.lockKey,
+      lockTimeoutMs,
+      shards: v.shards ?? defaultShardCount(),
+      retries: v.retries ?? DEFAULT_STRATEGY_SETTINGS.retry.maxAttempts,
+      lockNesting: v.lockNesting ?? false,
+    }),
+    store: Object.freeze(run.store),
+    storeOptions: Object.freeze({ keep: v.keepStore ?? false, pool: v.pool, isolation: v.isolation }),
+    locks: Object.freeze({
+      ttlMs: v.lockTtl ?? DEFAULT_LOCK_SETTINGS.ttlMs,
+      waitMs: v.lockWait ?? lockTimeoutMs,
+      watchdog: v.watchdog ?? true,
+      batch: v.lockBatch ?? DEFAULT_LOCK_SETTINGS.batch,
+    }),
+    lockServices: Object.freeze(locations),
+    faults: Object.freeze(v.fault ?? []),
     ...(nemeses.length ? { nemeses: Object.freeze(nemeses) } : {}),
-    runs,
+    runs: run.runs,
   });
+}
+
+/** How a run's report is judged and shown (`--max-error-rate`, `--percentiles`, `--wide`, `--json`). */
+export interface ReportOptions {
+  /** A correct strategy failing more than this share of registrations is ⚠. */
+  readonly maxErrorRate: number;
+  /** The table's latency columns; undefined: the table's own. */
+  readonly percentiles: readonly number[] | undefined;
+  /** Every column on a terminal, however wide. */
+  readonly wide: boolean;
+  /** Exactly one JSON document on stdout. */
+  readonly json: boolean;
+}
+
+/** What makes a run exit 99 (`--threshold`, `--fail-on-violations`, `--fail-on-verdict`, `--baseline`). */
+export interface GateOptions {
+  /** The scenario file's thresholds that apply to the run, then the command line's. */
+  readonly thresholds: readonly Threshold[];
+  readonly failOnVerdict: "warn" | "fail" | undefined;
+  /** The saved baseline to compare with (a path, read when the run starts). */
+  readonly baseline: string | undefined;
+  /** How much worse than the baseline is a regression, a fraction. */
+  readonly maxRegression: number;
+}
+
+/** `run`'s report options, each parsed by its row of the table (command line only: a scenario file sets none). */
+export function buildReportOptions(cli: RawOptions): ReportOptions {
+  const v = parseOptions(RUN_TABLE, cli, ["report"]);
+  return Object.freeze({
+    maxErrorRate: v.maxErrorRate ?? DEFAULT_MAX_ERROR_RATE,
+    percentiles: v.percentiles,
+    wide: v.wide ?? false,
+    json: Boolean(v.json),
+  });
+}
+
+/** `run`'s gates, each parsed by its row of the table; the thresholds name the config's strategies. */
+export function buildGateOptions(cli: RawOptions, config: Pick<RunConfig, "strategies" | "scenarioThresholds">): GateOptions {
+  const thresholds = parseThresholds(cli, config);
+  const v = parseOptions(RUN_TABLE, cli, ["gate"]);
+  return Object.freeze({
+    thresholds: Object.freeze(thresholds),
+    failOnVerdict: v.failOnVerdict,
+    baseline: v.baseline,
+    maxRegression: v.maxRegression ?? DEFAULT_MAX_REGRESSION,
+  });
+}
+
+/** `regbench serve`'s config: the core's options as a RunConfig of one strategy over HTTP, and the server's own. */
+export interface ServeConfig {
+  /** The strategy, store, locks and faults the server runs with (built by buildRunConfig, mode http). */
+  readonly run: RunConfig;
+  readonly strategy: string;
+  readonly port: number;
+  readonly host: string;
+  /** Open connections each instance accepts. */
+  readonly maxConnections: number;
+  /** A client's request headers must arrive within this. */
+  readonly headerTimeoutMs: number;
+}
+
+/** serve's table: the core's rows, then its own. */
+const SERVE_TABLE = [...CORE_OPTIONS, ...SERVE_OPTIONS];
+
+/** A fault timed from a measured window cannot be injected by serve, which has none. */
+function serveInjectsPausesOnly(config: ServeConfig): void {
+  const down = config.run.faults.find((f) => f.kind === "lock-service-down");
+  if (down)
+    throw new UsageError(
+      "--fault",
+      `${down.name} cannot be injected by serve: it is timed from a measured window, which only run knows`,
+      `Use regbench run --mode http --fault ${down.name}:MS, which injects it into its own server; serve injects pause:P:MS.`,
+    );
+}
+
+/** The cross-field rules of `serve`, in order. */
+export const SERVE_RULES: readonly ((config: ServeConfig) => void)[] = [serveInjectsPausesOnly];
+
+/**
+ * Turns serve's flags into its config, as buildRunConfig does run's: its own options parsed by their rows of the
+ * table, the rows that target the run's config handed to buildRunConfig (one strategy, mode http), then SERVE_RULES.
+ * Its secrets (projects, keys, the lock namespace) are resolved apart, from the command line, the environment and
+ * --secrets-file (secrets.ts).
+ */
+export function buildServeConfig(cli: RawOptions): ServeConfig {
+  const v = parseOptions(SERVE_TABLE, cli, ["serve"]);
+  const strategy = v.strategy ?? "atomic";
+  const forRun: Record<string, unknown> = {};
+  for (const spec of SERVE_TABLE) if (spec.target.startsWith("run.") && cli[spec.key] !== undefined) forRun[spec.key] = cli[spec.key];
+  const config: ServeConfig = Object.freeze({
+    run: buildRunConfig({ ...forRun, strategy, mode: "http" }),
+    strategy,
+    port: v.port ?? 8080,
+    host: v.host ?? "127.0.0.1",
+    maxConnections: v.maxConnections ?? DEFAULT_SERVER_SETTINGS.maxConnections,
+    headerTimeoutMs: v.headerTimeout ?? DEFAULT_SERVER_SETTINGS.headerTimeoutMs,
+  });
+  for (const rule of SERVE_RULES) rule(config);
+  return config;
 }
 
 /** The config as it appears in the report: plain values, the store described. */

@@ -2,14 +2,14 @@ import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { readJsonFile } from "../core/jsonFile.js";
 import { validateReport } from "../report/resultSchema.js";
-import { parseBound } from "../gate/baseline.js";
 import { parseThreshold, ThresholdSyntaxError, type Threshold } from "../gate/thresholds.js";
 import { describeEnvironment } from "../report/environment.js";
 import type { RunReport } from "../report/result.js";
 import { DEFAULT_MAX_ERROR_RATE, withVerdicts } from "../report/verdict.js";
 import { STRATEGIES } from "../strategies/registry.js";
-import type { RunConfig } from "../workload/config.js";
+import type { RunConfig } from "../config/run.js";
 import { describeConfig, UsageError } from "./options.js";
+import * as P from "./parsers.js";
 import { maskDeep, maskSecrets } from "../core/mask.js";
 import { maxOf } from "../stats/extent.js";
 
@@ -94,47 +94,17 @@ export function checkedReport(doc: unknown, path: string, flag: string): RunRepo
 
 /** `--max-error-rate` as a fraction (default 1%): `1%`, `0.5%` or a ratio such as `0.01`. */
 export function maxErrorRateOf(options: Record<string, unknown>): number {
-  if (options.maxErrorRate === undefined) return DEFAULT_MAX_ERROR_RATE;
-  const text = String(options.maxErrorRate).trim();
-  const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(text);
-  const value = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
-  if (!m || !(value >= 0 && value <= 1))
-    throw new UsageError(
-      "--max-error-rate",
-      `must be a share of registrations from 0% to 100% (got ${JSON.stringify(text)})`,
-      "For example: --max-error-rate 1% (or 0.01).",
-    );
-  return value;
+  return options.maxErrorRate === undefined ? DEFAULT_MAX_ERROR_RATE : P.maxErrorRate(options.maxErrorRate, "--max-error-rate");
 }
 
 /** `--fail-on-verdict warn|fail`, or undefined. */
 export function failOnVerdictOf(options: Record<string, unknown>): "warn" | "fail" | undefined {
-  if (options.failOnVerdict === undefined) return undefined;
-  const level = String(options.failOnVerdict);
-  if (level !== "warn" && level !== "fail")
-    throw new UsageError(
-      "--fail-on-verdict",
-      `must be warn or fail (got ${JSON.stringify(level)})`,
-      "--fail-on-verdict fail exits 99 when a strategy is ✗; --fail-on-verdict warn also when one is ⚠ or not audited.",
-    );
-  return level;
+  return options.failOnVerdict === undefined ? undefined : P.failOnVerdict(options.failOnVerdict, "--fail-on-verdict");
 }
 
 /** `--percentiles 50,95,99,99.9`: the table's latency columns. */
 export function percentilesOf(options: Record<string, unknown>): number[] | undefined {
-  if (options.percentiles === undefined) return undefined;
-  const parts = String(options.percentiles)
-    .split(",")
-    .map((p) => p.trim().replace(/^p/, ""));
-  const values = parts.map(Number);
-  if (parts.length === 0 || parts.length > 8 || values.some((v, i) => !/^\d{1,2}(\.\d{1,3})?$/.test(parts[i]!) || !(v > 0 && v < 100))) {
-    throw new UsageError(
-      "--percentiles",
-      `must be a comma list of 1 to 8 percentiles above 0 and below 100 (got ${JSON.stringify(String(options.percentiles))})`,
-      "For example: --percentiles 50,95,99,99.9.",
-    );
-  }
-  return values;
+  return options.percentiles === undefined ? undefined : P.percentiles(options.percentiles, "--percentiles");
 }
 
 /**
@@ -164,10 +134,7 @@ export function maskingStream(stream: NodeJS.WriteStream): NodeJS.WriteStream {
 
 /** `--max-regression` as a fraction (default 10%). */
 export function boundOf(options: Record<string, unknown>): number {
-  const bound = options.maxRegression === undefined ? 0.1 : parseBound(String(options.maxRegression));
-  if (bound === undefined)
-    throw new UsageError("--max-regression", `must be a percentage such as 10% (got ${String(options.maxRegression)})`, "For example: --max-regression 10%.");
-  return bound;
+  return options.maxRegression === undefined ? P.DEFAULT_MAX_REGRESSION : P.maxRegression(options.maxRegression, "--max-regression");
 }
 
 /**

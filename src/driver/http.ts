@@ -10,7 +10,7 @@ import { DEFAULT_SERVER_SETTINGS } from "../http/server.js";
 import type { StrategyResult } from "../report/result.js";
 import { describeLocation, placeForRun, removeStore, type Placement } from "../store/registry.js";
 import { makeTempDir, type TempDir } from "../store/tempDir.js";
-import type { RunConfig } from "../workload/config.js";
+import type { RunConfig } from "../config/run.js";
 import { Workload } from "../workload/generator.js";
 import { startEmbedded, type EmbeddedServer } from "./embeddedServer.js";
 import { proxyServices, type ProxiedSpec } from "./serviceProxies.js";

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import type { WorkloadConfig } from "../workload/config.js";
+import type { WorkloadConfig } from "../config/run.js";
 import { Workload } from "../workload/generator.js";
 import { httpRegistration, type HttpClientSettings } from "./httpClient.js";
 import { rawHttpRegistration } from "./rawHttp.js";

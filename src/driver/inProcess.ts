@@ -9,7 +9,7 @@ import type { StrategyResult } from "../report/result.js";
 import { describeLocation, openForRun, storeSettings, type RunSite } from "../store/registry.js";
 import { strategySettingsFrom } from "../strategies/settings.js";
 import { lockServiceOf, type Strategy, type StrategyDefinition } from "../strategies/strategy.js";
-import type { RunConfig } from "../workload/config.js";
+import type { RunConfig } from "../config/run.js";
 import { Workload } from "../workload/generator.js";
 import { mulberry32 } from "../workload/prng.js";
 import type { LoopWindow, PacingStats } from "./loops.js";

@@ -1,5 +1,5 @@
 import type { RegisterRequest } from "../core/types.js";
-import type { WorkloadConfig } from "../workload/config.js";
+import type { WorkloadConfig } from "../config/run.js";
 import { WARMUP_BASE } from "../workload/generator.js";
 import { closedLoop, openLoop, type LoopControl, type LoopWindow, type PacingStats, type Register } from "./loops.js";
 import type { Recorder, RunEvent } from "./recorder.js";

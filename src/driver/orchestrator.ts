@@ -7,7 +7,7 @@ import { makeTempDir } from "../store/tempDir.js";
 import { findStrategy } from "../strategies/registry.js";
 import { lockServiceOf } from "../strategies/strategy.js";
 import { findLockService } from "../locks/services/registry.js";
-import type { RunConfig } from "../workload/config.js";
+import type { RunConfig } from "../config/run.js";
 import { CannotRunError, InterruptedError } from "./errors.js";
 import { runHttp } from "./http.js";
 import { NemesisRun } from "./nemeses.js";

@@ -4,7 +4,7 @@ import type { ErrorKind } from "../core/errors.js";
 import { missingCapability } from "../strategies/capabilities.js";
 import { findStrategy } from "../strategies/registry.js";
 import { lockServiceOf, type StrategyDefinition } from "../strategies/strategy.js";
-import type { RunConfig } from "../workload/config.js";
+import type { RunConfig } from "../config/run.js";
 import type { EtcdClusterTarget } from "./nemeses.js";
 
 /** What a pre-flight decided: the config with concrete URLs, what was skipped and why, what to stop after. */

@@ -1,6 +1,6 @@
 import type { ErrorKind } from "../core/errors.js";
 import type { StrategyResult } from "../report/result.js";
-import type { RunConfig } from "../workload/config.js";
+import type { RunConfig } from "../config/run.js";
 import type { RunPlace } from "./inProcess.js";
 import type { RunEvent } from "./recorder.js";
 

@@ -9,7 +9,7 @@ import { describeExit, exited, secretsUnset, sendTo, stopChild } from "../proces
 import { describeLocation, openStore, storeSettings, type StoreLocation } from "../store/registry.js";
 import { findStrategy } from "../strategies/registry.js";
 import { strategySettingsFrom } from "../strategies/settings.js";
-import type { RunConfig } from "../workload/config.js";
+import type { RunConfig } from "../config/run.js";
 import { mulberry32 } from "../workload/prng.js";
 import { createRegistrationServer, DEFAULT_SERVER_SETTINGS } from "./server.js";
 import { warmUp } from "./warmup.js";

@@ -1,6 +1,6 @@
 import { lockServices } from "../locks/services/registry.js";
 import type { LockServiceSettings } from "../locks/services/service.js";
-import type { RunConfig } from "../workload/config.js";
+import type { RunConfig } from "../config/run.js";
 import { mulberry32 } from "../workload/prng.js";
 import { DEFAULT_STRATEGY_SETTINGS, type StrategyDefinition, type StrategySettings } from "./strategy.js";
 

@@ -19,7 +19,8 @@ export type Guarantee = "none" | "per-key" | "process" | "global";
 export type StrategyKind = "none" | "exclusion" | "coalescing" | "optimistic" | "atomic";
 
 /** What a lock protects: one system's registrations (the seed's choice) or one project's address pool. */
-export type LockKeyMode = "system" | "project";
+export type { LockKeyMode } from "../config/run.js";
+import type { LockKeyMode } from "../config/run.js";
 
 /** Settings every strategy reads what it needs from; the CLI fills them, tests override them. */
 export interface StrategySettings {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { keyDigest } from "../core/crypto.js";
 import type { RegisterRequest } from "../core/types.js";
 import type { NewProject } from "../store/store.js";
-import type { WorkloadConfig } from "./config.js";
+import type { WorkloadConfig } from "../config/run.js";
 import { mulberry32 } from "./prng.js";
 
 const ARCHES = ["x86_64", "aarch64", "armv7l"];

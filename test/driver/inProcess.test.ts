@@ -4,7 +4,7 @@ import { decodeHistogram } from "../../src/stats/histogram.js";
 import { runStrategy, type RunEvent } from "../../src/driver/inProcess.js";
 import { runAll } from "../../src/driver/orchestrator.js";
 import { findStrategy } from "../../src/strategies/registry.js";
-import type { RunConfig } from "../../src/workload/config.js";
+import type { RunConfig } from "../../src/config/run.js";
 import { Workload } from "../../src/workload/generator.js";
 import { runConfig } from "../helpers.js";
 

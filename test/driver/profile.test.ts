@@ -8,7 +8,7 @@ import { loadProfile, parseProfile, ProfileError, regbenchProfile } from "../../
 import { rawHttpRegistration } from "../../src/driver/rawHttp.js";
 import { httpRegistration } from "../../src/driver/httpClient.js";
 import { Workload } from "../../src/workload/generator.js";
-import { DEFAULT_WORKLOAD } from "../../src/workload/config.js";
+import { DEFAULT_WORKLOAD } from "../../src/config/run.js";
 
 const workload = new Workload({ ...DEFAULT_WORKLOAD, systems: 3, seed: 7 }, "rbtest01");
 const request = { ...workload.request(5), hostname: 'edge "5"/ü&x=1 y' };

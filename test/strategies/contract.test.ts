@@ -12,7 +12,7 @@ import type { Store } from "../../src/store/store.js";
 import { STRATEGIES } from "../../src/strategies/registry.js";
 import { DEFAULT_STRATEGY_SETTINGS, lockServiceOf, type StrategyDefinition } from "../../src/strategies/strategy.js";
 import { etcdService } from "../../src/locks/services/etcd.js";
-import type { RunConfig, WorkloadConfig } from "../../src/workload/config.js";
+import type { RunConfig, WorkloadConfig } from "../../src/config/run.js";
 import { project, request, runConfig, tempDir } from "../helpers.js";
 import { mysql, postgres } from "../dbEnv.js";
 import { throwawayEtcd } from "../etcdEnv.js";

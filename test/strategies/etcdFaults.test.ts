@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { runStrategy } from "../../src/driver/inProcess.js";
 import { parseFault, type Fault } from "../../src/faults/faults.js";
 import { findStrategy } from "../../src/strategies/registry.js";
-import type { RunConfig } from "../../src/workload/config.js";
+import type { RunConfig } from "../../src/config/run.js";
 import { regbench, runConfig } from "../helpers.js";
 import { throwawayEtcd } from "../etcdEnv.js";
 

@@ -4,7 +4,7 @@ import { newRunPrefix, runStrategy } from "../../src/driver/inProcess.js";
 import { parseFault, type Fault } from "../../src/faults/faults.js";
 import { createRedisClient } from "../../src/redis/client.js";
 import { findStrategy } from "../../src/strategies/registry.js";
-import type { RunConfig } from "../../src/workload/config.js";
+import type { RunConfig } from "../../src/config/run.js";
 import { regbench, runConfig } from "../helpers.js";
 import { REDIS_URL, skipWithoutRedis } from "../redisEnv.js";
 

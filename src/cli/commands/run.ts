@@ -8,25 +8,10 @@ import { ProgressBar } from "../../report/progress.js";
 import type { RunReport, StrategyResult } from "../../report/result.js";
 import { renderHeader, renderNotes, renderTable } from "../../report/table.js";
 import { EXIT } from "../exitCodes.js";
-import { buildRunConfig, UsageError } from "../options.js";
+import { buildGateOptions, buildReportOptions, buildRunConfig, UsageError } from "../options.js";
 import { Outputs } from "../outputs.js";
 import { atOrWorse, VERDICT_MARK, verdictState, verdictText } from "../../report/verdict.js";
-import {
-  boundOf,
-  emptyReport,
-  failOnVerdictOf,
-  judged,
-  loadReport,
-  maxErrorRateOf,
-  parseThresholds,
-  percentilesOf,
-  renderStrategies,
-  tableWidth,
-  useColor,
-  version,
-  type CommandContext,
-  type Io,
-} from "../shared.js";
+import { emptyReport, judged, loadReport, renderStrategies, tableWidth, useColor, version, type CommandContext, type Io } from "../shared.js";
 import { resolveSecrets } from "../secrets.js";
 import { resolveAgentIndex } from "../agentOptions.js";
 import { SIGNAL_EXIT, trapSignals } from "../signals.js";
@@ -97,12 +82,10 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
       `regbench: note: ${secrets.onCommandLine.join(", ")} puts a secret on the command line, where other users can read it (ps); REGBENCH_PROJECTS, REGBENCH_SERVER_KEY, REGBENCH_AUDIT_TOKEN, REGBENCH_AUDIT_DB_PASSWORD or --secrets-file keep it off\n`,
     );
   }
-  const thresholds = parseThresholds(options, config);
-  const maxErrorRate = maxErrorRateOf(options);
-  const failOnVerdict = failOnVerdictOf(options);
-  const percentiles = percentilesOf(options);
-  const bound = boundOf(options);
-  const baseline = options.baseline === undefined ? undefined : loadReport(String(options.baseline), "--baseline");
+  const gate = buildGateOptions(options, config);
+  const { maxErrorRate, percentiles, wide, json } = buildReportOptions(options);
+  const { thresholds, failOnVerdict, maxRegression: bound } = gate;
+  const baseline = gate.baseline === undefined ? undefined : loadReport(gate.baseline, "--baseline");
   if (baseline) {
     const differences = workloadDifferences(baseline, {
       ...emptyReport(config),
@@ -116,7 +99,6 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
       );
   }
   const outputs = Outputs.plan(options, config.scenario ?? config.strategies.join("-"), io.env);
-  const json = Boolean(options.json);
   const lines = !io.stderr.isTTY;
   const progress = new ProgressBar(io.stderr, io.stderr.isTTY ? (json ? "off" : "tty") : "lines");
   const interruption = trapSignals((signal) => {
@@ -173,7 +155,7 @@ export async function runCommand(options: Record<string, unknown>, io: Io): Prom
   } else if (report.results.length > 0 || failedRun) {
     const color = useColor(io);
     io.stdout.write(
-      `${renderHeader(report, version())}\n${report.results.length ? `${renderTable(report, { color, percentiles, width: tableWidth(options, io) })}\n` : ""}${renderNotes(report, { color })}\n`,
+      `${renderHeader(report, version())}\n${report.results.length ? `${renderTable(report, { color, percentiles, width: tableWidth({ wide }, io) })}\n` : ""}${renderNotes(report, { color })}\n`,
     );
     if (report.thresholds?.length) {
       io.stdout.write(`thresholds:\n${report.thresholds.map((t) => `  ${t.passed ? "✓" : "✗"} ${t.strategy}: ${t.expression} — ${t.detail}`).join("\n")}\n`);

@@ -6,12 +6,11 @@ import { join } from "node:path";
 import { prepareLockServices } from "../../driver/preflight.js";
 import { CannotRunError } from "../../driver/errors.js";
 import { serve, StartAbortedError, type ServeSpec } from "../../http/serve.js";
-import { DEFAULT_SERVER_SETTINGS, MAX_HEADER_TIMEOUT_MS } from "../../http/server.js";
 import { checkLockNamespace, derivedLockNamespace } from "../../locks/namespace.js";
 import { describeLocation, placeForServe, probeStore, removeStore, storeIdentity } from "../../store/registry.js";
 import { makeTempDir } from "../../store/tempDir.js";
 import { EXIT } from "../exitCodes.js";
-import { buildRunConfig, parseDurationMs, UsageError } from "../options.js";
+import { buildServeConfig, UsageError } from "../options.js";
 import { writeAtomically } from "../outputs.js";
 import { resolveSecrets, type SecretsFile } from "../secrets.js";
 import type { CommandContext, Io } from "../shared.js";
@@ -35,34 +34,8 @@ export function defineServe(program: Command, context: CommandContext): void {
  * written to a secrets file (mode 0600) whose path — never the secrets — is printed, with the command that drives it.
  */
 export async function serveCommand(options: Record<string, unknown>, io: Io): Promise<number> {
-  const strategy = String(options.strategy ?? "atomic");
-  if (strategy.includes(",") || strategy === "all")
-    throw new UsageError(
-      "--strategy",
-      "names one strategy for a server",
-      "Pick one, e.g. --strategy atomic; start several servers on several ports to compare.",
-    );
-  const port = options.port === undefined ? 8080 : Number(options.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError("--port", `must be a port number from 0 to 65535 (got ${String(options.port)})`, "For example: --port 8080 (0 picks a free one).");
-  const host = String(options.host ?? "127.0.0.1");
-  const maxConnections = options.maxConnections === undefined ? DEFAULT_SERVER_SETTINGS.maxConnections : Number(options.maxConnections);
-  if (!Number.isInteger(maxConnections) || maxConnections < 1) {
-    throw new UsageError(
-      "--max-connections",
-      `must be a whole number ≥ 1 (got ${String(options.maxConnections)})`,
-      `For example: --max-connections ${DEFAULT_SERVER_SETTINGS.maxConnections}.`,
-    );
-  }
-  const headerTimeoutText = options.headerTimeout === undefined ? undefined : String(options.headerTimeout);
-  const headerTimeoutMs = headerTimeoutText === undefined ? DEFAULT_SERVER_SETTINGS.headerTimeoutMs : parseDurationMs(headerTimeoutText);
-  if (headerTimeoutMs === undefined || headerTimeoutMs < 1 || headerTimeoutMs > MAX_HEADER_TIMEOUT_MS) {
-    throw new UsageError(
-      "--header-timeout",
-      `must be a duration from 1ms to ${MAX_HEADER_TIMEOUT_MS / 60_000}m (got ${JSON.stringify(headerTimeoutText)})`,
-      "For example: --header-timeout 5s (a client that has not sent its request headers by then gets 408 and is closed).",
-    );
-  }
+  const serveConfig = buildServeConfig(options);
+  const { run: config, strategy, port, host, maxConnections, headerTimeoutMs } = serveConfig;
   // A --secrets-file that does not exist yet is where the generated secrets go, and stay.
   const secretsPath = options.secretsFile === undefined ? undefined : String(options.secretsFile);
   const writeSecretsTo = secretsPath !== undefined && !existsSync(secretsPath) ? secretsPath : undefined;
@@ -77,27 +50,6 @@ export async function serveCommand(options: Record<string, unknown>, io: Io): Pr
           ? "REGBENCH_LOCK_NAMESPACE"
           : "--secrets-file";
     if (problem) throw new UsageError(source, problem, "For example: --lock-namespace fleet-prod (give every server on one store the same one).");
-  }
-  const {
-    project: _p,
-    port: _port,
-    host: _host,
-    serverKey: _k,
-    auditToken: _t,
-    secretsFile: _f,
-    maxConnections: _m,
-    lockNamespace: _n,
-    headerTimeout: _h,
-    ...rest
-  } = options;
-  const config = buildRunConfig({ ...rest, strategy, mode: "http" });
-  const down = config.faults.find((f) => f.kind === "lock-service-down");
-  if (down) {
-    throw new UsageError(
-      "--fault",
-      `${down.name} cannot be injected by serve: it is timed from a measured window, which only run knows`,
-      `Use regbench run --mode http --fault ${down.name}:MS, which injects it into its own server; serve injects pause:P:MS.`,
-    );
   }
   if (secrets.serverKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(secrets.serverKey)) {
     throw new UsageError(

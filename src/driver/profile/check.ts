@@ -1,7 +1,7 @@
 import { interfaceIpv4 } from "../../audit/configAddress.js";
 import { open } from "../../core/crypto.js";
 import type { RegisterRequest } from "../../core/types.js";
-import { DEFAULT_WORKLOAD } from "../../workload/config.js";
+import { DEFAULT_WORKLOAD } from "../../config/run.js";
 import { Workload } from "../../workload/generator.js";
 import { compileProfile } from "./compile.js";
 import type { ProfileSpec } from "./spec.js";

@@ -1,11 +1,18 @@
+/*
+ * A run's configuration, validated once (src/cli/options.ts builds it from the option table) and frozen: the layers
+ * that run it (driver/, strategies/, http/) read it. Types only, and the defaults of the workload; the types it
+ * names from store/, faults/, audit/ and driver/profile/ are imported as types.
+ */
 import type { Isolation, StoreSpec } from "../store/kind.js";
 import type { Fault } from "../faults/faults.js";
 import type { LockSettings } from "../locks/settings.js";
 import type { LockServiceLocation } from "../locks/services/service.js";
 import type { Nemesis } from "../faults/nemesis.js";
-import type { LockKeyMode } from "../strategies/strategy.js";
 import type { ProfileSpec } from "../driver/profile/spec.js";
 import type { AuditDb } from "../audit/auditDb.js";
+
+/** What locks and flights are keyed on: the seed's systemUUID, or the project. */
+export type LockKeyMode = "system" | "project";
 
 /** The load: what is sent, how much of it at once, and what the database costs. */
 export interface WorkloadConfig {
