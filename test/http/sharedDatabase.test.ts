@@ -32,7 +32,22 @@ describe("two servers, four instances, one PostgreSQL: the audit counts over the
       const agents = await Promise.all(
         [first, second].map((s, i) =>
           regbenchAsync(
-            ["run", "--target", s.url, "--secrets-file", secrets, "-n", "400", "-c", "20", "--workers", "1", "--no-save", "--export-json", join(dir, `agent-${i}.json`)],
+            [
+              "run",
+              "--target",
+              s.url,
+              "--secrets-file",
+              secrets,
+              "-n",
+              "400",
+              "-c",
+              "20",
+              "--workers",
+              "1",
+              "--no-save",
+              "--export-json",
+              join(dir, `agent-${i}.json`),
+            ],
             { cwd: dir },
           ),
         ),
