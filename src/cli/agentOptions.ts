@@ -1,4 +1,4 @@
-import { UsageError } from "./options.js";
+import { UsageError } from "./usageError.js";
 
 /*
  * Agents of one run (`--run ID --agent I/N`, or `--agents N` with the index a Kubernetes Indexed Job sets in

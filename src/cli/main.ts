@@ -6,7 +6,7 @@ import { defineCompare, defineMerge, defineReport } from "./commands/saved.js";
 import { defineServe } from "./commands/serve.js";
 import { defineProfile } from "./commands/profile.js";
 import { EXIT } from "./exitCodes.js";
-import { UsageError } from "./options.js";
+import { UsageError } from "./usageError.js";
 import { maskingStream, versionLine, type CommandContext, type Io } from "./shared.js";
 
 export type { Io } from "./shared.js";

@@ -16,7 +16,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { EXPORTERS } from "../report/exporters/registry.js";
 import type { RunReport } from "../report/result.js";
-import { UsageError } from "./options.js";
+import { UsageError } from "./usageError.js";
 
 /** One file a run will write, checked before the run. */
 interface PlannedOutput {

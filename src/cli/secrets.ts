@@ -1,5 +1,5 @@
 import { readJsonFile } from "../core/jsonFile.js";
-import { UsageError } from "./options.js";
+import { UsageError } from "./usageError.js";
 
 /** The secrets of a server or of a run against one: project keys, the config sealing key, the audit token. */
 export interface Secrets {
