@@ -5,7 +5,9 @@ import { readAuditPages } from "../audit/remoteRows.js";
 import { newServerKey } from "../core/crypto.js";
 import type { ServeSpec } from "../http/serve.js";
 import type { InstanceDeath } from "../faults/nemesis.js";
+import { lockServiceFault } from "../faults/faults.js";
 import { findStrategy } from "../strategies/registry.js";
+import { lockServiceOf } from "../strategies/strategy.js";
 import { DEFAULT_SERVER_SETTINGS } from "../http/server.js";
 import type { StrategyResult } from "../report/result.js";
 import { describeLocation, placeForRun, removeStore, type Placement } from "../store/registry.js";
@@ -16,8 +18,8 @@ import { startEmbedded, type EmbeddedServer } from "./embeddedServer.js";
 import { proxyServices, type ProxiedSpec } from "./serviceProxies.js";
 import { CannotRunError, InterruptedError } from "./errors.js";
 import { generateHttp } from "./httpGenerator.js";
-import { lockServiceFaultFor, newRunPrefix, runSite, type RunHooks, type RunPlace } from "./inProcess.js";
-import type { RunEvent } from "./recorder.js";
+import { newRunPrefix, runSite, type RunHooks, type RunPlace } from "./inProcess.js";
+import type { RunEvent } from "../model/events.js";
 import type { TargetCheck } from "./targetProbe.js";
 
 /** How long the audit rows may take to come back, at most, however long `--timeout` is. */
@@ -131,7 +133,7 @@ export async function runHttp(
   }
   if (server) hooks.nemeses?.attachInstances(server);
   const url = server?.url ?? target!;
-  const serviceDown = strategy ? lockServiceFaultFor(config, findStrategy(strategy)) : undefined;
+  const serviceDown = strategy ? lockServiceFault(config.faults, lockServiceOf(findStrategy(strategy))) : undefined;
   let cut: NodeJS.Timeout | undefined;
   try {
     // The load stops when the run is interrupted, or when the server dies under it (the strategy then fails).

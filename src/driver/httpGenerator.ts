@@ -9,7 +9,8 @@ import { SharedSchedule } from "./schedule.js";
 import { achievedRate } from "./loops.js";
 import { compileProfile } from "./profile/compile.js";
 import { regbenchProfile, type ProfileSpec } from "./profile/spec.js";
-import { Recorder, type RecentFigures, type RecorderData, type RunEvent } from "./recorder.js";
+import type { RecentFigures, RunEvent } from "../model/events.js";
+import { Recorder, type RecorderData } from "./recorder.js";
 import { maxOf, minOf } from "../stats/extent.js";
 
 /** What one generator thread is given. */

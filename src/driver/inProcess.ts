@@ -14,9 +14,8 @@ import { Workload } from "../workload/generator.js";
 import { mulberry32 } from "../workload/prng.js";
 import type { LoopWindow, PacingStats } from "./loops.js";
 import { measureWindow } from "./measure.js";
-import { Recorder, type RunEvent } from "./recorder.js";
-
-export type { RunEvent } from "./recorder.js";
+import type { RunEvent } from "../model/events.js";
+import { Recorder } from "./recorder.js";
 
 export interface RunHooks {
   readonly onEvent?: (event: RunEvent) => void;
@@ -42,11 +41,6 @@ export interface RunPlace {
  */
 export function runSite(config: RunConfig, strategy: string, place: RunPlace): Omit<RunSite, "tempDir"> & { tempDir?: string } {
   return { prefix: place.prefix, label: config.strategies.length > 1 ? strategy : undefined, tempDir: place.tempDir, keep: config.storeOptions.keep };
-}
-
-/** The run's cut of the lock service a strategy locks in (redis-down, etcd-down), if it has one. */
-export function lockServiceFaultFor(config: RunConfig, definition: StrategyDefinition | undefined): ReturnType<typeof lockServiceFault> {
-  return lockServiceFault(config.faults, lockServiceOf(definition));
 }
 
 /** A fresh run prefix: every ID (and Redis key) of the run carries it. */
@@ -87,7 +81,7 @@ export async function runStrategy(
       const recorder = new Recorder(serverKey);
       let measured: Awaited<ReturnType<typeof measure>>;
       try {
-        measured = await measure(config, hooks, strategy, workload, recorder, lockServiceFaultFor(config, definition));
+        measured = await measure(config, hooks, strategy, workload, recorder, lockServiceFault(config.faults, lockServiceOf(definition)));
         emit({ type: "phase", phase: "audit" });
         await recorder.acks.finish();
       } finally {

@@ -2,7 +2,8 @@ import type { RegisterRequest } from "../core/types.js";
 import type { WorkloadConfig } from "../config/run.js";
 import { WARMUP_BASE } from "../workload/generator.js";
 import { closedLoop, openLoop, type LoopControl, type LoopWindow, type PacingStats, type Register } from "./loops.js";
-import type { Recorder, RunEvent } from "./recorder.js";
+import type { RunEvent } from "../model/events.js";
+import type { Recorder } from "./recorder.js";
 import { SharedSchedule } from "./schedule.js";
 
 /**

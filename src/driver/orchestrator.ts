@@ -13,7 +13,7 @@ import { runHttp } from "./http.js";
 import { NemesisRun } from "./nemeses.js";
 import { newRunPrefix, runSite, type RunPlace } from "./inProcess.js";
 import type { WorkerMessage, WorkerRequest } from "./protocol.js";
-import type { RunEvent } from "./recorder.js";
+import type { RunEvent } from "../model/events.js";
 import { prepareLockServices } from "./preflight.js";
 import { checkTarget, type TargetCheck } from "./targetProbe.js";
 

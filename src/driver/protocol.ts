@@ -2,7 +2,7 @@ import type { ErrorKind } from "../core/errors.js";
 import type { StrategyResult } from "../report/result.js";
 import type { RunConfig } from "../config/run.js";
 import type { RunPlace } from "./inProcess.js";
-import type { RunEvent } from "./recorder.js";
+import type { RunEvent } from "../model/events.js";
 
 /** Parent → worker: measure this strategy under this config, in this place; or stop (the run was interrupted). */
 export type WorkerRequest =

@@ -6,7 +6,6 @@ import { Timeline, type TimelineData } from "../stats/timeline.js";
 import type { Histogram } from "hdr-histogram-js";
 import type { LoopWindow, Outcome } from "./loops.js";
 
-export type { RecentFigures, RunEvent } from "../model/events.js";
 import type { RunEvent } from "../model/events.js";
 
 /** The kind a failure is counted under: the core's error kinds, the HTTP client's, else `internal`. */

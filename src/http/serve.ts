@@ -139,7 +139,7 @@ export async function prepareStore(spec: ServeSpec): Promise<string[]> {
 export async function startInstance(
   spec: ServeSpec,
   port: number,
-  log: (line: string) => void = () => {},
+  log: (line: string) => void,
 ): Promise<{ port: number; cutLockService(): void; armPause(on: boolean): void; stop(): Promise<InstanceStats> }> {
   const definition = findStrategy(spec.strategy)!;
   const store = await openStore(spec.store, settingsOf(spec), spec.run.workload.dbLatencyMs);
@@ -256,7 +256,8 @@ export async function serve(spec: ServeSpec, events: ServeEvents = {}, signal?: 
   if (signal?.aborted) throw new StartAbortedError();
   const url = (port: number) => `http://${spec.host.includes(":") ? `[${spec.host}]` : spec.host}:${port}`;
   if (spec.instances <= 1) {
-    const instance = await startInstance(spec, spec.port, events.log);
+    // Without a log from the caller (a test), the server's error lines are dropped.
+    const instance = await startInstance(spec, spec.port, events.log ?? (() => {}));
     if (signal?.aborted) {
       await instance.stop();
       throw new StartAbortedError();

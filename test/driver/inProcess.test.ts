@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decodeHistogram } from "../../src/stats/histogram.js";
-import { runStrategy, type RunEvent } from "../../src/driver/inProcess.js";
+import { runStrategy } from "../../src/driver/inProcess.js";
+import type { RunEvent } from "../../src/model/events.js";
 import { runAll } from "../../src/driver/orchestrator.js";
 import { findStrategy } from "../../src/strategies/registry.js";
 import type { RunConfig } from "../../src/config/run.js";

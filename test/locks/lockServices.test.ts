@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { prepareLockServices } from "../../src/driver/preflight.js";
-import { lockServiceFaultFor, runStrategy } from "../../src/driver/inProcess.js";
+import { runStrategy } from "../../src/driver/inProcess.js";
+import { lockServiceFault } from "../../src/faults/faults.js";
 import { describeFault, parseFault } from "../../src/faults/faults.js";
 import { LockServiceUnavailableError } from "../../src/locks/errors.js";
 import type { DistributedLock, Lease } from "../../src/locks/lease.js";
@@ -115,8 +116,8 @@ describe("a third lock service is one object and one registry line", () => {
     assert.equal(describeFault(fault as Exclude<typeof fault, string>), "fake-down: the fake lock service is cut off 250 ms into the measured window");
     assert.match(parseFault("consul-down:1") as string, /redis-down:AT_MS or etcd-down:AT_MS or fake-down:AT_MS/);
     const config = runConfig("fake-locked", {}, { faults: [fault as Exclude<typeof fault, string>] });
-    assert.equal(lockServiceFaultFor(config, fakeLocked)?.atMs, 250);
-    assert.equal(lockServiceFaultFor(config, findStrategy("redis")), undefined);
+    assert.equal(lockServiceFault(config.faults, lockServiceOf(fakeLocked))?.atMs, 250);
+    assert.equal(lockServiceFault(config.faults, lockServiceOf(findStrategy("redis"))), undefined);
   });
 
   test("the pre-flight prepares it for a strategy that locks in it, and stops it after", async () => {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
-import { runStrategy, type RunEvent } from "../../src/driver/inProcess.js";
+import { runStrategy } from "../../src/driver/inProcess.js";
+import type { RunEvent } from "../../src/model/events.js";
 import { killConnections, placeForRun, type StoreSpec } from "../../src/store/registry.js";
 import { findStrategy } from "../../src/strategies/registry.js";
 import { mysql, postgres } from "../dbEnv.js";
