@@ -5,7 +5,7 @@ import { describeFault } from "../faults/faults.js";
 import { describeNemesis, ETCD_MEMBER_NEMESES, INSTANCE_NEMESES, instanceOf, serviceOf, type Nemesis } from "../faults/nemesis.js";
 import { DEFAULT_LOCK_SETTINGS } from "../locks/settings.js";
 import { lockServices } from "../locks/services/registry.js";
-import type { LockServiceLocation } from "../locks/services/service.js";
+import { locationOf, type LockServiceLocation } from "../locks/services/service.js";
 import { CORE_OPTIONS, FLAG, longFlag, RUN_OPTIONS, SCENARIO_KEYS, SERVE_OPTIONS, type OptionSpec, type OptionValues } from "./optionTable.js";
 import type { RunConditions } from "../report/result.js";
 import { missingCapability } from "../strategies/capabilities.js";
@@ -762,9 +762,7 @@ export function buildServeConfig(cli: RawOptions): ServeConfig {
 export function describeConfig(config: RunConfig): RunConditions {
   // The lock services the run's strategies lock in, each shown under its name.
   const used = lockServices().filter((service) => config.strategies.some((name) => lockServiceOf(findStrategy(name)) === service.name));
-  const where = Object.fromEntries(
-    used.map((service) => [service.name, maskSecrets(service.show(config.lockServices[service.name] ?? { urls: service.defaultUrls, autoMembers: 1 }))]),
-  );
+  const where = Object.fromEntries(used.map((service) => [service.name, maskSecrets(service.show(locationOf(config.lockServices, service)))]));
   return {
     mode: config.mode,
     ...(config.mode === "http"

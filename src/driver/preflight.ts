@@ -1,5 +1,5 @@
 import { findLockService, lockServices } from "../locks/services/registry.js";
-import type { LockService, ThrowawayCluster } from "../locks/services/service.js";
+import { locationOf, type LockService, type ThrowawayCluster } from "../locks/services/service.js";
 import type { ErrorKind } from "../core/errors.js";
 import { missingCapability } from "../strategies/capabilities.js";
 import { findStrategy } from "../strategies/registry.js";
@@ -49,7 +49,7 @@ export async function prepareLockService(
 ): Promise<Preflight> {
   const needing = config.strategies.filter((name) => lockServiceOf(find(name)) === service.name);
   if (needing.length === 0) return { config, skipped: [], notes: [], stop: async () => {} };
-  const location = config.lockServices[service.name] ?? { urls: service.defaultUrls, autoMembers: 1 };
+  const location = locationOf(config.lockServices, service);
   const prepared = await service.prepare(location, {
     strategies: needing,
     overAllNodes: needing.filter((name) => find(name)!.needs.lockService!.nodes === "all"),

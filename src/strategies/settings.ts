@@ -1,5 +1,5 @@
 import { lockServices } from "../locks/services/registry.js";
-import type { LockServiceSettings } from "../locks/services/service.js";
+import { locationOf, type LockServiceSettings } from "../locks/services/service.js";
 import type { RunConfig } from "../config/run.js";
 import { mulberry32 } from "../workload/prng.js";
 import { DEFAULT_STRATEGY_SETTINGS, type StrategyDefinition, type StrategySettings } from "./strategy.js";
@@ -11,9 +11,9 @@ import { DEFAULT_STRATEGY_SETTINGS, type StrategyDefinition, type StrategySettin
 export function strategySettingsFrom(config: RunConfig, definition: StrategyDefinition, runPrefix: string, lockNamespace?: string): StrategySettings {
   const services: Record<string, LockServiceSettings> = {};
   for (const service of lockServices()) {
-    const location = config.lockServices[service.name];
+    const { urls } = locationOf(config.lockServices, service);
     services[service.name] = {
-      urls: location === undefined || location.urls === "auto" ? service.defaultUrls : location.urls,
+      urls: urls === "auto" ? service.defaultUrls : urls,
       keyPrefix: lockNamespace === undefined ? service.keyPrefix(runPrefix) : service.namespacePrefix(lockNamespace),
       // A service the run restarts (restart:redis) comes back: its clients reconnect to it.
       restarted: (config.nemeses ?? []).some((n) => n.kind === `restart-${service.name}`),

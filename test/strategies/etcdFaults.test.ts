@@ -14,7 +14,7 @@ function config(faults: Fault[], lock: Partial<RunConfig["locks"]> = {}, request
   return { ...base, lockServices: { ...base.lockServices, etcd: { urls: etcd.urls(), autoMembers: 1 } }, locks: { ...base.locks, ...lock } };
 }
 
-describe("faults against the etcd strategies", { skip: etcd.skip }, () => {
+describe("faults against the etcd strategies", { skip: etcd.skip, timeout: 240_000 }, () => {
   test("a holder stalled past its lease without keep-alive: etcd duplicates, etcd-fenced refuses the stale writes", async () => {
     // etcd's shortest lease is about a second (its election timeout); stalls three times that let it expire.
     const expired = { ttlMs: 1000, watchdog: false };

@@ -121,3 +121,8 @@ export function parseUrlList(
   }
   return { urls: Object.freeze(urls), autoMembers: 1 };
 }
+
+/** Where a run's locations put `service`: as its flag gave it, or, when the run names none, the service's defaults. */
+export function locationOf(locations: Readonly<Record<string, LockServiceLocation>>, service: LockService): LockServiceLocation {
+  return locations[service.name] ?? { urls: service.defaultUrls, autoMembers: 1 };
+}
