@@ -142,7 +142,8 @@ export class NemesisRun {
   start(windowMs?: number): void {
     if (this.started !== undefined || this.over) return;
     this.started = performance.now();
-    this.startedEpoch = Date.now();
+    // On the clock the recorder's window is on (timeOrigin + performance.now()), not Date.now(), which steps.
+    this.startedEpoch = performance.timeOrigin + this.started;
     if (windowMs !== undefined) this.timers.push(setTimeout(() => this.end(), windowMs));
     for (const entry of this.entries) {
       this.timers.push(
