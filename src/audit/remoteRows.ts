@@ -38,22 +38,14 @@ async function fetchRows(endpoint: AuditEndpoint, query: string): Promise<(Audit
   return { systems: body.systems!, machines: body.machines!, ...(body.next !== undefined ? { next: body.next as string | null } : {}) };
 }
 
-/**
- * The rows of one run from a server's `GET /v1/audit/rows?run=…`, checked for shape; a string saying why when they
- * cannot be had (no endpoint, a refused token, no answer in time, a malformed answer). `merge --target` uses it.
- */
-export async function fetchAuditRows(endpoint: AuditEndpoint, run: string): Promise<AuditRows | string> {
-  const rows = await fetchRows(endpoint, `run=${encodeURIComponent(run)}`);
-  return typeof rows === "string" ? rows : { systems: rows.systems, machines: rows.machines };
-}
-
 /** Rows asked for per page of the audit endpoint. */
 export const REMOTE_PAGE_ROWS = 10_000;
 
 /**
  * Feeds the run's rows to `audit` page by page (`?run=…&limit=…&after=…`, following each page's `next`), so an
  * audit over HTTP never holds the run's rows at once; a server that answers without `next` (one that does not
- * page) has sent them all in its one answer. Undefined when every row was read, else why not.
+ * page) has sent them all in its one answer. Undefined when every row was read, else why not. `run --target` and
+ * `merge --target` read their audits through it.
  */
 export async function readAuditPages(endpoint: AuditEndpoint, run: string, audit: RowSink, limit = REMOTE_PAGE_ROWS): Promise<string | undefined> {
   let after: string | undefined;
