@@ -35,7 +35,8 @@ let builtin: CompiledProfile | undefined;
  * An answer of regbench's own API read as the built-in profile (`profiles/regbench.yaml`) reads it: a 200 counts
  * only if its body is a JSON object with a string `machineId`, a dotted-quad `ipv4` and, when the configs are to
  * be opened, a string `config`. Anything else is `malformed-response`, never a crash; a failure is counted under
- * the body's `error` when it is a well-formed kind, else `http-<status>`.
+ * the body's `error` when it is one of the kinds regbench's server answers (the profile lists them), else
+ * `http-<status>`.
  */
 export function checkRegistration(status: number, text: string, requireConfig: boolean): RegisterResponse {
   builtin ??= compileProfile(regbenchProfile(), "http://127.0.0.1/", "");

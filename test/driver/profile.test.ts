@@ -7,6 +7,7 @@ import { compileProfile } from "../../src/driver/profile/compile.js";
 import { loadProfile, parseProfile, ProfileError, regbenchProfile } from "../../src/driver/profile/spec.js";
 import { rawHttpRegistration } from "../../src/driver/rawHttp.js";
 import { httpRegistration } from "../../src/driver/httpClient.js";
+import { STATUS_OF } from "../../src/http/server.js";
 import { Workload } from "../../src/workload/generator.js";
 import { DEFAULT_WORKLOAD } from "../../src/config/run.js";
 
@@ -23,6 +24,17 @@ test("the built-in profile renders regbench's request byte for byte: POST /v1/re
     assert.equal(p.body!(r), JSON.stringify(r));
   }
   assert.equal(loadProfile("regbench").name, "regbench");
+});
+
+test("the built-in profile counts every kind regbench's server answers as itself, and any other code as http-<status>", () => {
+  const p = compileProfile(regbenchProfile(), "http://127.0.0.1:9/", "rb");
+  const kind = (status: number, body: string) => p.explain(status, body, undefined, "m", false).error?.kind;
+  // Every kind of the registration core (STATUS_OF is the server's one table of them) and of the HTTP front.
+  const front = ["body-too-large", "unsupported-media-type", "method-not-allowed", "not-found", "too-many-connections"];
+  for (const k of [...Object.keys(STATUS_OF), ...front]) assert.equal(kind(503, JSON.stringify({ error: k, message: "m" })), k, k);
+  assert.equal(kind(503, '{"error":"some-new-kind"}'), "http-503");
+  assert.equal(kind(409, '{"error":"toString"}'), "http-409");
+  assert.equal(kind(502, "<html>bad gateway</html>"), "http-502");
 });
 
 test("placeholders: percent-encoded in a path, JSON-escaped in a JSON body, form-encoded in a form body, as they are in a header", () => {
@@ -105,7 +117,7 @@ test("an answer is read as the profile says: success statuses, the address at a 
         "  id: /device/id",
         "errors:",
         "  code: /code",
-        "  codes: {device_taken: conflict}",
+        "  codes: {device_taken: conflict, 1002: pool-exhausted}",
         "  status: {409: conflict, 503: unavailable}",
         "config:",
         "  check: plain",
@@ -134,7 +146,13 @@ test("an answer is read as the profile says: success statuses, the address at a 
   assert.equal(kind(201, '{"device":{"address":"10.1.0.7"}}'), "malformed-response");
   assert.equal(kind(201, '{"device":{"address":"10.1.0.300","config":"a: b"}}'), "malformed-response");
   assert.equal(kind(409, '{"code":"device_taken"}'), "conflict");
-  assert.equal(kind(422, '{"code":"bad-field"}'), "bad-field");
+  assert.equal(kind(409, '{"code":1002}'), "pool-exhausted", "a numeric code, listed");
+  // "anything unmapped is http-<status>": a code the profile does not list is never counted as it is, even one that
+  // reads like a kind (or like one of regbench's), nor one that names a property every object has.
+  assert.equal(kind(422, '{"code":"bad-field"}'), "http-422");
+  assert.equal(kind(500, '{"code":"lock-timeout"}'), "http-500");
+  assert.equal(kind(503, '{"code":"pool-exhausted"}'), "unavailable", "an unlisted code falls to the status");
+  assert.equal(kind(422, '{"code":"constructor"}'), "http-422");
   assert.equal(kind(422, '{"code":"Not A Kind"}'), "http-422");
   assert.equal(kind(409, "busy"), "conflict");
   assert.equal(kind(503, ""), "unavailable");
@@ -166,7 +184,7 @@ async function headerService(): Promise<{ url: string; seen: IncomingMessage[] }
 test("both HTTP clients speak a profile: the path, method and headers rendered, the address read from a header", async () => {
   const { url, seen } = await headerService();
   const spec = parseProfile(
-    "request:\n  method: PUT\n  path: /devices/{{machineId}}\n  headers:\n    x-api-key: '{{key}}'\nanswer:\n  success: [201]\n  address: {header: X-Device-Address}\nerrors:\n  code: /code\n",
+    "request:\n  method: PUT\n  path: /devices/{{machineId}}\n  headers:\n    x-api-key: '{{key}}'\nanswer:\n  success: [201]\n  address: {header: X-Device-Address}\nerrors:\n  code: /code\n  codes: {unauthorized: wrong-key}\n",
     "h.yaml",
   );
   for (const make of [rawHttpRegistration, httpRegistration]) {
@@ -178,7 +196,7 @@ test("both HTTP clients speak a profile: the path, method and headers rendered, 
       const last = seen.at(-1)!;
       assert.equal(last.method, "PUT");
       assert.equal(last.url, `/svc/devices/${request.machineId}`);
-      await assert.rejects(client.register({ ...request, key: "wrong" }), (e) => e instanceof HttpOutcomeError && e.kind === "unauthorized");
+      await assert.rejects(client.register({ ...request, key: "wrong" }), (e) => e instanceof HttpOutcomeError && e.kind === "wrong-key");
     } finally {
       await client.close();
     }

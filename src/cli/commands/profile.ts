@@ -36,7 +36,7 @@ answer:
 errors:
   code: /error                    # optional: a JSON pointer to your service's error code
   codes: {}                       # optional: your codes renamed to regbench's kinds, e.g. {DEVICE_EXISTS: conflict}
-  status:                         # kinds by status for answers without a code; anything else is http-<status>
+  status:                         # kinds by status when the code is not in codes; anything else is http-<status>
     409: conflict
     503: unavailable
 config:

@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import type * as Yaml from "yaml";
 import type { RegisterRequest, RegisterResponse } from "../../core/types.js";
 import { HttpOutcomeError } from "../httpClient.js";
-import { KIND, type Locator, type Placeholder, type ProfileSpec } from "./spec.js";
+import { type Locator, type Placeholder, type ProfileSpec } from "./spec.js";
 
 // yaml is loaded by the first document parsed, not by every process and thread that imports this file (start-up time).
 const require = createRequire(import.meta.url);
@@ -200,6 +200,9 @@ export function compileProfile(spec: ProfileSpec, baseUrl: string, run: string):
   const configAt = config.check === "none" ? undefined : compileLocator({ pointer: config.at });
   const configAddress = config.check === "plain" ? tokens(config.address) : undefined;
   const codeAt = errors.code !== undefined ? tokens(errors.code) : undefined;
+  // Maps, not the spec's objects: a code such as "constructor" finds nothing rather than Object's prototype.
+  const codeKinds = new Map(Object.entries(errors.codes));
+  const statusKinds = new Map(Object.entries(errors.status));
   const needsHead = [answer.address, answer.machineId, answer.id].some((l) => l !== undefined && "header" in l);
 
   const explain: CompiledProfile["explain"] = (status, text, head, requestMachineId, requireConfig) => {
@@ -216,9 +219,10 @@ export function compileProfile(spec: ProfileSpec, baseUrl: string, run: string):
     };
     if (!success.has(status)) {
       const code = codeAt ? lookup(doc, codeAt) : undefined;
-      let kind: string | undefined;
-      if (typeof code === "string") kind = errors.codes[code] ?? (KIND.test(code) ? code : undefined);
-      kind ??= errors.status[String(status)] ?? `http-${status}`;
+      // The code if the profile maps it, else the status if the profile maps it, else http-<status>: a code the
+      // profile does not list is never counted as it is, even when it looks like one of regbench's kinds.
+      let kind = typeof code === "string" || typeof code === "number" ? codeKinds.get(String(code)) : undefined;
+      kind ??= statusKinds.get(String(status)) ?? `http-${status}`;
       return { error: new HttpOutcomeError(kind, `${status}: ${text.slice(0, 200)}`), extracted };
     }
     const malformed = (why: string) => ({

@@ -72,9 +72,9 @@ export interface ProfileSpec {
   readonly errors: {
     /** A JSON pointer to the service's own error code in a failed answer. */
     readonly code: string | undefined;
-    /** The service's codes renamed to the kinds the report counts (unlisted codes are kept as they are). */
+    /** The service's codes renamed to the kinds the report counts; a code not listed here counts by its status. */
     readonly codes: Readonly<Record<string, string>>;
-    /** Kinds by status, for answers without a code. Anything unmapped is `http-<status>`. */
+    /** Kinds by status, for answers without a listed code. Anything unmapped is `http-<status>`. */
     readonly status: Readonly<Record<string, string>>;
   };
   readonly config: ConfigCheck;
