@@ -138,19 +138,35 @@ if (process.env.BENCH_WRK !== "0" && spawnSync("wrk", ["--version"]).error === u
   md += `\n## regbench vs wrk (scripts/compare-wrk.sh)\n\n\`\`\`\n${r.stdout}${r.stderr}\`\`\`\n`;
 }
 
-// The HTTP load generator's ceiling against wrk on a fixed-answer nginx, and the open loop at 80% of it.
+// The HTTP load generator's ceiling against wrk on a fixed-answer nginx, and the open loop at 80% of it; in the same
+// rounds, a request profile's pace against the built-in profile's (what a profile costs the generator) and, with
+// BENCH_CEILING_BASE=OTHER/bin/regbench.js (the build before request profiles), this build's against that one's.
 let ceiling;
 if (process.env.BENCH_WRK !== "0" && spawnSync("wrk", ["--version"]).error === undefined && spawnSync("nginx", ["-v"]).error === undefined) {
   process.stderr.write("bench: generator ceiling (scripts/ceiling.sh)…\n");
-  const r = spawnSync("bash", [join(root, "scripts", "ceiling.sh"), "100", "300000"], { encoding: "utf8" });
+  const profileArgs = ["--profile", join(root, "scripts", "ceiling-profile.yaml")];
+  const baseArgs = process.env.BENCH_CEILING_BASE ? ["--base", process.env.BENCH_CEILING_BASE] : [];
+  const args = [...profileArgs, ...baseArgs, "100", "300000"];
+  const r = spawnSync("bash", [join(root, "scripts", "ceiling.sh"), ...args], { encoding: "utf8" });
   const rounds = [...r.stdout.matchAll(/^ceiling round \d+ -c \d+: wrk (\d+) req\/s; regbench --target (\d+) req\/s; ratio ([\d.]+)$/gm)].map((m) => ({
     wrk: Number(m[1]),
     rb: Number(m[2]),
     ratio: Number(m[3]),
   }));
+  const profileRounds = [...r.stdout.matchAll(/^profile round \d+ -c \d+: built-in (\d+) req\/s; --profile \S+ (\d+) req\/s; ratio ([\d.]+)$/gm)].map((m) => ({
+    builtin: Number(m[1]),
+    profile: Number(m[2]),
+    ratio: Number(m[3]),
+  }));
+  const baseRounds = [...r.stdout.matchAll(/^base round \d+ -c \d+: --base (\d+) req\/s; this build (\d+) req\/s; ratio ([\d.]+)$/gm)].map((m) => ({
+    base: Number(m[1]),
+    build: Number(m[2]),
+    ratio: Number(m[3]),
+  }));
   const open = /^open loop at 80% of regbench's ceiling: target (\d+)\/s; achieved (\d+)\/s; off by ([\d.]+)%$/m.exec(r.stdout);
-  ceiling = { rounds, open: open ? { target: Number(open[1]), achieved: Number(open[2]), offPct: Number(open[3]) } : undefined };
-  md += `\n## generator ceiling (scripts/ceiling.sh 100 300000)\n\n\`\`\`\n${r.stdout}${r.stderr}\`\`\`\n`;
+  ceiling = { rounds, profileRounds, baseRounds, open: open ? { target: Number(open[1]), achieved: Number(open[2]), offPct: Number(open[3]) } : undefined };
+  const shown = args.map((a) => (a.startsWith(`${root}/`) ? a.slice(root.length + 1) : a)).join(" ");
+  md += `\n## generator ceiling (scripts/ceiling.sh ${shown})\n\n\`\`\`\n${r.stdout}${r.stderr}\`\`\`\n`;
 }
 
 // Long runs in constant memory; a run bounded by time.
@@ -183,6 +199,25 @@ if (ceiling?.rounds.length) {
     "regbench --target ≥ 0.6 × wrk on the fixed-answer nginx (-c 100)",
     best >= 0.6,
     ceiling.rounds.map((x) => `${x.rb} vs ${x.wrk} req/s = ${x.ratio}`).join("; "),
+  );
+}
+// A profile costs at most 10% of the generator's pace: the rounds' figures pooled (Σ profile / Σ built-in), so that
+// no one lucky round decides.
+const pooled = (rounds, a, b) => rounds.reduce((t, x) => t + x[a], 0) / rounds.reduce((t, x) => t + x[b], 0);
+if (ceiling?.profileRounds.length) {
+  const cost = pooled(ceiling.profileRounds, "profile", "builtin");
+  check(
+    "a request profile costs ≤ 10% of the generator's pace: --profile scripts/ceiling-profile.yaml ≥ 0.9 × the built-in profile (-c 100)",
+    cost >= 0.9,
+    `${ceiling.profileRounds.map((x) => `${x.profile} vs ${x.builtin} req/s = ${x.ratio}`).join("; ")}; pooled ${cost.toFixed(2)}`,
+  );
+}
+if (ceiling?.baseRounds.length) {
+  const cost = pooled(ceiling.baseRounds, "build", "base");
+  check(
+    "the built-in profile costs ≤ 10% of the generator's pace: this build ≥ 0.9 × BENCH_CEILING_BASE (-c 100)",
+    cost >= 0.9,
+    `${ceiling.baseRounds.map((x) => `${x.build} vs ${x.base} req/s = ${x.ratio}`).join("; ")}; pooled ${cost.toFixed(2)}`,
   );
 }
 if (ceiling?.open)

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { HttpOutcomeError } from "../../src/driver/httpClient.js";
 import { compileProfile } from "../../src/driver/profile/compile.js";
 import { loadProfile, parseProfile, ProfileError, regbenchProfile } from "../../src/driver/profile/spec.js";
@@ -158,6 +160,27 @@ test("an answer is read as the profile says: success statuses, the address at a 
   assert.equal(kind(503, ""), "unavailable");
   assert.equal(kind(500, "<html>"), "http-500");
   assert.equal(kind(204, ""), "http-204");
+});
+
+test("scripts/ceiling.sh's nginx answers what its profiles send: the built-in, scripts/ceiling-profile.yaml and device-api's, each read as acknowledged", () => {
+  const script = readFileSync(new URL("../../../scripts/ceiling.sh", import.meta.url), "utf8");
+  const answers = [...script.matchAll(/location (= )?(\S+) \{ default_type application\/json; return (\d+) '([^']*)'; \}/g)].map((m) => ({
+    exact: m[1] !== undefined,
+    path: m[2]!,
+    status: Number(m[3]),
+    body: m[4]!,
+  }));
+  assert.equal(answers.length, 2, "the regbench route and the /api/v2/ one");
+  for (const ref of ["regbench", "scripts/ceiling-profile.yaml", "examples/device-api/profile.yaml"]) {
+    const p = compileProfile(loadProfile(ref === "regbench" ? ref : fileURLToPath(new URL(`../../../${ref}`, import.meta.url))), "http://127.0.0.1:1/", "rb");
+    const path = p.path(request);
+    const answer = answers.find((a) => (a.exact ? path === a.path : path.startsWith(a.path)));
+    assert.ok(answer, `${ref}: the nginx has no location for ${path}`);
+    const read = p.explain(answer.status, answer.body, undefined, request.machineId, false);
+    assert.equal(read.error, undefined, `${ref}: ${read.error?.message}`);
+    assert.equal(read.response!.ipv4, "10.0.0.2", ref);
+    assert.notEqual(read.response!.configAgrees, false, ref);
+  }
 });
 
 /** A service with another API than regbench's: PUT with the IDs in the path, the key in a header, the address in a header. */
