@@ -49,6 +49,8 @@ export class EtcdLock implements DistributedLock {
   readonly reentrant = false;
   readonly quorum = 1;
   private cutOff = false;
+  /** Aborted by the etcd-down fault: every wait on etcd ends then. */
+  private readonly cutSignal = new AbortController();
   /** The leases of the locks held now, whose keep-alive the etcd-down fault stops. */
   private readonly held = new Set<EtcdLease>();
 
@@ -70,6 +72,7 @@ export class EtcdLock implements DistributedLock {
   }
 
   async acquire(key: string): Promise<Lease> {
+    if (this.cutOff) throw new LockServiceUnavailableError("etcd", `etcd cannot be reached (etcd-down) while locking ${JSON.stringify(key)}`);
     const started = performance.now();
     const ttlS = Math.max(1, Math.ceil(this.settings.ttlMs / 1000));
     const lease = this.client.lease(ttlS, { autoKeepAlive: this.settings.watchdog });
@@ -140,23 +143,43 @@ export class EtcdLock implements DistributedLock {
     return this.hold(key, myKey, leaseId, lease, myRevision, grantedAt + granted * 1000);
   }
 
-  /** Resolves true once `key` is deleted (watched from `fromRevision`, so a deletion in between is not missed), false after `ms`. */
+  /**
+   * Resolves true once `key` is deleted (watched from `fromRevision`, so a deletion in between is not missed), false
+   * after `ms`. The wait bounds the whole of it: etcd3 creates a watch only once its stream is connected, and against
+   * an etcd it cannot reach (or after the etcd-down fault closed the client) it keeps reconnecting without end, so the
+   * deadline starts before the watch is asked for. A cut ends the wait at once, as an error.
+   */
   private async watchDeletion(key: string, fromRevision: number, ms: number): Promise<boolean> {
-    const watcher = await this.client.watch().key(key).startRevision(String(fromRevision)).create();
+    let timer: NodeJS.Timeout | undefined;
+    let onCut: (() => void) | undefined;
+    const ended = new Promise<false | Error>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+      onCut = () => resolve(new Error("the connection to etcd was cut"));
+      this.cutSignal.signal.addEventListener("abort", onCut, { once: true });
+    });
+    const creating = this.client.watch().key(key).startRevision(String(fromRevision)).create();
     try {
-      return await new Promise<boolean>((resolve, reject) => {
-        const timer = setTimeout(() => resolve(false), ms);
-        watcher.on("delete", () => {
-          clearTimeout(timer);
-          resolve(true);
+      const first = await Promise.race([creating, ended]);
+      if (first === false || first instanceof Error) {
+        // Cancelled whenever it is created, if ever; nobody waits for that.
+        creating.then((watcher) => watcher.cancel()).catch(() => undefined);
+        if (first instanceof Error) throw first;
+        return false;
+      }
+      const watcher = first;
+      try {
+        return await new Promise<boolean>((resolve, reject) => {
+          watcher.on("delete", () => resolve(true));
+          watcher.on("error", (error: Error) => reject(error));
+          void ended.then((end) => (end === false ? resolve(false) : reject(end)));
         });
-        watcher.on("error", (error: Error) => {
-          clearTimeout(timer);
-          reject(error);
-        });
-      });
+      } finally {
+        // Not awaited: the cancellation waits for etcd's answer, which a lost connection never gives.
+        watcher.cancel().catch(() => undefined);
+      }
     } finally {
-      await watcher.cancel().catch(() => undefined);
+      clearTimeout(timer);
+      if (onCut) this.cutSignal.signal.removeEventListener("abort", onCut);
     }
   }
 
@@ -228,6 +251,7 @@ export class EtcdLock implements DistributedLock {
    */
   cut(): void {
     this.cutOff = true;
+    this.cutSignal.abort();
     for (const lease of this.held) lease.release();
     this.client.close();
   }

@@ -15,7 +15,7 @@ function config(faults: Fault[], lock: Partial<RunConfig["locks"]> = {}, request
 }
 
 describe("faults against the etcd strategies", { skip: etcd.skip, timeout: 240_000 }, () => {
-  test("a holder stalled past its lease without keep-alive: etcd duplicates, etcd-fenced refuses the stale writes", async () => {
+  test("a holder stalled past its lease without keep-alive: etcd duplicates, etcd-fenced refuses the stale writes", { timeout: 120_000 }, async () => {
     // etcd's shortest lease is about a second (its election timeout); stalls three times that let it expire.
     const expired = { ttlMs: 1000, watchdog: false };
     const stall: Fault = { kind: "pause", probability: 0.02, ms: 3000 };
@@ -26,7 +26,9 @@ describe("faults against the etcd strategies", { skip: etcd.skip, timeout: 240_0
     assert.ok((fenced.errors["stale-fence"] ?? 0) > 0, JSON.stringify(fenced.errors));
   });
 
-  test("etcd-down part-way: registrations fail as lock-service-unavailable, the run completes, no violation", async () => {
+  // It hung once in three runs before watches were bounded by the lock's wait: etcd3 creates a watch only once its
+  // stream connects, and after the cut it never does.
+  test("etcd-down part-way: registrations fail as lock-service-unavailable, the run completes, no violation", { timeout: 60_000 }, async () => {
     const r = await runStrategy(findStrategy("etcd")!, config([parseFault("etcd-down:300") as Fault], {}, 20_000));
     assert.equal(r.succeeded + r.failed, r.requests);
     assert.ok(r.succeeded > 0 && r.failed > 0, `${r.succeeded} ok, ${r.failed} failed`);
