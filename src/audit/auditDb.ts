@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import Database from "better-sqlite3";
 import type mysql from "mysql2";
 import type pg from "pg";
+import { maskSecrets } from "../core/mask.js";
 import type { RowSink } from "./audit.js";
 
 // Loaded by the first connection made, not by every command that imports this file (start-up time).
@@ -39,7 +40,8 @@ export function parseAuditDb(text: string, password?: string): AuditDb | string 
   try {
     url = new URL(text);
   } catch {
-    return `is not a URL (got ${JSON.stringify(maskUrl(text))})`;
+    // Not shown: in a string that is no URL, nothing says where a password in it ends, so none could be masked.
+    return "is not a URL (it is not shown, as it may hold a password); the forms are postgres://USER@HOST:PORT/DB, mysql://USER@HOST:PORT/DB and sqlite:PATH";
   }
   const kind = url.protocol === "postgres:" || url.protocol === "postgresql:" ? "postgres" : url.protocol === "mysql:" ? "mysql" : undefined;
   if (!kind) return `has an unknown scheme ${JSON.stringify(url.protocol)} (postgres://, mysql:// or sqlite:PATH)`;
@@ -48,20 +50,9 @@ export function parseAuditDb(text: string, password?: string): AuditDb | string 
   return { kind, url: url.toString() };
 }
 
-/** A URL with its password replaced by `***`: the only form in which an audit database is ever shown. */
-export function maskUrl(text: string): string {
-  try {
-    const url = new URL(text);
-    if (url.password) url.password = "***";
-    return url.toString();
-  } catch {
-    // Not a URL: anything between "://user:" and "@" is hidden all the same.
-    return text.replace(/(\/\/[^:/@]*:)[^@]*@/, "$1***@");
-  }
-}
-
+/** An audit database as it is shown: its password masked by the one masking function (core/mask.ts), `?password=` too. */
 export function describeAuditDb(db: AuditDb): string {
-  return db.kind === "sqlite" ? `sqlite:${db.path}` : maskUrl(db.url);
+  return db.kind === "sqlite" ? `sqlite:${db.path}` : maskSecrets(db.url);
 }
 
 /** A row as the queries return it, by position: `(project_id, system_uuid)` or `(machine_id, project_id, ipv4)`. */

@@ -80,6 +80,9 @@ export function parseAgent(run: unknown, agent: unknown, target: string | undefi
   return { run: id, index, of };
 }
 
+/** The earliest `--start-at` in epoch milliseconds (2001-09-09): below it, the number is read as seconds given by mistake. */
+const EARLIEST_START = 1e12;
+
 /** `--start-at`: ISO 8601 with a zone (`2026-12-01T20:00:00Z`) or epoch milliseconds; at most a day ahead. */
 export function parseStartAt(value: unknown, now = Date.now()): number {
   const text = String(value).trim();
@@ -88,13 +91,24 @@ export function parseStartAt(value: unknown, now = Date.now()): number {
   if (/^\d+$/.test(text)) {
     at = Number(text);
     // Seconds instead of milliseconds would start in 1970: say so rather than start at once.
-    if (at < 1e12) throw new UsageError("--start-at", `${text} reads as epoch milliseconds before 2001 — seconds, perhaps?`, fix);
+    if (at < EARLIEST_START) throw new UsageError("--start-at", `${text} reads as epoch milliseconds before 2001 — seconds, perhaps?`, fix);
   } else {
     if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(text))
       throw new UsageError("--start-at", `is not ISO 8601 with a time zone or epoch milliseconds (got ${JSON.stringify(text.slice(0, 60))})`, fix);
     at = Date.parse(text);
     if (!Number.isFinite(at)) throw new UsageError("--start-at", `is not a valid instant (got ${JSON.stringify(text)})`, fix);
   }
-  if (at - now > 24 * 3600_000) throw new UsageError("--start-at", `is more than a day ahead (${new Date(at).toISOString()})`, fix);
+  // Compared as numbers first: past ±8.64e15 ms (year 275760) an instant has no Date, and toISOString throws.
+  const latest = now + 24 * 3600_000;
+  if (at > latest) {
+    const shown = Number.isFinite(new Date(at).getTime())
+      ? new Date(at).toISOString()
+      : `${text.length > 24 ? `${text.slice(0, 24)}…` : text}, past the last instant a date can hold`;
+    throw new UsageError(
+      "--start-at",
+      `is more than a day ahead (${shown}): it must be from ${EARLIEST_START} (2001) to ${latest} (${new Date(latest).toISOString()}, a day from now)`,
+      fix,
+    );
+  }
   return at;
 }

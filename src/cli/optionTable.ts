@@ -442,7 +442,7 @@ export const RUN_OPTIONS = [
   }),
   option({
     key: "timeout",
-    parse: P.duration("--timeout 10s", false),
+    parse: P.requestTimeout,
     target: "run.http.timeoutMs",
     flags: "--timeout <duration>",
     help: "HTTP runs: a request without a complete answer after this long fails as timeout",

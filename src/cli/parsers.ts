@@ -109,6 +109,9 @@ export function duration(example: string, allowZero = true): Parser<number> {
   };
 }
 
+/** `--timeout` of an HTTP request (`run --target`, `profile check`): above 0, at most node's timers' bound. */
+export const requestTimeout: Parser<number> = duration("--timeout 10s", false);
+
 /** A switch (`--keep-store`, `--no-watchdog`): on unless false (a scenario file may say "false"). */
 export const flag: Parser<boolean> = (value) => value !== false && value !== "false";
 

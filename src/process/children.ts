@@ -80,8 +80,18 @@ export function onParentGone(stop: () => Promise<void> | void, withinMs = 1800):
   });
 }
 
-/** The environment variables that carry secrets (see cli/secrets.ts); a child gets its secrets over IPC instead. */
-export const SECRET_ENV_NAMES: readonly string[] = Object.freeze(["REGBENCH_PROJECTS", "REGBENCH_SERVER_KEY", "REGBENCH_AUDIT_TOKEN"]);
+/**
+ * The environment variables that carry secrets (every one cli/secrets.ts reads but the lock namespace, which is a
+ * name): the project keys, the sealing key, the audit token, the audit database's URL (it may hold a password) and
+ * its password. A child gets what it needs over IPC instead.
+ */
+export const SECRET_ENV_NAMES: readonly string[] = Object.freeze([
+  "REGBENCH_PROJECTS",
+  "REGBENCH_SERVER_KEY",
+  "REGBENCH_AUDIT_TOKEN",
+  "REGBENCH_AUDIT_DB",
+  "REGBENCH_AUDIT_DB_PASSWORD",
+]);
 
 /**
  * This process's environment without the secret variables, for a child: a secret in a child's environment is

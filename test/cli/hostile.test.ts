@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { test } from "node:test";
 import Database from "better-sqlite3";
+import { main } from "../../src/cli/main.js";
 import { SqliteStore } from "../../src/store/sqlite.js";
 import { regbench, tempDir } from "../helpers.js";
 import { skipWithoutRedis } from "../redisEnv.js";
@@ -92,6 +94,46 @@ test("a file that is not what it should be is named with its problem, never its 
       for (const leak of ["SECRETHASH", "SECRETKEY", "\ufffd", ...(shadow ? [shadow] : [])])
         assert.ok(!r.stderr.includes(leak), `${args.join(" ")}: ${r.stderr}`);
       assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+    }
+  }
+});
+
+test("--profile FILE that is not a profile, for run and profile check: exit 2 naming the flag, the file and the line, never its content", async () => {
+  const shadowLike = join(dir, "shadow-like");
+  writeFileSync(shadowLike, "root:$6$SECRETHASH$abcdef:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n");
+  const env = join(dir, "app.env.yaml");
+  writeFileSync(env, "DB_HOST: db\nDB_PASSWORD: SECRETPW4\n");
+  const template = join(dir, "template.yaml");
+  writeFileSync(template, "request:\n  path: /r\n  body: '{{ lookup(\"SECRETTPL\") }}'\nanswer:\n  address: /ip\n");
+  let shadow: string | undefined;
+  try {
+    shadow = readFileSync("/etc/shadow", "utf8").split("\n")[0]!.split(":").slice(0, 2).join(":");
+  } catch {
+    shadow = undefined; // not root: /etc/shadow cannot be read, and says so
+  }
+  // In process (no CLI start-up per case): main is what bin/regbench runs.
+  const cli = async (argv: string[]) => {
+    const out = { stdout: "", stderr: "" };
+    const sink = (key: "stdout" | "stderr") =>
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          out[key] += chunk.toString("utf8");
+          done();
+        },
+      }) as unknown as NodeJS.WriteStream;
+    const code = await main(["node", "regbench", ...argv], { stdout: sink("stdout"), stderr: sink("stderr"), env: { REGBENCH_PROJECTS: "p:k" } });
+    return { code, ...out };
+  };
+  for (const file of [shadowLike, env, template, ...(existsSync("/etc/shadow") ? ["/etc/shadow"] : [])]) {
+    for (const args of [
+      ["run", "--target", "http://127.0.0.1:1", "--profile", file, "-n", "10", "--no-save"],
+      ["profile", "check", "--target", "http://127.0.0.1:1", "--profile", file],
+    ]) {
+      const r = await cli(args);
+      const what = `${args.join(" ")}: ${r.stderr}`;
+      assert.equal(r.code, 2, what);
+      assert.ok(r.stderr.includes("--profile") && r.stderr.includes(file), what);
+      for (const leak of ["SECRET", "root:", "daemon", "DB_", ...(shadow ? [shadow] : [])]) assert.ok(!`${r.stdout}${r.stderr}`.includes(leak), what);
     }
   }
 });

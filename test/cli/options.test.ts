@@ -40,6 +40,10 @@ test("every numeric option has an upper bound, checked without 32-bit truncation
     [{ timeout: "40000m", mode: "http" }, "--timeout", /at most 2147483647 ms/],
     [{ stages: "40000m:10" }, "--stages", /longer than 2147483647 ms/],
     [{ stages: "1s:1000000" }, "--stages", /concurrency above 100000/],
+    // Past the last instant a Date holds (8.64e15 ms), toISOString threw a RangeError.
+    [{ startAt: "99999999999999999" }, "--start-at", /more than a day ahead .* it must be from 1000000000000 \(2001\) to \d+ \(20/],
+    [{ startAt: "9".repeat(400) }, "--start-at", /more than a day ahead/],
+    [{ startAt: "9999-12-31T23:59:59Z" }, "--start-at", /more than a day ahead \(9999-12-31T23:59:59\.000Z\)/],
   ];
   for (const [options, flag, problem] of cases) {
     const error = usageError(() => buildRunConfig({ strategy: "atomic", ...options }));

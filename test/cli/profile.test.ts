@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { test } from "node:test";
+import { renderProfileCheck } from "../../src/cli/commands/profile.js";
+import { main } from "../../src/cli/main.js";
 import { buildRunConfig } from "../../src/cli/options.js";
 import { parseProfile, PLACEHOLDERS } from "../../src/driver/profile/spec.js";
 import { regbenchAsync, tempDir } from "../helpers.js";
@@ -67,4 +70,70 @@ test("--audit-db needs the profile's audit queries, and a password on the comman
   );
   assert.match(flagged.stderr, /--audit-db \(its password\) puts a secret on the command line.*REGBENCH_AUDIT_DB_PASSWORD/);
   assert.ok(!flagged.stderr.includes("hunter2"), flagged.stderr);
+});
+
+/** The CLI in this process (main is what bin/regbench runs): no start-up per case. */
+async function cli(argv: string[], env: NodeJS.ProcessEnv = { REGBENCH_PROJECTS: "p:k" }) {
+  const out = { stdout: "", stderr: "" };
+  const sink = (key: "stdout" | "stderr") =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        out[key] += chunk.toString("utf8");
+        done();
+      },
+    }) as unknown as NodeJS.WriteStream;
+  const code = await main(["node", "regbench", ...argv], { stdout: sink("stdout"), stderr: sink("stderr"), env });
+  return { code, ...out };
+}
+
+test("profile check --timeout is parsed as run's: the same bound (exit 2 naming it), not a probe of the target", async () => {
+  const check = ["profile", "check", "--target", "http://127.0.0.1:1", "--profile", "regbench"];
+  for (const [timeout, why] of [
+    ["99999999999s", /--timeout must be at most 2147483647 ms/],
+    ["0s", /--timeout must be a duration .* above 0/],
+    ["soon", /--timeout must be a duration/],
+  ] as const) {
+    const r = await cli([...check, "--timeout", timeout]);
+    assert.equal(r.code, 2, `${timeout}: ${r.stderr}`);
+    assert.match(r.stderr, why);
+  }
+  const run = await cli(["run", "--target", "http://127.0.0.1:1", "--timeout", "99999999999s", "-n", "10", "--no-save"]);
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /--timeout must be at most 2147483647 ms/, "run says the same");
+});
+
+test("profile check shows the answer's control characters and newlines escaped: no terminal escape, no line that passes for regbench's", () => {
+  const esc = "\u001b]0;pwned\u0007\u001b[2J\u009b31m\r";
+  const fields = {
+    projectId: "p",
+    key: "***",
+    systemUuid: "s",
+    systemName: "n",
+    machineId: "m",
+    peerId: "x",
+    hostname: "h",
+    arch: "a",
+    distro: "d",
+    kernelVersion: "k",
+    run: "r",
+  };
+  const text = renderProfileCheck({
+    request: { method: "POST", url: "http://127.0.0.1:1/register", headers: { "content-type": "application/json" }, body: "{}", fields },
+    answer: { status: 200, headers: { [`x-evil${esc}`]: `v${esc}` }, body: `{"ip":"10.0.0.2"}${esc}\nextracted\n  outcome: acknowledged`, ms: 1 },
+    extracted: {
+      outcome: "failed",
+      kind: `code${esc}`,
+      message: `why${esc}`,
+      id: `id${esc}`,
+      address: `10.0.0.2${esc}`,
+      machineId: `m${esc}`,
+      config: { check: "plain", address: `10.0.0.2${esc}`, agrees: false },
+    },
+  });
+  assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, "no control character but the line ends");
+  assert.match(text, /x-evil\\x1b\]0;pwned\\x07\\x1b\[2J\\x9b31m\\x0d: v\\x1b/);
+  assert.match(text, /body: \{"ip":"10\.0\.0\.2"\}\\x1b.*\\x0aextracted\\x0a {2}outcome: acknowledged\n/);
+  assert.equal(text.match(/^extracted$/gm)?.length, 1, "the body cannot print a section of its own");
+  for (const line of ["failed, counted as code\\x1b", "why: why\\x1b", "id: id\\x1b", "address: 10.0.0.2\\x1b", "machineId: m\\x1b", "address 10.0.0.2\\x1b"])
+    assert.ok(text.includes(line), line);
 });

@@ -108,6 +108,40 @@ test("an unknown placeholder, a bad pointer or an unknown key is refused when th
   );
 });
 
+test("a file that is not a profile is named with its line and problem, never its content (keys, values, YAML's own messages)", () => {
+  const base = "request:\n  path: /r\nanswer:\n  address: /ip\n";
+  const cases: [string, string, RegExp][] = [
+    ["shadow", "root:$6$SECRET$abc:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n", /^f is not a profile: line 1 is not a `key: value` profile entry/],
+    ["an env file", "x: 1\nAPI_TOKEN: SECRET\n", /^f is not a profile: line 1 is not a `key: value` profile entry/],
+    ["JSON of another kind", '{"name": "x", "options": {"SECRET": 1,}}', /^f is not a profile: line 1/],
+    ["a scalar", "root:x:0:0:SECRET:/root:/bin/bash\n", /^f is not a profile: a profile is a mapping/],
+    ["an alias", `request: &SECRET {path: /r}\nanswer: *SECRET\n`, /^f is not a profile: it uses YAML aliases/],
+    ["YAML's messages quote", 'request: "\\qSECRET"\n', /^f:1:11 is not valid YAML or JSON: an invalid escape sequence/],
+    ["a block header", "request: |SECRET\n  x\n", /^f:1:11 is not valid YAML or JSON: an unexpected character/],
+    ["a template of another tool", `${base}  body: '{{ SECRET("x") }}'\n`, /^f:5: unknown placeholder \(known: /],
+    ["a malformed placeholder", `${base}  body: '{"a": "{{SECRET}"}'\n`, /^f:5: an unclosed or malformed placeholder/],
+    ["a placeholder in a key", `${base}  body:\n    '{{machineId}}-SECRET': x\n`, /^f:6: a key cannot hold a placeholder/],
+    ["a value", `${base.replace("/r", "/r\n  method: SECRET")}`, /^f:3: request\.method must be one of POST/],
+    ["a pointer", `${base.replace("/ip", "SECRET")}`, /^f:4: answer\.address must be a JSON pointer/],
+    ["a header name", base.replace("/r\n", "/r\n  headers:\n    'SECRET header': x\n"), /^f:4: request\.headers\.<key> is not a valid header name/],
+    ["a kind", `${base}errors:\n  codes:\n    e: SECRET\n`, /^f:7: errors\.codes\.e must be an error kind/],
+    ["config.check", `${base}config:\n  check: SECRET\n`, /^f:6: config\.check must be sealed, plain or none/],
+  ];
+  for (const [what, text, why] of cases) {
+    assert.throws(
+      () => parseProfile(text, "f"),
+      (e) => {
+        assert.ok(e instanceof ProfileError, what);
+        assert.ok(!e.message.includes("SECRET") && !e.message.includes("root"), `${what}: ${e.message}`);
+        assert.match(e.message, why, what);
+        return true;
+      },
+    );
+  }
+  // In a file that is a profile, a misspelt key is still named (a short identifier-like key).
+  assert.throws(() => parseProfile(`${base}answr: {}\n`, "p.yaml"), /p\.yaml:5: answr is not a profile key/);
+});
+
 test("an answer is read as the profile says: success statuses, the address at a pointer, errors by code then status", () => {
   const p = compileProfile(
     parseProfile(

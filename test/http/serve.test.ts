@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { test } from "node:test";
+import { childEnv, SECRET_ENV_NAMES, secretsUnset } from "../../src/process/children.js";
 import { BIN, descendants, regbench, request, tempDir } from "../helpers.js";
 import { skipWithoutRedis } from "../redisEnv.js";
 import { startServe } from "../serveProcess.js";
@@ -114,8 +115,31 @@ test("singleflight over HTTP: a wrong key that joins a registration in flight ge
   await s.stop();
 });
 
+test("every secret variable regbench reads is removed from its children's environment (the lock namespace is a name, kept)", () => {
+  // The variables cli/secrets.ts reads, from its source: a secret added there and not to SECRET_ENV_NAMES fails here.
+  const source = readFileSync(new URL("../../../src/cli/secrets.ts", import.meta.url), "utf8");
+  const read = new Set([...source.matchAll(/\benv\.(REGBENCH_[A-Z_]+)/g)].map((m) => m[1]!));
+  assert.ok(read.has("REGBENCH_AUDIT_DB") && read.has("REGBENCH_AUDIT_DB_PASSWORD") && read.has("REGBENCH_PROJECTS"), [...read].join(" "));
+  const secrets = [...read].filter((name) => name !== "REGBENCH_LOCK_NAMESPACE");
+  const env = Object.fromEntries([...read, "PATH"].map((name) => [name, `value-of-${name}`]));
+  const child = childEnv(env);
+  for (const name of secrets) {
+    assert.ok(SECRET_ENV_NAMES.includes(name), `${name} is not in SECRET_ENV_NAMES`);
+    assert.equal(child[name], undefined, name);
+    assert.ok(name in secretsUnset() && secretsUnset()[name] === undefined, name);
+  }
+  assert.equal(child.REGBENCH_LOCK_NAMESPACE, "value-of-REGBENCH_LOCK_NAMESPACE");
+  assert.equal(child.PATH, "value-of-PATH");
+});
+
 test("cluster instances do not inherit the REGBENCH_* secrets of serve's environment", async () => {
-  const env = { REGBENCH_PROJECTS: "t-env:env-project-key-1234", REGBENCH_SERVER_KEY: "ab".repeat(32), REGBENCH_AUDIT_TOKEN: "env-audit-token-5678" };
+  const env = {
+    REGBENCH_PROJECTS: "t-env:env-project-key-1234",
+    REGBENCH_SERVER_KEY: "ab".repeat(32),
+    REGBENCH_AUDIT_TOKEN: "env-audit-token-5678",
+    REGBENCH_AUDIT_DB: "postgres://audit:env-db-url-password-9012@127.0.0.1:5432/devices",
+    REGBENCH_AUDIT_DB_PASSWORD: "env-db-password-3456",
+  };
   const s = await serve(["--instances", "2"], env);
   const workers = descendants(s.child.pid!);
   assert.equal(workers.length, 2);

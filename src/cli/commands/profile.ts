@@ -2,8 +2,10 @@ import type { Command } from "commander";
 import { checkProfile, type ProfileCheck } from "../../driver/profile/check.js";
 import { loadProfile, PLACEHOLDERS, ProfileError, shippedProfiles } from "../../driver/profile/spec.js";
 import { probeTarget } from "../../driver/targetProbe.js";
+import { escapeControl } from "../../core/mask.js";
 import { EXIT } from "../exitCodes.js";
-import { parseDurationMs, UsageError } from "../options.js";
+import { UsageError } from "../options.js";
+import { requestTimeout } from "../parsers.js";
 import { resolveSecrets } from "../secrets.js";
 import type { CommandContext } from "../shared.js";
 
@@ -49,32 +51,39 @@ config:
 #   machines: SELECT machine_id, project_id, ipv4 FROM devices WHERE machine_id LIKE CONCAT(:run, '-%')
 `;
 
+/**
+ * A value as `profile check` shows it, on one line: the answer is the service's (or whoever answers at --target), so
+ * its control characters (`ESC ] … BEL`, `ESC [31m`, a bare CR) are shown as `\xHH`, and its newlines too, so that
+ * no body can print lines that pass for regbench's own (`extracted`, `outcome: acknowledged`).
+ */
+const shown = (v: unknown) => escapeControl(String(v)).replace(/\n/g, "\\x0a");
+
 /** `regbench profile check` as text: the request, the answer, what was read from it. */
 export function renderProfileCheck(c: ProfileCheck): string {
   const lines: string[] = ["request"];
-  lines.push(`  ${c.request.method} ${c.request.url}`);
-  for (const [k, v] of Object.entries(c.request.headers)) lines.push(`  ${k}: ${v}`);
-  if (c.request.body !== undefined) lines.push(`  body: ${c.request.body}`);
+  lines.push(`  ${shown(c.request.method)} ${shown(c.request.url)}`);
+  for (const [k, v] of Object.entries(c.request.headers)) lines.push(`  ${shown(k)}: ${shown(v)}`);
+  if (c.request.body !== undefined) lines.push(`  body: ${shown(c.request.body)}`);
   lines.push("fields");
-  for (const [k, v] of Object.entries(c.request.fields)) lines.push(`  ${k}: ${v}`);
+  for (const [k, v] of Object.entries(c.request.fields)) lines.push(`  ${shown(k)}: ${shown(v)}`);
   lines.push("answer");
-  if (c.failure) lines.push(`  none: ${c.failure}`);
+  if (c.failure) lines.push(`  none: ${shown(c.failure)}`);
   if (c.answer) {
     lines.push(`  ${c.answer.status} in ${c.answer.ms.toFixed(1)} ms`);
-    for (const [k, v] of Object.entries(c.answer.headers)) lines.push(`  ${k}: ${v}`);
-    lines.push(`  body: ${c.answer.body.length > 2000 ? `${c.answer.body.slice(0, 2000)}…` : c.answer.body}`);
+    for (const [k, v] of Object.entries(c.answer.headers)) lines.push(`  ${shown(k)}: ${shown(v)}`);
+    lines.push(`  body: ${shown(c.answer.body.length > 2000 ? `${c.answer.body.slice(0, 2000)}…` : c.answer.body)}`);
   }
   const e = c.extracted;
   lines.push("extracted");
-  lines.push(`  outcome: ${e.outcome === "acknowledged" ? "acknowledged (counted as a success)" : `failed, counted as ${e.kind}`}`);
-  if (e.message) lines.push(`  why: ${e.message}`);
-  lines.push(`  id: ${e.id ?? "(none)"}`);
-  lines.push(`  address: ${e.address ?? "(none)"}`);
+  lines.push(`  outcome: ${e.outcome === "acknowledged" ? "acknowledged (counted as a success)" : `failed, counted as ${shown(e.kind)}`}`);
+  if (e.message) lines.push(`  why: ${shown(e.message)}`);
+  lines.push(`  id: ${e.id !== undefined ? shown(e.id) : "(none)"}`);
+  lines.push(`  address: ${e.address !== undefined ? shown(e.address) : "(none)"}`);
   if (e.machineId !== undefined)
-    lines.push(`  machineId: ${e.machineId}${e.machineId === c.request.fields.machineId ? " (the one sent)" : " (NOT the one sent: counted as lost)"}`);
+    lines.push(`  machineId: ${shown(e.machineId)}${e.machineId === c.request.fields.machineId ? " (the one sent)" : " (NOT the one sent: counted as lost)"}`);
   if (e.config)
     lines.push(
-      `  config: ${e.config.check}, address ${e.config.address ?? "(none found)"}${
+      `  config: ${shown(e.config.check)}, address ${e.config.address !== undefined ? shown(e.config.address) : "(none found)"}${
         e.config.agrees === undefined ? " (not checked: no --server-key)" : e.config.agrees ? " (agrees)" : " (does NOT agree: counted as lost)"
       }`,
     );
@@ -117,8 +126,8 @@ export function defineProfile(program: Command, { io, setExit, given }: CommandC
       }
       if (!target || (target.protocol !== "http:" && target.protocol !== "https:"))
         throw new UsageError("--target", `is not an http:// URL (got ${JSON.stringify(opts.target)})`, "For example: --target http://127.0.0.1:8080.");
-      const timeoutMs = parseDurationMs(String(opts.timeout));
-      if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError("--timeout", "must be a duration such as 5s", "For example: --timeout 5s.");
+      // run's --timeout parser: the same forms and the same bound (node's timers').
+      const timeoutMs = requestTimeout(opts.timeout, "--timeout");
       const secrets = resolveSecrets(opts, io.env);
       const project = secrets.projects[0];
       if (!project)

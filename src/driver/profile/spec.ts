@@ -126,31 +126,76 @@ export function regbenchProfile(): ProfileSpec {
   return (builtin ??= loadProfile("regbench"));
 }
 
-/** Parses a profile's text (YAML, or JSON, which is YAML); `source` names it in messages. Throws ProfileError. */
+/**
+ * A key of the file as a message may name it: a short identifier (a typo such as `answr`, a header name, a status).
+ * Anything else is `<key>`, the line named: a file that is not a profile (`--profile /etc/shadow`) must never have its
+ * content shown, and its "keys" may be whole lines of it.
+ */
+const SHOWN_KEY = /^(?:[A-Za-z_][A-Za-z0-9_-]{0,31}|\d{1,3})$/;
+const shownKey = (k: string) => (SHOWN_KEY.test(k) ? k : "<key>");
+
+/** What a YAML error code means, said without the text it was found in (the library's messages may quote it). */
+const YAML_PROBLEMS: Readonly<Record<string, string>> = {
+  BAD_INDENT: "wrong indentation",
+  TAB_AS_INDENT: "a tab used as indentation",
+  DUPLICATE_KEY: "a key given twice",
+  MISSING_CHAR: "a missing character (a comma, a colon, a quote or a closing bracket)",
+  UNEXPECTED_TOKEN: "an unexpected character",
+  MULTILINE_IMPLICIT_KEY: "a key that runs over more than one line (a missing colon?)",
+  BLOCK_AS_IMPLICIT_KEY: "a key that runs over more than one line (a missing colon?)",
+  BAD_DQ_ESCAPE: "an invalid escape sequence in a double-quoted string",
+  BAD_SCALAR_START: "a value that cannot start with the character it starts with (quote it)",
+  MULTIPLE_DOCS: "more than one document",
+  TAG_RESOLVE_FAILED: "an unknown tag (!…)",
+  BAD_ALIAS: "an alias to an anchor that is not defined",
+};
+
+/**
+ * Parses a profile's text (YAML, or JSON, which is YAML); `source` names it in messages. Throws ProfileError.
+ * No message quotes the file: a line number and what is wrong, keys only as `shownKey` allows, never a value.
+ */
 export function parseProfile(text: string, source: string): ProfileSpec {
   const lines = new (yaml().LineCounter)();
   const doc = yaml().parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    throw new ProfileError(`${source}:${e.linePos?.[0]?.line ?? "?"} is not valid YAML or JSON: ${e.message.split("\n")[0]}`);
+    const problem = YAML_PROBLEMS[e.code] ?? e.code.toLowerCase().replace(/_/g, " ");
+    const at = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
+    throw new ProfileError(`${source}:${at.line}:${at.col} is not valid YAML or JSON: ${problem}`);
   }
-  checkPlaceholders(doc, lines, source);
-  const root: unknown = doc.toJS({ maxAliasCount: 0 });
-  const at = (path: string, line?: number) => `${source}${line ? `:${line}` : ""}: ${path}`;
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: 0 });
+  } catch {
+    // An alias (*name): a profile never needs one, and the library's message quotes the document.
+    throw new ProfileError(`${source} is not a profile: it uses YAML aliases (*name), which a profile may not`);
+  }
+  const at = (path: string, line?: number) => `${source}${line ? `:${line}` : ""}:${path ? ` ${path}` : ""}`;
   const lineOf = (path: string[]) => {
     const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
     return node?.range ? lines.linePos(node.range[0]).line : undefined;
   };
   const fail = (path: string[], problem: string): never => {
-    throw new ProfileError(`${at(path.join("."), lineOf(path))} ${problem}`);
+    throw new ProfileError(`${at(path.map(shownKey).join("."), lineOf(path))} ${problem}`);
   };
-  if (!isObject(root)) return fail([], "must be a mapping with request, answer, errors, config (and audit)");
-  for (const k of Object.keys(root)) if (!TOP_KEYS.has(k)) fail([k], `is not a profile key (known: ${[...TOP_KEYS].join(", ")})`);
+  if (!isObject(root)) throw new ProfileError(`${source} is not a profile: a profile is a mapping of ${[...TOP_KEYS].join(", ")}`);
+  // Until its top-level keys are a profile's, the file may be anything: a key is named only in a file that has a
+  // profile key besides it (a typo in a profile), else the line alone.
+  const looksLikeProfile = Object.keys(root).some((k) => TOP_KEYS.has(k));
+  for (const k of Object.keys(root)) {
+    if (TOP_KEYS.has(k)) continue;
+    if (looksLikeProfile && SHOWN_KEY.test(k)) fail([k], `is not a profile key (known: ${[...TOP_KEYS].join(", ")})`);
+    const line = lineOfKey(doc, k, lines);
+    throw new ProfileError(
+      `${source} is not a profile: line ${line ?? "?"} is not a \`key: value\` profile entry (a profile's keys are ${[...TOP_KEYS].join(", ")})`,
+    );
+  }
+  checkPlaceholders(doc, lines, source);
 
   const req = section(root, "request", fail);
   known(req, ["method", "path", "headers", "contentType", "body"], ["request"], fail);
   const method = req.method === undefined ? "POST" : String(req.method).toUpperCase();
-  if (!METHODS.has(method)) fail(["request", "method"], `must be one of ${[...METHODS].join(", ")} (got ${JSON.stringify(req.method)})`);
+  if (!METHODS.has(method)) fail(["request", "method"], `must be one of ${[...METHODS].join(", ")}`);
   if (typeof req.path !== "string" || !req.path.startsWith("/")) fail(["request", "path"], 'must be a path starting with "/", e.g. /api/v2/devices');
   const path = req.path as string;
   if (/[\s#]/.test(path.replace(PLACEHOLDER, ""))) fail(["request", "path"], "must not contain spaces or a fragment (#)");
@@ -222,7 +267,7 @@ export function parseProfile(text: string, source: string): ProfileSpec {
       config = { check: "plain", at: pointer(cfg.at, ["config", "at"], fail), address: pointer(cfg.address, ["config", "address"], fail) };
       break;
     default:
-      return fail(["config", "check"], `must be sealed, plain or none (got ${JSON.stringify(cfg.check)})`);
+      return fail(["config", "check"], "must be sealed, plain or none");
   }
 
   let audit: AuditQueries | undefined;
@@ -256,13 +301,14 @@ function checkPlaceholders(doc: Document, lines: LineCounter, source: string): v
       for (const m of node.value.matchAll(PLACEHOLDER)) {
         if (!(PLACEHOLDERS as readonly string[]).includes(m[1]!)) {
           const line = node.range ? lines.linePos(node.range[0]).line : "?";
-          throw new ProfileError(`${source}:${line}: unknown placeholder {{${m[1]}}} (known: ${PLACEHOLDERS.join(", ")})`);
+          const name = SHOWN_KEY.test(m[1]!) ? `{{${m[1]}}}` : "";
+          throw new ProfileError(`${source}:${line}: unknown placeholder ${name}${name ? " " : ""}(known: ${PLACEHOLDERS.join(", ")})`);
         }
       }
       const rest = node.value.replace(PLACEHOLDER, "");
       if (rest.includes("{{") || rest.includes("}}")) {
         const line = node.range ? lines.linePos(node.range[0]).line : "?";
-        throw new ProfileError(`${source}:${line}: an unclosed or malformed placeholder in ${JSON.stringify(node.value.slice(0, 80))}`);
+        throw new ProfileError(`${source}:${line}: an unclosed or malformed placeholder (a {{ without its }}, or the reverse)`);
       }
     },
   });
@@ -271,13 +317,22 @@ function checkPlaceholders(doc: Document, lines: LineCounter, source: string): v
     Pair(_key, pair) {
       if (isScalar(pair.key) && typeof pair.key.value === "string" && pair.key.value.includes("{{") && !isMap(pair.value) && !isSeq(pair.value)) {
         const line = pair.key.range ? lines.linePos(pair.key.range[0]).line : "?";
-        throw new ProfileError(`${source}:${line}: a key cannot hold a placeholder (${JSON.stringify(pair.key.value)}): only values are templates`);
+        throw new ProfileError(`${source}:${line}: a key cannot hold a placeholder: only values are templates`);
       }
     },
   });
 }
 
 type Fail = (path: string[], problem: string) => never;
+
+/** The line of the top-level key `key`. */
+function lineOfKey(doc: Document, key: string, lines: LineCounter): number | undefined {
+  const { isMap, isScalar } = yaml();
+  if (!isMap(doc.contents)) return undefined;
+  const pair = doc.contents.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+  const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+  return range ? lines.linePos(range[0]).line : undefined;
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -295,7 +350,7 @@ function known(obj: Record<string, unknown>, keys: string[], path: string[], fai
 
 function pointer(v: unknown, path: string[], fail: Fail): string {
   if (typeof v !== "string" || (v !== "" && !v.startsWith("/")) || /~[^01]|~$/.test(v))
-    return fail(path, `must be a JSON pointer (RFC 6901) such as /device/address (got ${JSON.stringify(v)})`);
+    return fail(path, "must be a JSON pointer (RFC 6901) such as /device/address");
   return v;
 }
 
@@ -305,7 +360,7 @@ function locator(v: unknown, path: string[], fail: Fail): Locator {
 }
 
 function kindOf(v: unknown, path: string[], fail: Fail): string {
-  if (typeof v !== "string" || !KIND.test(v)) return fail(path, `must be an error kind: lower case letters, digits and dashes (got ${JSON.stringify(v)})`);
+  if (typeof v !== "string" || !KIND.test(v)) return fail(path, "must be an error kind: lower case letters, digits and dashes");
   return v;
 }
 
