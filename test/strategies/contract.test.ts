@@ -33,7 +33,9 @@ const dir = tempDir();
 let files = 0;
 
 async function setup(definition: StrategyDefinition, opts: { cidr?: string; latencyMs?: number; lockTimeoutMs?: number; lockBatch?: number } = {}) {
-  const raw = new SqliteStore({ path: `${dir}/s${files++}.db`, constraints: definition.constraints, busyTimeoutMs: 1000 });
+  // One number per setup, taken before any await: tests run side by side, and each needs keys of its own.
+  const id = files++;
+  const raw = new SqliteStore({ path: `${dir}/s${id}.db`, constraints: definition.constraints, busyTimeoutMs: 1000 });
   await raw.createProject(project("t-p0", opts.cidr ?? "10.1.0.0/24"));
   const store: Store = withLatency(raw, opts.latencyMs ?? 0);
   const key = newServerKey();
@@ -44,10 +46,10 @@ async function setup(definition: StrategyDefinition, opts: { cidr?: string; late
     lockTimeoutMs: opts.lockTimeoutMs ?? 5000,
     locks: { ...DEFAULT_STRATEGY_SETTINGS.locks, waitMs: opts.lockTimeoutMs ?? 5000, batch: opts.lockBatch ?? DEFAULT_STRATEGY_SETTINGS.locks.batch },
     lockServices: {
-      redis: { urls: urlsFor(definition), keyPrefix: `${prefix}${files}:` },
+      redis: { urls: urlsFor(definition), keyPrefix: `${prefix}${id}:` },
       etcd: {
         urls: lockServiceOf(definition) === "etcd" ? etcdServer.urls() : etcdService.defaultUrls,
-        keyPrefix: `regbench-test/${process.pid}/${files}/`,
+        keyPrefix: `regbench-test/${process.pid}/${id}/`,
       },
     },
   });
@@ -78,7 +80,9 @@ const WORKLOADS: { name: string; workload: Partial<WorkloadConfig>; safe: readon
 ];
 
 for (const definition of STRATEGIES) {
-  describe(`strategy contract: ${definition.name}`, { skip: skipFor(definition) }, () => {
+  // Each test has a store and a run prefix of its own: they run side by side, so that strategies which serialise every
+  // registration spend their store's delays once for all four workloads, not four times.
+  describe(`strategy contract: ${definition.name}`, { skip: skipFor(definition), concurrency: true }, () => {
     test("registers a device: the sealed config opens and names the IP in clear, and the row is stored", async () => {
       const { raw, strategy, key } = await setup(definition);
       const response = await strategy.register(request(1));
@@ -232,24 +236,29 @@ for (const [name, db] of [
   ["postgres", postgres],
   ["mysql", mysql],
 ] as const) {
-  describe(`every strategy on ${name}: its promise holds on a real database, and the races of none are real there too`, { skip: db.skip }, () => {
-    for (const definition of STRATEGIES) {
-      test(definition.name, { skip: skipFor(definition) }, async () => {
-        const base = config(definition.name, { systems: 10, requests: 300, concurrency: 60, dbLatencyMs: 0 });
-        const result = await runStrategy(definition, { ...base, store: db.spec });
-        assert.equal(result.succeeded + result.failed, result.requests);
-        if (definition.name === "none") assert.ok(result.audit!.violations > 0, JSON.stringify(result.audit));
-        if (definition.guarantee === "process" || definition.guarantee === "global") {
-          // Strategies that retry conflicts may run out of attempts: an honest failure, never a violation.
-          assert.deepEqual(
-            Object.keys(result.errors).filter((k) => k !== "conflict"),
-            [],
-            JSON.stringify(result.errors),
-          );
-          assert.equal(result.audit!.violations, 0, JSON.stringify(result.audit));
-        }
-        assert.match(result.store, new RegExp(`schema|database`));
-      });
-    }
-  });
+  // A schema (PostgreSQL) or database (MySQL) per run: three strategies at a time.
+  describe(
+    `every strategy on ${name}: its promise holds on a real database, and the races of none are real there too`,
+    { skip: db.skip, concurrency: 3 },
+    () => {
+      for (const definition of STRATEGIES) {
+        test(definition.name, { skip: skipFor(definition) }, async () => {
+          const base = config(definition.name, { systems: 10, requests: 300, concurrency: 60, dbLatencyMs: 0 });
+          const result = await runStrategy(definition, { ...base, store: db.spec });
+          assert.equal(result.succeeded + result.failed, result.requests);
+          if (definition.name === "none") assert.ok(result.audit!.violations > 0, JSON.stringify(result.audit));
+          if (definition.guarantee === "process" || definition.guarantee === "global") {
+            // Strategies that retry conflicts may run out of attempts: an honest failure, never a violation.
+            assert.deepEqual(
+              Object.keys(result.errors).filter((k) => k !== "conflict"),
+              [],
+              JSON.stringify(result.errors),
+            );
+            assert.equal(result.audit!.violations, 0, JSON.stringify(result.audit));
+          }
+          assert.match(result.store, new RegExp(`schema|database`));
+        });
+      }
+    },
+  );
 }
