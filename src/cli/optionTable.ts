@@ -395,7 +395,7 @@ export const RUN_OPTIONS = [
     parse: P.profile,
     target: "run.http.profile",
     flags: "--profile <file>",
-    help: "with --target: how the target's API is spoken and its answers read, a YAML or JSON request profile (regbench profile init prints one), or regbench",
+    help: "with --target: how the target's API is spoken and its answers read: a YAML or JSON request profile (regbench profile init prints one; a path or a name with an extension), or a shipped profile by bare name: regbench",
     default: "regbench",
     scenario: true,
   }),
