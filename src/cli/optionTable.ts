@@ -754,6 +754,24 @@ export const SERVE_OPTIONS = [
   }),
 ] as const;
 
+/** A row of `run`'s table, for a command that takes the same option (its flags, parser and name in messages). */
+function runOption(key: (typeof RUN_OPTIONS)[number]["key"]): OptionSpec {
+  return RUN_OPTIONS.find((o) => o.key === key)!;
+}
+
+/** `merge`'s audit from the service's own database: `run`'s `--audit-db` and `--profile`, as a merge reads them. */
+export const MERGE_AUDIT_OPTIONS: readonly OptionSpec[] = [
+  {
+    ...runOption("auditDb"),
+    help: "audit the merged run once from the service's own database with the profile's audit queries, read-only, before trying --target: postgres://…, mysql://… or sqlite:PATH (or REGBENCH_AUDIT_DB; password from REGBENCH_AUDIT_DB_PASSWORD or --secrets-file)",
+  },
+  {
+    ...runOption("profile"),
+    help: "with --audit-db: the request profile whose audit.systems and audit.machines queries list the run's rows (the agents' --profile)",
+    default: undefined,
+  },
+];
+
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 /** Adds the options to a commander command, each help line ending with its default. */
