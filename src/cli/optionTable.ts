@@ -395,7 +395,7 @@ export const RUN_OPTIONS = [
     parse: P.profile,
     target: "run.http.profile",
     flags: "--profile <file>",
-    help: "with --target: how the target's API is spoken and its answers read, a YAML or JSON request profile (regbench profile init prints one), or regbench",
+    help: "with --target: how the target's API is spoken and its answers read: a YAML or JSON request profile (regbench profile init prints one; a path or a name with an extension), or a shipped profile by bare name: regbench",
     default: "regbench",
     scenario: true,
   }),
@@ -753,6 +753,24 @@ export const SERVE_OPTIONS = [
     named: "--no-server-warmup",
   }),
 ] as const;
+
+/** A row of `run`'s table, for a command that takes the same option (its flags, parser and name in messages). */
+function runOption(key: (typeof RUN_OPTIONS)[number]["key"]): OptionSpec {
+  return RUN_OPTIONS.find((o) => o.key === key)!;
+}
+
+/** `merge`'s audit from the service's own database: `run`'s `--audit-db` and `--profile`, as a merge reads them. */
+export const MERGE_AUDIT_OPTIONS: readonly OptionSpec[] = [
+  {
+    ...runOption("auditDb"),
+    help: "audit the merged run once from the service's own database with the profile's audit queries, read-only, before trying --target: postgres://…, mysql://… or sqlite:PATH (or REGBENCH_AUDIT_DB; password from REGBENCH_AUDIT_DB_PASSWORD or --secrets-file)",
+  },
+  {
+    ...runOption("profile"),
+    help: "with --audit-db: the request profile whose audit.systems and audit.machines queries list the run's rows (the agents' --profile)",
+    default: undefined,
+  },
+];
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 

@@ -14,7 +14,8 @@ import { defaultShardCount, DEFAULT_STRATEGY_SETTINGS, lockServiceOf } from "../
 import { DEFAULT_WORKLOAD, type RunConfig } from "../config/run.js";
 import { loadScenario, shippedScenarios } from "../workload/scenario.js";
 import type { Secrets } from "./secrets.js";
-import { describeAuditDb, parseAuditDb } from "../audit/auditDb.js";
+import { describeAuditDb, parseAuditDb, type AuditDb, type AuditQueries } from "../audit/auditDb.js";
+import type { ProfileSpec } from "../driver/profile/spec.js";
 import { parseAgent, shareOf } from "./agentOptions.js";
 import { maskSecrets } from "../core/mask.js";
 import { DEFAULT_SERVER_SETTINGS } from "../http/server.js";
@@ -392,21 +393,28 @@ function serverKeyOpensSealedConfigs(run: RunDraft): void {
 
 function auditDbIsReadWithTheProfilesQueries(run: RunDraft): void {
   const auditDbText = run.target !== undefined ? run.secrets.auditDb : undefined;
-  if (auditDbText === undefined) return;
-  const parsed = parseAuditDb(auditDbText, run.secrets.auditDbPassword);
+  if (auditDbText !== undefined) auditDbOf(auditDbText, run.secrets.auditDbPassword, run.values.profile);
+}
+
+/**
+ * `--audit-db` as `run` and `merge` take it: the URL (its password filled in from the environment or the secrets
+ * file when it has none) and the profile's queries that list a run's rows; exit 2 when either is missing or wrong.
+ */
+export function auditDbOf(text: string, password: string | undefined, profile: ProfileSpec | undefined): { db: AuditDb; queries: AuditQueries } {
+  const parsed = parseAuditDb(text, password);
   if (typeof parsed === "string")
     throw new UsageError(
       "--audit-db",
       parsed,
       "For example: --audit-db postgres://audit@127.0.0.1:5432/devices, mysql://audit@127.0.0.1:3306/devices or sqlite:/var/lib/svc/devices.db.",
     );
-  const profile = run.values.profile;
   if (!profile?.audit)
     throw new UsageError(
       "--audit-db",
       `needs the queries that list a run's rows, and ${profile ? `the profile ${profile.name}` : "the built-in profile"} has no audit section`,
-      "Add audit.systems and audit.machines to the profile (README: Your own service), or drop --audit-db.",
+      "Add audit.systems and audit.machines to the profile (README: Your own service) and pass it with --profile, or drop --audit-db.",
     );
+  return { db: parsed, queries: profile.audit };
 }
 
 function timeoutIsForHttpRuns(run: RunDraft): void {

@@ -188,7 +188,7 @@ export async function runHttp(
     const notes: string[] = [];
     if (agent && agent.of > 1)
       notes.push(
-        `agent ${agent.index}/${agent.of} of run ${agent.run}: duplicate systems counted over the run's shared systems as of this agent's audit (others may still be writing); regbench merge --target audits every agent once`,
+        `agent ${agent.index}/${agent.of} of run ${agent.run}: duplicate systems counted over the run's shared systems as of this agent's audit (others may still be writing); regbench merge --audit-db or --target audits the whole run once`,
       );
     if (lateMs > 1000)
       notes.push(`the load started ${(lateMs / 1000).toFixed(1)} s after --start-at (this agent was ready late): its window does not line up with the others'`);

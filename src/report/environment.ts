@@ -13,10 +13,11 @@ export interface Environment {
   readonly commit: string | null;
 }
 
+/** The checkout regbench runs from, for `git -C` only: an installed copy (the container image) has no git, and no commit. */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 export function regbenchVersion(): string {
-  return (JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { version: string }).version;
+  return (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 }
 
 let described: Environment | undefined;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { auditAcross } from "../../src/audit/across.js";
+import { readAuditPages } from "../../src/audit/remoteRows.js";
 import { createRegistrationServer } from "../../src/http/server.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import type { NewMachine, NewSystem } from "../../src/store/store.js";
@@ -60,7 +61,8 @@ for (const prefixes of [["r"], ["r", "rx"]]) {
   test(`merge's audit reads ${prefixes.join(", ")} page by page, several requests at a page smaller than the run, and counts as a recount does`, async () => {
     asked.length = 0;
     const parts = prefixes.map((run, i) => ({ run, audit: { ...ZERO, lostRegistrations: i + 1, unacknowledgedRows: 2 * i } }));
-    const audit = await auditAcross({ url, token: TOKEN, timeoutMs: 5000 }, parts, prefixes.length === 1 ? "r" : undefined, 4);
+    const endpoint = { url, token: TOKEN, timeoutMs: 5000 };
+    const audit = await auditAcross((run, sink) => readAuditPages(endpoint, run, sink, 4), parts, prefixes.length === 1 ? "r" : undefined);
     const duplicateSystems = recount(
       systems,
       (s) => s.systemUuid,

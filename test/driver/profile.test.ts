@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, test } from "node:test";
@@ -12,6 +13,7 @@ import { httpRegistration } from "../../src/driver/httpClient.js";
 import { STATUS_OF } from "../../src/http/server.js";
 import { Workload } from "../../src/workload/generator.js";
 import { DEFAULT_WORKLOAD } from "../../src/config/run.js";
+import { tempDir } from "../helpers.js";
 
 const workload = new Workload({ ...DEFAULT_WORKLOAD, systems: 3, seed: 7 }, "rbtest01");
 const request = { ...workload.request(5), hostname: 'edge "5"/ü&x=1 y' };
@@ -140,6 +142,40 @@ test("a file that is not a profile is named with its line and problem, never its
   }
   // In a file that is a profile, a misspelt key is still named (a short identifier-like key).
   assert.throws(() => parseProfile(`${base}answr: {}\n`, "p.yaml"), /p\.yaml:5: answr is not a profile key/);
+});
+
+test("--profile resolution: a bare name is the shipped profile before a file of that name here; a path or an extension is a file", () => {
+  const dir = tempDir();
+  const custom = "request:\n  path: /custom\nanswer:\n  address: /ip\n";
+  writeFileSync(join(dir, "regbench"), "not: a profile\n");
+  writeFileSync(join(dir, "mine"), custom);
+  writeFileSync(join(dir, "other.yaml"), custom);
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    // The shipped one, whatever lies in the current folder: a stray file cannot take over every --target run.
+    const shipped = loadProfile("regbench");
+    assert.equal(shipped.name, "regbench");
+    assert.equal(shipped.request.path, "/v1/register");
+    // Written as a path, the file here is read (and this one is no profile).
+    assert.throws(
+      () => loadProfile("./regbench"),
+      (e) => e instanceof ProfileError && e.message.startsWith(`${join(dir, "regbench")} is not a profile`),
+    );
+    // A bare name no shipped profile has: the file of that name.
+    assert.equal(loadProfile("mine").request.path, "/custom");
+    assert.equal(loadProfile("mine").name, join(dir, "mine"));
+    // An extension makes it a path: the file here, never a shipped profile.
+    assert.equal(loadProfile("other.yaml").request.path, "/custom");
+    assert.throws(
+      () => loadProfile("regbench.yaml"),
+      (e) =>
+        e instanceof ProfileError &&
+        e.message === `no profile file at ${join(dir, "regbench.yaml")} (the shipped profile is named without a path or extension: regbench)`,
+    );
+  } finally {
+    process.chdir(cwd);
+  }
 });
 
 test("an answer is read as the profile says: success statuses, the address at a pointer, errors by code then status", () => {

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, test } from "node:test";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { mysql as mysqlEnv, MYSQL_URL, postgres as postgresEnv, POSTGRES_URL } from "../dbEnv.js";
-import { regbenchAsync, stillAlive } from "../helpers.js";
+import { regbenchAsync, stillAlive, tempDir } from "../helpers.js";
 
 const SERVER = fileURLToPath(new URL("../../../examples/device-api/server.js", import.meta.url));
 const PROFILE = fileURLToPath(new URL("../../../examples/device-api/profile.yaml", import.meta.url));
@@ -179,6 +181,71 @@ for (const backend of backends) {
         assert.ok(!r.stdout.includes("hunter2") && !r.stderr.includes("hunter2"), "the password is never shown");
       }
     });
+
+    test(
+      "merge --audit-db: two agents of one run, audited once from the service's own tables — the merged audit is the recount",
+      { skip: backend.name !== "PostgreSQL" && "merge's --audit-db is tested on PostgreSQL; run's on both" },
+      async () => {
+        const { url: db, sql } = await backend.create();
+        const { url } = await startDeviceApi(db, "naive");
+        const dir = tempDir();
+        const files = [0, 1].map((i) => join(dir, `agent-${i}.json`));
+        const agents = await Promise.all(
+          files.map((file, i) =>
+            regbenchAsync(
+              ["run", "--target", url, "--profile", PROFILE, "--audit-db", db, "--run", "mrg1", "--agent", `${i}/2`, "-c", "40", "-n", "600"].concat([
+                "--workers",
+                "1",
+                "--no-save",
+                "--export-json",
+                file,
+              ]),
+              { env: { REGBENCH_PROJECTS: PROJECTS } },
+            ),
+          ),
+        );
+        for (const a of agents) assert.equal(a.code, 0, a.stderr);
+        const parts = files.map((f) => (JSON.parse(readFileSync(f, "utf8")) as { results: { audit: Record<string, number> }[] }).results[0]!);
+
+        const merged = await regbenchAsync(["merge", ...files, "--profile", PROFILE], { env: { REGBENCH_AUDIT_DB: db } });
+        assert.equal(merged.code, 0, merged.stderr);
+        const report = JSON.parse(merged.stdout) as { config: { auditDb?: string }; notes: string[]; results: { audit: Record<string, number> | null }[] };
+        const audit = report.results[0]!.audit;
+        assert.ok(audit, report.notes.join("; "));
+        const [sys] = await sql("SELECT COUNT(*) - COUNT(DISTINCT (project_id, system_uuid)) AS d FROM edge_systems WHERE system_uuid LIKE 'mrg1-%'");
+        const [devices] = await sql(
+          "SELECT COUNT(*) - COUNT(DISTINCT (project_id, address)) AS ips, COUNT(*) - COUNT(DISTINCT machine_id) AS machines FROM devices WHERE machine_id LIKE 'mrg1-%'",
+        );
+        assert.deepEqual(
+          { systems: audit.duplicateSystems, ips: audit.duplicateIps, machines: audit.duplicateMachines },
+          { systems: Number(sys!.d), ips: Number(devices!.ips), machines: Number(devices!.machines) },
+        );
+        assert.ok(audit.duplicateIps! > 0, "two agents on a check-then-insert service share addresses");
+        assert.equal(audit.lostRegistrations, parts[0]!.audit.lostRegistrations! + parts[1]!.audit.lostRegistrations!);
+        assert.equal(report.config.auditDb, db, "the merged result names the database its audit read");
+        assert.ok(!report.notes.some((n) => /audits added|audit n\/a|duplicate systems counted/.test(n)), report.notes.join("; "));
+
+        // A database that cannot be read leaves the merged audit n/a, never the agents' sum, and its password unshown.
+        const broken = new URL(db);
+        broken.password = "hunter2";
+        broken.pathname = "/no_such_database_here";
+        const unread = await regbenchAsync(["merge", ...files, "--profile", PROFILE, "--audit-db", broken.toString()]);
+        assert.equal(unread.code, 0, unread.stderr);
+        const unreadReport = JSON.parse(unread.stdout) as { notes: string[]; results: { audit: unknown }[] };
+        assert.equal(unreadReport.results[0]!.audit, null);
+        assert.match(unreadReport.notes.join("\n"), /audit n\/a: reading \S+:\*\*\*@\S+\/no_such_database_here failed: /);
+        assert.ok(!unread.stdout.includes("hunter2") && !unread.stderr.includes("hunter2"), "the password is never shown");
+        assert.match(unread.stderr, /--audit-db \(its password\) puts a secret on the command line/);
+
+        // --audit-db goes with the profile's queries, and --profile with an --audit-db: exit 2 naming the flag.
+        const noProfile = await regbenchAsync(["merge", ...files, "--audit-db", db]);
+        assert.equal(noProfile.code, 2);
+        assert.match(noProfile.stderr, /--audit-db needs the queries that list a run's rows, and the built-in profile has no audit section/);
+        const noDb = await regbenchAsync(["merge", ...files, "--profile", PROFILE], { env: { REGBENCH_AUDIT_DB: "" } });
+        assert.equal(noDb.code, 2);
+        assert.match(noDb.stderr, /--profile gives merge the audit queries for --audit-db, and no --audit-db is given/);
+      },
+    );
 
     test("ack-early: the lost registrations are exactly the ones the service rolled back after answering", async () => {
       const { url: db } = await backend.create();

@@ -1,5 +1,9 @@
 import { Option, type Command } from "commander";
-import { auditAcross } from "../../audit/across.js";
+import { auditAcross, type RowReader } from "../../audit/across.js";
+import type { AuditResult } from "../../audit/audit.js";
+import { describeAuditDb, readAuditDb } from "../../audit/auditDb.js";
+import { readAuditPages } from "../../audit/remoteRows.js";
+import type { ProfileSpec } from "../../driver/profile/spec.js";
 import { compareReports, renderComparisons, settingDifferences, workloadDifferences, workloadLabel } from "../../gate/baseline.js";
 import { DEFAULT_MAX_ERROR_RATE } from "../../report/verdict.js";
 import { mergeAgents } from "../../report/aggregate.js";
@@ -7,8 +11,8 @@ import { EXPORTERS } from "../../report/exporters/registry.js";
 import type { RunConditions, RunReport, StrategyResult } from "../../report/result.js";
 import { evaluateThresholds, thresholdLines } from "../../gate/thresholds.js";
 import { EXIT } from "../exitCodes.js";
-import { addOptions, TABLE_OPTIONS } from "../optionTable.js";
-import { parseDurationMs, UsageError } from "../options.js";
+import { addOptions, MERGE_AUDIT_OPTIONS, TABLE_OPTIONS } from "../optionTable.js";
+import { auditDbOf, parseDurationMs, UsageError } from "../options.js";
 import { writeAtomically } from "../outputs.js";
 import { resolveSecrets } from "../secrets.js";
 import { boundOf, judged, loadReport, maxErrorRateOf, parseThresholds, percentilesOf, tableWidth, type CommandContext, type Io } from "../shared.js";
@@ -43,15 +47,18 @@ export function defineCompare(program: Command, { io, setExit }: CommandContext)
 
 /** Defines `regbench merge`. */
 export function defineMerge(program: Command, { io, setExit, given }: CommandContext): void {
-  program
+  const command = program
     .command("merge")
-    .description("combine results of several load generators run against one target: counts add, histograms add exactly, TPS over the combined window")
+    .description(
+      "combine results of several load generators run against one target: counts add, histograms add exactly, TPS over the combined window; the audit is taken once over every generator's rows, from the service's database (--audit-db) or the target's GET /v1/audit/rows (--target), else the generators' own audits are added",
+    )
     .argument("<files...>", "JSON results, one per load generator")
     .option("--out <file>", "write the merged JSON here instead of stdout")
-    .option("--target <url>", "the target, to take the audit once over every generator's rows")
-    .option("--secrets-file <file>", "with --target: the secrets file regbench serve printed (for the audit token)")
+    .option("--target <url>", "the target, to take the audit once over every generator's rows from its GET /v1/audit/rows (regbench's own API)")
+    .option("--secrets-file <file>", "the secrets file regbench serve printed (the audit token), or one with auditDb and auditDbPassword")
     .option("--audit-token <token>", "with --target: the target's audit token (or REGBENCH_AUDIT_TOKEN)")
-    .option("--timeout <duration>", "how long the audit rows may take (default: 10s)")
+    .option("--timeout <duration>", "with --target: how long the audit rows may take (default: 10s; --audit-db's queries: the profile's audit.timeout)");
+  addOptions(command, MERGE_AUDIT_OPTIONS)
     .option("--threshold <expr>", "a gate on the merged result, repeatable (as regbench run's); a miss exits 99", (v: string, p: string[] = []) => [...p, v])
     .option("--fail-on-violations", "shorthand for --threshold violations==0")
     .option("--baseline <file>", "compare the merged TPS and p99 with a saved baseline of the same workload; a regression exits 99")
@@ -126,36 +133,62 @@ export async function mergeCommand(files: string[], options: Record<string, unkn
   const timeoutMs = options.timeout === undefined ? 10_000 : parseDurationMs(String(options.timeout));
   if (timeoutMs === undefined || timeoutMs <= 0)
     throw new UsageError("--timeout", `must be a duration above 0 (got ${String(options.timeout)})`, "For example: --timeout 10s.");
-  const token =
-    options.target !== undefined ? resolveSecrets({ auditToken: options.auditToken, secretsFile: options.secretsFile }, io.env).auditToken : undefined;
+  const secrets = resolveSecrets({ auditToken: options.auditToken, secretsFile: options.secretsFile, auditDb: options.auditDb }, io.env);
+  if (secrets.onCommandLine.length)
+    io.stderr.write(
+      `regbench: note: ${secrets.onCommandLine.join(", ")} puts a secret on the command line, where other users can read it (ps); REGBENCH_AUDIT_TOKEN, REGBENCH_AUDIT_DB_PASSWORD or --secrets-file keep it off\n`,
+    );
+  const profile =
+    options.profile === undefined ? undefined : (MERGE_AUDIT_OPTIONS.find((o) => o.key === "profile")!.parse(options.profile, "--profile") as ProfileSpec);
+  if (profile && secrets.auditDb === undefined)
+    throw new UsageError(
+      "--profile",
+      "gives merge the audit queries for --audit-db, and no --audit-db is given (nor REGBENCH_AUDIT_DB, nor auditDb in --secrets-file)",
+      "Add --audit-db with the service's database, or drop --profile.",
+    );
+  const auditDb = secrets.auditDb !== undefined ? auditDbOf(secrets.auditDb, secrets.auditDbPassword, profile) : undefined;
+  // Where the run's rows are read, in run's order: the service's own database, then the target's audit endpoint.
+  const readers: RowReader[] = [];
+  if (auditDb) readers.push((run, sink) => readAuditDb(auditDb.db, auditDb.queries, run, sink));
+  if (options.target !== undefined) {
+    const endpoint = { url: String(options.target), token: secrets.auditToken, timeoutMs };
+    readers.push((run, sink) => readAuditPages(endpoint, run, sink));
+  }
   const names = [...new Set(reports.flatMap((r) => r.results.map((x) => x.strategy)))];
   const notes: string[] = [];
   const results: StrategyResult[] = [];
   for (const name of names) {
     const parts = reports.flatMap((r) => r.results.filter((x) => x.strategy === name));
     let merged = mergeAgents(parts);
-    if (options.target !== undefined) {
-      const audit = await auditAcross({ url: String(options.target), token, timeoutMs }, parts, agents?.run);
-      if (typeof audit === "string") {
-        notes.push(`${name}: audit n/a: ${audit}`);
-        merged = { ...merged, audit: null };
-      } else {
-        merged = { ...merged, audit };
+    if (readers.length) {
+      const tried: string[] = [];
+      let audit: AuditResult | undefined;
+      for (const read of readers) {
+        const taken = await auditAcross(read, parts, agents?.run);
+        if (typeof taken !== "string") {
+          audit = taken;
+          break;
+        }
+        if (!tried.includes(taken)) tried.push(taken);
       }
+      if (audit === undefined) notes.push(`${name}: audit n/a: ${tried.join("; ")}`);
+      else if (tried.length) notes.push(`${name}: audit from GET /v1/audit/rows: ${tried.join("; ")}`);
+      merged = { ...merged, audit: audit ?? null };
     } else {
-      notes.push(`${name}: audit = the agents' audits added; duplicates between agents are not seen without --target`);
+      notes.push(`${name}: audit = the agents' audits added; duplicates between agents are not seen without --audit-db or --target`);
     }
     results.push(merged);
   }
   const first = reports[0]!;
   const maxErrorRate = typeof first.config.maxErrorRate === "number" ? first.config.maxErrorRate : DEFAULT_MAX_ERROR_RATE;
   // The agents of one run are that run: its totals, not agent 0's share, describe the merged result.
-  const config = agents ? mergedConditions(first.config, reports, agents) : first.config;
+  const conditions = agents ? mergedConditions(first.config, reports, agents) : first.config;
+  // The database this audit read, as run records its own.
+  const config = auditDb ? { ...conditions, auditDb: describeAuditDb(auditDb.db) } : conditions;
   const thresholds = parseThresholds(options, { strategies: names });
   const checked = evaluateThresholds(thresholds, results);
   // Each agent's own count of the shared systems is superseded by the audit taken here once over the run.
-  const superseded = (note: string) =>
-    agents !== undefined && options.target !== undefined && note.startsWith("agent ") && note.includes(": duplicate systems counted");
+  const superseded = (note: string) => agents !== undefined && readers.length > 0 && note.startsWith("agent ") && note.includes(": duplicate systems counted");
   const report: RunReport = judged(
     {
       ...first,

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import type { AuditQueries } from "../../audit/auditDb.js";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Document, LineCounter } from "yaml";
 import type * as Yaml from "yaml";
@@ -104,26 +104,44 @@ export function shippedProfiles(): string[] {
   }
 }
 
-/** Resolves `--profile` (a path, or the name of a shipped profile) and reads it; throws ProfileError. */
+/**
+ * Resolves `--profile` and reads it; throws ProfileError. A reference that looks like a path — a slash, or an
+ * extension (`./regbench`, `my-service.yaml`) — is that file. A bare name (`regbench`) is the shipped profile of
+ * that name first, so a file of the same name in the current folder never replaces it; only a bare name that no
+ * shipped profile has is read as a file (one named without an extension).
+ */
 export function loadProfile(ref: string): ProfileSpec {
-  const shipped = join(PROFILE_DIR, /\.(ya?ml|json)$/.test(ref) ? ref : `${ref}.yaml`);
-  const candidates = /[/\\]/.test(ref) ? [resolve(ref)] : [resolve(ref), shipped];
+  const looksLikePath = /[/\\]/.test(ref) || extname(ref) !== "";
+  const shipped = looksLikePath ? undefined : join(PROFILE_DIR, `${ref}.yaml`);
+  const candidates = shipped ? [shipped, resolve(ref)] : [resolve(ref)];
   // A file, not a folder that happens to share the name (a checkout called regbench, say).
   const path = candidates.find((p) => statSync(p, { throwIfNoEntry: false })?.isFile());
-  if (!path) throw new ProfileError(`no profile file at ${candidates[0]} and no shipped profile named ${JSON.stringify(ref)}`);
+  if (!path) {
+    const bare = basename(ref).replace(/\.(ya?ml|json)$/, "");
+    const hint = looksLikePath && shippedProfiles().includes(bare) ? ` (the shipped profile is named without a path or extension: ${bare})` : "";
+    throw new ProfileError(
+      shipped
+        ? `no shipped profile named ${JSON.stringify(ref)} (shipped: ${shippedProfiles().join(", ") || "none"}) and no file ${resolve(ref)}`
+        : `no profile file at ${resolve(ref)}${hint}`,
+    );
+  }
+  return readProfile(path, path === shipped ? ref : path);
+}
+
+function readProfile(path: string, source: string): ProfileSpec {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
     throw new ProfileError(`${path} cannot be read: ${(error as Error).message}`);
   }
-  return parseProfile(text, path === shipped ? ref.replace(/\.(ya?ml|json)$/, "") : path);
+  return parseProfile(text, source);
 }
 
 let builtin: ProfileSpec | undefined;
-/** regbench's own API as a profile (`profiles/regbench.yaml`), read once. */
+/** regbench's own API as a profile (`profiles/regbench.yaml`, never a file of the current folder), read once. */
 export function regbenchProfile(): ProfileSpec {
-  return (builtin ??= loadProfile("regbench"));
+  return (builtin ??= readProfile(join(PROFILE_DIR, "regbench.yaml"), "regbench"));
 }
 
 /**
