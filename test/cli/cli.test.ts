@@ -5,6 +5,7 @@ import { test } from "node:test";
 import { mysql, MYSQL_URL, postgres, POSTGRES_URL } from "../dbEnv.js";
 import { regbench, tempDir } from "../helpers.js";
 import { REDIS_URL, skipWithoutRedis } from "../redisEnv.js";
+import { cli } from "../inProcessCli.js";
 
 test("run prints the table with every column and the audit, exit 0", () => {
   const r = regbench(["run", "--strategy", "global,none", "-c", "50", "-n", "300", "--seed", "3"]);
@@ -80,7 +81,7 @@ test("--json prints exactly one JSON document on stdout", () => {
   assert.match(atomic.histogram, /^[A-Za-z0-9+/=]+$/);
 });
 
-test("bad flags exit 2 before anything runs, naming the flag and the fix", () => {
+test("bad flags exit 2 before anything runs, naming the flag and the fix", async () => {
   const cases: [string[], RegExp][] = [
     [["run", "-c", "abc"], /--concurrency \(-c\) must be a whole number ≥ 1 \(got abc\)\. For example: -c 100/],
     [["run", "-n", "0"], /--requests \(-n\) must be a whole number ≥ 1/],
@@ -100,7 +101,7 @@ test("bad flags exit 2 before anything runs, naming the flag and the fix", () =>
     [["run", "--no-such-flag"], /unknown option '--no-such-flag'/],
   ];
   for (const [args, message] of cases) {
-    const r = regbench(args);
+    const r = await cli(args);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, message, args.join(" "));
     assert.equal(r.stdout, "", `${args.join(" ")} printed on stdout`);

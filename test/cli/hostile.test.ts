@@ -8,6 +8,7 @@ import { main } from "../../src/cli/main.js";
 import { SqliteStore } from "../../src/store/sqlite.js";
 import { regbench, tempDir } from "../helpers.js";
 import { skipWithoutRedis } from "../redisEnv.js";
+import { cli } from "../inProcessCli.js";
 
 const dir = tempDir();
 
@@ -57,7 +58,7 @@ test("report re-renders an older results file holding passwords with every passw
   assert.ok(existsSync(file));
 });
 
-test("a file that is not what it should be is named with its problem, never its content", () => {
+test("a file that is not what it should be is named with its problem, never its content", async () => {
   const secret = join(dir, "not-json.txt");
   writeFileSync(secret, "root:$6$SECRETHASH$abcdef:19000:0:99999:7:::\n");
   const binary = join(dir, "binary.json");
@@ -88,7 +89,7 @@ test("a file that is not what it should be is named with its problem, never its 
           ]
         : []),
     ]) {
-      const r = regbench(args);
+      const r = await cli(args);
       assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
       assert.ok(r.stderr.includes(file), `${args.join(" ")}: ${r.stderr}`);
       for (const leak of ["SECRETHASH", "SECRETKEY", "\ufffd", ...(shadow ? [shadow] : [])])
@@ -138,7 +139,7 @@ test("--profile FILE that is not a profile, for run and profile check: exit 2 na
   }
 });
 
-test("malformed results files are exit 2 naming the file and the first bad path, for report, compare, merge and --baseline", () => {
+test("malformed results files are exit 2 naming the file and the first bad path, for report, compare, merge and --baseline", async () => {
   const run = regbench(["run", "--strategy", "atomic", "-n", "50", "--json", "--no-save"]);
   const good = JSON.parse(run.stdout);
   const deep = join(dir, "deep.json");
@@ -169,7 +170,7 @@ test("malformed results files are exit 2 naming the file and the first bad path,
           ]
         : []),
     ]) {
-      const r = regbench(args);
+      const r = await cli(args);
       assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
       assert.ok(r.stderr.includes(file), r.stderr);
       assert.match(r.stderr, why);

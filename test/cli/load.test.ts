@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decodeHistogram } from "../../src/stats/histogram.js";
 import { regbench, regbenchAsync } from "../helpers.js";
+import { cli } from "../inProcessCli.js";
 
 interface Point {
   t: number;
@@ -79,7 +80,7 @@ test("not on a terminal, a progress line every 5 s names the last second's TPS, 
   assert.match(lines[0]!, /^regbench: atomic \(1\/1\): [\d,]+ done · [\d.]+\/6 s · last 1 s: [\d,]+\/s, \d+ err, p99 [\d.]+ ms · failed 0$/);
 });
 
-test("bad load flags exit 2 before anything runs, naming the flag", () => {
+test("bad load flags exit 2 before anything runs, naming the flag", async () => {
   const cases: [string[], RegExp][] = [
     [["--duration", "5s", "-n", "100"], /--duration cannot be combined with -n/],
     [["--duration", "soon"], /--duration must be a duration/],
@@ -90,7 +91,7 @@ test("bad load flags exit 2 before anything runs, naming the flag", () => {
     [["--mode", "http", "--workers", "0"], /--workers/],
   ];
   for (const [args, message] of cases) {
-    const r = regbench(["run", "--strategy", "atomic", ...args]);
+    const r = await cli(["run", "--strategy", "atomic", ...args]);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, message);
   }

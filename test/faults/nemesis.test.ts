@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { parseDurationMs } from "../../src/cli/options.js";
 import { DEFAULT_NEMESIS_AT_MS, parseNemesis, renderNemesisKinds } from "../../src/faults/nemesis.js";
 import { regbench } from "../helpers.js";
+import { cli } from "../inProcessCli.js";
 
 const parse = (text: string) => parseNemesis(text, parseDurationMs);
 
@@ -74,7 +75,7 @@ test("regbench nemeses lists every kind with what it needs", () => {
     assert.match(r.stdout, new RegExp(form));
 });
 
-test("a nemesis the run cannot apply is exit 2 naming why, before anything runs", () => {
+test("a nemesis the run cannot apply is exit 2 naming why, before anything runs", async () => {
   const cases: [string[], RegExp][] = [
     [["--nemesis", "pause:instance:1s"], /in-process run has none.*--mode http/],
     [["--mode", "http", "--nemesis", "kill:instance"], /only instance.*--instances 2/],
@@ -98,7 +99,7 @@ test("a nemesis the run cannot apply is exit 2 naming why, before anything runs"
     [["--strategy", "etcd", "--etcd", "auto:3", "--nemesis", "kill:etcd-member#4"], /names etcd member #4, but the cluster has 3/],
   ];
   for (const [args, message] of cases) {
-    const r = regbench(["run", "--no-save", ...args]);
+    const r = await cli(["run", "--no-save", ...args]);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, /--nemesis/);
     assert.match(r.stderr, message, args.join(" "));

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { after, test } from "node:test";
 import { BIN, regbench, tempDir } from "../helpers.js";
+import { cli } from "../inProcessCli.js";
 
 const cwd = tempDir();
 
@@ -130,7 +131,7 @@ test("a target without the audit endpoint: audit n/a, never 0, with a note", asy
   assert.match(r.stdout, /target \? .*n\/a .*n\/a .*n\/a .*n\/a .*n\/a/);
 });
 
-test("HTTP flags are checked before anything runs", () => {
+test("HTTP flags are checked before anything runs", async () => {
   const cases: [string[], RegExp][] = [
     [["run", "--target", "ftp://x"], /--target is not an http:\/\/ URL/],
     [["run", "--target", "http://127.0.0.1:1"], /--target needs at least one project the target knows/],
@@ -147,7 +148,7 @@ test("HTTP flags are checked before anything runs", () => {
     [["serve", "--port", "70000"], /--port must be a port number/],
   ];
   for (const [args, message] of cases) {
-    const r = regbench(args);
+    const r = await cli(args);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, message);
   }
