@@ -37,7 +37,7 @@ test("--instances 2: sharded loses its guarantee across processes, db-unique kee
     "-c",
     "100",
     "-n",
-    "2000",
+    "600",
     "--db-latency",
     "1",
     "--json",
