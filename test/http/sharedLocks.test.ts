@@ -40,7 +40,8 @@ const LOCKED = ["redis", "redlock", "redis-fenced", "redis-db", "redis-reentrant
  * by its own agent on the same project, then merged with the audit over both: no violation for any lock strategy,
  * and the merged audit is what the tables say.
  */
-describe("two serve processes, one store, one lock service: they share a lock namespace", { skip: postgres.skip || skipWithoutRedis }, () => {
+// Each strategy on a schema of its own (so a namespace of its own): two at a time.
+describe("two serve processes, one store, one lock service: they share a lock namespace", { skip: postgres.skip || skipWithoutRedis, concurrency: 2 }, () => {
   const etcd = throwawayEtcd();
   for (const strategy of LOCKED) {
     const isEtcd = strategy.startsWith("etcd");

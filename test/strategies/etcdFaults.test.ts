@@ -19,9 +19,9 @@ describe("faults against the etcd strategies", { skip: etcd.skip, timeout: 240_0
     // etcd's shortest lease is about a second (its election timeout); stalls three times that let it expire.
     const expired = { ttlMs: 1000, watchdog: false };
     const stall: Fault = { kind: "pause", probability: 0.02, ms: 3000 };
-    const plain = await runStrategy(findStrategy("etcd")!, config([stall], expired, 600));
+    const plain = await runStrategy(findStrategy("etcd")!, config([stall], expired, 300));
     assert.ok(plain.audit!.violations > 0, `etcd: ${JSON.stringify(plain.audit)}`);
-    const fenced = await runStrategy(findStrategy("etcd-fenced")!, config([stall], expired, 600));
+    const fenced = await runStrategy(findStrategy("etcd-fenced")!, config([stall], expired, 300));
     assert.equal(fenced.audit!.violations, 0, JSON.stringify(fenced.audit));
     assert.ok((fenced.errors["stale-fence"] ?? 0) > 0, JSON.stringify(fenced.errors));
   });
