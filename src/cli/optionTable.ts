@@ -1,6 +1,6 @@
 import { Command, Option } from "commander";
-import { etcdService } from "../locks/services/etcd.js";
-import { redisService } from "../locks/services/redis.js";
+import { lockServices } from "../locks/services/registry.js";
+import type { LockService, LockServiceLocation } from "../locks/services/service.js";
 import { DEFAULT_SERVER_SETTINGS } from "../http/server.js";
 import { DEFAULT_MAX_ERROR_RATE } from "../report/verdict.js";
 import { DEFAULT_POOL_SIZE } from "../store/registry.js";
@@ -51,6 +51,23 @@ export type OptionValues<S extends readonly OptionSpec[]> = { -readonly [O in S[
 const W = DEFAULT_WORKLOAD;
 const S = DEFAULT_STRATEGY_SETTINGS;
 const ms = (n: number) => (n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
+
+/**
+ * The option that locates a lock service (`--redis <urls>`), as the service describes itself. Its key is left out of
+ * the table's typed values (`never`): which services exist is known at run time, and the config reads every one of
+ * them through `lockServiceGiven`.
+ */
+function lockServiceOption(service: LockService): OptionSpec<LockServiceLocation> & { readonly key: never } {
+  return option({
+    key: service.flag,
+    parse: P.lockServiceLocation(service.name),
+    target: `run.lockServices.${service.name}`,
+    flags: `--${service.flag} <urls>`,
+    help: service.optionHelp,
+    default: service.defaultUrls.join(","),
+    scenario: true,
+  }) as OptionSpec<LockServiceLocation> & { readonly key: never };
+}
 
 /** Options that shape the core and its strategies, shared by `run` and `serve`. */
 export const CORE_OPTIONS = [
@@ -109,15 +126,8 @@ export const CORE_OPTIONS = [
     default: String(S.retry.maxAttempts),
     scenario: true,
   }),
-  option({
-    key: "redis",
-    parse: P.lockServiceLocation("redis"),
-    target: "run.lockServices.redis",
-    flags: "--redis <urls>",
-    help: "Redis node URL(s), comma-separated (redlock uses all), or auto to start a throwaway redis-server if none answers",
-    default: redisService.defaultUrls.join(","),
-    scenario: true,
-  }),
+  // One flag per lock service (--redis, --etcd), from the services' registry: a new service brings its own.
+  ...lockServices().map(lockServiceOption),
   option({
     key: "lockTtl",
     parse: P.duration("--lock-ttl 10s", false),
@@ -134,15 +144,6 @@ export const CORE_OPTIONS = [
     flags: "--lock-wait <duration>",
     help: "how long a distributed lock acquisition waits for a held lock; 0 fails fast",
     default: "--lock-timeout",
-    scenario: true,
-  }),
-  option({
-    key: "etcd",
-    parse: P.lockServiceLocation("etcd"),
-    target: "run.lockServices.etcd",
-    flags: "--etcd <urls>",
-    help: "etcd client URL(s), comma-separated, or auto / auto:3 to start a throwaway member / cluster if none answers",
-    default: etcdService.defaultUrls.join(","),
     scenario: true,
   }),
   option({

@@ -4,8 +4,8 @@ import { canKillConnections, DEFAULT_STORE_SPEC, describeStoreSpec, isServerStor
 import { describeFault } from "../faults/faults.js";
 import { describeNemesis, ETCD_MEMBER_NEMESES, INSTANCE_NEMESES, instanceOf, serviceOf, type Nemesis } from "../faults/nemesis.js";
 import { DEFAULT_LOCK_SETTINGS } from "../locks/settings.js";
-import { lockServices } from "../locks/services/registry.js";
-import { locationOf, type LockServiceLocation } from "../locks/services/service.js";
+import { findLockService, lockServices } from "../locks/services/registry.js";
+import { locationOf, type LockService, type LockServiceLocation } from "../locks/services/service.js";
 import { CORE_OPTIONS, FLAG, longFlag, RUN_OPTIONS, SCENARIO_KEYS, SERVE_OPTIONS, type OptionSpec, type OptionValues } from "./optionTable.js";
 import type { RunConditions } from "../report/result.js";
 import { missingCapability } from "../strategies/capabilities.js";
@@ -459,13 +459,18 @@ function httpServersShareTheStore(run: RunDraft): void {
     );
 }
 
+/** A lock service's flag as given (flag or scenario), parsed; undefined for its default. */
+function lockServiceGiven(values: RunValues, service: LockService | undefined): LockServiceLocation | undefined {
+  return service && ((values as Record<string, unknown>)[service.flag] as LockServiceLocation | undefined);
+}
+
 function nemesesFitTheRun(run: RunDraft): void {
-  const etcd = run.values.etcd;
+  const etcd = lockServiceGiven(run.values, findLockService("etcd"));
   checkNemeses(run.values.nemesis ?? [], {
     mode: run.mode,
     target: run.target,
     instances: run.instances,
-    redisAuto: run.values.redis?.urls === "auto",
+    redisAuto: lockServiceGiven(run.values, findLockService("redis"))?.urls === "auto",
     usesRedis: run.strategies.some((name) => lockServiceOf(findStrategy(name)) === "redis"),
     usesEtcd: run.strategies.some((name) => lockServiceOf(findStrategy(name)) === "etcd"),
     etcdAutoMembers: etcd?.urls === "auto" ? etcd.autoMembers : 0,
@@ -587,7 +592,7 @@ function assemble(run: RunDraft, merged: MergedOptions): RunConfig {
   // Where each lock service is: its flag's value, or its defaults through the same parser.
   const locations: Record<string, LockServiceLocation> = {};
   for (const service of lockServices()) {
-    const given = (v as Record<string, unknown>)[service.flag] as LockServiceLocation | undefined;
+    const given = lockServiceGiven(v, service);
     locations[service.name] = given ?? lockServiceLocation(service.name)(service.defaultUrls.join(","), `--${service.flag}`);
   }
   const nemeses = v.nemesis ?? [];

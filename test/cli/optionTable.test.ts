@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { buildGateOptions, buildReportOptions, buildRunConfig, buildServeConfig, UsageError } from "../../src/cli/options.js";
 import { CORE_OPTIONS, longFlag, RUN_OPTIONS, SERVE_OPTIONS, TABLE_OPTIONS, type OptionSpec } from "../../src/cli/optionTable.js";
 import type { Secrets } from "../../src/cli/secrets.js";
+import { lockServices } from "../../src/locks/services/registry.js";
 import { tempDir } from "../helpers.js";
 
 const TABLES: Record<string, readonly OptionSpec[]> = { core: CORE_OPTIONS, table: TABLE_OPTIONS, run: RUN_OPTIONS, serve: SERVE_OPTIONS };
@@ -144,5 +145,17 @@ test("a bad value names the same flag from a scenario file as on the command lin
     });
     assert.deepEqual(messages[0], messages[1]);
     assert.equal(messages[0]![0], longFlag(spec));
+  }
+});
+
+test("every lock service of the registry has its option, from its own description, and the config reads it", () => {
+  for (const service of lockServices()) {
+    const row = CORE_OPTIONS.find((o) => o.key === service.flag);
+    assert.ok(row, `--${service.flag} is in the option table`);
+    assert.equal(row.target, `run.lockServices.${service.name}`);
+    assert.equal(row.help, service.optionHelp);
+    assert.equal(row.scenario, true, "a scenario file may set it");
+    const config = buildRunConfig({ strategy: "atomic", [service.flag]: service.defaultUrls.join(",") });
+    assert.deepEqual(config.lockServices[service.name]?.urls, service.defaultUrls);
   }
 });

@@ -24,6 +24,7 @@ const fakeService: LockService = {
   name: "fake",
   title: "Fake",
   flag: "fake",
+  optionHelp: "a fake service's URL(s)",
   defaultUrls: ["fake://up"],
   faultName: "fake-down",
   cutDescription: "the fake lock service is cut off",

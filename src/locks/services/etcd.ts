@@ -8,6 +8,7 @@ export const etcdService: LockService = {
   name: "etcd",
   title: "etcd",
   flag: "etcd",
+  optionHelp: "etcd client URL(s), comma-separated, or auto / auto:3 to start a throwaway member / cluster if none answers",
   defaultUrls: Object.freeze(["http://127.0.0.1:2379"]),
   faultName: "etcd-down",
   cutDescription: "the etcd client is cut off",

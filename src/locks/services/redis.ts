@@ -20,6 +20,7 @@ export const redisService: LockService = {
   name: "redis",
   title: "Redis",
   flag: "redis",
+  optionHelp: "Redis node URL(s), comma-separated (redlock uses all), or auto to start a throwaway redis-server if none answers",
   defaultUrls: Object.freeze(["redis://127.0.0.1:6379"]),
   faultName: "redis-down",
   cutDescription: "the first Redis node is cut off",

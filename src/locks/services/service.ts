@@ -78,6 +78,8 @@ export interface LockService {
   readonly title: string;
   /** The option that locates it, without dashes (`redis` for `--redis`). */
   readonly flag: string;
+  /** That option's help line (what the URLs are, what `auto` does). */
+  readonly optionHelp: string;
   readonly defaultUrls: readonly string[];
   /** The `--fault NAME:AT_MS` that cuts a strategy's connection to it part-way (`redis-down`). */
   readonly faultName: string;
