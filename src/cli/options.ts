@@ -133,7 +133,7 @@ function checkNemeses(nemeses: readonly Nemesis[], run: NemesisContext): void {
  * network about a third of the time: measured against a fixed-answer nginx on 2 cores, 1/2/3 threads gave
  * 62k/65k/71k requests/s); half the cores when regbench's own server shares this machine with them. At most 8.
  */
-export function defaultWorkers(target: boolean): number {
+function defaultWorkers(target: boolean): number {
   const cores = availableParallelism();
   return Math.max(1, Math.min(8, target ? cores + 1 : Math.floor(cores / 2)));
 }
@@ -141,10 +141,10 @@ export function defaultWorkers(target: boolean): number {
 /** `run`'s options: the table's rows that shape a run, the core's and run's own. */
 const RUN_TABLE = [...CORE_OPTIONS, ...RUN_OPTIONS];
 type RunKey = (typeof RUN_TABLE)[number]["key"];
-export type RunValues = OptionValues<typeof RUN_TABLE>;
+type RunValues = OptionValues<typeof RUN_TABLE>;
 
 /** The options' values from every source, merged, before any is parsed. */
-export interface MergedOptions {
+interface MergedOptions {
   /** Each option's value: the command line's, else the scenario file's. */
   readonly values: Readonly<Record<string, unknown>>;
   /** The options given on the command line (a scenario file's are overridden by them). */
@@ -157,7 +157,7 @@ export interface MergedOptions {
  * line's over them. The environment's part (secrets, the agent's index) is resolved beforehand, by secrets.ts and
  * agentOptions.ts; defaults come after parsing, some depending on other options (see resolve).
  */
-export function mergeSources(cli: RawOptions): MergedOptions {
+function mergeSources(cli: RawOptions): MergedOptions {
   const values: Record<string, unknown> = {};
   let scenario: MergedOptions["scenario"];
   if (cli.scenario !== undefined) {
@@ -189,7 +189,7 @@ export function mergeSources(cli: RawOptions): MergedOptions {
  * Parses each given option of `table` whose target is under one of `targets` through its own parser (a bad value
  * throws UsageError naming its flag); an option not given is absent.
  */
-export function parseOptions<S extends readonly OptionSpec[]>(
+function parseOptions<S extends readonly OptionSpec[]>(
   table: S,
   values: Readonly<Record<string, unknown>>,
   targets: readonly string[],
@@ -204,7 +204,7 @@ export function parseOptions<S extends readonly OptionSpec[]>(
 }
 
 /** A run's options parsed, with their defaults: what the cross-field rules check and the config is built from. */
-export interface RunDraft {
+interface RunDraft {
   readonly values: RunValues;
   /** Given by a flag or the scenario file. */
   readonly given: (key: RunKey) => boolean;
@@ -540,7 +540,7 @@ function agentsEachHaveAConnection(run: RunDraft): void {
 }
 
 /** The cross-field rules of `run`, in the order they are checked: the first broken one is the error. */
-export const RUN_RULES: readonly Rule[] = [
+const RUN_RULES: readonly Rule[] = [
   warmupAndRequestsFitInMemory,
   requestsOrDuration,
   stagesDecideTheLength,
@@ -746,7 +746,7 @@ function serveInjectsPausesOnly(config: ServeConfig): void {
 }
 
 /** The cross-field rules of `serve`, in order. */
-export const SERVE_RULES: readonly ((config: ServeConfig) => void)[] = [serveInjectsPausesOnly];
+const SERVE_RULES: readonly ((config: ServeConfig) => void)[] = [serveInjectsPausesOnly];
 
 /**
  * Turns serve's flags into its config, as buildRunConfig does run's: its own options parsed by their rows of the
