@@ -16,9 +16,10 @@ function config(faults: Fault[], lock: Partial<RunConfig["locks"]> = {}, request
 
 describe("faults against the etcd strategies", { skip: etcd.skip, timeout: 240_000 }, () => {
   test("a holder stalled past its lease without keep-alive: etcd duplicates, etcd-fenced refuses the stale writes", { timeout: 120_000 }, async () => {
-    // etcd's shortest lease is about a second (its election timeout); stalls three times that let it expire.
+    // etcd's shortest lease is about a second (its election timeout); stalls three times that let it expire. The lock
+    // is one per project, and a batch runs its registrations in turn: the run lasts about requests × P × 3 s.
     const expired = { ttlMs: 1000, watchdog: false };
-    const stall: Fault = { kind: "pause", probability: 0.02, ms: 3000 };
+    const stall: Fault = { kind: "pause", probability: 0.01, ms: 3000 };
     const plain = await runStrategy(findStrategy("etcd")!, config([stall], expired, 300));
     assert.ok(plain.audit!.violations > 0, `etcd: ${JSON.stringify(plain.audit)}`);
     const fenced = await runStrategy(findStrategy("etcd-fenced")!, config([stall], expired, 300));
