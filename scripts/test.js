@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The test suite in tiers (see test/tiers.ts). `node scripts/test.js unit`: the unit tier, files in parallel.
-// `node scripts/test.js` (npm test): the unit tier, then the service tier — files in parallel too when
-// REGBENCH_TEST_CONCURRENCY says so (they isolate by key prefix, schema and temporary folder), one at a time by
-// default on a 2-core machine. Run after `tsc`; exits non-zero when a tier fails, after running both.
+// `node scripts/test.js` (npm test): the unit tier, then the service tier — three files at a time by default (they
+// isolate by key prefix, schema, database and temporary folder, and most of their time is spent waiting on servers
+// and processes; REGBENCH_TEST_CONCURRENCY=N changes it, 1 runs one at a time). Run after `tsc`; exits non-zero when
+// a tier fails, after running both.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -27,7 +28,7 @@ const all = files(dist).sort();
 const unitSet = new Set(UNIT_TIER.map((name) => join(dist, `${name}.test.js`)));
 const unit = all.filter((f) => unitSet.has(f));
 const service = all.filter((f) => !unitSet.has(f));
-const concurrency = process.env.REGBENCH_TEST_CONCURRENCY ?? "1";
+const concurrency = process.env.REGBENCH_TEST_CONCURRENCY ?? "3";
 
 function runTier(name, list, parallel) {
   const started = performance.now();
