@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { main } from "../../src/cli/main.js";
 import { SqliteStore } from "../../src/store/sqlite.js";
 import { regbench, tempDir } from "../helpers.js";
 import { skipWithoutRedis } from "../redisEnv.js";
@@ -112,25 +110,13 @@ test("--profile FILE that is not a profile, for run and profile check: exit 2 na
   } catch {
     shadow = undefined; // not root: /etc/shadow cannot be read, and says so
   }
-  // In process (no CLI start-up per case): main is what bin/regbench runs.
-  const cli = async (argv: string[]) => {
-    const out = { stdout: "", stderr: "" };
-    const sink = (key: "stdout" | "stderr") =>
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          out[key] += chunk.toString("utf8");
-          done();
-        },
-      }) as unknown as NodeJS.WriteStream;
-    const code = await main(["node", "regbench", ...argv], { stdout: sink("stdout"), stderr: sink("stderr"), env: { REGBENCH_PROJECTS: "p:k" } });
-    return { code, ...out };
-  };
+  const asUser = { REGBENCH_PROJECTS: "p:k" };
   for (const file of [shadowLike, env, template, ...(existsSync("/etc/shadow") ? ["/etc/shadow"] : [])]) {
     for (const args of [
       ["run", "--target", "http://127.0.0.1:1", "--profile", file, "-n", "10", "--no-save"],
       ["profile", "check", "--target", "http://127.0.0.1:1", "--profile", file],
     ]) {
-      const r = await cli(args);
+      const r = await cli(args, asUser);
       const what = `${args.join(" ")}: ${r.stderr}`;
       assert.equal(r.code, 2, what);
       assert.ok(r.stderr.includes("--profile") && r.stderr.includes(file), what);

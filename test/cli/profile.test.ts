@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { test } from "node:test";
 import { renderProfileCheck } from "../../src/cli/commands/profile.js";
-import { main } from "../../src/cli/main.js";
 import { buildRunConfig } from "../../src/cli/options.js";
 import { parseProfile, PLACEHOLDERS } from "../../src/driver/profile/spec.js";
 import { regbenchAsync, tempDir } from "../helpers.js";
+import { cli as inProcess } from "../inProcessCli.js";
 
 const dir = tempDir();
 
@@ -72,19 +71,8 @@ test("--audit-db needs the profile's audit queries, and a password on the comman
   assert.ok(!flagged.stderr.includes("hunter2"), flagged.stderr);
 });
 
-/** The CLI in this process (main is what bin/regbench runs): no start-up per case. */
-async function cli(argv: string[], env: NodeJS.ProcessEnv = { REGBENCH_PROJECTS: "p:k" }) {
-  const out = { stdout: "", stderr: "" };
-  const sink = (key: "stdout" | "stderr") =>
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        out[key] += chunk.toString("utf8");
-        done();
-      },
-    }) as unknown as NodeJS.WriteStream;
-  const code = await main(["node", "regbench", ...argv], { stdout: sink("stdout"), stderr: sink("stderr"), env });
-  return { code, ...out };
-}
+/** The CLI in this process (main is what bin/regbench runs), as a user with one project: no start-up per case. */
+const cli = (argv: string[], env: NodeJS.ProcessEnv = { REGBENCH_PROJECTS: "p:k" }) => inProcess(argv, env);
 
 test("profile check --timeout is parsed as run's: the same bound (exit 2 naming it), not a probe of the target", async () => {
   const check = ["profile", "check", "--target", "http://127.0.0.1:1", "--profile", "regbench"];
