@@ -10,6 +10,7 @@ import { EXPORTERS } from "../dist/src/report/exporters/registry.js";
 import { insertCeiling } from "../dist/src/store/ceiling.js";
 import { parseStoreSpec } from "../dist/src/store/registry.js";
 import { loadScenario } from "../dist/src/workload/scenario.js";
+import { AGENTS, AGENTS_MERGE_LIMIT, AGENTS_MERGE_N, agentsMergeMarkdown, measureAgentsMerge } from "./agents-merge.js";
 import { measureMillion, MILLION_ARGS, MILLION_LIMIT_MB, millionMarkdown } from "./million-memory.js";
 import { measureSilentTarget, SILENT_TARGET_LIMIT_S, silentTargetMarkdown } from "./silent-target.js";
 
@@ -178,6 +179,11 @@ if (million) {
 // A target that accepts connections and never answers: 10 rounds of --timeout, plus start-up.
 const silent = process.env.BENCH_SILENT !== "0" ? await measureSilentTarget(3) : undefined;
 if (silent) md += `\n## silent target (scripts/silent-target.js)\n\n${silentTargetMarkdown(silent)}`;
+// Agents of one run (issue 19): four agents merged against one agent with the same total -c, on one server.
+if (process.env.BENCH_AGENTS !== "0") process.stderr.write(`bench: ${AGENTS} agents merged against one (scripts/agents-merge.js)…\n`);
+const agentsMerge =
+  process.env.BENCH_AGENTS !== "0" ? await measureAgentsMerge(AGENTS_MERGE_N, 2, (line) => process.stderr.write(`bench: ${line}\n`)) : undefined;
+if (agentsMerge) md += `\n## ${AGENTS} agents merged (scripts/agents-merge.js)\n\n${agentsMergeMarkdown(agentsMerge)}`;
 const timed = regbench(["run", "--strategy", "atomic", "--duration", "5s", "--json", "--no-save"]);
 
 // The first command every user types, timed as a user would: start-up included.
@@ -239,6 +245,19 @@ if (silent) {
     `silent target --timeout 1s -c 5 -n 50: ≤ ${SILENT_TARGET_LIMIT_S} s wall, 50 timeouts`,
     silent.every((r) => r.wallS <= SILENT_TARGET_LIMIT_S && r.errors.timeout === 50),
     silent.map((r) => `${r.wallS.toFixed(2)} s (window ${r.windowS.toFixed(2)} s)`).join(", "),
+  );
+}
+if (agentsMerge) {
+  const audits = (r) => `violations: one agent ${r.single.audit?.violations ?? "no audit"}, merged ${r.merged.audit?.violations ?? "no audit"}`;
+  check(
+    `${AGENTS} agents of one run, merged: ≥ ${AGENTS_MERGE_LIMIT} × one agent's TPS with the same total -c (serve --instances 2 on PostgreSQL, -n ${AGENTS_MERGE_N}), audits exact`,
+    agentsMerge.pooled >= AGENTS_MERGE_LIMIT && agentsMerge.exact,
+    `${agentsMerge.rounds
+      .map(
+        (r) =>
+          `${Math.round(r.merged.tps)} vs ${Math.round(r.single.tps)} /s = ${r.ratio.toFixed(2)}, ${audits(r)}, merged counted ${r.merged.succeeded + r.merged.failed}`,
+      )
+      .join("; ")}; pooled ${agentsMerge.pooled.toFixed(2)}`,
   );
 }
 {
