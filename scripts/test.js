@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dist = join(root, "dist", "test");
-const { UNIT_TIER } = await import(join(dist, "tiers.js"));
+const { LONGEST_FIRST, UNIT_TIER } = await import(join(dist, "tiers.js"));
 
 function files(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -40,5 +40,7 @@ function runTier(name, list, parallel) {
 
 // npm test: both tiers in one pool, so that the unit tier's CPU-bound files (the fuzz tests) run while service-tier
 // files wait on their servers and processes, instead of before them.
-const ok = tier === "unit" ? runTier("unit", unit, 2) : runTier("unit + service", [...unit, ...service], concurrency);
+const rank = new Map(LONGEST_FIRST.map((name, i) => [join(dist, `${name}.test.js`), i]));
+const longestFirst = (list) => [...list].sort((a, b) => (rank.get(a) ?? Infinity) - (rank.get(b) ?? Infinity) || a.localeCompare(b));
+const ok = tier === "unit" ? runTier("unit", longestFirst(unit), 2) : runTier("unit + service", longestFirst([...unit, ...service]), concurrency);
 process.exit(ok ? 0 : 1);
