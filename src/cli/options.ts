@@ -189,11 +189,7 @@ function mergeSources(cli: RawOptions): MergedOptions {
  * Parses each given option of `table` whose target is under one of `targets` through its own parser (a bad value
  * throws UsageError naming its flag); an option not given is absent.
  */
-function parseOptions<S extends readonly OptionSpec[]>(
-  table: S,
-  values: Readonly<Record<string, unknown>>,
-  targets: readonly string[],
-): OptionValues<S> {
+function parseOptions<S extends readonly OptionSpec[]>(table: S, values: Readonly<Record<string, unknown>>, targets: readonly string[]): OptionValues<S> {
   const parsed: Record<string, unknown> = {};
   for (const spec of table) {
     const value = values[spec.key];

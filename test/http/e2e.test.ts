@@ -26,22 +26,7 @@ test("an HTTP run end to end: a server process per strategy, regbench's HTTP cli
 });
 
 test("--instances 2: sharded loses its guarantee across processes, db-unique keeps it", () => {
-  const r = regbench([
-    "run",
-    "--mode",
-    "http",
-    "--instances",
-    "2",
-    "--strategy",
-    "sharded,db-unique",
-    "-c",
-    "100",
-    "-n",
-    "600",
-    "--db-latency",
-    "1",
-    "--json",
-  ]);
+  const r = regbench(["run", "--mode", "http", "--instances", "2", "--strategy", "sharded,db-unique", "-c", "100", "-n", "600", "--db-latency", "1", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   const [sharded, dbUnique] = doc.results;
