@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Etcd3, Lease as EtcdLease } from "etcd3";
 import { LockBusyError, LockTimeoutError, RegbenchError } from "../core/errors.js";
 import { LockLostError, LockServiceUnavailableError } from "./errors.js";
@@ -30,6 +31,12 @@ export interface EtcdLockStats {
   grantedTtlS: number;
 }
 
+/** An abort controller whose signal takes any number of listeners without Node's leak warning (past 10). */
+function unlimited(controller: AbortController): AbortController {
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 /** etcd's errors as the core's: a server that does not answer is `lock-service-unavailable` (etcd); ours pass through. */
 function unavailable(error: unknown, what: string): never {
   if (error instanceof RegbenchError) throw error;
@@ -49,8 +56,8 @@ export class EtcdLock implements DistributedLock {
   readonly reentrant = false;
   readonly quorum = 1;
   private cutOff = false;
-  /** Aborted by the etcd-down fault: every wait on etcd ends then. */
-  private readonly cutSignal = new AbortController();
+  /** Aborted by the etcd-down fault: every wait on etcd ends then (one listener per waiter: no listener limit). */
+  private readonly cutSignal = unlimited(new AbortController());
   /** The leases of the locks held now, whose keep-alive the etcd-down fault stops. */
   private readonly held = new Set<EtcdLease>();
 

@@ -122,6 +122,13 @@ function counted(stats: unknown, field: string): number {
   return Object.entries(stats).reduce((sum, [k, v]) => sum + (k === field && typeof v === "number" ? v : counted(v, field)), 0);
 }
 
+// Node warns (on stderr, in a user's run) when an event target takes more than 10 listeners: a lock whose waiters each
+// listen on one signal must lift the limit. Twelve sections on one key below make twelve waiters.
+const listenerWarnings: string[] = [];
+process.on("warning", (warning) => {
+  if (warning.name === "MaxListenersExceededWarning") listenerWarnings.push(warning.message);
+});
+
 // The locks side by side (each world its own mutex or key prefix); the tests of one lock in turn, as they share its world.
 describe("the lock contract, every lock", { concurrency: true }, () => {
   for (const { name, skip, world, distinctKeys } of LOCKS) {
@@ -319,3 +326,7 @@ async function waitForAbort(lease: Lease, ms: number): Promise<boolean> {
   while (!lease.signal.aborted && performance.now() < deadline) await sleep(50);
   return lease.signal.aborted;
 }
+
+test("no lock makes Node warn of a listener leak, however many wait", () => {
+  assert.deepEqual(listenerWarnings, []);
+});
