@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { LONGEST_FIRST, NOT_IN_UNIT_TIER, UNIT_TIER } from "./tiers.js";
+import { NOT_IN_UNIT_TIER, UNIT_TIER } from "./tiers.js";
 
 const TEST_DIR = fileURLToPath(new URL("../../test/", import.meta.url));
 
@@ -25,10 +25,4 @@ test("every unit-tier file exists and imports no service, process or socket", ()
 test("the guard sees a service import when there is one", () => {
   const source = readFileSync(join(TEST_DIR, "strategies/redisFaults.test.ts"), "utf8");
   assert.ok(NOT_IN_UNIT_TIER.some((p) => p.test(source)));
-});
-
-test("the files npm test starts first exist, each named once", () => {
-  const files = new Set(testFiles(TEST_DIR));
-  for (const name of LONGEST_FIRST) assert.ok(files.has(name), `test/${name}.test.ts is in LONGEST_FIRST but does not exist`);
-  assert.equal(new Set(LONGEST_FIRST).size, LONGEST_FIRST.length);
 });

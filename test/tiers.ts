@@ -49,28 +49,3 @@ export const NOT_IN_UNIT_TIER: readonly RegExp[] = [
   /\b(regbench|regbenchAsync)\(/,
   /\bBIN\b/,
 ];
-
-/**
- * The files that take longest (measured here, one at a time), started first by `npm test` so that none of them is
- * left to run alone at the end of the pool; every other file follows in name order. Only an order: a file missing
- * here or gone from the tree changes nothing but the suite's wall time.
- */
-export const LONGEST_FIRST: readonly string[] = [
-  "cli/lifecycle",
-  "cli/nemeses",
-  "strategies/contract",
-  "cli/networkNemeses",
-  "examples/deviceApi",
-  "report/resultSchema",
-  "http/serve",
-  "http/targets",
-  "http/e2e",
-  "http/sharedDatabase",
-  "strategies/etcdFaults",
-  "http/sharedLocks",
-  "workload/scenarioFuzz",
-  "cli/cli",
-  "cli/load",
-  "cli/hostile",
-  "store/connectionLoss",
-];
