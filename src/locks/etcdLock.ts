@@ -157,6 +157,8 @@ export class EtcdLock implements DistributedLock {
    * deadline starts before the watch is asked for. A cut ends the wait at once, as an error.
    */
   private async watchDeletion(key: string, fromRevision: number, ms: number): Promise<boolean> {
+    // Cut since this acquisition last spoke to etcd: an aborted signal fires no more listeners.
+    if (this.cutSignal.signal.aborted) throw new Error("the connection to etcd was cut");
     let timer: NodeJS.Timeout | undefined;
     let onCut: (() => void) | undefined;
     const ended = new Promise<false | Error>((resolve) => {
