@@ -37,24 +37,38 @@ for (const [name, db] of [
   ["mysql", mysql],
 ] as const) {
   for (const strategy of ["atomic", "db-unique", "global"]) {
-    test(`${name}: ${strategy} survives its connections killed three times: store errors counted, audit exact`, { skip: db.skip }, async () => {
-      const { result, kills } = await killedThreeTimes(db.spec, strategy);
-      assert.equal(kills.length, 3, "every kill ran");
-      assert.ok(
-        kills.every((n) => n > 0),
-        `each kill ended some of the run's sessions: ${kills}`,
-      );
-      assert.equal(result.state, "completed");
-      // With many registrations in flight (atomic, db-unique) a kill always meets some mid-query; global has one in
-      // flight, and a kill between its queries ends only idle sessions, which the pool replaces without a failure.
-      if (strategy !== "global") assert.ok((result.errors.store ?? 0) > 0, `store errors counted: ${JSON.stringify(result.errors)}`);
-      assert.ok(result.succeeded > 0);
-      // Every acknowledged registration has its row, and no row is doubled.
-      assert.equal(result.audit!.violations, 0, JSON.stringify(result.audit));
-      assert.equal(result.audit!.lostRegistrations, 0);
-      const stats = result.strategyStats as Record<string, number>;
-      assert.ok(stats.poolConnectionsLost! > 0, JSON.stringify(stats));
-    });
+    test(
+      `${name}: ${strategy} survives its connections killed three times: every failure counted as a store error, audit exact`,
+      { skip: db.skip },
+      async () => {
+        const { result, kills } = await killedThreeTimes(db.spec, strategy);
+        assert.equal(kills.length, 3, "every kill ran");
+        assert.ok(
+          kills.every((n) => n > 0),
+          `each kill ended some of the run's sessions: ${kills}`,
+        );
+        assert.equal(result.state, "completed");
+        // A kill that meets a query fails that registration as a `store` error (db-unique may also run out of retries:
+        // `conflict`); one that meets only idle sessions fails nothing — the pool replaces them. Which it is depends on
+        // the moment (a busy machine once had every session idle at all three kills), so the test asks that whatever
+        // failed is counted under those kinds, and that the pool saw its connections go (below).
+        assert.deepEqual(
+          Object.keys(result.errors).filter((k) => k !== "store" && k !== "conflict"),
+          [],
+          JSON.stringify(result.errors),
+        );
+        assert.equal(
+          Object.values(result.errors).reduce((t, n) => t + n, 0),
+          result.failed,
+        );
+        assert.ok(result.succeeded > 0);
+        // Every acknowledged registration has its row, and no row is doubled.
+        assert.equal(result.audit!.violations, 0, JSON.stringify(result.audit));
+        assert.equal(result.audit!.lostRegistrations, 0);
+        const stats = result.strategyStats as Record<string, number>;
+        assert.ok(stats.poolConnectionsLost! > 0, JSON.stringify(stats));
+      },
+    );
   }
 }
 
