@@ -127,6 +127,16 @@ export const list: Parser<string[]> = (value) => ([] as unknown[]).concat(value)
 /** A value commander hands over as it is (`--no-save`'s false, a repeatable's list): checked where it is used. */
 export const asGiven: Parser<unknown> = (value) => value;
 
+/** One of a few words (`--mode in-process|http`); anything else names the flag, the choices and the fix. */
+export function oneOf<T extends string>(flag: string, choices: readonly T[], fix: string): Parser<T> {
+  const expected = choices.length === 2 ? `${choices[0]} or ${choices[1]}` : `one of ${choices.join(", ")}`;
+  return (value) => {
+    const given = String(value);
+    if (!(choices as readonly string[]).includes(given)) throw new UsageError(flag, `must be ${expected} (got ${JSON.stringify(given)})`, fix);
+    return given as T;
+  };
+}
+
 /** The workload's address pool. */
 export const cidr: Parser<Cidr> = (value) => {
   const cidrText = String(value);
@@ -149,28 +159,9 @@ export const shards: Parser<number> = (value, name) => {
   return n;
 };
 
-export const lockKey: Parser<LockKeyMode> = (value) => {
-  const lockKeyText = String(value);
-  if (lockKeyText !== "system" && lockKeyText !== "project")
-    throw new UsageError(
-      "--lock-key",
-      `must be system or project (got ${JSON.stringify(lockKeyText)})`,
-      "Use --lock-key system (the seed's) or --lock-key project.",
-    );
-  return lockKeyText;
-};
+export const lockKey: Parser<LockKeyMode> = oneOf("--lock-key", ["system", "project"], "Use --lock-key system (the seed's) or --lock-key project.");
 
-export const isolation: Parser<Isolation> = (value) => {
-  const isolationText = String(value);
-  if (!ISOLATIONS.includes(isolationText as Isolation)) {
-    throw new UsageError(
-      "--isolation",
-      `must be one of ${ISOLATIONS.join(", ")} (got ${JSON.stringify(isolationText)})`,
-      "For example: --isolation serializable; leave it out for the database's default.",
-    );
-  }
-  return isolationText as Isolation;
-};
+export const isolation: Parser<Isolation> = oneOf("--isolation", ISOLATIONS, "For example: --isolation serializable; leave it out for the database's default.");
 
 export const store: Parser<StoreSpec> = (value) => {
   const spec = parseStoreSpec(String(value));
@@ -303,16 +294,11 @@ export const target: Parser<string> = (value) => {
   return url;
 };
 
-export const mode: Parser<"in-process" | "http"> = (value) => {
-  const modeText = String(value);
-  if (modeText !== "in-process" && modeText !== "http")
-    throw new UsageError(
-      "--mode",
-      `must be in-process or http (got ${JSON.stringify(modeText)})`,
-      "Use --mode http to go through regbench's HTTP server, or leave it out.",
-    );
-  return modeText;
-};
+export const mode: Parser<"in-process" | "http"> = oneOf(
+  "--mode",
+  ["in-process", "http"],
+  "Use --mode http to go through regbench's HTTP server, or leave it out.",
+);
 
 /** `--workers`: generator threads, at most 64. */
 export const workers: Parser<number> = (value, name) => {
@@ -353,16 +339,11 @@ export const maxErrorRate: Parser<number> = (value) => {
 export { DEFAULT_MAX_ERROR_RATE };
 
 /** `--fail-on-verdict warn|fail`. */
-export const failOnVerdict: Parser<"warn" | "fail"> = (value) => {
-  const level = String(value);
-  if (level !== "warn" && level !== "fail")
-    throw new UsageError(
-      "--fail-on-verdict",
-      `must be warn or fail (got ${JSON.stringify(level)})`,
-      "--fail-on-verdict fail exits 99 when a strategy is ✗; --fail-on-verdict warn also when one is ⚠ or not audited.",
-    );
-  return level;
-};
+export const failOnVerdict: Parser<"warn" | "fail"> = oneOf(
+  "--fail-on-verdict",
+  ["warn", "fail"],
+  "--fail-on-verdict fail exits 99 when a strategy is ✗; --fail-on-verdict warn also when one is ⚠ or not audited.",
+);
 
 /** `--percentiles 50,95,99,99.9`: the table's latency columns. */
 export const percentiles: Parser<number[]> = (value) => {
