@@ -12,8 +12,9 @@ import type { RunConditions, RunReport, StrategyResult } from "../../report/resu
 import { evaluateThresholds, thresholdLines } from "../../gate/thresholds.js";
 import { EXIT } from "../exitCodes.js";
 import { addOptions, MERGE_AUDIT_OPTIONS, TABLE_OPTIONS } from "../optionTable.js";
-import { auditDbOf, parseDurationMs, UsageError } from "../options.js";
+import { auditDbOf, UsageError } from "../options.js";
 import { writeAtomically } from "../outputs.js";
+import { requestTimeout } from "../parsers.js";
 import { resolveSecrets } from "../secrets.js";
 import { boundOf, judged, loadReport, maxErrorRateOf, parseThresholds, percentilesOf, tableWidth, type CommandContext, type Io } from "../shared.js";
 
@@ -130,9 +131,8 @@ export async function mergeCommand(files: string[], options: Record<string, unkn
   const agents = checkAgents(files, reports);
   const bound = boundOf(options);
   const baseline = options.baseline === undefined ? undefined : loadReport(String(options.baseline), "--baseline");
-  const timeoutMs = options.timeout === undefined ? 10_000 : parseDurationMs(String(options.timeout));
-  if (timeoutMs === undefined || timeoutMs <= 0)
-    throw new UsageError("--timeout", `must be a duration above 0 (got ${String(options.timeout)})`, "For example: --timeout 10s.");
+  // Parsed as run's --timeout: above 0, within node's timers.
+  const timeoutMs = options.timeout === undefined ? 10_000 : requestTimeout(options.timeout, "--timeout");
   const secrets = resolveSecrets({ auditToken: options.auditToken, secretsFile: options.secretsFile, auditDb: options.auditDb }, io.env);
   if (secrets.onCommandLine.length)
     io.stderr.write(
