@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
-import { main } from "../../src/cli/main.js";
 import { parseJsonText } from "../../src/core/jsonFile.js";
 import { checkedReport } from "../../src/cli/shared.js";
 import { UsageError } from "../../src/cli/options.js";
@@ -15,6 +13,7 @@ import { resultJsonSchema, validate, validateReport, type Schema } from "../../s
 import { renderHeader, renderNotes, renderTable } from "../../src/report/table.js";
 import { FUZZ_CASES, mutate } from "../fuzz.js";
 import { tempDir } from "../helpers.js";
+import { cli } from "../inProcessCli.js";
 import { everyFieldReport } from "./fixture.js";
 
 const GOLDEN = new URL("../../../test/report/golden/report.json", import.meta.url);
@@ -186,18 +185,7 @@ test("the newer fields are typed: a wrong one is exit 2 naming its path, for rep
     [{ ...e, results: [{ ...r0, pacing: { ...r0.pacing, late: null } }] }, "$.results[0].pacing.late: must be a number, not null"],
     [{ ...e, config: { ...e.config, runTotal: { requests: 1 } } }, "$.config.runTotal.concurrency: is missing"],
   ];
-  const run = async (argv: string[]) => {
-    let stderr = "";
-    const sink = (keep: boolean) =>
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          if (keep) stderr += chunk.toString("utf8");
-          done();
-        },
-      }) as unknown as NodeJS.WriteStream;
-    const code = await main(["node", "regbench", ...argv], { stdout: sink(false), stderr: sink(true), env: {} });
-    return { code, stderr };
-  };
+  const run = (argv: string[]) => cli(argv, {});
   assert.equal((await run(["report", good])).code, 0);
   for (const [i, [doc, problem]] of bad.entries()) {
     const file = join(dir, `bad-${i}.json`);
