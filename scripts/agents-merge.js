@@ -17,6 +17,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { stopChild } from "../dist/src/process/children.js";
 import { removeStore } from "../dist/src/store/registry.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -36,26 +37,17 @@ const STOP_GRACE_MS = 10_000;
 export const SERVE_ARGS = ["serve", "--strategy", "atomic", "--instances", "2", "--store", "postgres://…?schema=FRESH", "--no-server-warmup"];
 
 /**
- * Ends a child by PID: SIGTERM, then SIGKILL after the grace; resolves once it exited. With `group` (the server, in a
- * process group of its own), the SIGKILL goes to the whole group, and once more after the exit, so that no instance
- * outlives its primary.
+ * Ends a child by PID (regbench's own stopChild: SIGTERM, then SIGKILL after the grace); with `group` (the server, in
+ * a process group of its own), the whole group gets SIGKILL once the primary is gone, so that no instance outlives it.
  */
-async function stopChild(child, group = false) {
-  const kill = (pid, s) => {
+async function stop(child, group = false) {
+  await stopChild(child, () => child.kill("SIGTERM"), { graceMs: STOP_GRACE_MS, killAfterMs: 0 });
+  if (group)
     try {
-      process.kill(pid, s);
+      process.kill(-child.pid, "SIGKILL");
     } catch {
-      // already gone
+      // the group is gone already
     }
-  };
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    kill(child.pid, "SIGTERM");
-    const timer = setTimeout(() => kill(group ? -child.pid : child.pid, "SIGKILL"), STOP_GRACE_MS);
-    await exited;
-    clearTimeout(timer);
-  }
-  if (group) kill(-child.pid, "SIGKILL");
 }
 
 /**
@@ -103,8 +95,8 @@ export async function measureAgentsMerge(n = AGENTS_MERGE_N, rounds = 2, log = (
   const cleanup = () =>
     (cleaned ??= (async () => {
       // The agents first (they may still be waiting on the server), then the server, then its schema.
-      await Promise.all([...children].filter((c) => c !== server?.child).map((c) => stopChild(c)));
-      if (server) await stopChild(server.child, true);
+      await Promise.all([...children].filter((c) => c !== server?.child).map((c) => stop(c)));
+      if (server) await stop(server.child, true);
       await removeStore({ kind: "postgres", url: POSTGRES_URL, schema });
       rmSync(dir, { recursive: true, force: true });
     })());
