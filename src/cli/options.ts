@@ -27,7 +27,6 @@ import { parseThresholds } from "./shared.js";
 import { UsageError } from "./usageError.js";
 
 export { UsageError } from "./usageError.js";
-export { LIMITS, parseDurationMs, parseStrategies } from "./parsers.js";
 
 const NO_SECRETS: Secrets = Object.freeze({ projects: [], serverKey: undefined, auditToken: undefined });
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { buildRunConfig, LIMITS, UsageError } from "../../src/cli/options.js";
+import { buildRunConfig, UsageError } from "../../src/cli/options.js";
+import { LIMITS } from "../../src/cli/parsers.js";
 import { serveCommand } from "../../src/cli/commands/serve.js";
 import type { Io } from "../../src/cli/shared.js";
 

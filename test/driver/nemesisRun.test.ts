@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { connect, createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
-import { parseDurationMs } from "../../src/cli/options.js";
+import { parseDurationMs } from "../../src/cli/parsers.js";
 import { NemesisRun } from "../../src/driver/nemeses.js";
 import { parseNemesis, type Nemesis } from "../../src/faults/nemesis.js";
 import { startFaultProxy } from "../../src/faults/proxy.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseDurationMs } from "../../src/cli/options.js";
+import { parseDurationMs } from "../../src/cli/parsers.js";
 import { DEFAULT_NEMESIS_AT_MS, parseNemesis, renderNemesisKinds } from "../../src/faults/nemesis.js";
 import { regbench } from "../helpers.js";
 import { cli } from "../inProcessCli.js";
