@@ -57,6 +57,7 @@ const CONNECTION = Buffer.from("connection");
 const CLOSE = Buffer.from("close");
 const KEEP_ALIVE = Buffer.from("keep-alive");
 const CHUNKED = Buffer.from("chunked");
+const HTTP_1 = Buffer.from("HTTP/1.");
 
 /** Whether buf[from, from + word.length) spells `word` (lower-case ASCII) in any case. */
 function sameWord(buf: Buffer, from: number, to: number, word: Buffer): boolean {
@@ -67,28 +68,117 @@ function sameWord(buf: Buffer, from: number, to: number, word: Buffer): boolean 
 
 const isOws = (c: number) => c === 32 || c === 9;
 
+/** Where the line from `from` ends: the index of its CRLF's CR, or -1 when buf[from, limit) holds no CRLF. */
+function lineEnd(buf: Buffer, from: number, limit: number): number {
+  for (let i = from; i + 1 < limit; i++) if (buf[i] === CR && buf[i + 1] === LF) return i;
+  return -1;
+}
+
+/** The end of the comma-separated list element that starts at `from` (the comma's index, or `to`). */
+function elementEnd(buf: Buffer, from: number, to: number): number {
+  let i = from;
+  while (i < to && buf[i] !== 44) i++;
+  return i;
+}
+
 /**
- * Calls `each(from, to)` for every element of a comma-separated list in buf[from, to), optional whitespace trimmed and
- * empty elements skipped (RFC 9110 §5.6.1). Stops early when `each` returns true.
+ * The fields a head's framing depends on, gathered line by line. Each list field is walked element by element
+ * (RFC 9110 §5.6.1: optional whitespace trimmed, empty elements skipped) in plain loops: no string and no closure per
+ * answer.
  */
-function eachToken(buf: Buffer, from: number, to: number, each: (from: number, to: number) => boolean | void): void {
-  let start = from;
-  for (let i = from; i <= to; i++) {
-    if (i < to && buf[i] !== 44) continue;
-    let a = start;
-    let b = i;
-    while (a < b && isOws(buf[a]!)) a++;
-    while (b > a && isOws(buf[b - 1]!)) b--;
-    if (b > a && each(a, b) === true) return;
-    start = i + 1;
+class FramingFields {
+  length = -1;
+  lengthError: string | undefined = undefined;
+  te = false;
+  chunkedLast = false;
+  close = false;
+  keepAlive = false;
+
+  /** One field line: name in buf[from, colon), value in buf[v, w) (whitespace trimmed). */
+  field(buf: Buffer, from: number, colon: number, v: number, w: number): void {
+    const nameLength = colon - from;
+    if (nameLength === CONTENT_LENGTH.length && sameWord(buf, from, colon, CONTENT_LENGTH)) this.contentLength(buf, v, w);
+    else if (nameLength === TRANSFER_ENCODING.length && sameWord(buf, from, colon, TRANSFER_ENCODING)) this.transferEncoding(buf, v, w);
+    else if (nameLength === CONNECTION.length && sameWord(buf, from, colon, CONNECTION)) this.connection(buf, v, w);
+  }
+
+  private contentLength(buf: Buffer, v: number, w: number): void {
+    // A field whose value is empty has no length either.
+    if (v === w) this.lengthError = "an empty Content-Length";
+    for (let at = v; at <= w && this.lengthError === undefined;) {
+      const comma = elementEnd(buf, at, w);
+      let a = at;
+      let b = comma;
+      at = comma + 1;
+      while (a < b && isOws(buf[a]!)) a++;
+      while (b > a && isOws(buf[b - 1]!)) b--;
+      if (a === b) continue;
+      let n = 0;
+      for (let i = a; i < b; i++) {
+        const d = buf[i]! - 48;
+        if (d < 0 || d > 9 || n > MAX_BODY) {
+          this.lengthError = `a Content-Length that is not a number of bytes: ${JSON.stringify(buf.toString("latin1", v, w))}`;
+          return;
+        }
+        n = n * 10 + d;
+      }
+      if (this.length >= 0 && n !== this.length) {
+        this.lengthError = `several different Content-Length values (${this.length} and ${n})`;
+        return;
+      }
+      this.length = n;
+    }
+  }
+
+  private transferEncoding(buf: Buffer, v: number, w: number): void {
+    for (let at = v; at <= w;) {
+      const comma = elementEnd(buf, at, w);
+      let a = at;
+      let b = comma;
+      at = comma + 1;
+      while (a < b && isOws(buf[a]!)) a++;
+      while (b > a && isOws(buf[b - 1]!)) b--;
+      if (a === b) continue;
+      this.te = true;
+      // A coding may carry parameters ("gzip;q=1"): its name ends at ';' or whitespace.
+      let e = a;
+      while (e < b && buf[e] !== 59 && !isOws(buf[e]!)) e++;
+      this.chunkedLast = sameWord(buf, a, e, CHUNKED);
+    }
+  }
+
+  private connection(buf: Buffer, v: number, w: number): void {
+    for (let at = v; at <= w;) {
+      const comma = elementEnd(buf, at, w);
+      let a = at;
+      let b = comma;
+      at = comma + 1;
+      while (a < b && isOws(buf[a]!)) a++;
+      while (b > a && isOws(buf[b - 1]!)) b--;
+      if (sameWord(buf, a, b, CLOSE)) this.close = true;
+      else if (sameWord(buf, a, b, KEEP_ALIVE)) this.keepAlive = true;
+    }
   }
 }
 
-/** Reads a status line and head at the start of buf[0, end), end being the blank line's CRLFCRLF. */
-function parseHead(buf: Buffer, end: number, isHead: boolean): Head | { error: string; kind: string } {
+/**
+ * Reads a status line and head at the start of buf, in one pass over its bytes: the head, an error, or undefined
+ * when the blank line that ends it has not arrived yet.
+ */
+function parseHead(buf: Buffer, isHead: boolean): Head | { error: string; kind: string } | undefined {
+  const size = buf.length;
+  const statusEnd = lineEnd(buf, 0, size);
+  if (statusEnd < 0) {
+    // Bytes that cannot begin a status line fail now, not at the timeout (a target that speaks another protocol).
+    for (let i = 0; i < size && i < HTTP_1.length; i++) {
+      if (buf[i] !== HTTP_1[i])
+        return { kind: "malformed-response", error: `not an HTTP/1.1 response: ${JSON.stringify(buf.toString("latin1", 0, Math.min(size, 80)))}` };
+    }
+    return headIncomplete(buf);
+  }
   // "HTTP/1.x SSS" then a space or the line's end (the reason phrase may be empty).
   if (
-    end < 12 ||
+    statusEnd < 12 ||
     buf[0] !== 72 ||
     buf[1] !== 84 ||
     buf[2] !== 84 ||
@@ -100,84 +190,46 @@ function parseHead(buf: Buffer, end: number, isHead: boolean): Head | { error: s
     buf[7]! > 57 ||
     buf[8] !== 32
   ) {
-    return { kind: "malformed-response", error: `not an HTTP/1.1 response: ${JSON.stringify(buf.toString("latin1", 0, Math.min(end, 80)))}` };
+    return { kind: "malformed-response", error: `not an HTTP/1.1 response: ${JSON.stringify(buf.toString("latin1", 0, Math.min(size, 80)))}` };
   }
   const d0 = buf[9]! - 48;
   const d1 = buf[10]! - 48;
   const d2 = buf[11]! - 48;
-  if (d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (end > 12 && buf[12] !== 32 && buf[12] !== CR)) {
-    return { kind: "malformed-response", error: `a malformed status line: ${JSON.stringify(buf.toString("latin1", 0, Math.min(end, 80)))}` };
+  if (d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (statusEnd > 12 && buf[12] !== 32)) {
+    return { kind: "malformed-response", error: `a malformed status line: ${JSON.stringify(buf.toString("latin1", 0, Math.min(size, 80)))}` };
   }
   const status = d0 * 100 + d1 * 10 + d2;
   const http10 = buf[7] === 48;
-  let length = -1;
-  let lengthError: string | undefined;
-  let te = false;
-  let chunkedLast = false;
-  let close = false;
-  let keepAlive = false;
-  // Header lines: from after the status line to `end` (exclusive of the final CRLF pair).
-  let line = buf.indexOf(CRLF, 0);
-  while (line >= 0 && line < end) {
-    const from = line + 2;
-    let to = buf.indexOf(CRLF, from);
-    if (to < 0 || to > end) to = end;
-    line = to;
-    if (to === from) continue;
-    const colon = buf.indexOf(58, from);
-    if (colon < 0 || colon > to)
+  const fields = new FramingFields();
+  // Field lines, each ended by CRLF, up to the empty line.
+  let from = statusEnd + 2;
+  for (;;) {
+    const to = lineEnd(buf, from, size);
+    if (to < 0) return headIncomplete(buf);
+    if (to === from) break;
+    let colon = from;
+    while (colon < to && buf[colon] !== 58) colon++;
+    if (colon === to)
       return { kind: "malformed-response", error: `a header line without a colon: ${JSON.stringify(buf.toString("latin1", from, Math.min(to, from + 80)))}` };
     let v = colon + 1;
     let w = to;
     while (v < w && isOws(buf[v]!)) v++;
     while (w > v && isOws(buf[w - 1]!)) w--;
-    const nameLength = colon - from;
-    if (nameLength === CONTENT_LENGTH.length && sameWord(buf, from, colon, CONTENT_LENGTH)) {
-      eachToken(buf, v, w, (a, b) => {
-        let n = 0;
-        for (let i = a; i < b; i++) {
-          const d = buf[i]! - 48;
-          if (d < 0 || d > 9 || n > MAX_BODY) {
-            lengthError = `a Content-Length that is not a number of bytes: ${JSON.stringify(buf.toString("latin1", v, w))}`;
-            return true;
-          }
-          n = n * 10 + d;
-        }
-        if (length >= 0 && n !== length) {
-          lengthError = `several different Content-Length values (${length} and ${n})`;
-          return true;
-        }
-        length = n;
-        return false;
-      });
-      // A field whose value is empty has no length either.
-      if (v === w) lengthError = "an empty Content-Length";
-    } else if (nameLength === TRANSFER_ENCODING.length && sameWord(buf, from, colon, TRANSFER_ENCODING)) {
-      eachToken(buf, v, w, (a, b) => {
-        te = true;
-        // A coding may carry parameters ("gzip;q=1"): its name ends at ';' or whitespace.
-        let e = a;
-        while (e < b && buf[e] !== 59 && !isOws(buf[e]!)) e++;
-        chunkedLast = sameWord(buf, a, e, CHUNKED);
-      });
-    } else if (nameLength === CONNECTION.length && sameWord(buf, from, colon, CONNECTION)) {
-      eachToken(buf, v, w, (a, b) => {
-        if (sameWord(buf, a, b, CLOSE)) close = true;
-        else if (sameWord(buf, a, b, KEEP_ALIVE)) keepAlive = true;
-      });
-    }
+    fields.field(buf, from, colon, v, w);
+    from = to + 2;
   }
-  if (http10 && !keepAlive) close = true;
-  const bodyStart = end + 4;
+  const bodyStart = from + 2;
+  const { length, lengthError, te, chunkedLast, keepAlive } = fields;
+  const close = fields.close || (http10 && !keepAlive);
   if (status === 101) return { kind: "protocol-switch", error: "101 Switching Protocols: the target wants another protocol than HTTP/1.1" };
   // Interim answers have no body either; the caller skips them.
-  if (isHead || status === 204 || status === 304 || status < 200) return { status, framing: { kind: "none" }, close, bodyStart };
+  if (isHead || status === 204 || status === 304 || status < 200) return { status, framing: NO_BODY, close, bodyStart };
   if (te) {
     if (http10) return { kind: "malformed-response", error: "an HTTP/1.0 answer with Transfer-Encoding (faulty framing, RFC 9112 §6.1)" };
     // Transfer-Encoding overrides Content-Length; a message with both is not trusted with the connection after it.
     return {
       status,
-      framing: chunkedLast ? { kind: "chunked" } : { kind: "close" },
+      framing: chunkedLast ? CHUNKED_BODY : CLOSE_DELIMITED,
       close: close || length >= 0 || lengthError !== undefined || !chunkedLast,
       bodyStart,
     };
@@ -185,7 +237,16 @@ function parseHead(buf: Buffer, end: number, isHead: boolean): Head | { error: s
   if (lengthError !== undefined) return { kind: "malformed-response", error: lengthError };
   if (length > MAX_BODY) return { kind: "malformed-response", error: `a body of ${length} bytes` };
   if (length >= 0) return { status, framing: { kind: "length", length }, close, bodyStart };
-  return { status, framing: { kind: "close" }, close: true, bodyStart };
+  return { status, framing: CLOSE_DELIMITED, close: true, bodyStart };
+}
+
+const NO_BODY: Framing = { kind: "none" };
+const CHUNKED_BODY: Framing = { kind: "chunked" };
+const CLOSE_DELIMITED: Framing = { kind: "close" };
+
+/** A head not complete yet: more bytes are needed, unless it is already too large to be a registration's. */
+function headIncomplete(buf: Buffer): { error: string; kind: string } | undefined {
+  return buf.length > MAX_HEAD ? { kind: "malformed-response", error: "a response head of more than 64 KiB" } : undefined;
 }
 
 /** A chunked body from `start`: its bytes and where the message ends, or whether more bytes are needed. */
@@ -269,13 +330,8 @@ export class ResponseParser {
       const buf = this.buf;
       if (!buf) return ended ? { kind: "connection-error", error: "the connection closed before an answer" } : undefined;
       if (!this.head) {
-        const end = buf.indexOf(HEADER_END);
-        if (end < 0) {
-          if (buf.length > MAX_HEAD) return { kind: "malformed-response", error: "a response head of more than 64 KiB" };
-          if (ended) return { kind: "connection-error", error: "the connection closed in the middle of an answer's head" };
-          return undefined;
-        }
-        const head = parseHead(buf, end, this.isHead);
+        const head = parseHead(buf, this.isHead);
+        if (head === undefined) return ended ? { kind: "connection-error", error: "the connection closed in the middle of an answer's head" } : undefined;
         if ("error" in head) return head;
         if (head.status < 200) {
           // An interim answer: dropped with its head, and the final one read from what follows.
@@ -283,7 +339,7 @@ export class ResponseParser {
           continue;
         }
         this.head = head;
-        if (this.keepHead) this.headText = buf.toString("latin1", 0, end);
+        if (this.keepHead) this.headText = buf.toString("latin1", 0, head.bodyStart - 4);
       }
       const { status, framing, close, bodyStart } = this.head;
       switch (framing.kind) {

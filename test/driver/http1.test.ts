@@ -209,6 +209,21 @@ test("bytes after a complete answer are reported, not swallowed", () => {
   assert.equal(step.extra, 7);
 });
 
+test("bytes that cannot begin a status line fail as they arrive, before any line end (a target speaking another protocol)", () => {
+  for (const greeting of ["-ERR unknown command", "N", "\x00\x00\x00\x08", "HTTP/2", "http/1.1 200"]) {
+    const parser = new ResponseParser();
+    parser.reset();
+    const step = parser.push(Buffer.from(greeting, "latin1"));
+    assert.deepEqual(step && "error" in step ? step.kind : step, "malformed-response", JSON.stringify(greeting));
+  }
+  // A prefix of a status line is only incomplete.
+  for (const prefix of ["H", "HTTP/", "HTTP/1.1 2"]) {
+    const parser = new ResponseParser();
+    parser.reset();
+    assert.equal(parser.push(Buffer.from(prefix)), undefined, prefix);
+  }
+});
+
 test("a head of more than 64 KiB is malformed, not held for ever", () => {
   const parser = new ResponseParser();
   parser.reset();

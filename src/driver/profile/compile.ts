@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import type * as Yaml from "yaml";
 import type { RegisterRequest, RegisterResponse } from "../../core/types.js";
+import { parseAddress } from "../../core/ipv4.js";
 import { HttpOutcomeError } from "../httpClient.js";
 import { type Locator, type Placeholder, type ProfileSpec } from "./spec.js";
 
@@ -8,8 +9,11 @@ import { type Locator, type Placeholder, type ProfileSpec } from "./spec.js";
 const require = createRequire(import.meta.url);
 const yaml = () => require("yaml") as typeof Yaml;
 
-/** A template compiled once: literal parts and the getters between them. Rendering never parses. */
-export type Render = (request: RegisterRequest) => string;
+/**
+ * A template compiled once: literal parts and the getters between them. Rendering never parses. `constant`: the text
+ * of a template without placeholders (the client builds it into its request head once).
+ */
+export type Render = ((request: RegisterRequest) => string) & { readonly constant?: string };
 
 /** What the answer reader found, for `profile check` to show beside the response. */
 export interface Extracted {
@@ -49,14 +53,20 @@ export interface CompiledProfile {
   ): { response?: RegisterResponse; error?: HttpOutcomeError; extracted: Extracted };
 }
 
-/** A dotted-quad IPv4 with each part from 0 to 255. */
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
-/** Characters a JSON string must escape (and lone surrogates, which JSON.stringify escapes too). */
-const JSON_SPECIAL = /["\\\u0000-\u001f\ud800-\udfff]/;
-
 type Encode = (value: string) => string;
-const asJson: Encode = (v) => (JSON_SPECIAL.test(v) ? JSON.stringify(v).slice(1, -1) : v);
+
+/** Whether a JSON string must escape a character of `v`: '"', '\\', a control character or a surrogate (JSON.stringify escapes lone ones). */
+function jsonSpecial(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
+  }
+  return false;
+}
+
+// A loop over the characters rather than a regular expression: ten values per request, each a few characters.
+const asJson: Encode = (v) => (jsonSpecial(v) ? JSON.stringify(v).slice(1, -1) : v);
 const asPath: Encode = encodeURIComponent;
 const asForm: Encode = (v) => encodeURIComponent(v).replace(/%20/g, "+");
 const asHeader: Encode = (v) => (/[\r\n]/.test(v) ? v.replace(/[\r\n]+/g, " ") : v);
@@ -87,7 +97,7 @@ export function compileTemplate(template: string, encode: Encode, run: string, l
     last = m.index! + m[0].length;
   }
   const tail = literal(template.slice(last));
-  if (getters.length === 0) return () => tail;
+  if (getters.length === 0) return Object.assign(() => tail, { constant: tail });
   const n = getters.length;
   return (r) => {
     let out = "";
@@ -152,6 +162,11 @@ function plainConfigAddress(config: string, path: readonly string[]): string | u
   return slash < 0 ? v : v.slice(0, slash);
 }
 
+/** A success status whose body is not a registration. */
+function malformed(status: number, text: string, why: string): HttpOutcomeError {
+  return new HttpOutcomeError("malformed-response", `${status} with a body that is not a registration (${why}): ${text.slice(0, 200)}`);
+}
+
 /**
  * Compiles a profile for one run: `baseUrl`'s path is put before the profile's, `run` is the run's prefix. Every
  * template is split here, once; rendering a request only concatenates.
@@ -165,14 +180,15 @@ export function compileProfile(spec: ProfileSpec, baseUrl: string, run: string):
   const headerRenders = headerNames.map((n) => compileTemplate(request.headers[n]!, asHeader, run));
   const lineRenders = headerNames.map((n) => compileTemplate(`${n}: ${request.headers[n]!}\r\n`, asHeader, run));
   const contentLine = hasBody ? `content-type: ${request.contentType}\r\n` : "";
-  const headerLines: Render =
-    lineRenders.length === 0
-      ? () => contentLine
-      : (r) => {
-          let out = contentLine;
-          for (const render of lineRenders) out += render(r);
-          return out;
-        };
+  const headerLines: Render = lineRenders.every((render) => render.constant !== undefined)
+    ? Object.assign(() => contentLine + lineRenders.map((render) => render.constant).join(""), {
+        constant: contentLine + lineRenders.map((render) => render.constant).join(""),
+      })
+    : (r) => {
+        let out = contentLine;
+        for (const render of lineRenders) out += render(r);
+        return out;
+      };
   let body: Render | undefined;
   if (request.encoding === "json") {
     body = compileTemplate(typeof request.body === "string" ? request.body : JSON.stringify(request.body), asJson, run);
@@ -205,50 +221,61 @@ export function compileProfile(spec: ProfileSpec, baseUrl: string, run: string):
   const statusKinds = new Map(Object.entries(errors.status));
   const needsHead = [answer.address, answer.machineId, answer.id].some((l) => l !== undefined && "header" in l);
 
-  const explain: CompiledProfile["explain"] = (status, text, head, requestMachineId, requireConfig) => {
+  /**
+   * Reads an answer: the registration it acknowledges, or the error it is counted under (returned, not thrown: the
+   * run's hot path). `found`, when given, keeps what was found on the way (`profile check`); the run passes none.
+   */
+  const readAnswer = (
+    status: number,
+    text: string,
+    head: string | undefined,
+    requestMachineId: string,
+    requireConfig: boolean,
+    found?: { id: string | undefined; address: string | undefined; configAddress: string | undefined },
+  ): RegisterResponse | HttpOutcomeError => {
     let doc: unknown;
     try {
       doc = text.length === 0 ? undefined : JSON.parse(text);
     } catch {
       doc = undefined;
     }
-    const extracted: { id: string | undefined; address: string | undefined; configAddress: string | undefined } = {
-      id: undefined,
-      address: undefined,
-      configAddress: undefined,
-    };
     if (!success.has(status)) {
       const code = codeAt ? lookup(doc, codeAt) : undefined;
       // The code if the profile maps it, else the status if the profile maps it, else http-<status>: a code the
       // profile does not list is never counted as it is, even when it looks like one of regbench's kinds.
       let kind = typeof code === "string" || typeof code === "number" ? codeKinds.get(String(code)) : undefined;
       kind ??= statusKinds.get(String(status)) ?? `http-${status}`;
-      return { error: new HttpOutcomeError(kind, `${status}: ${text.slice(0, 200)}`), extracted };
+      return new HttpOutcomeError(kind, `${status}: ${text.slice(0, 200)}`);
     }
-    const malformed = (why: string) => ({
-      error: new HttpOutcomeError("malformed-response", `${status} with a body that is not a registration (${why}): ${text.slice(0, 200)}`),
-      extracted,
-    });
     const address = addressAt(doc, head);
-    if (typeof address === "string") extracted.address = address;
-    const id = idAt?.(doc, head);
-    if (typeof id === "string" || typeof id === "number") extracted.id = String(id);
-    if (typeof address !== "string" || !IPV4.test(address)) return malformed("no dotted-quad address");
+    if (found) {
+      if (typeof address === "string") found.address = address;
+      const id = idAt?.(doc, head);
+      if (typeof id === "string" || typeof id === "number") found.id = String(id);
+    }
+    if (typeof address !== "string" || parseAddress(address) === undefined) return malformed(status, text, "no dotted-quad address");
     let machineId = requestMachineId;
     if (machineAt) {
       const m = machineAt(doc, head);
-      if (typeof m !== "string") return malformed("no machineID");
+      if (typeof m !== "string") return malformed(status, text, "no machineID");
       machineId = m;
     }
-    if (config.check === "none") return { response: { machineId, ipv4: address, config: "" }, extracted };
+    if (config.check === "none") return { machineId, ipv4: address, config: "" };
     const cfg = configAt!(doc, head);
     if (config.check === "sealed") {
-      if ((cfg !== undefined && typeof cfg !== "string") || (requireConfig && typeof cfg !== "string")) return malformed("no sealed config");
-      return { response: { machineId, ipv4: address, config: typeof cfg === "string" ? cfg : "" }, extracted };
+      if ((cfg !== undefined && typeof cfg !== "string") || (requireConfig && typeof cfg !== "string")) return malformed(status, text, "no sealed config");
+      return { machineId, ipv4: address, config: typeof cfg === "string" ? cfg : "" };
     }
-    if (typeof cfg !== "string") return malformed("no config");
-    extracted.configAddress = plainConfigAddress(cfg, configAddress!);
-    return { response: { machineId, ipv4: address, config: "", configAgrees: extracted.configAddress === address }, extracted };
+    if (typeof cfg !== "string") return malformed(status, text, "no config");
+    const inConfig = plainConfigAddress(cfg, configAddress!);
+    if (found) found.configAddress = inConfig;
+    return { machineId, ipv4: address, config: "", configAgrees: inConfig === address };
+  };
+
+  const explain: CompiledProfile["explain"] = (status, text, head, requestMachineId, requireConfig) => {
+    const extracted = { id: undefined, address: undefined, configAddress: undefined };
+    const r = readAnswer(status, text, head, requestMachineId, requireConfig, extracted);
+    return r instanceof HttpOutcomeError ? { error: r, extracted } : { response: r, extracted };
   };
 
   return {
@@ -265,9 +292,9 @@ export function compileProfile(spec: ProfileSpec, baseUrl: string, run: string):
     body,
     needsHead,
     read(status, text, head, requestMachineId, requireConfig) {
-      const r = explain(status, text, head, requestMachineId, requireConfig);
-      if (r.error) throw r.error;
-      return r.response!;
+      const r = readAnswer(status, text, head, requestMachineId, requireConfig);
+      if (r instanceof HttpOutcomeError) throw r;
+      return r;
     },
     explain,
   };
