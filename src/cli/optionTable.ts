@@ -465,7 +465,7 @@ export const RUN_OPTIONS = [
     target: "run.http.workers",
     flags: "--workers <n>",
     help: "HTTP runs: load-generator threads, their histograms merged exactly",
-    default: "one more than the cores with --target, half the cores with --mode http",
+    default: "the cores with --target, half the cores with --mode http",
     scenario: true,
   }),
   option({

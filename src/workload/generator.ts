@@ -15,6 +15,16 @@ const KERNELS = ["6.1.0-28-amd64", "6.8.0-45-generic", "6.6.58-0-lts", "5.14.0-4
  */
 export const WARMUP_BASE = 2 ** 30;
 
+/** Systems whose fields a workload keeps made (the default run has one; a run may have a system per device). */
+const SYSTEM_CACHE = 4096;
+
+interface SystemFields {
+  readonly projectId: string;
+  readonly key: string;
+  readonly systemUuid: string;
+  readonly systemName: string;
+}
+
 /**
  * The requests of one run. Every ID starts with the run's prefix, fresh per run, so that a kept store never sees
  * an old ID and the audit can select a run's rows. The seed fixes everything else: which system each device
@@ -24,6 +34,7 @@ export class Workload {
   /** Every project, system and machine ID of this run starts with it. */
   readonly prefix: string;
   readonly projects: readonly (NewProject & { readonly key: string })[];
+  private readonly systems: SystemFields[] = [];
   /** For request i, the index of the fresh request it sends (itself, or an earlier one for a re-send). */
   private source: Int32Array;
 
@@ -111,17 +122,27 @@ export class Workload {
     return i >= WARMUP_BASE ? `${this.prefix}-w${i - WARMUP_BASE}` : `${this.prefix}-m${this.sourceOf(i)}`;
   }
 
+  /** A system's own fields, made once for the first SYSTEM_CACHE systems (a request is built per send). */
+  private systemFields(system: number): SystemFields {
+    const cached = system < SYSTEM_CACHE ? this.systems[system] : undefined;
+    if (cached) return cached;
+    const project = this.projects[system % this.projects.length]!;
+    const fields = { projectId: project.id, key: project.key, systemUuid: `${this.systemPrefix}-s${system}`, systemName: `edge-system-${system}` };
+    if (system < SYSTEM_CACHE) this.systems[system] = fields;
+    return fields;
+  }
+
   /** Request i (0-based, warmup first); re-sends are identical to the request they repeat. */
   request(i: number): RegisterRequest {
     const f = this.sourceOf(i);
     const system = f % this.config.systems;
-    const project = this.projects[system % this.projects.length]!;
+    const { projectId, key, systemUuid, systemName } = this.systemFields(system);
     const mix = Math.imul(f ^ this.config.seed, 0x9e3779b1) >>> 0;
     return {
-      projectId: project.id,
-      key: project.key,
-      systemUuid: `${this.systemPrefix}-s${system}`,
-      systemName: `edge-system-${system}`,
+      projectId,
+      key,
+      systemUuid,
+      systemName,
       machineId: f >= WARMUP_BASE ? `${this.prefix}-w${f - WARMUP_BASE}` : `${this.prefix}-m${f}`,
       peerId: `peer-${mix.toString(16).padStart(8, "0")}`,
       hostname: `edge-${system}-${f}`,
