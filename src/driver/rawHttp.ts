@@ -6,6 +6,14 @@ import { regbenchProfile } from "./profile/spec.js";
 import { ResponseParser, type ParsedResponse, type ParseStep } from "./http1.js";
 
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+let lastView = READ_BUFFER.subarray(0, 0);
+
+/** The `n` bytes a read left in `buf` as a Buffer: the same view as the last read's when it was as long (answers of one size). */
+function readView(buf: Uint8Array, n: number): Buffer {
+  if (buf.buffer !== READ_BUFFER.buffer || buf.byteOffset !== 0) return Buffer.from(buf.buffer, buf.byteOffset, n);
+  if (lastView.length !== n) lastView = READ_BUFFER.subarray(0, n);
+  return lastView;
+}
 
 interface Pending {
   readonly resolve: (response: RegisterResponse) => void;
@@ -47,7 +55,7 @@ class Connection {
       onread: {
         buffer: READ_BUFFER,
         callback: (n: number, buf: Uint8Array) => {
-          this.onData(Buffer.from(buf.buffer, buf.byteOffset, n));
+          this.onData(readView(buf, n));
           // An answer that did not end in this read keeps its bytes: the buffer is reused by the next one.
           const held = this.parser.held;
           if (held && held.buffer === READ_BUFFER.buffer) this.parser.held = Buffer.from(held);
