@@ -232,6 +232,31 @@ test("an answer is read as the profile says: success statuses, the address at a 
   assert.equal(kind(204, ""), "http-204");
 });
 
+test("an address pointer reads own members only, one, two or more levels deep, array indices by number (RFC 6901)", () => {
+  const at = (pointer: string, body: string) => {
+    const p = compileProfile(
+      parseProfile(`request: {path: /r}\nanswer: {success: [200], address: "${pointer}"}\nconfig: {check: none}`, "p.yaml"),
+      "http://h:1",
+      "rb",
+    );
+    try {
+      return p.read(200, body, undefined, "m", false).ipv4;
+    } catch (e) {
+      assert.ok(e instanceof HttpOutcomeError);
+      return e.kind;
+    }
+  };
+  assert.equal(at("/ip", '{"ip":"10.0.0.1"}'), "10.0.0.1");
+  assert.equal(at("/d/ip", '{"d":{"ip":"10.0.0.2"}}'), "10.0.0.2");
+  assert.equal(at("/d/ip", '{"d":[{"ip":"10.0.0.2"}]}'), "malformed-response", "an array has no member ip");
+  assert.equal(at("/d/0/ip", '{"d":[{"ip":"10.0.0.3"}]}'), "10.0.0.3");
+  assert.equal(at("/d/0", '{"d":{"0":"10.0.0.4"}}'), "10.0.0.4", "a numeric token names an object's member too");
+  assert.equal(at("/a~1b/c~0d", '{"a/b":{"c~d":"10.0.0.5"}}'), "10.0.0.5");
+  assert.equal(at("/constructor/name", '{"x":1}'), "malformed-response", "not the prototype's");
+  assert.equal(at("/ip", '["10.0.0.1"]'), "malformed-response");
+  assert.equal(at("/ip", "null"), "malformed-response");
+});
+
 test("scripts/ceiling.sh's nginx answers what its profiles send: the built-in, scripts/ceiling-profile.yaml and device-api's, each read as acknowledged", () => {
   const script = readFileSync(new URL("../../../scripts/ceiling.sh", import.meta.url), "utf8");
   const answers = [...script.matchAll(/location (= )?(\S+) \{ default_type application\/json; return (\d+) '([^']*)'; \}/g)].map((m) => ({

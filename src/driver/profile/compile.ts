@@ -69,7 +69,33 @@ function jsonSpecial(v: string): boolean {
 const asJson: Encode = (v) => (jsonSpecial(v) ? JSON.stringify(v).slice(1, -1) : v);
 const asPath: Encode = encodeURIComponent;
 const asForm: Encode = (v) => encodeURIComponent(v).replace(/%20/g, "+");
-const asHeader: Encode = (v) => (/[\r\n]/.test(v) ? v.replace(/[\r\n]+/g, " ") : v);
+
+/** Whether `v` holds a CR or an LF (a header value must not). */
+function hasLineBreak(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0x0d || c === 0x0a) return true;
+  }
+  return false;
+}
+
+const asHeader: Encode = (v) => (hasLineBreak(v) ? v.replace(/[\r\n]+/g, " ") : v);
+
+/**
+ * `encode` remembering its last value: a placeholder that is the same for every request of a run (the project, its
+ * key, a single system) is encoded once, not per request.
+ */
+function lastOne(encode: Encode): Encode {
+  let lastIn: string | undefined;
+  let lastOut = "";
+  return (v) => {
+    if (v !== lastIn) {
+      lastOut = encode(v);
+      lastIn = v;
+    }
+    return lastOut;
+  };
+}
 
 /** The getter of each placeholder; `run` is the run's prefix, `index` the device's number in its machineID. */
 function getter(name: Placeholder, run: string): (r: RegisterRequest) => string {
@@ -121,9 +147,11 @@ export function compileTemplate(template: string, encode: Encode, run: string, l
   const literals: string[] = [];
   const getters: ((r: RegisterRequest) => string)[] = [];
   let last = 0;
+  const encoders: Encode[] = [];
   for (const m of template.matchAll(PLACEHOLDER)) {
     literals.push(oneByte(literal(template.slice(last, m.index))));
     getters.push(getter(m[1] as Placeholder, run));
+    encoders.push(lastOne(encode));
     last = m.index! + m[0].length;
   }
   const tail = oneByte(literal(template.slice(last)));
@@ -131,7 +159,7 @@ export function compileTemplate(template: string, encode: Encode, run: string, l
   const n = getters.length;
   return (r) => {
     let out = "";
-    for (let k = 0; k < n; k++) out += literals[k]! + encode(getters[k]!(r));
+    for (let k = 0; k < n; k++) out += literals[k]! + encoders[k]!(getters[k]!(r));
     return out + tail;
   };
 }
@@ -161,6 +189,13 @@ function lookup(doc: unknown, path: readonly string[]): unknown {
   return at;
 }
 
+/** An object's own member `key` (not an array's, not the prototype's), or undefined. */
+function field(doc: unknown, key: string): unknown {
+  return typeof doc === "object" && doc !== null && !Array.isArray(doc) && Object.prototype.hasOwnProperty.call(doc, key)
+    ? (doc as Record<string, unknown>)[key]
+    : undefined;
+}
+
 /** One header's value from a response head's text, or undefined. */
 function headerOf(head: string | undefined, name: string): string | undefined {
   if (!head) return undefined;
@@ -175,6 +210,11 @@ function headerOf(head: string | undefined, name: string): string | undefined {
 function compileLocator(loc: Locator): (doc: unknown, head: string | undefined) => unknown {
   if ("header" in loc) return (_doc, head) => headerOf(head, loc.header);
   const path = tokens(loc.pointer);
+  // The usual pointers, one or two object keys deep, read without the general loop (once per answer).
+  const [a, b] = path;
+  const isKey = (t: string | undefined) => t !== undefined && !/^(0|[1-9]\d*)$/.test(t);
+  if (path.length === 1 && isKey(a)) return (doc) => field(doc, a!);
+  if (path.length === 2 && isKey(a) && isKey(b)) return (doc) => field(field(doc, a!), b!);
   return (doc) => lookup(doc, path);
 }
 
