@@ -296,6 +296,7 @@ export async function openLoop(
   let late = 0;
   let sentCount = 0;
   let firstSent = NaN;
+  let firstDue = NaN;
   let lastSent = NaN;
   let lastDone = NaN;
   let open = true;
@@ -335,6 +336,7 @@ export async function openLoop(
       sentCount++;
       if (Number.isNaN(firstSent)) {
         firstSent = now;
+        firstDue = due;
         control.onFirstSend?.(now);
       }
       lastSent = now;
@@ -362,7 +364,10 @@ export async function openLoop(
   await untilDoneOrDrained(sending, control);
   open = false;
   signal?.removeEventListener("abort", onAbort);
-  return { firstSent, lastDone, abandoned: inFlight, achievedRate: achievedRate(sentCount, firstSent, lastSent), late, sentCount, lastSent };
+  // The achieved rate counts from the first request's due time when it went out late (a busy start would otherwise
+  // shorten the span and read as faster than the schedule); from its send when that came first (a timer tick early).
+  const from = Math.min(firstSent, firstDue);
+  return { firstSent, lastDone, abandoned: inFlight, achievedRate: achievedRate(sentCount, from, lastSent), late, sentCount, lastSent };
 }
 
 /** Requests per second over the span from the first send to the last (n requests span n − 1 intervals); 0 for fewer than two. */

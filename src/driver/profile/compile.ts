@@ -250,15 +250,17 @@ export function compileProfile(spec: ProfileSpec, baseUrl: string, run: string):
   const headerRenders = headerNames.map((n) => compileTemplate(request.headers[n]!, asHeader, run));
   const lineRenders = headerNames.map((n) => compileTemplate(`${n}: ${request.headers[n]!}\r\n`, asHeader, run));
   const contentLine = hasBody ? oneByte(`content-type: ${request.contentType}\r\n`) : "";
-  const headerLines: Render = lineRenders.every((render) => render.constant !== undefined)
-    ? Object.assign(() => contentLine + lineRenders.map((render) => render.constant).join(""), {
-        constant: oneByte(contentLine + lineRenders.map((render) => render.constant).join("")),
-      })
-    : (r) => {
-        let out = contentLine;
-        for (const render of lineRenders) out += render(r);
-        return out;
-      };
+  const fixedLines = lineRenders.every((render) => render.constant !== undefined)
+    ? oneByte(contentLine + lineRenders.map((render) => render.constant).join(""))
+    : undefined;
+  const headerLines: Render =
+    fixedLines !== undefined
+      ? Object.assign(() => fixedLines, { constant: fixedLines })
+      : (r) => {
+          let out = contentLine;
+          for (const render of lineRenders) out += render(r);
+          return out;
+        };
   let body: Render | undefined;
   if (request.encoding === "json") {
     body = compileTemplate(typeof request.body === "string" ? request.body : JSON.stringify(request.body), asJson, run);
