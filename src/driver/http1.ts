@@ -74,11 +74,24 @@ function lineEnd(buf: Buffer, from: number, limit: number): number {
   return -1;
 }
 
-/** The end of the comma-separated list element that starts at `from` (the comma's index, or `to`). */
-function elementEnd(buf: Buffer, from: number, to: number): number {
-  let i = from;
-  while (i < to && buf[i] !== 44) i++;
-  return i;
+/** One element of a comma-separated list, as readElement leaves it (one object, reused: nothing allocated per field). */
+const element = { from: 0, to: 0, next: 0 };
+
+/**
+ * The element of the list in buf[at, w) that starts at `at` (RFC 9110 §5.6.1): [from, to) with optional whitespace
+ * trimmed (empty when from === to: such elements are skipped), and where the next one starts (past w at the end).
+ */
+function readElement(buf: Buffer, at: number, w: number): typeof element {
+  let comma = at;
+  while (comma < w && buf[comma] !== 44) comma++;
+  let a = at;
+  let b = comma;
+  while (a < b && isOws(buf[a]!)) a++;
+  while (b > a && isOws(buf[b - 1]!)) b--;
+  element.from = a;
+  element.to = b;
+  element.next = comma + 1;
+  return element;
 }
 
 /**
@@ -106,12 +119,8 @@ class FramingFields {
     // A field whose value is empty has no length either.
     if (v === w) this.lengthError = "an empty Content-Length";
     for (let at = v; at <= w && this.lengthError === undefined;) {
-      const comma = elementEnd(buf, at, w);
-      let a = at;
-      let b = comma;
-      at = comma + 1;
-      while (a < b && isOws(buf[a]!)) a++;
-      while (b > a && isOws(buf[b - 1]!)) b--;
+      const { from: a, to: b, next } = readElement(buf, at, w);
+      at = next;
       if (a === b) continue;
       let n = 0;
       for (let i = a; i < b; i++) {
@@ -132,12 +141,8 @@ class FramingFields {
 
   private transferEncoding(buf: Buffer, v: number, w: number): void {
     for (let at = v; at <= w;) {
-      const comma = elementEnd(buf, at, w);
-      let a = at;
-      let b = comma;
-      at = comma + 1;
-      while (a < b && isOws(buf[a]!)) a++;
-      while (b > a && isOws(buf[b - 1]!)) b--;
+      const { from: a, to: b, next } = readElement(buf, at, w);
+      at = next;
       if (a === b) continue;
       this.te = true;
       // A coding may carry parameters ("gzip;q=1"): its name ends at ';' or whitespace.
@@ -149,12 +154,8 @@ class FramingFields {
 
   private connection(buf: Buffer, v: number, w: number): void {
     for (let at = v; at <= w;) {
-      const comma = elementEnd(buf, at, w);
-      let a = at;
-      let b = comma;
-      at = comma + 1;
-      while (a < b && isOws(buf[a]!)) a++;
-      while (b > a && isOws(buf[b - 1]!)) b--;
+      const { from: a, to: b, next } = readElement(buf, at, w);
+      at = next;
       if (sameWord(buf, a, b, CLOSE)) this.close = true;
       else if (sameWord(buf, a, b, KEEP_ALIVE)) this.keepAlive = true;
     }
