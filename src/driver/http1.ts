@@ -172,8 +172,7 @@ function parseHead(buf: Buffer, isHead: boolean): Head | { error: string; kind: 
   if (statusEnd < 0) {
     // Bytes that cannot begin a status line fail now, not at the timeout (a target that speaks another protocol).
     for (let i = 0; i < size && i < HTTP_1.length; i++) {
-      if (buf[i] !== HTTP_1[i])
-        return { kind: "malformed-response", error: `not an HTTP/1.1 response: ${JSON.stringify(buf.toString("latin1", 0, Math.min(size, 80)))}` };
+      if (buf[i] !== HTTP_1[i]) return notHttp(buf);
     }
     return headIncomplete(buf);
   }
@@ -191,7 +190,7 @@ function parseHead(buf: Buffer, isHead: boolean): Head | { error: string; kind: 
     buf[7]! > 57 ||
     buf[8] !== 32
   ) {
-    return { kind: "malformed-response", error: `not an HTTP/1.1 response: ${JSON.stringify(buf.toString("latin1", 0, Math.min(size, 80)))}` };
+    return notHttp(buf);
   }
   const d0 = buf[9]! - 48;
   const d1 = buf[10]! - 48;
@@ -244,6 +243,11 @@ function parseHead(buf: Buffer, isHead: boolean): Head | { error: string; kind: 
 const NO_BODY: Framing = { kind: "none" };
 const CHUNKED_BODY: Framing = { kind: "chunked" };
 const CLOSE_DELIMITED: Framing = { kind: "close" };
+
+/** Bytes that are not an HTTP/1.x status line, the first 80 shown. */
+function notHttp(buf: Buffer): { error: string; kind: string } {
+  return { kind: "malformed-response", error: `not an HTTP/1.1 response: ${JSON.stringify(buf.toString("latin1", 0, Math.min(buf.length, 80)))}` };
+}
 
 /** A head not complete yet: more bytes are needed, unless it is already too large to be a registration's. */
 function headIncomplete(buf: Buffer): { error: string; kind: string } | undefined {

@@ -113,14 +113,21 @@ export async function generateHttp(
     for (const t of threads) t.postMessage("go");
     const outcomes = await finished;
     const window = recorder.mergeAll(outcomes.map((o) => o.data));
-    // One schedule: the rate achieved by all threads together, from the first send of any to the last (the threads
-    // send their lastSent as epoch ms).
+    // One schedule: the rate achieved by all threads together, from the earliest rate origin of any (its first send,
+    // or its due time when that send was late) to the last send (the threads send both as epoch ms).
     const paced = outcomes.filter((o) => o.pacing);
     const sentCount = paced.reduce((t, o) => t + o.pacing!.sentCount, 0);
-    const firstEpoch = minOf(paced.filter((o) => o.pacing!.sentCount > 0).map((o) => o.data.firstSentEpoch));
-    const lastEpoch = maxOf(paced.filter((o) => o.pacing!.sentCount > 0).map((o) => o.pacing!.lastSent));
+    const sending = paced.filter((o) => o.pacing!.sentCount > 0).map((o) => o.pacing!);
+    const fromEpoch = minOf(sending.map((p) => p.rateFrom));
+    const lastEpoch = maxOf(sending.map((p) => p.lastSent));
     const pacing = paced.length
-      ? { achievedRate: achievedRate(sentCount, firstEpoch, lastEpoch), late: paced.reduce((t, o) => t + o.pacing!.late, 0), sentCount, lastSent: lastEpoch }
+      ? {
+          achievedRate: achievedRate(sentCount, fromEpoch, lastEpoch),
+          late: paced.reduce((t, o) => t + o.pacing!.late, 0),
+          sentCount,
+          rateFrom: fromEpoch,
+          lastSent: lastEpoch,
+        }
       : undefined;
     return {
       recorder,

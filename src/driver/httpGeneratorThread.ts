@@ -26,8 +26,10 @@ try {
   );
   await recorder.acks.finish();
   const data = recorder.toData(window);
-  // Threads each have their own performance.now(): the last send travels as epoch ms.
-  const epochPacing = pacing ? { ...pacing, lastSent: performance.timeOrigin + pacing.lastSent } : undefined;
+  // Threads each have their own performance.now(): the rate's origin and the last send travel as epoch ms.
+  const epochPacing = pacing
+    ? { ...pacing, rateFrom: performance.timeOrigin + pacing.rateFrom, lastSent: performance.timeOrigin + pacing.lastSent }
+    : undefined;
   post({ type: "done", data, sent, ...(epochPacing ? { pacing: epochPacing } : {}) }, [
     data.acks.index.buffer as ArrayBuffer,
     data.acks.ip.buffer as ArrayBuffer,

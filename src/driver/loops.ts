@@ -55,8 +55,14 @@ export interface PacingStats {
   readonly achievedRate: number;
   /** Requests sent more than one inter-arrival interval after their intended start. */
   readonly late: number;
-  /** Requests this loop sent, and when its last one went out (performance.now()): threads' rates are merged from them. */
+  /**
+   * Requests this loop sent, where its rate counts from and when its last one went out (performance.now()): threads'
+   * rates are merged from them. The rate counts from the first request's due time when it went out late (a busy
+   * start would otherwise shorten the span and read as faster than the schedule), from its send when that came first
+   * (a timer tick early).
+   */
   readonly sentCount: number;
+  readonly rateFrom: number;
   readonly lastSent: number;
 }
 
@@ -364,10 +370,8 @@ export async function openLoop(
   await untilDoneOrDrained(sending, control);
   open = false;
   signal?.removeEventListener("abort", onAbort);
-  // The achieved rate counts from the first request's due time when it went out late (a busy start would otherwise
-  // shorten the span and read as faster than the schedule); from its send when that came first (a timer tick early).
-  const from = Math.min(firstSent, firstDue);
-  return { firstSent, lastDone, abandoned: inFlight, achievedRate: achievedRate(sentCount, from, lastSent), late, sentCount, lastSent };
+  const rateFrom = Math.min(firstSent, firstDue);
+  return { firstSent, lastDone, abandoned: inFlight, achievedRate: achievedRate(sentCount, rateFrom, lastSent), late, sentCount, rateFrom, lastSent };
 }
 
 /** Requests per second over the span from the first send to the last (n requests span n − 1 intervals); 0 for fewer than two. */

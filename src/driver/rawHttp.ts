@@ -1,7 +1,7 @@
 import net from "node:net";
 import type { RegisterRequest, RegisterResponse } from "../core/types.js";
 import { HttpOutcomeError, type HttpClientSettings, type HttpRegistration } from "./httpClient.js";
-import { compileProfile, oneByte, type CompiledProfile } from "./profile/compile.js";
+import { compileProfile, type CompiledProfile } from "./profile/compile.js";
 import { regbenchProfile } from "./profile/spec.js";
 import { ResponseParser, type ParsedResponse, type ParseStep } from "./http1.js";
 
@@ -156,14 +156,14 @@ export function rawHttpRegistration(
   const port = Number(url.port || 80);
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const hostHeader = url.host;
-  const { path, headerLines, body: renderBody } = profile;
-  const method = oneByte(profile.method);
-  const hostLine = oneByte(` HTTP/1.1\r\nHost: ${hostHeader}\r\n`);
+  // The profile's text is one byte per character (compileProfile), so is every request built from it.
+  const { method, path, headerLines, body: renderBody } = profile;
+  const hostLine = ` HTTP/1.1\r\nHost: ${hostHeader}\r\n`;
   // GET and DELETE without a body send no Content-Length; every other request says its length, 0 included.
   const lengthless = renderBody === undefined && (method === "GET" || method === "DELETE");
   // A profile whose path and headers have no placeholders (regbench's own) has one head for every request.
   const fixedHead =
-    path.constant !== undefined && headerLines.constant !== undefined ? oneByte(`${method} ${path.constant}${hostLine}${headerLines.constant}`) : undefined;
+    path.constant !== undefined && headerLines.constant !== undefined ? `${method} ${path.constant}${hostLine}${headerLines.constant}` : undefined;
   const idle: Connection[] = [];
   const all = new Set<Connection>();
   const waiting: { request: string; pending: Pending }[] = [];

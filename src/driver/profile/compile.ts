@@ -138,7 +138,7 @@ const LATIN1 = /^[\x00-\xff]*$/;
  * file's text, which is held two bytes per character as soon as the file has one character past U+00FF (a comment's
  * "‖" will do): every request built from such a slice would be two-byte too, copied wider and encoded slower.
  */
-export function oneByte(text: string): string {
+function oneByte(text: string): string {
   return LATIN1.test(text) ? Buffer.from(text, "latin1").toString("latin1") : text;
 }
 
@@ -174,26 +174,30 @@ function tokens(pointer: string): string[] {
         .map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
 }
 
-function lookup(doc: unknown, path: readonly string[]): unknown {
+/** A pointer's token compiled once: an object member's name, and the array index it also names, if any. */
+interface Step {
+  readonly key: string;
+  readonly index: number | undefined;
+}
+
+function steps(pointer: string): Step[] {
+  return tokens(pointer).map((key) => ({ key, index: /^(0|[1-9]\d*)$/.test(key) ? Number(key) : undefined }));
+}
+
+/** The value at a compiled pointer: own members of objects only (never the prototype's), array elements by index. */
+function lookup(doc: unknown, path: readonly Step[]): unknown {
   let at: unknown = doc;
-  for (const t of path) {
+  for (const { key, index } of path) {
     if (Array.isArray(at)) {
-      if (!/^(0|[1-9]\d*)$/.test(t)) return undefined;
-      at = at[Number(t)];
-    } else if (typeof at === "object" && at !== null && Object.prototype.hasOwnProperty.call(at, t)) {
-      at = (at as Record<string, unknown>)[t];
+      if (index === undefined) return undefined;
+      at = at[index];
+    } else if (typeof at === "object" && at !== null && Object.prototype.hasOwnProperty.call(at, key)) {
+      at = (at as Record<string, unknown>)[key];
     } else {
       return undefined;
     }
   }
   return at;
-}
-
-/** An object's own member `key` (not an array's, not the prototype's), or undefined. */
-function field(doc: unknown, key: string): unknown {
-  return typeof doc === "object" && doc !== null && !Array.isArray(doc) && Object.prototype.hasOwnProperty.call(doc, key)
-    ? (doc as Record<string, unknown>)[key]
-    : undefined;
 }
 
 /** One header's value from a response head's text, or undefined. */
@@ -209,17 +213,12 @@ function headerOf(head: string | undefined, name: string): string | undefined {
 /** A locator compiled: the value at a pointer of the parsed body, or a header. */
 function compileLocator(loc: Locator): (doc: unknown, head: string | undefined) => unknown {
   if ("header" in loc) return (_doc, head) => headerOf(head, loc.header);
-  const path = tokens(loc.pointer);
-  // The usual pointers, one or two object keys deep, read without the general loop (once per answer).
-  const [a, b] = path;
-  const isKey = (t: string | undefined) => t !== undefined && !/^(0|[1-9]\d*)$/.test(t);
-  if (path.length === 1 && isKey(a)) return (doc) => field(doc, a!);
-  if (path.length === 2 && isKey(a) && isKey(b)) return (doc) => field(field(doc, a!), b!);
+  const path = steps(loc.pointer);
   return (doc) => lookup(doc, path);
 }
 
 /** The address a plain config carries at `pointer`: `10.0.0.2` or `10.0.0.2/24`. */
-function plainConfigAddress(config: string, path: readonly string[]): string | undefined {
+function plainConfigAddress(config: string, path: readonly Step[]): string | undefined {
   let doc: unknown;
   try {
     doc = yaml().parse(config, { prettyErrors: false, maxAliasCount: 0 });
@@ -251,7 +250,7 @@ export function compileProfile(spec: ProfileSpec, baseUrl: string, run: string):
   const lineRenders = headerNames.map((n) => compileTemplate(`${n}: ${request.headers[n]!}\r\n`, asHeader, run));
   const contentLine = hasBody ? oneByte(`content-type: ${request.contentType}\r\n`) : "";
   const fixedLines = lineRenders.every((render) => render.constant !== undefined)
-    ? oneByte(contentLine + lineRenders.map((render) => render.constant).join(""))
+    ? contentLine + lineRenders.map((render) => render.constant).join("")
     : undefined;
   const headerLines: Render =
     fixedLines !== undefined
@@ -286,8 +285,8 @@ export function compileProfile(spec: ProfileSpec, baseUrl: string, run: string):
   const machineAt = answer.machineId ? compileLocator(answer.machineId) : undefined;
   const idAt = answer.id ? compileLocator(answer.id) : undefined;
   const configAt = config.check === "none" ? undefined : compileLocator({ pointer: config.at });
-  const configAddress = config.check === "plain" ? tokens(config.address) : undefined;
-  const codeAt = errors.code !== undefined ? tokens(errors.code) : undefined;
+  const configAddress = config.check === "plain" ? steps(config.address) : undefined;
+  const codeAt = errors.code !== undefined ? steps(errors.code) : undefined;
   // Maps, not the spec's objects: a code such as "constructor" finds nothing rather than Object's prototype.
   const codeKinds = new Map(Object.entries(errors.codes));
   const statusKinds = new Map(Object.entries(errors.status));
@@ -352,7 +351,7 @@ export function compileProfile(spec: ProfileSpec, baseUrl: string, run: string):
 
   return {
     spec,
-    method: request.method,
+    method: oneByte(request.method),
     contentType: request.contentType,
     path,
     headerLines,
