@@ -3,13 +3,26 @@ import { realClock, type Clock } from "./clock.js";
 import type { SharedSchedule } from "./schedule.js";
 import { maxOf } from "../stats/extent.js";
 
+/**
+ * Where a driver that holds a request back to write it with the others of its event-loop turn (the HTTP client, as
+ * wrk does) says when the request's bytes went out (performance.now()): its latency counts from there, so the
+ * client's own batching is not charged to the server. A driver that sends at the call leaves it as it was (NaN).
+ */
+export interface SendMark {
+  at: number;
+}
+
 /** What every driver measures: a plain registration function (a strategy in this process, or an HTTP client). */
-export type Register = (request: RegisterRequest) => Promise<RegisterResponse>;
+export type Register = (request: RegisterRequest, mark?: SendMark) => Promise<RegisterResponse>;
+
+/** When a request went out: the driver's mark when it gave one (never before the call), else the call's time. */
+const sentTime = (mark: SendMark, called: number): number => (mark.at >= called ? mark.at : called);
 
 /**
  * One request's outcome: its index in the workload, its latency in ms (from its due time in the open loop, from its
  * send in the closed one), the response or the error, when it completed and when it was sent (performance.now(),
- * each read once by the loop). `doneAt - sentAt` is the service time.
+ * read once by the loop, the send from the driver's SendMark when it gave one). `doneAt - sentAt` is the service
+ * time.
  */
 export type Outcome = (
   index: number,
@@ -227,6 +240,7 @@ export async function closedLoop(
   const senders = stages ? Math.max(1, Math.ceil(maxOf(stages.map((s) => s.target)))) : Math.max(1, Math.min(concurrency, left));
   const breather = new Breather(clock);
   const sender = async (id: number) => {
+    const mark: SendMark = { at: NaN };
     while (!exhausted && !signal?.aborted) {
       const now = clock.now();
       const pause = breather.due(now);
@@ -254,8 +268,9 @@ export async function closedLoop(
       inFlight++;
       let response: RegisterResponse | undefined;
       let error: unknown;
+      mark.at = NaN;
       try {
-        response = await register(request);
+        response = await register(request, mark);
       } catch (e) {
         error = e;
       }
@@ -263,7 +278,8 @@ export async function closedLoop(
       if (!open) return;
       const done = clock.now();
       lastDone = done;
-      onOutcome(index, request, done - sent, response, error, done, sent);
+      const wrote = sentTime(mark, sent);
+      onOutcome(index, request, done - wrote, response, error, done, wrote);
     }
   };
   await untilDoneOrDrained(Promise.all(Array.from({ length: senders }, (_, id) => sender(id))), control);
@@ -346,7 +362,8 @@ export async function openLoop(
         control.onFirstSend?.(now);
       }
       lastSent = now;
-      const done = register(request)
+      const mark: SendMark = { at: NaN };
+      const done = register(request, mark)
         .then(
           (response) => ({ response, error: undefined as unknown }),
           (error: unknown) => ({ response: undefined, error }),
@@ -361,7 +378,8 @@ export async function openLoop(
           const at = clock.now();
           lastDone = at;
           // From the due time; a request sent up to 1 ms before it (timer granularity) from its send.
-          onOutcome(index, request, at - Math.min(due, now), response, error, at, now);
+          const wrote = sentTime(mark, now);
+          onOutcome(index, request, at - Math.min(due, wrote), response, error, at, wrote);
         });
       running.add(done);
     }

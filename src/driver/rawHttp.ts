@@ -4,6 +4,7 @@ import { HttpOutcomeError, type HttpClientSettings, type HttpRegistration } from
 import { compileProfile, type CompiledProfile } from "./profile/compile.js";
 import { regbenchProfile } from "./profile/spec.js";
 import { ResponseParser, type ParsedResponse, type ParseStep } from "./http1.js";
+import type { SendMark } from "./loops.js";
 
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 let lastView = READ_BUFFER.subarray(0, 0);
@@ -21,6 +22,8 @@ interface Pending {
   readonly startedAt: number;
   /** The machineID sent: the answer's, when the profile reads none. */
   readonly machineId: string;
+  /** Told when the request's bytes are written. */
+  readonly mark: SendMark | undefined;
 }
 
 /**
@@ -34,7 +37,8 @@ class Connection {
   pending: Pending | undefined;
   private readonly parser: ResponseParser;
   private connected = false;
-  private queued: string | undefined;
+  /** The request to write: at the end of this event-loop turn, or once the connection is made. */
+  private outgoing: string | undefined;
   dead = false;
 
   constructor(
@@ -44,6 +48,7 @@ class Connection {
     private readonly profile: CompiledProfile,
     private readonly onFree: (c: Connection) => void,
     private readonly onDead: (c: Connection) => void,
+    private readonly onOutgoing: (c: Connection) => void,
   ) {
     this.parser = new ResponseParser(profile.needsHead);
     // Reads land in one buffer shared by every connection of this thread (each read is parsed before the next one
@@ -65,10 +70,10 @@ class Connection {
     });
     this.socket.on("connect", () => {
       this.connected = true;
-      if (this.queued !== undefined) {
-        this.socket.write(this.queued, "utf8");
-        this.queued = undefined;
-      }
+      // Written now, and not marked: the first request's latency includes the connect.
+      const request = this.outgoing;
+      this.outgoing = undefined;
+      if (request !== undefined) this.socket.write(request, "utf8");
     });
     this.socket.on("error", (error: Error & { code?: string }) => this.fail("connection-error", error.message));
     this.socket.on("close", () => this.fail("connection-error", "the connection closed before a complete answer"));
@@ -82,8 +87,18 @@ class Connection {
   send(request: string, pending: Pending): void {
     this.pending = pending;
     this.parser.reset(this.profile.method);
-    if (this.connected) this.socket.write(request, "utf8");
-    else this.queued = request;
+    this.outgoing = request;
+    if (this.connected) this.onOutgoing(this);
+  }
+
+  /** Writes the request held for this turn, if the connection still carries it, and marks its send. */
+  write(): void {
+    const request = this.outgoing;
+    if (request === undefined || this.dead) return;
+    this.outgoing = undefined;
+    const mark = this.pending?.mark;
+    if (mark) mark.at = performance.now();
+    this.socket.write(request, "utf8");
   }
 
   /** Fails the request in flight (if any) and retires the connection. */
@@ -182,8 +197,20 @@ export function rawHttpRegistration(
     const next = waiting.shift();
     if (next && !closed) open().send(next.request, next.pending);
   };
+  // The requests of one event-loop turn are written together at its end, as wrk does, rather than each as its
+  // answer's predecessor is read: the server then wakes once per turn instead of once per request (on this 2-core
+  // machine, a single thread's pace rose from about 37,000 to 47,000 requests/s against nginx). Each request's
+  // latency counts from its own write (SendMark), so the wait is not charged to the server.
+  const outbox: Connection[] = [];
+  const flush = () => {
+    for (const c of outbox) c.write();
+    outbox.length = 0;
+  };
+  const onOutgoing = (c: Connection) => {
+    if (outbox.push(c) === 1) setImmediate(flush);
+  };
   const open = () => {
-    const c = new Connection(port, host, settings.requireConfig, profile, onFree, onDead);
+    const c = new Connection(port, host, settings.requireConfig, profile, onFree, onDead, onOutgoing);
     all.add(c);
     return c;
   };
@@ -232,7 +259,7 @@ export function rawHttpRegistration(
   };
 
   return {
-    register(request: RegisterRequest) {
+    register(request: RegisterRequest, mark?: SendMark) {
       return new Promise<RegisterResponse>((resolve, reject) => {
         if (closed) {
           reject(new HttpOutcomeError("connection-error", "the client was closed"));
@@ -242,9 +269,10 @@ export function rawHttpRegistration(
         const body = renderBody ? renderBody(request) : "";
         const head = fixedHead ?? `${method} ${path(request)}${hostLine}${headerLines(request)}`;
         const text = lengthless ? `${head}\r\n` : `${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-        const pending = { resolve, reject, startedAt: performance.now(), machineId: request.machineId };
-        arm(pending.startedAt + timeoutMs);
         const c = idle.pop() ?? (all.size < settings.connections ? open() : undefined);
+        // A request that waits for a connection is not marked: its latency includes the wait.
+        const pending = { resolve, reject, startedAt: performance.now(), machineId: request.machineId, mark: c ? mark : undefined };
+        arm(pending.startedAt + timeoutMs);
         if (c) c.send(text, pending);
         else waiting.push({ request: text, pending });
       });

@@ -120,6 +120,61 @@ test("--duration and concurrency stages in virtual time: no request starts after
   assert.ok(Math.max(...active) <= 20 && Math.max(...active) >= 19, `most in flight ${Math.max(...active)}`);
 });
 
+test("a driver's send mark moves the send: latency from the request's write, not from the call (closed and open loop, virtual time)", async () => {
+  const workload = new Workload(runConfig("none", { requests: 20 }).workload);
+  // The driver holds each request 2 ms before writing it, and the answer takes 3 ms after the write.
+  const held = (clock: VirtualClock, markOnly = Infinity): Register => {
+    let calls = 0;
+    return async (_request, mark) => {
+      if (++calls > markOnly) return (await clock.sleep(5), fakeResponse);
+      await clock.sleep(2);
+      mark!.at = clock.now();
+      await clock.sleep(3);
+      return fakeResponse;
+    };
+  };
+  const closed = new VirtualClock(100);
+  const seen: { ms: number; sent: number; done: number }[] = [];
+  await closedLoop(
+    held(closed),
+    (i) => workload.request(i),
+    { from: 0, to: 20 },
+    2,
+    (_i, _r, ms, _res, _err, done, sent) => void seen.push({ ms, sent, done }),
+    { clock: closed },
+  );
+  assert.equal(seen.length, 20);
+  for (const o of seen) {
+    assert.equal(o.ms, 3, "the closed loop's latency counts from the write");
+    assert.equal(o.done - o.sent, 3, "and so does the send it reports");
+  }
+
+  // A driver that marks the first request only: the later ones are not taken from the first's mark, but from the call.
+  const stale = new VirtualClock(100);
+  const staleMs: number[] = [];
+  await closedLoop(held(stale, 1), (i) => workload.request(i), { from: 0, to: 4 }, 1, (_i, _r, ms) => void staleMs.push(ms), { clock: stale });
+  assert.deepEqual(staleMs, [3, 5, 5, 5]);
+
+  // The open loop: the service latency from the write (3 ms), the corrected one from the due time, which the
+  // call met (5 ms).
+  const open = new VirtualClock(100);
+  const paced: { ms: number; service: number }[] = [];
+  await openLoop(
+    held(open),
+    (i) => workload.request(i),
+    { from: 0, to: 20 },
+    100,
+    10,
+    (_i, _r, ms, _res, _err, done, sent) => void paced.push({ ms, service: done - sent }),
+    { clock: open },
+  );
+  assert.equal(paced.length, 20);
+  for (const o of paced) {
+    assert.equal(o.service, 3);
+    assert.equal(o.ms, 5);
+  }
+});
+
 test("--rate through the runner reports the achieved rate beside the target", async () => {
   const r = await runStrategy(findStrategy("atomic")!, runConfig("atomic", { requests: 400, rate: 2000, concurrency: 50 }));
   assert.equal(r.succeeded, 400);

@@ -112,6 +112,30 @@ test("more requests than connections wait for one, and all are answered", async 
   }
 });
 
+test("the requests of one event-loop turn are written at its end, each marked at its write; one waiting for the connect or for a connection is not marked", async () => {
+  const { url, requests } = await server((socket) => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${OK.length}\r\n\r\n${OK}`));
+  const client = rawHttpRegistration(url, { ...settings, connections: 2 });
+  try {
+    // The first request opens a connection and is written once it is made: its latency includes the connect.
+    const first = { at: NaN };
+    await client.register(request(0), first);
+    assert.ok(Number.isNaN(first.at), "written at the connect: not marked");
+    const marks = [{ at: NaN }, { at: NaN }, { at: NaN }];
+    const calledAt = performance.now();
+    const answers = marks.map((mark, i) => client.register(request(i + 1), mark));
+    const returnedAt = performance.now();
+    await Promise.all(answers);
+    // The idle connection's request was written after the calls returned (at the turn's end) and marked then; the
+    // second connection's was written at its connect, the third request waited for a connection: neither marked.
+    assert.ok(marks[0]!.at >= returnedAt && marks[0]!.at >= calledAt, `marked at ${marks[0]!.at}, the calls returned at ${returnedAt}`);
+    assert.ok(Number.isNaN(marks[1]!.at), "written at the connect: not marked");
+    assert.ok(Number.isNaN(marks[2]!.at), "waited for a connection: not marked");
+    assert.equal(requests(), 4);
+  } finally {
+    await client.destroy();
+  }
+});
+
 test("interim answers are skipped, 204 ends at its head, and Connection: close in any spelling closes (RFC 9112 §6.3, RFC 9110 §7.6.1)", async () => {
   const closes = ["cLoSe", "keep-alive, close", "Upgrade, CLOSE"];
   const { url, requests } = await server((socket, _body, n) => {
