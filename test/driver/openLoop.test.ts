@@ -152,7 +152,14 @@ test("a driver's send mark moves the send: latency from the request's write, not
   // A driver that marks the first request only: the later ones are not taken from the first's mark, but from the call.
   const stale = new VirtualClock(100);
   const staleMs: number[] = [];
-  await closedLoop(held(stale, 1), (i) => workload.request(i), { from: 0, to: 4 }, 1, (_i, _r, ms) => void staleMs.push(ms), { clock: stale });
+  await closedLoop(
+    held(stale, 1),
+    (i) => workload.request(i),
+    { from: 0, to: 4 },
+    1,
+    (_i, _r, ms) => void staleMs.push(ms),
+    { clock: stale },
+  );
   assert.deepEqual(staleMs, [3, 5, 5, 5]);
 
   // The open loop: the service latency from the write (3 ms), the corrected one from the due time, which the
