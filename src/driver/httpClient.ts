@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import type { Dispatcher } from "undici";
 import type * as Undici from "undici";
 import type { RegisterRequest, RegisterResponse } from "../core/types.js";
-import type { Register } from "./loops.js";
+import type { Register, Send } from "./loops.js";
 import { compileProfile, type CompiledProfile } from "./profile/compile.js";
 import { regbenchProfile } from "./profile/spec.js";
 
@@ -104,6 +104,8 @@ class RegistrationHandler implements Dispatcher.DispatchHandler {
 /** The HTTP API seen as a registration function, plus the pool to close. */
 export interface HttpRegistration {
   readonly register: Register;
+  /** The same in callback form, when the client has one (the loops then use it: no promise per request). */
+  readonly send?: Send;
   /** Waits for requests in flight, then closes the connections. */
   close(): Promise<void>;
   /** Aborts requests in flight and closes the connections at once. */

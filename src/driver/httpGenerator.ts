@@ -173,7 +173,8 @@ export async function generateHere(
   const client = spec.url.startsWith("http:") ? rawHttpRegistration(spec.url, spec.client, profile) : httpRegistration(spec.url, spec.client, profile);
   const recorder = new Recorder(spec.serverKey ? Buffer.from(spec.serverKey, "hex") : undefined);
   try {
-    const { window, pacing, sent } = await measureWindow(client.register, (i) => workload.request(i), spec.workload, recorder, {
+    const driver = client.send ? { send: client.send } : client.register;
+    const { window, pacing, sent } = await measureWindow(driver, (i) => workload.request(i), spec.workload, recorder, {
       emit,
       progressEveryMs: spec.progressEveryMs,
       control,

@@ -1,7 +1,7 @@
 import type { RegisterRequest } from "../core/types.js";
 import type { WorkloadConfig } from "../config/run.js";
 import { WARMUP_BASE } from "../workload/generator.js";
-import { closedLoop, openLoop, type LoopControl, type LoopWindow, type PacingStats, type Register } from "./loops.js";
+import { closedLoop, openLoop, type Driver, type LoopControl, type LoopWindow, type PacingStats } from "./loops.js";
 import type { RunEvent } from "../model/events.js";
 import type { Recorder } from "./recorder.js";
 import { SharedSchedule } from "./schedule.js";
@@ -35,7 +35,7 @@ export function sharePart(total: number, share: Share): number {
  * loop at `concurrency` or an open loop at `rate`. The one path every driver measures through.
  */
 export async function measureWindow(
-  register: Register,
+  driver: Driver,
   requestAt: (i: number) => RegisterRequest,
   w: WorkloadConfig,
   recorder: Recorder,
@@ -50,12 +50,12 @@ export async function measureWindow(
     emit({ type: "phase", phase: "warmup" });
     if (w.warmupMs !== undefined) {
       // A timed warmup takes indices from the top of the range, so the measured window's indices stay 0, 1, 2…
-      await closedLoop(register, requestAt, { from: WARMUP_BASE + share.index, to: Infinity, step: share.of }, concurrency, recorder.unmeasured, {
+      await closedLoop(driver, requestAt, { from: WARMUP_BASE + share.index, to: Infinity, step: share.of }, concurrency, recorder.unmeasured, {
         ...control,
         durationMs: w.warmupMs,
       });
     } else {
-      await closedLoop(register, requestAt, { from: share.index, to: w.warmup, step: share.of }, concurrency, recorder.unmeasured, control);
+      await closedLoop(driver, requestAt, { from: share.index, to: w.warmup, step: share.of }, concurrency, recorder.unmeasured, control);
     }
   }
   emit({ type: "phase", phase: "measure" });
@@ -79,10 +79,10 @@ export async function measureWindow(
       // of the whole rate (or rate stages) from the schedule's one start.
       const rate = w.rate ?? 0;
       recorder.measureService();
-      const paced = await openLoop(register, requestAt, indices, rate, concurrency, recorder.record, loopControl, rateStages);
+      const paced = await openLoop(driver, requestAt, indices, rate, concurrency, recorder.record, loopControl, rateStages);
       return { window: paced, pacing: paced, sent: recorder.done - before };
     }
-    const window = await closedLoop(register, requestAt, indices, concurrency, recorder.record, loopControl, concurrencyStages);
+    const window = await closedLoop(driver, requestAt, indices, concurrency, recorder.record, loopControl, concurrencyStages);
     return { window, sent: recorder.done - before };
   } finally {
     stopProgress();

@@ -4,7 +4,7 @@ import { HttpOutcomeError, type HttpClientSettings, type HttpRegistration } from
 import { compileProfile, type CompiledProfile } from "./profile/compile.js";
 import { regbenchProfile } from "./profile/spec.js";
 import { ResponseParser, type ParsedResponse, type ParseStep } from "./http1.js";
-import type { SendMark } from "./loops.js";
+import type { Send, SendMark, Settle } from "./loops.js";
 
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 let lastView = READ_BUFFER.subarray(0, 0);
@@ -17,8 +17,7 @@ function readView(buf: Uint8Array, n: number): Buffer {
 }
 
 interface Pending {
-  readonly resolve: (response: RegisterResponse) => void;
-  readonly reject: (error: Error) => void;
+  readonly settle: Settle;
   readonly startedAt: number;
   /** The machineID sent: the answer's, when the profile reads none. */
   readonly machineId: string;
@@ -109,7 +108,7 @@ class Connection {
     this.pending = undefined;
     this.socket.destroy();
     this.onDead(this);
-    p?.reject(new HttpOutcomeError(kind, message));
+    p?.settle(undefined, new HttpOutcomeError(kind, message));
   }
 
   private onData(chunk: Buffer): void {
@@ -147,11 +146,11 @@ class Connection {
       response = this.profile.read(status, body.toString("utf8"), head, p.machineId, this.requireConfig);
     } catch (error) {
       if (!close) this.onFree(this);
-      p.reject(error as Error);
+      p.settle(undefined, error);
       return;
     }
     if (!close) this.onFree(this);
-    p.resolve(response);
+    p.settle(response, undefined);
   }
 }
 
@@ -242,7 +241,7 @@ export function rawHttpRegistration(
     for (let i = 0; i < waiting.length;) {
       const deadline = waiting[i]!.pending.startedAt + timeoutMs;
       if (now >= deadline) {
-        waiting.splice(i, 1)[0]!.pending.reject(new HttpOutcomeError("timeout", `no connection within ${timeoutMs} ms`));
+        waiting.splice(i, 1)[0]!.pending.settle(undefined, new HttpOutcomeError("timeout", `no connection within ${timeoutMs} ms`));
       } else {
         next = Math.min(next, deadline);
         i++;
@@ -255,28 +254,33 @@ export function rawHttpRegistration(
     closed = true;
     if (timer) clearTimeout(timer);
     timer = undefined;
-    for (const w of waiting.splice(0)) w.pending.reject(new HttpOutcomeError("connection-error", "the client was closed"));
+    for (const w of waiting.splice(0)) w.pending.settle(undefined, new HttpOutcomeError("connection-error", "the client was closed"));
+  };
+
+  const send: Send = (request, mark, settle) => {
+    if (closed) {
+      // Never settled during the call (the loops count on it for requests that do go out; this keeps it for all).
+      queueMicrotask(() => settle(undefined, new HttpOutcomeError("connection-error", "the client was closed")));
+      return;
+    }
+    // Written as UTF-8: the head is ASCII, the body's length is counted in bytes.
+    const body = renderBody ? renderBody(request) : "";
+    const head = fixedHead ?? `${method} ${path(request)}${hostLine}${headerLines(request)}`;
+    const text = lengthless ? `${head}\r\n` : `${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const c = idle.pop() ?? (all.size < settings.connections ? open() : undefined);
+    // A request that waits for a connection is not marked: its latency includes the wait.
+    const pending = { settle, startedAt: performance.now(), machineId: request.machineId, mark: c ? mark : undefined };
+    arm(pending.startedAt + timeoutMs);
+    if (c) c.send(text, pending);
+    else waiting.push({ request: text, pending });
   };
 
   return {
-    register(request: RegisterRequest, mark?: SendMark) {
-      return new Promise<RegisterResponse>((resolve, reject) => {
-        if (closed) {
-          reject(new HttpOutcomeError("connection-error", "the client was closed"));
-          return;
-        }
-        // Written as UTF-8: the head is ASCII, the body's length is counted in bytes.
-        const body = renderBody ? renderBody(request) : "";
-        const head = fixedHead ?? `${method} ${path(request)}${hostLine}${headerLines(request)}`;
-        const text = lengthless ? `${head}\r\n` : `${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-        const c = idle.pop() ?? (all.size < settings.connections ? open() : undefined);
-        // A request that waits for a connection is not marked: its latency includes the wait.
-        const pending = { resolve, reject, startedAt: performance.now(), machineId: request.machineId, mark: c ? mark : undefined };
-        arm(pending.startedAt + timeoutMs);
-        if (c) c.send(text, pending);
-        else waiting.push({ request: text, pending });
-      });
-    },
+    send,
+    register: (request: RegisterRequest, mark?: SendMark) =>
+      new Promise<RegisterResponse>((resolve, reject) =>
+        send(request, mark ?? { at: NaN }, (response, error) => (response !== undefined ? resolve(response) : reject(error as Error))),
+      ),
     async close() {
       stop();
       await Promise.all(

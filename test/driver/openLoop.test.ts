@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { VirtualClock } from "../../src/driver/clock.js";
 import type { RegisterResponse } from "../../src/core/types.js";
 import { runStrategy } from "../../src/driver/inProcess.js";
-import { closedLoop, openLoop, type Register } from "../../src/driver/loops.js";
+import { closedLoop, openLoop, type Outcome, type Register, type Send } from "../../src/driver/loops.js";
 import { findStrategy } from "../../src/strategies/registry.js";
 import { Workload } from "../../src/workload/generator.js";
 import { runConfig } from "../helpers.js";
@@ -180,6 +180,74 @@ test("a driver's send mark moves the send: latency from the request's write, not
     assert.equal(o.service, 3);
     assert.equal(o.ms, 5);
   }
+});
+
+test("a driver in callback form: each request settled once, at once or later; a driver that throws gives an error outcome; an outcome that cannot be recorded fails the loop (closed and open loop)", async () => {
+  const workload = new Workload(runConfig("none", { requests: 1 }).workload);
+  const boom = new Error("the driver threw");
+  // Every request but each 25,000th settles during its own call: the loop must take them up without recursing (on a
+  // virtual clock, whose time stands still, no pause breaks the chain: 100,000 calls deep would overflow the stack).
+  const send: Send = (request, _mark, settle) => {
+    const i = Number(request.machineId.slice(request.machineId.lastIndexOf("m") + 1));
+    if (i === 3) throw boom;
+    if (i % 25_000 === 24_999) setImmediate(() => settle(fakeResponse, undefined));
+    else settle(fakeResponse, undefined);
+  };
+  const outcomes = new Map<number, unknown>();
+  const window = await closedLoop(
+    { send },
+    (i) => workload.request(i),
+    { from: 0, to: 100_000 },
+    1,
+    (i, _r, _ms, res, err) => {
+      assert.ok(!outcomes.has(i), `request ${i} settled once`);
+      outcomes.set(i, res ? "ok" : err);
+    },
+    { clock: new VirtualClock() },
+  );
+  assert.equal(outcomes.size, 100_000);
+  assert.equal(outcomes.get(3), boom);
+  assert.equal([...outcomes.values()].filter((o) => o === "ok").length, 99_999);
+  assert.equal(window.abandoned, 0);
+
+  const broken = new Error("the recorder broke");
+  const recordFails: Outcome = (i) => {
+    if (i === 7) throw broken;
+  };
+  await assert.rejects(
+    closedLoop({ send }, (i) => workload.request(i), { from: 0, to: 100 }, 2, recordFails),
+    broken,
+  );
+
+  // The open loop, with a driver that settles 2 ms (virtual) after the call, and with the one that settles at once.
+  const later =
+    (clock: VirtualClock): Send =>
+    (request, _mark, settle) =>
+      void clock.sleep(2).then(() => (request.machineId.endsWith("-m3") ? settle(undefined, boom) : settle(fakeResponse, undefined)));
+  const clock = new VirtualClock();
+  const paced = new Map<number, unknown>();
+  await openLoop(
+    { send: later(clock) },
+    (i) => workload.request(i),
+    { from: 0, to: 200 },
+    1000,
+    10,
+    (i, _r, _ms, res, err) => void paced.set(i, res ? "ok" : err),
+    {
+      clock,
+    },
+  );
+  assert.equal(paced.size, 200);
+  assert.equal(paced.get(3), boom);
+  const other = new VirtualClock();
+  await assert.rejects(
+    openLoop({ send: later(other) }, (i) => workload.request(i), { from: 0, to: 200 }, 1000, 10, recordFails, { clock: other }),
+    broken,
+  );
+  await assert.rejects(
+    openLoop({ send }, (i) => workload.request(i), { from: 0, to: 100 }, 100_000, 10, recordFails),
+    broken,
+  );
 });
 
 test("--rate through the runner reports the achieved rate beside the target", async () => {
