@@ -35,6 +35,7 @@ export const UNIT_TIER: readonly string[] = [
   "sync/mutex",
   "sync/singleflight",
   "tiers",
+  "workload/generator",
   "workload/scenarioFuzz",
 ];
 
