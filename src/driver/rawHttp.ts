@@ -184,6 +184,11 @@ export function rawHttpRegistration(
   let closed = false;
 
   const onFree = (c: Connection) => {
+    // After close(), a connection whose answer came is ended (close() waits for it to close).
+    if (closed) {
+      c.socket.end();
+      return;
+    }
     const next = waiting.shift();
     if (next) c.send(next.request, next.pending);
     else idle.push(c);

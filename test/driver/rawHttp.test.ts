@@ -136,6 +136,19 @@ test("the requests of one event-loop turn are written at its end, each marked at
   }
 });
 
+test("close() waits for the answers in flight, then closes every connection", async () => {
+  const { url } = await server((socket) => setTimeout(() => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${OK.length}\r\n\r\n${OK}`), 20));
+  const client = rawHttpRegistration(url, { ...settings, connections: 2 });
+  await client.register(request(0));
+  const inFlight = [client.register(request(1)), client.register(request(2))];
+  await client.close();
+  assert.deepEqual(
+    (await Promise.all(inFlight)).map((r) => r.ipv4),
+    ["10.0.0.2", "10.0.0.2"],
+  );
+  await assert.rejects(client.register(request(3)), /the client was closed/);
+});
+
 test("interim answers are skipped, 204 ends at its head, and Connection: close in any spelling closes (RFC 9112 §6.3, RFC 9110 §7.6.1)", async () => {
   const closes = ["cLoSe", "keep-alive, close", "Upgrade, CLOSE"];
   const { url, requests } = await server((socket, _body, n) => {
