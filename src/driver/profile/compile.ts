@@ -142,6 +142,9 @@ function oneByte(text: string): string {
   return LATIN1.test(text) ? Buffer.from(text, "latin1").toString("latin1") : text;
 }
 
+/** A Render of a text without placeholders, the text kept as its `constant`. */
+const constantRender = (text: string): Render => Object.assign(() => text, { constant: text });
+
 /** Compiles `{{name}}` templates: literals kept (or encoded by `literal`), placeholders encoded by `encode`. */
 export function compileTemplate(template: string, encode: Encode, run: string, literal: Encode = (s) => s): Render {
   const literals: string[] = [];
@@ -155,7 +158,7 @@ export function compileTemplate(template: string, encode: Encode, run: string, l
     last = m.index! + m[0].length;
   }
   const tail = oneByte(literal(template.slice(last)));
-  if (getters.length === 0) return Object.assign(() => tail, { constant: tail });
+  if (getters.length === 0) return constantRender(tail);
   const n = getters.length;
   return (r) => {
     let out = "";
@@ -254,7 +257,7 @@ export function compileProfile(spec: ProfileSpec, baseUrl: string, run: string):
     : undefined;
   const headerLines: Render =
     fixedLines !== undefined
-      ? Object.assign(() => fixedLines, { constant: fixedLines })
+      ? constantRender(fixedLines)
       : (r) => {
           let out = contentLine;
           for (const render of lineRenders) out += render(r);
